@@ -1,0 +1,115 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// AddVeth creates a veth pair: one end on the host, the other inside the
+// sandbox (named eth0), addresses both from a /24 the host does not route
+// yet, and brings both ends and the sandbox's lo up. Needs root on the
+// host: an unprivileged user cannot add links to the host's namespace.
+func (s *Sandbox) AddVeth(ctx context.Context) (Veth, error) {
+	ids, err := ReadIDs(s.pid)
+	if err != nil {
+		return Veth{}, fmt.Errorf("add veth: %w", err)
+	}
+	if ids["net"] == s.eng.host["net"] {
+		return Veth{}, fmt.Errorf("add veth: net namespace %s: %w", ids["net"], ErrSameNamespace)
+	}
+	subnet, err := freeSubnet(s.pid)
+	if err != nil {
+		return Veth{}, err
+	}
+	v := Veth{
+		HostName:    "nslab" + strconv.Itoa(s.pid),
+		SandboxName: "eth0",
+		HostAddr:    fmt.Sprintf("10.%d.%d.1/24", subnet[0], subnet[1]),
+		SandboxAddr: fmt.Sprintf("10.%d.%d.2/24", subnet[0], subnet[1]),
+	}
+	if len(v.HostName) > 15 {
+		v.HostName = v.HostName[:15]
+	}
+	link := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: v.HostName}, PeerName: v.SandboxName,
+		PeerNamespace: netlink.NsPid(s.pid)}
+	err = netlink.LinkAdd(link)
+	s.emit(Event{Syscall: "netlink", Args: []string{"RTM_NEWLINK", "veth", strconv.Quote(v.HostName),
+		"peer " + strconv.Quote(v.SandboxName) + " netns pid " + strconv.Itoa(s.pid)}, Ret: 0, Errno: errnoName(err),
+		PID: os.Getpid(), TID: unix.Gettid(), Note: "the same as: ip link add " + v.HostName + " type veth peer name eth0 netns " + strconv.Itoa(s.pid)})
+	if err != nil {
+		return Veth{}, syscallErr("add veth "+v.HostName, err)
+	}
+	s.mu.Lock()
+	s.veths = append(s.veths, v.HostName)
+	s.mu.Unlock()
+
+	hl, err := netlink.LinkByName(v.HostName)
+	if err != nil {
+		return v, fmt.Errorf("find host end %s: %w", v.HostName, err)
+	}
+	addr, _ := netlink.ParseAddr(v.HostAddr)
+	err = netlink.AddrAdd(hl, addr)
+	s.emit(Event{Syscall: "netlink", Args: []string{"RTM_NEWADDR", strconv.Quote(v.HostName), v.HostAddr}, Errno: errnoName(err),
+		PID: os.Getpid(), TID: unix.Gettid()})
+	if err != nil {
+		return v, syscallErr("address host end", err)
+	}
+	err = netlink.LinkSetUp(hl)
+	s.emit(Event{Syscall: "netlink", Args: []string{"RTM_NEWLINK", strconv.Quote(v.HostName), "IFF_UP"}, Errno: errnoName(err),
+		PID: os.Getpid(), TID: unix.Gettid()})
+	if err != nil {
+		return v, syscallErr("bring host end up", err)
+	}
+	if _, err := s.call(ctx, request{Op: opAddr, Name: v.SandboxName, Addr: v.SandboxAddr}); err != nil {
+		return v, err
+	}
+	for _, l := range []string{"lo", v.SandboxName} {
+		if err := s.LinkUp(ctx, l); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// freeSubnet picks 10.A.B.0/24 that no host route or address overlaps,
+// starting from one derived from the agent's PID so that two sandboxes
+// rarely probe the same one.
+func freeSubnet(pid int) ([2]int, error) {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return [2]int{}, fmt.Errorf("list host routes: %w", err)
+	}
+	addrs, _ := netlink.AddrList(nil, netlink.FAMILY_V4)
+	for i := 0; i < 200; i++ {
+		b := 200 + (pid+i)%50
+		c := (pid/50 + i) % 250
+		_, n, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", b, c))
+		clash := false
+		for _, r := range routes {
+			if r.Dst == nil {
+				continue
+			}
+			if ones, _ := r.Dst.Mask.Size(); ones == 0 {
+				continue // the default route overlaps everything and matters not
+			}
+			if r.Dst.Contains(n.IP) || n.Contains(r.Dst.IP) {
+				clash = true
+			}
+		}
+		for _, a := range addrs {
+			if n.Contains(a.IP) {
+				clash = true
+			}
+		}
+		if !clash {
+			return [2]int{b, c}, nil
+		}
+	}
+	return [2]int{}, fmt.Errorf("no free 10.200-249.x.0/24 subnet for the veth pair")
+}
