@@ -1,0 +1,124 @@
+package lessons
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Run is one lesson being played: its sandbox(es) and what the lesson keeps
+// between parts. The ui and the headless runner drive it; lesson logic
+// receives it.
+type Run struct {
+	Lesson Lesson
+	Engine *sandbox.Engine
+	// Box is the lesson's sandbox, started from Logic.Spec by Start.
+	Box *sandbox.Sandbox
+	// OnEvent receives every trace event of every sandbox of the run.
+	OnEvent func(sandbox.Event)
+
+	mu     sync.Mutex
+	others []*sandbox.Sandbox
+	vars   map[string]string
+}
+
+// NewRun prepares a run; nothing is started until Start.
+func NewRun(eng *sandbox.Engine, l Lesson, onEvent func(sandbox.Event)) *Run {
+	return &Run{Lesson: l, Engine: eng, OnEvent: onEvent, vars: map[string]string{}}
+}
+
+func (r *Run) spec(s sandbox.Spec) sandbox.Spec {
+	if s.Label == "" {
+		s.Label = r.Lesson.ID
+	}
+	if r.OnEvent != nil {
+		prev := s.OnEvent
+		s.OnEvent = func(e sandbox.Event) {
+			if prev != nil {
+				prev(e)
+			}
+			r.OnEvent(e)
+		}
+	}
+	return s
+}
+
+// Start starts the lesson's sandbox (Logic.Spec). Calling it twice is an
+// error.
+func (r *Run) Start(ctx context.Context) error {
+	if r.Box != nil {
+		return errors.New("lesson sandbox already started")
+	}
+	b, err := r.Engine.Start(ctx, r.spec(r.Lesson.Logic.Spec))
+	if err != nil {
+		return fmt.Errorf("lesson %s: %w", r.Lesson.ID, err)
+	}
+	r.Box = b
+	return nil
+}
+
+// StartOther starts a further agent (the setns lesson's joiner, a host-side
+// witness); it is closed with the run.
+func (r *Run) StartOther(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox, error) {
+	b, err := r.Engine.Start(ctx, r.spec(s))
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.others = append(r.others, b)
+	r.mu.Unlock()
+	return b, nil
+}
+
+// Set keeps a value between parts; Get reads it back.
+func (r *Run) Set(key, val string) {
+	r.mu.Lock()
+	r.vars[key] = val
+	r.mu.Unlock()
+}
+
+// Get reads a value kept with Set ("" when unset).
+func (r *Run) Get(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.vars[key]
+}
+
+// Observe looks at both sides for the lesson's views (and always the
+// namespace identities) and computes the diffs.
+func (r *Run) Observe(ctx context.Context) (Observation, error) {
+	if r.Box == nil {
+		return Observation{}, errors.New("observe: the lesson's sandbox is not started")
+	}
+	views := []sandbox.View{sandbox.ViewIDs}
+	for _, v := range r.Lesson.Logic.Views {
+		if v != sandbox.ViewIDs {
+			views = append(views, v)
+		}
+	}
+	sb, err := r.Box.Observe(ctx, views)
+	if err != nil {
+		return Observation{}, fmt.Errorf("observe the sandbox: %w", err)
+	}
+	host := r.Engine.ObserveHost(ctx, views)
+	return Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}, nil
+}
+
+// Close closes every sandbox of the run. Idempotent.
+func (r *Run) Close() error {
+	r.mu.Lock()
+	others := r.others
+	r.others = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, o := range others {
+		errs = append(errs, o.Close())
+	}
+	if r.Box != nil {
+		errs = append(errs, r.Box.Close())
+	}
+	return errors.Join(errs...)
+}
