@@ -168,4 +168,7 @@ type Delta struct {
 	Host    string    `json:"host,omitempty"`
 	Sandbox string    `json:"sandbox,omitempty"`
 	Kind    DeltaKind `json:"kind"`
+	// Label is a short description of the row when the key alone does
+	// not say what it is: the command name of a process row.
+	Label string `json:"label,omitempty"`
 }
