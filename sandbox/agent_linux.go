@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -71,6 +72,13 @@ func runAgent(_ []string) int {
 			return 1
 		}
 	}
+
+	// The first process os/exec starts triggers Go's one-time pidfd probe,
+	// which forks a throwaway child that exits at once. After
+	// unshare(CLONE_NEWPID) that child would become PID 1 of the new
+	// namespace and, by exiting, kill it (later forks: ENOMEM). Start one
+	// child now, while nothing is unshared, so the probe is behind us.
+	_ = exec.Command("/proc/self/exe", hiddenTrue).Run()
 
 	ids, err := ReadIDs(0)
 	if err != nil {
@@ -202,6 +210,10 @@ func (a *agent) handle(r request) reply {
 	case opObserve:
 		snap := ObserveSelf(r.Views)
 		rep.Snapshot = &snap
+	case opChildObs:
+		rep.Snapshot, err = a.childObserve(r.Views)
+	case opTimeOffset:
+		err = a.timeOffset(r.Name, r.N)
 	case opExit:
 	default:
 		err = fmt.Errorf("%w: unknown agent operation %q", ErrBadInput, r.Op)
@@ -473,7 +485,7 @@ func (a *agent) spawn(n int) ([]int, error) {
 		if cmd.Process != nil {
 			pid = cmd.Process.Pid
 		}
-		a.record("clone", []string{"CLONE_VM|CLONE_VFORK|SIGCHLD"}, int64(pid), err, "", NSID{}, NSID{}, "")
+		a.recordClone(pid, err, "")
 		if err != nil {
 			return pids, syscallErr("start idle process", err)
 		}
@@ -540,4 +552,101 @@ func selfExe() (string, error) {
 		return "", fmt.Errorf("find the nslab binary to re-execute: %w", err)
 	}
 	return filepath.Clean(p), nil
+}
+
+// childObserve starts a short-lived child that observes what it sees and
+// reports it. The child is created in the agent's pid_for_children and
+// time_for_children namespaces, so it shows what unshare(CLONE_NEWPID) or
+// unshare(CLONE_NEWTIME) did for the agent's future children.
+func (a *agent) childObserve(views []View) (*Snapshot, error) {
+	b, err := json.Marshal(views)
+	if err != nil {
+		return nil, fmt.Errorf("encode views: %w", err)
+	}
+	cmd := exec.Command("/proc/self/exe", hiddenObserve, string(b))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("observer pipe: %w", err)
+	}
+	err = cmd.Start()
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+	}
+	a.recordClone(pid, err, "a child, to look from inside the namespaces the agent's children get")
+	if err != nil {
+		return nil, syscallErr("start observer child", err)
+	}
+	// Not cmd.Wait: the agent's reaper collects every child. Reading to
+	// EOF is enough; the pipe closes when the child exits.
+	var snap Snapshot
+	done := make(chan error, 1)
+	go func() { done <- json.NewDecoder(io.LimitReader(out, maxLine)).Decode(&snap) }()
+	select {
+	case err = <-done:
+	case <-time.After(3 * time.Second):
+		_ = cmd.Process.Kill()
+		err = fmt.Errorf("%w: observer child gave no answer within 3s", ErrAgent)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("observer child: %w", err)
+	}
+	snap.Side = "child"
+	return &snap, nil
+}
+
+// runObserveChild is the observer child: it prints ObserveSelf as JSON.
+func runObserveChild(args []string) int {
+	var views []View
+	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &views) != nil {
+		fmt.Fprintln(os.Stderr, "nslab observe: bad views")
+		return 2
+	}
+	snap := ObserveSelf(views)
+	snap.PID = os.Getpid()
+	if err := json.NewEncoder(os.Stdout).Encode(snap); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// timeOffset writes one clock offset for the agent's time_for_children
+// namespace. The kernel takes offsets only before the first process enters
+// that namespace (EACCES afterwards).
+func (a *agent) timeOffset(clock string, secs int) error {
+	if clock != "monotonic" && clock != "boottime" {
+		return fmt.Errorf("%w: clock %q: use monotonic or boottime", ErrBadInput, clock)
+	}
+	if err := a.requireOwnChildren("time_for_children", "time"); err != nil {
+		return err
+	}
+	line := fmt.Sprintf("%s %d 0", clock, secs)
+	f, err := os.OpenFile("/proc/self/timens_offsets", os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(line)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	a.record("write", []string{`"/proc/self/timens_offsets"`, fmt.Sprintf("%q", line)}, int64(len(line)), err, "", NSID{}, NSID{},
+		"offsets can be written only before any process has entered the new time namespace")
+	return syscallErr("write timens_offsets", err)
+}
+
+// requireOwnChildren is requireOwn for the kinds that unshare moves only
+// for children: the namespace of entry (e.g. time_for_children) must differ
+// from the host's namespace of kind.
+func (a *agent) requireOwnChildren(entry, kind string) error {
+	cur := a.ids()[entry]
+	if cur.IsZero() || cur == a.host[kind] {
+		return fmt.Errorf("%s namespace %s: %w", entry, cur, ErrSameNamespace)
+	}
+	return nil
+}
+
+// recordClone traces a plain child start by os/exec, with the flags Go
+// really passes (see issuedClone).
+func (a *agent) recordClone(pid int, err error, note string) {
+	call, flags := issuedClone(&syscall.SysProcAttr{})
+	a.record(call, cloneArgs(call, flags), int64(pid), err, "", NSID{}, NSID{}, note)
 }

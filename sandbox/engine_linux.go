@@ -189,8 +189,12 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	if s.rootless && s.flags&CloneNewUser != 0 {
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+		uid, gid := os.Geteuid(), os.Getegid()
+		if spec.MapRootToNobody {
+			uid, gid = nobodyID, nobodyID
+		}
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
 	cmd.SysProcAttr = attr
@@ -602,6 +606,27 @@ func (s *Sandbox) Observe(ctx context.Context, views []View) (Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// ObserveChild starts a short-lived child of the agent that reports what
+// it sees: a child lands in the agent's pid_for_children and
+// time_for_children namespaces, which unshare and setns change for them.
+func (s *Sandbox) ObserveChild(ctx context.Context, views []View) (Snapshot, error) {
+	r, err := s.call(ctx, request{Op: opChildObs, Views: views})
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if r.Snapshot == nil {
+		return Snapshot{}, fmt.Errorf("%w: child observation without a snapshot", ErrAgent)
+	}
+	return *r.Snapshot, nil
+}
+
+// SetTimeOffset writes a clock offset ("monotonic" or "boottime", whole
+// seconds) for the time namespace the agent's next children will enter.
+func (s *Sandbox) SetTimeOffset(ctx context.Context, clock string, secs int) error {
+	_, err := s.call(ctx, request{Op: opTimeOffset, Name: clock, N: secs})
+	return err
 }
 
 // Close kills the agent and everything in its process group, reaps it,

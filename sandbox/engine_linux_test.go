@@ -64,3 +64,26 @@ func TestSmokeEnter(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s %v", out, err)
 }
+
+func TestSmokeUnsharePIDTime(t *testing.T) {
+	eng, err := NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	sb, err := eng.Start(ctx, Spec{Label: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	t.Log(sb.Unshare(ctx, CloneNewPID))
+	t.Log(sb.Unshare(ctx, CloneNewTime))
+	t.Log(sb.SetTimeOffset(ctx, "monotonic", 86400))
+	t.Log(sb.Unshare(ctx, CloneNewUser))
+	c, err := sb.ObserveChild(ctx, []View{ViewIDs, ViewTime})
+	t.Logf("child %+v %v", c.Clocks, err)
+	for _, e := range sb.Events(0) {
+		t.Log(e.String(), e.Detail(), e.Note)
+	}
+}

@@ -14,6 +14,8 @@ func RunHidden(args []string) int {
 		return runIdle()
 	case hiddenOrphan:
 		return runOrphan()
+	case hiddenObserve:
+		return runObserveChild(args[2:])
 	case hiddenAgent:
 		return runAgent(args[2:])
 	case hiddenEnter:

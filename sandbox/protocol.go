@@ -32,6 +32,8 @@ const (
 	opSpawn      = "spawn"
 	opOrphan     = "orphan"
 	opObserve    = "observe"
+	opChildObs   = "childobserve"
+	opTimeOffset = "timeoffset"
 	opExit       = "exit"
 )
 

@@ -30,6 +30,10 @@ type Spec struct {
 	// OnEvent, if set, receives every trace event in order, as it happens.
 	// Calls are serialized; they must not block for long.
 	OnEvent func(Event)
+	// MapRootToNobody maps root inside the user namespace to nobody
+	// (65534) outside instead of to the caller. Only root may map to a
+	// uid other than its own; it shows "root inside, nobody outside".
+	MapRootToNobody bool
 	// Timeout bounds every request to the agent; 0 means 5 s.
 	Timeout time.Duration
 }
@@ -58,3 +62,7 @@ func stripPrefix(cidr string) string {
 }
 
 const defaultTimeout = 5 * time.Second
+
+// nobodyID is the overflow uid/gid that user_namespaces(7) maps unmapped
+// IDs to, and the one nslab maps root to for MapRootToNobody.
+const nobodyID = 65534

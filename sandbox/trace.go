@@ -53,5 +53,10 @@ func (e Event) Detail() string {
 	if e.Before == e.After {
 		return e.Before.Label(e.Kind) + " (unchanged)"
 	}
+	if e.After.IsZero() {
+		// pid_for_children after unshare(CLONE_NEWPID): the new namespace
+		// has no member yet, and the kernel shows nothing until it has.
+		return e.Before.Label(e.Kind) + " → " + e.Kind + ": new, empty until the first child enters"
+	}
 	return e.Before.Label(e.Kind) + " → " + e.After.Label(e.Kind)
 }
