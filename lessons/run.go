@@ -122,3 +122,34 @@ func (r *Run) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Vars returns a copy of every value kept with Set.
+func (r *Run) Vars() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]string, len(r.vars))
+	for k, v := range r.vars {
+		out[k] = v
+	}
+	return out
+}
+
+// Others returns the further agents started with StartOther, in order.
+func (r *Run) Others() []*sandbox.Sandbox {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*sandbox.Sandbox(nil), r.others...)
+}
+
+// Events is the trace of the run's sandboxes so far: the lesson's sandbox
+// first, then the others in the order they started.
+func (r *Run) Events() []sandbox.Event {
+	var out []sandbox.Event
+	if r.Box != nil {
+		out = append(out, r.Box.Events(0)...)
+	}
+	for _, o := range r.Others() {
+		out = append(out, o.Events(0)...)
+	}
+	return out
+}
