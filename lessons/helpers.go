@@ -1,0 +1,239 @@
+package lessons
+
+// Helpers shared by every lesson's logic: facts derived from observations,
+// lookups in snapshots, and running the learner's own shell commands inside
+// a sandbox (so a reference solution does exactly what the Solution text
+// tells the learner to type). Their API is stable: other lesson authors
+// code against it.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// ErrShell wraps a shell command inside a sandbox that exited non-zero or
+// timed out; the error text carries its output.
+var ErrShell = errors.New("command inside the sandbox failed")
+
+// NewFact builds a Fact; got is formatted with args like fmt.Sprintf.
+func NewFact(text string, ok bool, got string, args ...any) Fact {
+	if len(args) > 0 {
+		got = fmt.Sprintf(got, args...)
+	}
+	return Fact{Text: text, OK: ok, Got: got}
+}
+
+// NSPair returns both sides' identity of a namespace kind ("uts",
+// "pid_for_children" ...); known is false when either side lacks it.
+func NSPair(o Observation, kind string) (host, sb sandbox.NSID, known bool) {
+	host, hok := o.Host.IDs[kind]
+	sb, sok := o.Sandbox.IDs[kind]
+	return host, sb, hok && sok && !host.IsZero() && !sb.IsZero()
+}
+
+// SameNS reports whether host and sandbox are in the same namespace of
+// kind. Unknown identities count as not the same (and not different: use
+// NSFact, which says so).
+func SameNS(o Observation, kind string) bool {
+	h, s, ok := NSPair(o, kind)
+	return ok && h == s
+}
+
+// DifferentNS reports whether both identities are known and differ.
+func DifferentNS(o Observation, kind string) bool {
+	h, s, ok := NSPair(o, kind)
+	return ok && h != s
+}
+
+// NSFact states that the sandbox is (wantSame) or is not in the host's
+// namespace of kind, checked on the identities. Got shows both.
+func NSFact(o Observation, kind string, wantSame bool, text string) Fact {
+	h, s, ok := NSPair(o, kind)
+	if !ok {
+		return NewFact(text, false, "%s identity not observed on both sides", kind)
+	}
+	return NewFact(text, (h == s) == wantSame, "host %s, sandbox %s", h.Label(kind), s.Label(kind))
+}
+
+// SharedExcept states that every namespace kind in the table other than
+// except is shared with the host (pid_for_children and time_for_children
+// are not looked at). Got lists the kinds compared, or the ones that differ.
+func SharedExcept(o Observation, text string, except ...string) Fact {
+	skip := map[string]bool{}
+	for _, e := range except {
+		skip[e] = true
+	}
+	var same, diff []string
+	for _, k := range sandbox.Kinds() {
+		if skip[k.Name] || skip[k.ProcName] {
+			continue
+		}
+		h, s, ok := NSPair(o, k.ProcName)
+		if !ok {
+			continue // a kind this kernel lacks
+		}
+		if h == s {
+			same = append(same, k.ProcName)
+		} else {
+			diff = append(diff, k.ProcName)
+		}
+	}
+	if len(diff) > 0 {
+		return NewFact(text, false, "different: %s", strings.Join(diff, ", "))
+	}
+	if len(same) == 0 {
+		return NewFact(text, false, "no namespace identity observed")
+	}
+	return NewFact(text, true, "same: %s", strings.Join(same, ", "))
+}
+
+// DifferentKinds lists the kinds (table order, /proc names) whose identity
+// differs between host and sandbox.
+func DifferentKinds(o Observation) []string {
+	var out []string
+	for _, k := range sandbox.Kinds() {
+		if DifferentNS(o, k.ProcName) {
+			out = append(out, k.ProcName)
+		}
+	}
+	return out
+}
+
+// DeltaOf finds the row with key in one view's diff.
+func DeltaOf(o Observation, v sandbox.View, key string) (sandbox.Delta, bool) {
+	for _, d := range o.Diffs[v] {
+		if d.Key == key {
+			return d, true
+		}
+	}
+	return sandbox.Delta{}, false
+}
+
+// ProcByHostPID finds the process with that host PID.
+func ProcByHostPID(ps []sandbox.Proc, hostPID int) (sandbox.Proc, bool) {
+	for _, p := range ps {
+		if p.HostPID == hostPID {
+			return p, true
+		}
+	}
+	return sandbox.Proc{}, false
+}
+
+// ProcByPID finds the process with that PID as the side sees it.
+func ProcByPID(ps []sandbox.Proc, pid int) (sandbox.Proc, bool) {
+	for _, p := range ps {
+		if p.PID == pid {
+			return p, true
+		}
+	}
+	return sandbox.Proc{}, false
+}
+
+// MountAt returns the topmost mount at path (the last one in mountinfo
+// order, which is the one a lookup of path finds).
+func MountAt(ms []sandbox.Mount, path string) (sandbox.Mount, bool) {
+	var m sandbox.Mount
+	found := false
+	for _, x := range ms {
+		if x.Mountpoint == path {
+			m, found = x, true
+		}
+	}
+	return m, found
+}
+
+// AnswerIf returns ifTrue when cond holds, else ifFalse: a prediction whose
+// right choice follows from one observed condition.
+func AnswerIf(cond bool, ifTrue, ifFalse int) int {
+	if cond {
+		return ifTrue
+	}
+	return ifFalse
+}
+
+// AllOK reports whether every fact is OK (and there is at least one).
+func AllOK(fs []Fact) bool {
+	for _, f := range fs {
+		if !f.OK {
+			return false
+		}
+	}
+	return len(fs) > 0
+}
+
+// shellTimeout bounds a shell command when the context has no deadline.
+const shellTimeout = 10 * time.Second
+
+// Shell runs script with /bin/sh -c inside every namespace of box, the way
+// the learner's shell would, and returns its combined output. A non-zero
+// exit or a timeout is an error wrapping ErrShell. It is bounded by ctx
+// (10 s when ctx has no deadline); on timeout the whole process group is
+// killed.
+func Shell(ctx context.Context, box *sandbox.Sandbox, script string) (string, error) {
+	if box == nil {
+		return "", fmt.Errorf("shell: %w", ErrNotPerformed)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, shellTimeout)
+		defer cancel()
+	}
+	cmd, err := box.ShellCommand("/bin/sh", "-c", script)
+	if err != nil {
+		return "", fmt.Errorf("shell %q: %w", script, err)
+	}
+	var out bytes.Buffer
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// Its own process group, so a timeout kills the command and anything
+	// it started, not just the entering process.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("shell %q: %w", script, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return out.String(), fmt.Errorf("shell %q: %w: %w", script, ErrShell, ctx.Err())
+	}
+	if err != nil {
+		return out.String(), fmt.Errorf("shell %q: %w: %w: %s", script, ErrShell, err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// RunSolution runs every line of a challenge's Solution in the lesson
+// sandbox's shell, in order, stopping at the first failure. Lines starting
+// with '#' are comments.
+func RunSolution(ctx context.Context, r *Run, lines []string) error {
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if _, err := Shell(ctx, r.Box, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ObserveBox takes a fresh snapshot of what the lesson's sandbox sees, for
+// challenge checks.
+func ObserveBox(ctx context.Context, r *Run, views ...sandbox.View) (sandbox.Snapshot, error) {
+	if r.Box == nil {
+		return sandbox.Snapshot{}, fmt.Errorf("observe: %w", ErrNotPerformed)
+	}
+	return r.Box.Observe(ctx, views)
+}
