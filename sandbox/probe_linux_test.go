@@ -1,0 +1,357 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// ProbeMachine re-executes /proc/self/exe __nslab_true, which in a test is
+// the test binary: answer the hidden entry points here before the testing
+// framework starts. An init (not TestMain) so that it adds to, rather than
+// clashes with, anything else in the package's tests.
+func init() {
+	if IsHidden(os.Args) {
+		os.Exit(RunHidden(os.Args))
+	}
+}
+
+// probeNobodyEnv marks the copy of the test binary that runs as nobody.
+const probeNobodyEnv = "NSLAB_TEST_PROBE_AS_NOBODY"
+
+// probeMachineLine prefixes the Machine JSON the nobody child prints.
+const probeMachineLine = "NSLAB_PROBE_MACHINE "
+
+func TestProbeMagicMatchesUnix(t *testing.T) {
+	if probeCgroup2Magic != unix.CGROUP2_SUPER_MAGIC || probeCgroup1Magic != unix.CGROUP_SUPER_MAGIC || probeTmpfsMagic != unix.TMPFS_MAGIC {
+		t.Error("file system magic numbers differ from golang.org/x/sys/unix")
+	}
+	for n, c := range map[int]int{
+		probeCapSetGID: unix.CAP_SETGID, probeCapSetUID: unix.CAP_SETUID, probeCapNetAdmin: unix.CAP_NET_ADMIN,
+		probeCapSysChroot: unix.CAP_SYS_CHROOT, probeCapSysPtrace: unix.CAP_SYS_PTRACE, probeCapSysAdmin: unix.CAP_SYS_ADMIN,
+	} {
+		if n != c {
+			t.Errorf("capability %d should be %d", n, c)
+		}
+	}
+}
+
+// probeHost is the host state a probe must leave as it found it.
+type probeHost struct {
+	hostname, domain, mountinfo, links, netns string
+	trueKids                                  []string
+}
+
+func snapshotProbeHost(t *testing.T) probeHost {
+	t.Helper()
+	var h probeHost
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	h.hostname, h.domain = unix.ByteSliceToString(u.Nodename[:]), unix.ByteSliceToString(u.Domainname[:])
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mountinfo = string(b)
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range links {
+		names = append(names, l.Attrs().Name)
+	}
+	sort.Strings(names)
+	h.links = strings.Join(names, ",")
+	if ents, err := os.ReadDir("/run/netns"); err == nil {
+		for _, e := range ents {
+			h.netns += e.Name() + ","
+		}
+	}
+	// Throwaway children still alive anywhere on the machine.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte(hiddenTrue)) {
+			h.trueKids = append(h.trueKids, p)
+		}
+	}
+	return h
+}
+
+func compareProbeHost(t *testing.T, before, after probeHost) {
+	t.Helper()
+	if before.hostname != after.hostname || before.domain != after.domain {
+		t.Errorf("host names changed: %q/%q -> %q/%q", before.hostname, before.domain, after.hostname, after.domain)
+	}
+	if before.mountinfo != after.mountinfo {
+		t.Errorf("host mounts changed:\n%s\n---\n%s", before.mountinfo, after.mountinfo)
+	}
+	if before.links != after.links {
+		t.Errorf("host links changed: %s -> %s", before.links, after.links)
+	}
+	if before.netns != after.netns {
+		t.Errorf("/run/netns changed: %q -> %q", before.netns, after.netns)
+	}
+	if len(after.trueKids) != 0 {
+		t.Errorf("throwaway children left running: %v", after.trueKids)
+	}
+}
+
+// unshareFlag is util-linux unshare's option for each kind.
+func unshareArgs(kind string) []string {
+	switch kind {
+	case "mnt":
+		return []string{"--mount"}
+	case "pid":
+		return []string{"--pid", "--fork"}
+	case "user":
+		return []string{"--user", "--map-root-user"}
+	}
+	return []string{"--" + kind}
+}
+
+// kernelAllows runs unshare(1), optionally through setpriv as nobody, and
+// reports whether the kernel let it create the namespaces.
+func kernelAllows(t *testing.T, asNobody, viaUser bool, kind string) bool {
+	t.Helper()
+	var args []string
+	if asNobody {
+		args = append(args, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
+	}
+	args = append(args, "unshare")
+	if viaUser && kind != "user" {
+		args = append(args, "--user", "--map-root-user")
+	}
+	args = append(args, unshareArgs(kind)...)
+	args = append(args, "true")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("%v: %v", args, err)
+	}
+	t.Logf("%s: %v %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	return err == nil
+}
+
+func requireUnshare(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"unshare", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("util-linux %s is not installed: %v", tool, err)
+		}
+	}
+}
+
+func TestProbeMachineAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	requireUnshare(t)
+	before := snapshotProbeHost(t)
+	start := time.Now()
+	m := ProbeMachine(context.Background())
+	elapsed := time.Since(start)
+	compareProbeHost(t, before, snapshotProbeHost(t))
+	t.Logf("ProbeMachine took %s", elapsed)
+	if elapsed > probeBudget {
+		t.Errorf("ProbeMachine took %s, over its budget %s", elapsed, probeBudget)
+	}
+	if m.EUID != 0 || !m.CapsKnown || !m.HasCap(unix.CAP_SYS_ADMIN) {
+		t.Errorf("root facts wrong: euid %d caps %v %#x", m.EUID, m.CapsKnown, m.CapEff)
+	}
+	if !m.Baseline.OK {
+		t.Fatalf("baseline re-exec failed: %+v", m.Baseline)
+	}
+	if len(m.Probes) != len(Kinds()) {
+		t.Fatalf("%d probes for %d kinds", len(m.Probes), len(Kinds()))
+	}
+	if m.Kernel.IsZero() || m.Cgroup == CgroupUnknown || m.RootPropagation == "" {
+		t.Errorf("facts missing: kernel %v cgroup %q propagation %q problems %v", m.Kernel, m.Cgroup, m.RootPropagation, m.Problems)
+	}
+	var refused []string
+	for _, p := range m.Probes {
+		if want := kernelAllows(t, false, false, p.Kind); p.Direct.OK != want {
+			t.Errorf("%s: probe says direct %s, unshare(1) says ok=%v", p.Kind, p.Direct.Result(), want)
+		}
+		if want := kernelAllows(t, false, true, p.Kind); p.Rootless.OK != want {
+			t.Errorf("%s: probe says via user namespace %s, unshare(1) says ok=%v", p.Kind, p.Rootless.Result(), want)
+		}
+		if !p.Direct.OK {
+			refused = append(refused, p.Kind+": "+p.Direct.Result())
+		}
+		if ok, rootless, why := m.CanCreate(p.Flag); ok != p.Direct.OK || rootless {
+			t.Errorf("CanCreate(%s) = %v %v %q, direct probe %s", p.Kind, ok, rootless, why, p.Direct.Result())
+		}
+	}
+	for _, c := range m.Checks() {
+		t.Logf("%-5v %-6s %-20s %s | %s", c.OK, c.Severity, c.ID, c.Detail, c.Fix)
+	}
+	if len(refused) > 0 {
+		t.Skipf("this machine refuses, even to root: %v", refused)
+	}
+}
+
+func TestProbeMachineBounded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	m := ProbeMachine(ctx)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ProbeMachine with a cancelled context took %s", d)
+	}
+	if m.Baseline.Tried {
+		t.Errorf("baseline tried after cancel: %+v", m.Baseline)
+	}
+	for _, p := range m.Probes {
+		if p.Direct.Tried || p.Rootless.Tried {
+			t.Errorf("%s tried after cancel: %+v", p.Kind, p)
+		}
+	}
+	// The facts that need no child are there all the same.
+	if m.KernelRelease == "" || !m.CapsKnown {
+		t.Errorf("cheap facts missing: %+v", m)
+	}
+	// An unprobed machine promises nothing.
+	if ok, _, why := m.CanCreate(CloneNewUTS); ok || why == "" {
+		t.Errorf("CanCreate on an unprobed machine = %v %q", ok, why)
+	}
+}
+
+// TestProbeMachineAsNobody runs a copy of this test binary as nobody and
+// compares its rootless facts with what the kernel does for nobody.
+func TestProbeMachineAsNobody(t *testing.T) {
+	if os.Getenv(probeNobodyEnv) == "1" {
+		// The child: probe and report.
+		m := ProbeMachine(context.Background())
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Stdout.WriteString(probeMachineLine + string(b) + "\n")
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to become nobody")
+	}
+	requireUnshare(t)
+
+	// go test keeps its binary in a 0700 directory: nobody needs a copy it
+	// can reach.
+	dir, err := os.MkdirTemp("", "nslab-probe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sandbox.test")
+	if err := probeCopyFile(self, bin); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+		bin, "-test.run=^TestProbeMachineAsNobody$", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), probeNobodyEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child as nobody: %v\n%s\n%s", err, out, stderr.String())
+	}
+	var m Machine
+	found := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), probeMachineLine); ok {
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatal(err)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("child printed no machine:\n%s", out)
+	}
+
+	if m.EUID != 65534 || m.CapEff != 0 || !m.CapsKnown {
+		t.Errorf("nobody's facts: euid %d caps %#x known %v", m.EUID, m.CapEff, m.CapsKnown)
+	}
+	if !m.Baseline.OK {
+		t.Fatalf("nobody could not re-exec the binary: %+v (exe error %q)", m.Baseline, m.ExeErr)
+	}
+	// The kernel's word, through unshare(1) as nobody, for user namespaces
+	// alone and for each kind directly and through a user namespace.
+	userOK := kernelAllows(t, true, false, "user")
+	if p, _ := m.Probe("user"); p.Direct.OK != userOK {
+		t.Errorf("user: probe %s, `unshare --user --map-root-user true` as nobody ok=%v", p.Direct.Result(), userOK)
+	}
+	for _, p := range m.Probes {
+		if p.Kind == "user" {
+			continue
+		}
+		if want := kernelAllows(t, true, false, p.Kind); p.Direct.OK != want {
+			t.Errorf("%s: probe direct %s, unshare(1) as nobody ok=%v", p.Kind, p.Direct.Result(), want)
+		}
+		if want := kernelAllows(t, true, true, p.Kind); p.Rootless.OK != want {
+			t.Errorf("%s: probe rootless %s, unshare(1) as nobody ok=%v", p.Kind, p.Rootless.Result(), want)
+		}
+		if !p.Direct.OK && p.Direct.Errno != "EPERM" {
+			t.Errorf("%s: nobody's direct clone failed with %q, want EPERM", p.Kind, p.Direct.Result())
+		}
+		ok, rootless, why := m.CanCreate(p.Flag)
+		if ok != (p.Direct.OK || p.Rootless.OK) || (ok && !rootless) || (!ok && why == "") {
+			t.Errorf("CanCreate(%s) as nobody = %v %v %q, probe %+v", p.Kind, ok, rootless, why, p)
+		}
+	}
+	checks := m.Checks()
+	if c := findCheck(t, checks, "user"); c.OK || !strings.Contains(c.Fix, "sudo") {
+		t.Errorf("user check as nobody = %+v", c)
+	}
+	for _, c := range checks {
+		t.Logf("%-5v %-6s %-20s %s | %s", c.OK, c.Severity, c.ID, c.Detail, c.Fix)
+	}
+}
+
+func probeCopyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
