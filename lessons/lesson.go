@@ -91,6 +91,11 @@ type Logic struct {
 	Perform func(ctx context.Context, r *Run) error
 	// Views are the views the Observe part shows, host against sandbox.
 	Views []sandbox.View
+	// Extra, if set, adds lesson-specific observations to every
+	// Observation (Observation.Extra), read live from kernel state at
+	// observe time (a second sandbox's identities, a process count).
+	// Values kept with Run.Set during Perform are added as well.
+	Extra func(ctx context.Context, r *Run) (map[string]string, error)
 	// Facts derives the lesson's statements from an observation.
 	Facts      func(o Observation) []Fact
 	Prediction Prediction

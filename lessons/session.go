@@ -177,6 +177,15 @@ func (s *Session) Observe(ctx context.Context) (Observation, error) {
 	for k, v := range s.run.Vars() {
 		o.Extra[k] = v
 	}
+	if f := s.lesson.Logic.Extra; f != nil {
+		ex, err := f(ctx, s.run)
+		if err != nil {
+			return o, fmt.Errorf("observe %s: %w", s.lesson.ID, err)
+		}
+		for k, v := range ex {
+			o.Extra[k] = v
+		}
+	}
 	return o, nil
 }
 
