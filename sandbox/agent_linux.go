@@ -214,6 +214,10 @@ func (a *agent) handle(r request) reply {
 		rep.Snapshot, err = a.childObserve(r.Views)
 	case opTimeOffset:
 		err = a.timeOffset(r.Name, r.N)
+	case opPropagation:
+		err = a.propagation(r.Path, r.Name)
+	case opBind:
+		err = a.bind(r.Name, r.Path)
 	case opExit:
 	default:
 		err = fmt.Errorf("%w: unknown agent operation %q", ErrBadInput, r.Op)
