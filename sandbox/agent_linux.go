@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,6 +35,7 @@ func init() {
 const (
 	envAgentHost = "_NSLAB_AGENT_HOST" // JSON IDs of the engine's (the host's) namespaces
 	envNoPdeath  = "_NSLAB_IDLE_NOPDEATH"
+	envParent    = "_NSLAB_IDLE_PARENT" // the parent's PID as the child sees it
 )
 
 // agent is the state of one agent process. It lives only in the agent.
@@ -484,6 +486,7 @@ func (a *agent) spawn(n int) ([]int, error) {
 	var pids []int
 	for i := 0; i < n; i++ {
 		cmd := exec.Command("/proc/self/exe", hiddenIdle)
+		cmd.Env = append(os.Environ(), envParent+"="+strconv.Itoa(os.Getpid()))
 		err := cmd.Start()
 		pid := 0
 		if cmd.Process != nil {
@@ -525,8 +528,10 @@ func (a *agent) orphan() ([]int, error) {
 func runIdle() int {
 	if os.Getenv(envNoPdeath) == "" {
 		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-		if os.Getppid() == 1 && os.Getpid() != 1 {
-			// Our parent died before prctl took effect: do not linger.
+		// If the parent died before prctl took effect we were re-parented
+		// already and no signal will come: do not linger. (Comparing with
+		// 1 would be wrong: inside a PID namespace the agent is PID 1.)
+		if want := os.Getenv(envParent); want != "" && strconv.Itoa(os.Getppid()) != want {
 			return 0
 		}
 	}
