@@ -3,6 +3,7 @@ package lessons
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -67,6 +68,11 @@ func loadLesson(dir string) (Lesson, error) {
 		return l, fmt.Errorf("lesson %s: meta.json: %w", dir, err)
 	}
 	md, err := content.ReadFile(dir + "/lesson.md")
+	if errors.Is(err, fs.ErrNotExist) {
+		// A lesson still being written has no text yet: it loads with no
+		// sections, and the content lint test fails on it.
+		return l, nil
+	}
 	if err != nil {
 		return l, fmt.Errorf("lesson %s: %w", dir, err)
 	}

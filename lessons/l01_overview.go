@@ -1,5 +1,228 @@
 package lessons
 
-// overviewLogic is written by the engineer who owns lesson 01; until then
-// the content lint test fails on its empty logic.
-func overviewLogic() Logic { return Logic{} }
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// overviewFlags are the kinds the overview's child asks clone(2) for. Not
+// user (it would change what "root" means, a lesson of its own) and not
+// time (Linux 5.6+ only): the child keeps those two, which is the point of
+// the "shares what it did not ask for" fact.
+const overviewFlags = sandbox.CloneNewUTS | sandbox.CloneNewIPC | sandbox.CloneNewNS |
+	sandbox.CloneNewNet | sandbox.CloneNewPID | sandbox.CloneNewCgroup
+
+// Keys of the overview's Extra.
+const (
+	ovPlain      = "plain."        // + kind: the flagless child's identities
+	ovNslabPID   = "nslab.pid"     // this process
+	ovBoxPPID    = "box.ppid"      // the flagged child's parent, as the host sees it
+	ovPlainPPID  = "plain.ppid"    // the flagless child's parent
+	ovPlainPID   = "plain.pid"     // the flagless child
+	ovBoxFlags   = "box.flags"     // the flags the flagged child was cloned with
+	ovHostName   = "host.hostname" // the host's hostname before the lesson
+	ovPlainFlags = "plain.flags"   // the flags the flagless child was cloned with
+	ovBoxPID     = "box.pid"       // the flagged child
+)
+
+func overviewLogic() Logic {
+	return Logic{
+		Spec: sandbox.Spec{Flags: overviewFlags, Label: "overview"},
+		Perform: func(ctx context.Context, r *Run) error {
+			r.Set(ovHostName, r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS}).Hostname)
+			plain, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Rootless: sandbox.RootlessNever, Label: "overview-plain"})
+			if err != nil {
+				return fmt.Errorf("start the flagless child: %w", err)
+			}
+			r.Set(ovPlainPID, strconv.Itoa(plain.PID()))
+			r.Set(ovPlainFlags, sandbox.FlagString(plain.Flags()))
+			return nil
+		},
+		Extra: func(ctx context.Context, r *Run) (map[string]string, error) {
+			ex := map[string]string{
+				ovNslabPID: strconv.Itoa(os.Getpid()),
+				ovBoxPID:   strconv.Itoa(r.Box.PID()),
+				ovBoxFlags: sandbox.FlagString(r.Box.Flags()),
+			}
+			others := r.Others()
+			if len(others) == 0 {
+				return nil, fmt.Errorf("the flagless child is missing: %w", ErrNotPerformed)
+			}
+			plain := others[0]
+			ids, err := plain.IDs()
+			if err != nil {
+				return nil, fmt.Errorf("identities of the flagless child: %w", err)
+			}
+			PutIDs(ex, ovPlain, ids)
+			for key, pid := range map[string]int{ovBoxPPID: r.Box.PID(), ovPlainPPID: plain.PID()} {
+				ppid, err := ParentPID(pid)
+				if err != nil {
+					return nil, err
+				}
+				ex[key] = strconv.Itoa(ppid)
+			}
+			return ex, nil
+		},
+		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
+		Facts: overviewFacts,
+		Prediction: Prediction{
+			Question: "nslab clones two children: one with no CLONE_NEW* flag, one with " +
+				sandbox.FlagString(overviewFlags) + ". How many of the FLAGLESS child's namespaces differ from nslab's own?",
+			Choices: []string{
+				"None: it shares every namespace with its parent",
+				"All of them: every new process gets fresh namespaces",
+				"Some of them: the kernel isolates pid and mnt by default",
+			},
+			Answer: func(o Observation) (int, string) {
+				var diff, total []string
+				for _, k := range sandbox.Kinds() {
+					p, ok := ExtraID(o, ovPlain+k.ProcName)
+					h, hok := o.Host.IDs[k.ProcName]
+					if !ok || !hok {
+						continue
+					}
+					total = append(total, k.ProcName)
+					if p != h {
+						diff = append(diff, k.ProcName)
+					}
+				}
+				switch {
+				case len(total) > 0 && len(diff) == 0:
+					return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[ovPlainPID])
+				case len(diff) == len(total):
+					return 1, fmt.Sprintf("every identity differs (%s)", strings.Join(diff, ", "))
+				default:
+					return 2, fmt.Sprintf("these differ: %s", strings.Join(diff, ", "))
+				}
+			},
+		},
+		Challenge: Challenge{
+			Task: "From the shell inside the flagged sandbox, set its hostname to the inode number of its own UTS namespace " +
+				"(the number readlink shows for /proc/self/ns/uts). The host's hostname must not change.",
+			Hints: []string{
+				"Inside, `readlink /proc/self/ns/uts` prints uts:[NUMBER]: NUMBER is the inode of the namespace.",
+				"`hostname NAME` calls sethostname(2): it changes the hostname of the UTS namespace the shell is in, the sandbox's.",
+				"`tr -dc 0-9` keeps only the digits of what it reads: combine it with readlink in $( ).",
+			},
+			Solution: []string{`hostname "$(readlink /proc/self/ns/uts | tr -dc 0-9)"`},
+			Check: func(ctx context.Context, r *Run) (bool, string, error) {
+				sb, err := ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
+				if err != nil {
+					return false, "", err
+				}
+				host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+				uts := sb.IDs["uts"]
+				want := strconv.FormatUint(uts.Ino, 10)
+				switch {
+				case uts.IsZero():
+					return false, "the sandbox's uts identity could not be read", nil
+				case host.Hostname != r.Get(ovHostName):
+					return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(ovHostName), host.Hostname), nil
+				case sb.Hostname != want:
+					return false, fmt.Sprintf("the sandbox's hostname is %q; its uts namespace is %s, so it should be %q", sb.Hostname, uts.Label("uts"), want), nil
+				}
+				return true, fmt.Sprintf("the sandbox is called %q, the inode of %s; the host is still %q", sb.Hostname, uts.Label("uts"), host.Hostname), nil
+			},
+			Solve: func(ctx context.Context, r *Run) error {
+				return RunSolution(ctx, r, []string{`hostname "$(readlink /proc/self/ns/uts | tr -dc 0-9)"`})
+			},
+		},
+		Experiments: []string{
+			"ls -l /proc/self/ns",
+			"readlink /proc/$$/ns/uts /proc/$$/ns/net",
+			"stat -L -c '%d %i %n' /proc/self/ns/*",
+			"lsns -p $$",
+			"hostname; ip link; ls /proc | head",
+		},
+	}
+}
+
+func overviewFacts(o Observation) []Fact {
+	var fs []Fact
+
+	// /proc/self/ns has one entry per kind.
+	var have []string
+	for _, k := range sandbox.Kinds() {
+		if _, ok := o.Host.IDs[k.ProcName]; ok {
+			have = append(have, k.ProcName)
+		}
+	}
+	core := []string{"uts", "ipc", "mnt", "net", "pid", "user", "cgroup"}
+	missing := 0
+	for _, c := range core {
+		if _, ok := o.Host.IDs[c]; !ok {
+			missing++
+		}
+	}
+	fs = append(fs, NewFact("/proc/self/ns holds one link per namespace kind the process is in", missing == 0 && len(have) >= len(core),
+		"%s", strings.Join(have, " ")))
+
+	// A flagless clone shares every namespace.
+	var same, diff []string
+	for _, k := range have {
+		p, ok := ExtraID(o, ovPlain+k)
+		if !ok {
+			diff = append(diff, k+" (unread)")
+			continue
+		}
+		if p == o.Host.IDs[k] {
+			same = append(same, k)
+		} else {
+			diff = append(diff, k)
+		}
+	}
+	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[ovPlainFlags] + ") shares every namespace with its parent"
+	if len(diff) == 0 && len(same) > 0 {
+		fs = append(fs, NewFact(plainText, true, "all %d identities equal", len(same)))
+	} else {
+		fs = append(fs, NewFact(plainText, false, "different: %s", strings.Join(diff, ", ")))
+	}
+
+	// The flagged child gets a new namespace of each kind asked for.
+	flags, err := sandbox.ParseFlags(o.Extra[ovBoxFlags])
+	if err != nil || flags == 0 {
+		fs = append(fs, NewFact("The child cloned with CLONE_NEW* flags is in new namespaces", false, "flags unknown: %q", o.Extra[ovBoxFlags]))
+		return fs
+	}
+	var asked, newOnes, notNew []string
+	for _, k := range sandbox.KindsIn(flags) {
+		asked = append(asked, k.ProcName)
+		if DifferentNS(o, k.ProcName) {
+			newOnes = append(newOnes, o.Sandbox.IDs[k.ProcName].Label(k.ProcName))
+		} else {
+			notNew = append(notNew, k.ProcName)
+		}
+	}
+	flagText := "The child cloned with " + o.Extra[ovBoxFlags] + " is in a new namespace of each kind asked for"
+	if len(notNew) == 0 && len(newOnes) > 0 {
+		fs = append(fs, NewFact(flagText, true, "%s", strings.Join(newOnes, " ")))
+	} else {
+		fs = append(fs, NewFact(flagText, false, "still the parent's: %s", strings.Join(notNew, ", ")))
+	}
+	fs = append(fs, SharedExcept(o, "…and it stays in its parent's namespace of every kind it did not ask for", asked...))
+
+	// An identity is device + inode: every namespace file is on the one
+	// nsfs device, the inode tells namespaces apart.
+	devs := map[uint64]bool{}
+	for _, ids := range []sandbox.IDs{o.Host.IDs, o.Sandbox.IDs} {
+		for _, id := range ids {
+			devs[id.Dev] = true
+		}
+	}
+	h, s, ok := NSPair(o, "uts")
+	fs = append(fs, NewFact("An identity is a device and an inode: every namespace file is on the same nsfs device, and the inode tells two namespaces apart",
+		ok && len(devs) == 1 && h.Dev == s.Dev && h.Ino != s.Ino,
+		"%d device(s); uts inodes host %d, sandbox %d", len(devs), h.Ino, s.Ino))
+
+	// clone() makes a new process, a child of nslab.
+	nslab := o.Extra[ovNslabPID]
+	fs = append(fs, NewFact("clone() creates a new process: both children have their own PID, and nslab is their parent",
+		nslab != "" && o.Extra[ovBoxPPID] == nslab && o.Extra[ovPlainPPID] == nslab && o.Extra[ovBoxPID] != nslab && o.Extra[ovPlainPID] != nslab,
+		"nslab %s; children %s and %s, parents %s and %s", nslab, o.Extra[ovBoxPID], o.Extra[ovPlainPID], o.Extra[ovBoxPPID], o.Extra[ovPlainPPID]))
+	return fs
+}
