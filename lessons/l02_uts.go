@@ -1,5 +1,157 @@
 package lessons
 
-// utsLogic is written by the engineer who owns lesson 02; until then
-// the content lint test fails on its empty logic.
-func utsLogic() Logic { return Logic{} }
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// utsName is the hostname Perform gives the sandbox. It is not the
+// challenge's answer ("lab"), so the check fails until the learner acts.
+const utsName = "sandbox"
+
+// The challenge's target names.
+const (
+	utsLabHost   = "lab"
+	utsLabDomain = "nslab.test"
+)
+
+// Keys of the uts lesson's Extra.
+const (
+	utsHostBefore   = "host.hostname"   // the host's hostname before the lesson
+	utsDomainBefore = "host.domainname" // the host's domain name before the lesson
+	utsCopy         = "copy.hostname"   // the sandbox's hostname right after unshare
+	utsSet          = "set.hostname"    // what Perform set
+	utsRootless     = "rootless"        // "true" when a user namespace was added
+	utsUnshareFrom  = "trace.unshare.before"
+	utsUnshareTo    = "trace.unshare.after"
+	utsSethostTrace = "trace.sethostname" // the sethostname event, and its identity change
+)
+
+func utsLogic() Logic {
+	return Logic{
+		Spec: sandbox.Spec{Flags: 0, Label: "uts"},
+		Perform: func(ctx context.Context, r *Run) error {
+			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+			r.Set(utsHostBefore, host.Hostname)
+			r.Set(utsDomainBefore, host.Domainname)
+			r.Set(utsRootless, strconv.FormatBool(r.Box.Rootless()))
+			if err := r.Box.Unshare(ctx, sandbox.CloneNewUTS); err != nil {
+				return err
+			}
+			cp, err := r.Box.Observe(ctx, []sandbox.View{sandbox.ViewUTS})
+			if err != nil {
+				return err
+			}
+			r.Set(utsCopy, cp.Hostname)
+			if err := r.Box.SetHostname(ctx, utsName); err != nil {
+				return err
+			}
+			r.Set(utsSet, utsName)
+			return nil
+		},
+		Extra: func(_ context.Context, r *Run) (map[string]string, error) {
+			ex := map[string]string{}
+			for _, e := range r.Box.Events(0) {
+				switch e.Syscall {
+				case "unshare":
+					if e.Kind == "uts" {
+						PutIDs(ex, "", sandbox.IDs{utsUnshareFrom: e.Before, utsUnshareTo: e.After})
+					}
+				case "sethostname":
+					ex[utsSethostTrace] = strings.TrimSpace(e.String() + " " + e.Detail())
+				}
+			}
+			return ex, nil
+		},
+		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
+		Facts: utsFacts,
+		Prediction: Prediction{
+			Question: fmt.Sprintf("The agent calls unshare(CLONE_NEWUTS), then sethostname(%q). What will the HOST's hostname be afterwards?", utsName),
+			Choices: []string{
+				"Its own name, unchanged",
+				fmt.Sprintf("%q, like the sandbox's", utsName),
+				"Empty: the new namespace took the name away",
+			},
+			Answer: func(o Observation) (int, string) {
+				before, set := o.Extra[utsHostBefore], o.Extra[utsSet]
+				switch o.Host.Hostname {
+				case set:
+					return 1, fmt.Sprintf("the host reads %q, the name set inside", o.Host.Hostname)
+				case before:
+					return 0, fmt.Sprintf("the host still reads %q while the sandbox reads %q: sethostname changed only the sandbox's UTS namespace", o.Host.Hostname, o.Sandbox.Hostname)
+				}
+				return 2, fmt.Sprintf("the host reads %q, neither its old name %q nor %q", o.Host.Hostname, before, set)
+			},
+		},
+		Challenge: Challenge{
+			Task: fmt.Sprintf("From the shell inside, give the sandbox the hostname %q and the NIS domain name %q. The host must keep both of its own.", utsLabHost, utsLabDomain),
+			Hints: []string{
+				"`hostname NAME` calls sethostname(2); in the sandbox's shell it changes the sandbox's UTS namespace only.",
+				"The NIS domain name has its own call, setdomainname(2), and its own command: `domainname NAME`.",
+				"Check inside with `uname -n; domainname`, and on the host with `hostname; domainname`.",
+			},
+			Solution: []string{"hostname " + utsLabHost, "domainname " + utsLabDomain},
+			Check: func(ctx context.Context, r *Run) (bool, string, error) {
+				sb, err := ObserveBox(ctx, r, sandbox.ViewUTS)
+				if err != nil {
+					return false, "", err
+				}
+				host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+				switch {
+				case host.Hostname != r.Get(utsHostBefore) || host.Domainname != r.Get(utsDomainBefore):
+					return false, fmt.Sprintf("the HOST changed: it is now %q / %q, was %q / %q",
+						host.Hostname, host.Domainname, r.Get(utsHostBefore), r.Get(utsDomainBefore)), nil
+				case sb.Hostname != utsLabHost:
+					return false, fmt.Sprintf("the sandbox's hostname is %q, not %q", sb.Hostname, utsLabHost), nil
+				case sb.Domainname != utsLabDomain:
+					return false, fmt.Sprintf("the sandbox's hostname is %q, but its domain name is %q, not %q", sb.Hostname, sb.Domainname, utsLabDomain), nil
+				}
+				return true, fmt.Sprintf("the sandbox is %s.%s; the host is still %q / %q", sb.Hostname, sb.Domainname, host.Hostname, host.Domainname), nil
+			},
+			Solve: func(ctx context.Context, r *Run) error {
+				return RunSolution(ctx, r, []string{"hostname " + utsLabHost, "domainname " + utsLabDomain})
+			},
+		},
+		Experiments: []string{
+			"hostname; uname -n; domainname",
+			"readlink /proc/$$/ns/uts",
+			"hostname something-else   # and watch the SANDBOX column",
+			"cat /proc/sys/kernel/hostname",
+		},
+	}
+}
+
+func utsFacts(o Observation) []Fact {
+	var fs []Fact
+	fs = append(fs, NSFact(o, "uts", false, "After unshare(CLONE_NEWUTS) the agent is in a new UTS namespace"))
+	except := []string{"uts"}
+	if o.Extra[utsRootless] == "true" {
+		except = append(except, "user") // added so that an unprivileged user may unshare
+	}
+	fs = append(fs, SharedExcept(o, "Every other namespace is still the host's", except...))
+
+	before := o.Extra[utsHostBefore]
+	fs = append(fs, NewFact("The new UTS namespace started as a copy: right after unshare it had the host's hostname",
+		before != "" && o.Extra[utsCopy] == before, "host %q, sandbox after unshare %q", before, o.Extra[utsCopy]))
+	set := o.Extra[utsSet]
+	fs = append(fs, NewFact(fmt.Sprintf("sethostname(%q) inside changed the sandbox's hostname", set),
+		set != "" && o.Sandbox.Hostname == set, "sandbox reads %q", o.Sandbox.Hostname))
+	fs = append(fs, NewFact("The host's hostname did not change",
+		o.Host.Hostname == before && o.Host.Hostname != set, "host reads %q, was %q", o.Host.Hostname, before))
+	fs = append(fs, NewFact("The NIS domain name was copied too, and nothing changed it: both sides still read the same",
+		o.Sandbox.Domainname == o.Host.Domainname && o.Host.Domainname == o.Extra[utsDomainBefore],
+		"host %q, sandbox %q", o.Host.Domainname, o.Sandbox.Domainname))
+
+	from, okFrom := ExtraID(o, utsUnshareFrom)
+	to, okTo := ExtraID(o, utsUnshareTo)
+	h, s, ok := NSPair(o, "uts")
+	sethost, okSet := o.Extra[utsSethostTrace]
+	fs = append(fs, NewFact("The uts identity changed at unshare(2), not at sethostname(2)",
+		okFrom && okTo && ok && okSet && from == h && to == s && from != to && !strings.ContainsRune(sethost, '→'),
+		"unshare: %s → %s; %s", from.Label("uts"), to.Label("uts"), sethost))
+	return fs
+}
