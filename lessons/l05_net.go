@@ -1,5 +1,431 @@
 package lessons
 
-// netLogic is written by the engineer who owns lesson 05; until then
-// the content lint test fails on its empty logic.
-func netLogic() Logic { return Logic{} }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Keys of the values the net lesson keeps with Run.Set during Perform.
+const (
+	n5FirstLinks  = "net.first_links"     // "lo DOWN": the links right after clone, "NAME STATE" each
+	n5FirstRoutes = "net.first_routes"    // how many routes the new namespace had then
+	n5PingLoDown  = "net.ping_lo_down"    // outcome of ping 127.0.0.1 with lo down
+	n5PingLoUp    = "net.ping_lo_up"      // the same after lo was brought up
+	n5HostEnd     = "net.host_end"        // the veth end on the host ("nslab<PID>")
+	n5HostAddr    = "net.host_addr"       // its CIDR
+	n5BoxEnd      = "net.sandbox_end"     // the end inside ("eth0")
+	n5BoxAddr     = "net.sandbox_addr"    // its CIDR
+	n5Subnet      = "net.subnet"          // the veth pair's /24
+	n5PingVeth    = "net.ping_veth"       // outcome of the ping to the host's end
+	n5Target      = "net.target"          // the host's main address: the challenge's destination
+	n5TargetDev   = "net.target_dev"      // the host link that carries it
+	n5PingTarget  = "net.ping_target"     // outcome of a ping to it before the challenge
+	n5HostDefault = "net.host_default"    // the host's default route, as RouteValue renders it
+	n5HostGateway = "net.host_gateway"    // the host's default gateway ("" without one)
+	n5Loopback    = "127.0.0.1"           // the address lo carries once up
+	n5OutcomeOK   = "ok"                  // prefix of a successful outcome
+	n5NoTarget    = "no-address-to-reach" // n5Target's value when the host has none
+)
+
+// netLogic: clone(CLONE_NEWNET) gives a network stack with nothing but a
+// loopback device that is down; the lesson brings it up, joins the
+// namespace to the host with a veth pair, pings across and sets the two
+// routing tables side by side. The challenge (a default route inside) is
+// left undone by Perform.
+func netLogic() Logic {
+	return Logic{
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewNet, Label: "net"},
+		Perform: netPerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewNet},
+		Facts:   netFacts,
+		Prediction: Prediction{
+			Question: "nslab clones a child with CLONE_NEWNET. Which network links will the child see, in which state?",
+			Choices: []string{
+				"The host's links (lo, eth0 ...), all up: the namespace starts as a copy",
+				"Only lo, and it is DOWN",
+				"Only lo, and it is UP, so 127.0.0.1 works at once",
+				"No link at all, not even lo",
+			},
+			Answer: netAnswer,
+		},
+		Challenge: Challenge{
+			Task: "The sandbox reaches the host's end of the veth, but not the host's main address (on the interface of " +
+				"the host's default route; the facts name it): its routing table knows only the veth subnet. From the shell " +
+				"inside, add a default route through the host's end of the veth, so that a ping from the sandbox to the " +
+				"host's main address gets an answer.",
+			Hints: []string{
+				"Compare `ip route` inside with `ip route` on the host: inside there is a route for the veth subnet only, " +
+					"so any other destination is \"Network is unreachable\".",
+				"A default route sends everything else to a gateway on a link you can reach. The host's end of the veth " +
+					"has address .1 in the sandbox's /24 (eth0 inside has .2).",
+				"`ip route add default via 10.A.B.1` where 10.A.B is the start of eth0's address (`ip -4 addr show eth0`).",
+			},
+			Solution: []string{
+				"# the gateway is the host's end of the veth: .1 in the subnet of eth0 (which is .2)",
+				`ip route replace default via "$(ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d. -f1-3).1" dev eth0`,
+				"ip route",
+			},
+			Check: netCheck,
+			Solve: func(ctx context.Context, r *Run) error {
+				return RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
+			},
+		},
+		Experiments: []string{
+			"ip link   # lo and eth0 only: the host's eth0 is another device that happens to share the name",
+			"ip addr show eth0   # the inside end of the veth pair and its address",
+			"ip route   # the sandbox's own routing table",
+			"ip link set lo down; ip link set lo up   # watch the SANDBOX column change, the HOST column stay",
+			"ss -tulpn   # sockets are per network namespace too: nothing listens here",
+			"cat /proc/net/dev   # the kernel's per-namespace interface counters",
+			"ip netns identify $$   # empty: nslab does not name its namespaces in /run/netns",
+		},
+	}
+}
+
+func netPerform(ctx context.Context, r *Run) error {
+	sb := r.Box
+	first, err := sb.Observe(ctx, []sandbox.View{sandbox.ViewNet})
+	if err != nil {
+		return fmt.Errorf("look at the new network namespace: %w", err)
+	}
+	if e := first.Errs[sandbox.ViewNet]; e != "" {
+		return fmt.Errorf("look at the new network namespace: %s", e)
+	}
+	r.Set(n5FirstLinks, linkStates(first.Links))
+	r.Set(n5FirstRoutes, strconv.Itoa(len(first.Routes)))
+
+	// Failing here is the point: with lo down there is no route, not
+	// even to 127.0.0.1. The outcome is kept, not returned.
+	r.Set(n5PingLoDown, outcomeOf(sb.Ping(ctx, n5Loopback)))
+	if err := sb.LinkUp(ctx, "lo"); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	r.Set(n5PingLoUp, outcomeOf(sb.Ping(ctx, n5Loopback)))
+
+	v, err := sb.AddVeth(ctx)
+	if err != nil {
+		return fmt.Errorf("veth pair to the host: %w", err)
+	}
+	r.Set(n5HostEnd, v.HostName)
+	r.Set(n5HostAddr, v.HostAddr)
+	r.Set(n5BoxEnd, v.SandboxName)
+	r.Set(n5BoxAddr, v.SandboxAddr)
+	if _, subnet, err := net.ParseCIDR(v.SandboxAddr); err == nil {
+		r.Set(n5Subnet, subnet.String())
+	}
+	r.Set(n5PingVeth, outcomeOf(sb.Ping(ctx, v.HostIP())))
+
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewNet})
+	if e := host.Errs[sandbox.ViewNet]; e != "" {
+		return fmt.Errorf("look at the host's network: %s", e)
+	}
+	if d, ok := defaultRoute(host.Routes); ok {
+		r.Set(n5HostDefault, routeLine(d))
+		r.Set(n5HostGateway, d.Gateway)
+	}
+	target, dev := hostMainAddr(host, v)
+	if target == "" {
+		r.Set(n5Target, n5NoTarget)
+		return nil
+	}
+	r.Set(n5Target, target)
+	r.Set(n5TargetDev, dev)
+	// Before the challenge this fails (no route): the check below must
+	// see the opposite once the learner has solved it.
+	r.Set(n5PingTarget, outcomeOf(sb.Ping(ctx, target)))
+	return nil
+}
+
+// linkStates renders links as "lo DOWN, eth0 UP".
+func linkStates(ls []sandbox.Link) string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Name+" "+l.State)
+	}
+	return strings.Join(out, ", ")
+}
+
+// outcomeOf renders a call's result for Extra: "ok: TEXT" on success, the
+// errno name ("ENETUNREACH") when the kernel refused, or "error: MSG".
+func outcomeOf(text string, err error) string {
+	if err == nil {
+		return n5OutcomeOK + ": " + text
+	}
+	var se *sandbox.SyscallError
+	if errors.As(err, &se) && se.Errno != "" {
+		return se.Errno
+	}
+	return "error: " + err.Error()
+}
+
+// outcomeOK reports whether an outcome kept with outcomeOf succeeded.
+func outcomeOK(s string) bool { return strings.HasPrefix(s, n5OutcomeOK+":") }
+
+// outcomeFailed reports whether an outcome is a recorded failure (not
+// merely missing).
+func outcomeFailed(s string) bool { return s != "" && !outcomeOK(s) }
+
+func defaultRoute(rs []sandbox.Route) (sandbox.Route, bool) {
+	for _, r := range rs {
+		if r.Dst == "default" && (r.Gateway == "" || net.ParseIP(r.Gateway).To4() != nil) {
+			return r, true
+		}
+	}
+	return sandbox.Route{}, false
+}
+
+// hostMainAddr picks the host address the challenge asks the sandbox to
+// reach: the first IPv4 address of the link the host's default route uses,
+// else of any other up link that is not loopback and not this veth. It
+// returns "" when the host has none.
+func hostMainAddr(host sandbox.Snapshot, v sandbox.Veth) (ip, dev string) {
+	_, vnet, _ := net.ParseCIDR(v.HostAddr)
+	first4 := func(l sandbox.Link) string {
+		for _, a := range l.Addrs {
+			ipa, _, err := net.ParseCIDR(a)
+			if err != nil || ipa.To4() == nil || ipa.IsLoopback() || (vnet != nil && vnet.Contains(ipa)) {
+				continue
+			}
+			return ipa.String()
+		}
+		return ""
+	}
+	if d, ok := defaultRoute(host.Routes); ok {
+		for _, l := range host.Links {
+			if l.Name == d.Dev {
+				if a := first4(l); a != "" {
+					return a, l.Name
+				}
+			}
+		}
+	}
+	for _, l := range host.Links {
+		if l.Type == "loopback" || l.Name == v.HostName || strings.HasPrefix(l.Name, "nslab") || l.State == "DOWN" {
+			continue
+		}
+		if a := first4(l); a != "" {
+			return a, l.Name
+		}
+	}
+	return "", ""
+}
+
+// linkNamed finds a link by name.
+func linkNamed(ls []sandbox.Link, name string) (sandbox.Link, bool) {
+	for _, l := range ls {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return sandbox.Link{}, false
+}
+
+// routeTo finds a route whose destination is dst on dev.
+func routeTo(rs []sandbox.Route, dst, dev string) (sandbox.Route, bool) {
+	for _, r := range rs {
+		if r.Dst == dst && r.Dev == dev {
+			return r, true
+		}
+	}
+	return sandbox.Route{}, false
+}
+
+// routeCovering finds the most specific IPv4 route whose destination
+// contains ip (the default route covers everything).
+func routeCovering(rs []sandbox.Route, ip string) (sandbox.Route, bool) {
+	addr := net.ParseIP(ip)
+	best, bestLen := sandbox.Route{}, -1
+	for _, r := range rs {
+		n := -1
+		switch {
+		case r.Dst == "default" && (r.Gateway == "" || net.ParseIP(r.Gateway).To4() != nil):
+			n = 0
+		default:
+			_, dst, err := net.ParseCIDR(r.Dst)
+			if err != nil || dst.IP.To4() == nil || !dst.Contains(addr) {
+				continue
+			}
+			n, _ = dst.Mask.Size()
+		}
+		if n > bestLen {
+			best, bestLen = r, n
+		}
+	}
+	return best, bestLen >= 0
+}
+
+func netFacts(o Observation) []Fact {
+	ex := o.Extra
+	fs := []Fact{
+		NSFact(o, "net", false, "The sandbox has a network namespace of its own: its net identity differs from the host's"),
+		SharedExcept(o, "Every other namespace is still the host's: CLONE_NEWNET changed only the network", "net"),
+		NewFact("Right after clone(CLONE_NEWNET) the new namespace had a single link, lo, and it was DOWN",
+			ex[n5FirstLinks] == "lo DOWN", "links then: %s", orNone(ex[n5FirstLinks])),
+		NewFact("…and an empty routing table",
+			ex[n5FirstRoutes] == "0", "routes then: %s", orNone(ex[n5FirstRoutes])),
+		NewFact("With lo down, even 127.0.0.1 was unreachable from inside",
+			outcomeFailed(ex[n5PingLoDown]), "ping 127.0.0.1: %s", orNone(ex[n5PingLoDown])),
+		NewFact("Once lo was up, 127.0.0.1 answered",
+			outcomeOK(ex[n5PingLoUp]), "ping 127.0.0.1: %s", orNone(ex[n5PingLoUp])),
+	}
+
+	// The links each side has now.
+	hostEnd, boxEnd := ex[n5HostEnd], ex[n5BoxEnd]
+	var sbNames []string
+	for _, l := range o.Sandbox.Links {
+		sbNames = append(sbNames, l.Name+"("+l.Type+")")
+	}
+	slices.Sort(sbNames)
+	inner, innerOK := linkNamed(o.Sandbox.Links, boxEnd)
+	_, loOK := linkNamed(o.Sandbox.Links, "lo")
+	fs = append(fs, NewFact("Inside there are exactly two links now: lo and "+orNone(boxEnd)+", the inside end of the veth pair; none of the host's",
+		len(o.Sandbox.Links) == 2 && loOK && innerOK && inner.Type == "veth" && !sameMACOnHost(o, inner),
+		"sandbox links: %s", strings.Join(sbNames, ", ")))
+
+	outer, outerOK := linkNamed(o.Host.Links, hostEnd)
+	fs = append(fs, NewFact("The other end, "+orNone(hostEnd)+", is a link of the host's namespace, with address "+orNone(ex[n5HostAddr]),
+		outerOK && outer.Type == "veth" && slices.Contains(outer.Addrs, ex[n5HostAddr]),
+		"host %s: %s %v", orNone(hostEnd), outer.Type, outer.Addrs))
+	fs = append(fs, NewFact(orNone(boxEnd)+" inside has address "+orNone(ex[n5BoxAddr])+" and is UP",
+		innerOK && slices.Contains(inner.Addrs, ex[n5BoxAddr]) && inner.State != "DOWN",
+		"sandbox %s: %s %v", orNone(boxEnd), inner.State, inner.Addrs))
+	fs = append(fs, NewFact("An ICMP echo from inside crossed the veth pair and the host's end answered",
+		outcomeOK(ex[n5PingVeth]), "ping %s: %s", stripCIDR(ex[n5HostAddr]), orNone(ex[n5PingVeth])))
+	if t := ex[n5Target]; t != "" && t != n5NoTarget {
+		fs = append(fs, NewFact("Yet the host's main address "+t+" (on its "+orNone(ex[n5TargetDev])+") was unreachable from inside: no route leads there",
+			outcomeFailed(ex[n5PingTarget]), "ping %s: %s", t, orNone(ex[n5PingTarget])))
+	}
+
+	// Routing tables side by side.
+	subnet := ex[n5Subnet]
+	_, inRoute := routeTo(o.Sandbox.Routes, subnet, boxEnd)
+	_, outRoute := routeTo(o.Host.Routes, subnet, hostEnd)
+	fs = append(fs, NewFact("Each side routes the veth subnet "+orNone(subnet)+" through its own end: "+orNone(boxEnd)+" inside, "+orNone(hostEnd)+" on the host",
+		subnet != "" && inRoute && outRoute,
+		"sandbox: %s; host: %s", routesText(o.Sandbox.Routes), routeText(o.Host.Routes, subnet)))
+	gw := ex[n5HostGateway]
+	leaked := false
+	for _, r := range o.Sandbox.Routes {
+		if gw != "" && r.Gateway == gw {
+			leaked = true
+		}
+	}
+	fs = append(fs, NewFact("The routing tables are separate: the host's default route ("+orNone(ex[n5HostDefault])+") is not in the sandbox's table",
+		ex[n5HostDefault] != "" && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
+	return fs
+}
+
+// sameMACOnHost reports whether a sandbox link's MAC address is also one of
+// the host's links' (it would then be the same device, which cannot be).
+func sameMACOnHost(o Observation, l sandbox.Link) bool {
+	for _, h := range o.Host.Links {
+		if l.MAC != "" && h.MAC == l.MAC && h.Type != "loopback" {
+			return true
+		}
+	}
+	return false
+}
+
+// routeLine renders a route the way `ip route` prints it.
+func routeLine(r sandbox.Route) string {
+	s := r.Dst
+	if r.Gateway != "" {
+		s += " via " + r.Gateway
+	}
+	s += " dev " + r.Dev
+	if r.Src != "" {
+		s += " src " + r.Src
+	}
+	return s
+}
+
+func routesText(rs []sandbox.Route) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, routeLine(r))
+	}
+	return strings.Join(out, "; ")
+}
+
+func routeText(rs []sandbox.Route, dst string) string {
+	for _, r := range rs {
+		if r.Dst == dst {
+			return routeLine(r)
+		}
+	}
+	return "no route to " + orNone(dst)
+}
+
+// orNone shows an empty value as "(none)".
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func stripCIDR(s string) string {
+	ip, _, ok := strings.Cut(s, "/")
+	if !ok {
+		return s
+	}
+	return ip
+}
+
+func netAnswer(o Observation) (int, string) {
+	first := o.Extra[n5FirstLinks]
+	switch {
+	case first == "":
+		return 3, "the new namespace showed no link at all"
+	case first == "lo DOWN":
+		return 1, "the kernel showed `lo DOWN` and nothing else: a new network namespace gets its own loopback device, " +
+			"and it starts down, so even 127.0.0.1 is unreachable (" + orNone(o.Extra[n5PingLoDown]) + ") until `ip link set lo up`"
+	case strings.HasPrefix(first, "lo ") && !strings.Contains(first, ","):
+		return 2, "the kernel showed " + first + ": a single loopback device, already up"
+	}
+	return 0, "the kernel showed " + first
+}
+
+func netCheck(ctx context.Context, r *Run) (bool, string, error) {
+	target, boxEnd := r.Get(n5Target), r.Get(n5BoxEnd)
+	if target == "" || boxEnd == "" {
+		return false, "", fmt.Errorf("check: %w", ErrNotPerformed)
+	}
+	if target == n5NoTarget {
+		return false, "", fmt.Errorf("check: the host has no IPv4 address outside lo and the veth for the sandbox to reach")
+	}
+	snap, err := ObserveBox(ctx, r, sandbox.ViewNet)
+	if err != nil {
+		return false, "", err
+	}
+	if e := snap.Errs[sandbox.ViewNet]; e != "" {
+		return false, "", fmt.Errorf("check: %s", e)
+	}
+	l, ok := linkNamed(snap.Links, boxEnd)
+	if !ok || l.State == "DOWN" {
+		return false, fmt.Sprintf("%s inside is missing or down (%s)", boxEnd, linkStates(snap.Links)), nil
+	}
+	rt, ok := routeCovering(snap.Routes, target)
+	if !ok {
+		return false, fmt.Sprintf("the sandbox has no route to the host's address %s (on %s): its routes are %s",
+			target, r.Get(n5TargetDev), routesText(snap.Routes)), nil
+	}
+	if rt.Dev != boxEnd {
+		return false, fmt.Sprintf("the route to %s (%s) does not leave through %s", target, routeLine(rt), boxEnd), nil
+	}
+	text, err := r.Box.Ping(ctx, target)
+	if err != nil {
+		return false, fmt.Sprintf("route %s is there, but ping %s from inside failed: %s", routeLine(rt), target, outcomeOf(text, err)), nil
+	}
+	return true, fmt.Sprintf("route %s; ping %s from inside: %s", routeLine(rt), target, text), nil
+}
