@@ -1,0 +1,353 @@
+package sandbox
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// childMode runs the test binary again in a role named by an environment
+// variable; the returned command runs only the given test.
+func childMode(t *testing.T, test, env string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"=1")
+	return cmd
+}
+
+// TestKillParentLeavesNothing: SIGKILL of the process that owns sandboxes
+// (nslab itself) leaves no agent, no idle child, no veth on the host.
+func TestKillParentLeavesNothing(t *testing.T) {
+	needRoot(t)
+	if os.Getenv("NSLAB_TEST_KILLME") == "1" {
+		killmeChild(t)
+		return
+	}
+	observeHostFingerprint(t)
+	cmd := childMode(t, "TestKillParentLeavesNothing", "NSLAB_TEST_KILLME")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var agents []int
+	var veths []string
+	var pidns []NSID
+	sc := bufio.NewScanner(out)
+	deadline := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
+	defer deadline.Stop()
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 4 && f[0] == "READY" {
+			pid, _ := strconv.Atoi(f[1])
+			agents = append(agents, pid)
+			veths = append(veths, f[2])
+			ino, _ := strconv.ParseUint(f[3], 10, 64)
+			pidns = append(pidns, NSID{Ino: ino})
+		}
+		if len(f) == 1 && f[0] == "ALL-READY" {
+			break
+		}
+	}
+	if len(agents) == 0 {
+		t.Fatal("child started no sandbox")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	end := time.Now().Add(5 * time.Second)
+	for _, pid := range agents {
+		for unix.Kill(pid, 0) == nil && time.Now().Before(end) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if unix.Kill(pid, 0) == nil {
+			t.Errorf("agent %d survived the SIGKILL of its parent", pid)
+		}
+	}
+	for _, name := range veths {
+		for time.Now().Before(end) {
+			if _, err := netlink.LinkByName(name); err != nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if _, err := netlink.LinkByName(name); err == nil {
+			t.Errorf("veth %s left on the host", name)
+		}
+	}
+	for _, ns := range pidns {
+		procs, _ := ObserveProcs(NSID{Dev: eng0Dev(t), Ino: ns.Ino})
+		if len(procs) > 0 {
+			t.Errorf("processes left in PID namespace %d: %+v", ns.Ino, procs)
+		}
+	}
+}
+
+// eng0Dev is the nsfs device number, the same for every namespace.
+func eng0Dev(t *testing.T) uint64 {
+	ids, err := ReadIDs(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids["pid"].Dev
+}
+
+func killmeChild(t *testing.T) {
+	eng, err := NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	for i := 0; i < 2; i++ {
+		sb, err := eng.Start(ctx, Spec{Flags: CloneNewNet | CloneNewPID | CloneNewUTS | CloneNewIPC | CloneNewNS, Rootless: RootlessNever})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := sb.AddVeth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sb.Spawn(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		ids, _ := sb.IDs()
+		fmt.Printf("READY %d %s %d\n", sb.PID(), v.HostName, ids["pid"].Ino)
+	}
+	// An unshare-style sandbox too: its idle children are not protected by
+	// a PID namespace dying, only by their parent-death signal.
+	plain, err := eng.Start(ctx, Spec{Rootless: RootlessNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Unshare(ctx, CloneNewUTS); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Spawn(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ALL-READY")
+	time.Sleep(time.Minute) // killed long before
+}
+
+// TestRootlessAsNobody runs a compiled copy of this test binary as nobody
+// and exercises the rootless path: a user namespace is added, root inside
+// can set the hostname, mount a tmpfs, bring lo up, and the shell enters.
+func TestRootlessAsNobody(t *testing.T) {
+	if os.Getenv("NSLAB_TEST_ROOTLESS") == "1" {
+		rootlessChild(t)
+		return
+	}
+	needRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	observeHostFingerprint(t)
+	dir, err := os.MkdirTemp("", "nslab-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sandbox.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+		bin, "-test.run=^TestRootlessAsNobody$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_ROOTLESS=1", "HOME="+dir)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	s := string(out)
+	if m := regexp.MustCompile(`ROOTLESS-SKIP: (.*)`).FindStringSubmatch(s); m != nil {
+		t.Skip("the kernel refuses unprivileged user namespaces here: " + m[1])
+	}
+	if err != nil || !strings.Contains(s, "ROOTLESS-OK") {
+		t.Fatalf("rootless child: %v\n%s", err, s)
+	}
+}
+
+func rootlessChild(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Fatal("rootless child runs as root")
+	}
+	eng, err := NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := testCtx(t)
+	sb, err := eng.Start(ctx, Spec{Flags: CloneNewUTS | CloneNewNS | CloneNewNet | CloneNewIPC | CloneNewPID, Label: "rootless"})
+	if err != nil {
+		fmt.Println("ROOTLESS-SKIP:", err)
+		return
+	}
+	if !sb.Rootless() || sb.Flags()&CloneNewUser == 0 {
+		t.Fatal("no user namespace added for an unprivileged caller")
+	}
+	sawMap := false
+	for _, e := range sb.Events(0) {
+		if e.Syscall == "write" && strings.Contains(strings.Join(e.Args, " "), "uid_map") && e.Errno == "" {
+			sawMap = true
+		}
+	}
+	if !sawMap {
+		t.Errorf("trace lacks the uid_map write: %v", sb.Events(0))
+	}
+	if err := sb.SetHostname(ctx, "rootless"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Mount(ctx, "tmpfs", "/mnt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.LinkUp(ctx, "lo"); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := sb.Observe(ctx, []View{ViewUTS, ViewUser, ViewNet, ViewPIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Hostname != "rootless" || snap.User == nil || snap.User.EUID != 0 {
+		t.Errorf("inside: hostname %q user %+v errs %v", snap.Hostname, snap.User, snap.Errs)
+	}
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", "id -u; hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Fields(string(out))[0] != "0" || !strings.Contains(string(out), "rootless") {
+		t.Fatalf("shell inside (rootless): %v %q", err, out)
+	}
+	if _, err := sb.AddVeth(ctx); err == nil {
+		t.Error("an unprivileged user added a veth to the host")
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ROOTLESS-OK")
+}
+
+// TestCloneTraceMatchesStrace: the clone event nslab shows has the flags
+// the kernel really received, as strace sees them.
+func TestCloneTraceMatchesStrace(t *testing.T) {
+	if os.Getenv("NSLAB_TEST_STRACE") == "1" {
+		straceChild(t)
+		return
+	}
+	needRoot(t)
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed")
+	}
+	observeHostFingerprint(t)
+	log := filepath.Join(t.TempDir(), "strace.log")
+	cmd := exec.Command("strace", "-f", "-qq", "-o", log, "-e", "trace=clone,clone3",
+		os.Args[0], "-test.run=^TestCloneTraceMatchesStrace$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_STRACE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ours := regexp.MustCompile(`TRACED (\S+) (\S+)`).FindAllStringSubmatch(string(out), -1)
+	if len(ours) != 2 {
+		t.Fatalf("child printed %d clone events:\n%s", len(ours), out)
+	}
+	logb, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range ours {
+		call, flags := o[1], flagSet(o[2])
+		found := false
+		for _, line := range strings.Split(string(logb), "\n") {
+			m := regexp.MustCompile(`\b(clone3?)\((?:\{)?(?:child_stack=\S+, )?flags=([A-Z_|0-9x]+)`).FindStringSubmatch(line)
+			if m == nil || m[1] != call || !strings.Contains(m[2], "CLONE_NEW") {
+				continue
+			}
+			sflags := flagSet(m[2])
+			if call == "clone3" && strings.Contains(line, "exit_signal=SIGCHLD") {
+				sflags["SIGCHLD"] = true
+			}
+			if equalSets(flags, sflags) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("nslab said %s(%s); strace saw:\n%s", call, o[2], logb)
+		}
+	}
+}
+
+func flagSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range strings.Split(s, "|") {
+		if f != "" {
+			m[f] = true
+		}
+	}
+	return m
+}
+
+func equalSets(a, b map[string]bool) bool {
+	ka, kb := keys(a), keys(b)
+	return strings.Join(ka, "|") == strings.Join(kb, "|")
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func straceChild(t *testing.T) {
+	eng, err := NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := testCtx(t)
+	for _, f := range []uintptr{CloneNewUTS | CloneNewPID, CloneNewTime | CloneNewUTS} {
+		sb, err := eng.Start(ctx, Spec{Flags: f, Rootless: RootlessNever})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := sb.Events(0)[0]
+		flags := ""
+		for _, a := range ev.Args {
+			if strings.HasPrefix(a, "flags=") {
+				flags = strings.TrimPrefix(a, "flags=")
+			}
+			if strings.HasPrefix(a, "{flags=") {
+				flags = strings.TrimSuffix(strings.TrimPrefix(strings.Split(a, ",")[0], "{flags="), "}") + "|SIGCHLD"
+			}
+		}
+		fmt.Printf("TRACED %s %s\n", ev.Syscall, flags)
+		sb.Close()
+	}
+}
