@@ -1,5 +1,284 @@
 package lessons
 
-// pidLogic is written by the engineer who owns lesson 03; until then
-// the content lint test fails on its empty logic.
-func pidLogic() Logic { return Logic{} }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Keys of the pid lesson's Extra.
+const (
+	pidInner        = "inner.pid"         // getpid() inside the agent
+	pidHost         = "host.pid"          // the agent's PID on the host
+	pidBoxStart     = "box.start"         // the agent's start time (clock ticks since boot)
+	pidHostInit     = "host.pid1.start"   // the start time of the host's PID 1
+	pidBeforePID1   = "proc.before.pid1"  // start time of PID 1 in the /proc the sandbox inherited
+	pidBeforeCount  = "proc.before.count" // processes listed in the inherited /proc
+	pidOrphanChild  = "orphan.child"      // inner PID of the child that exited
+	pidOrphanGrand  = "orphan.grandchild" // inner PID of the orphan
+	pidDoomedBefore = "doomed.before"     // processes in the second namespace while its PID 1 lived
+	pidDoomedAfter  = "doomed.after"      // processes in it after its PID 1 was killed
+	pidDoomedNS     = "doomed.pidns"
+	pidHostProcMnts = "host.proc.mounts" // mounts at /proc on the host before the lesson
+)
+
+// pidDoomedChildren is how many idle processes the second sandbox's PID 1
+// starts before it is killed.
+const pidDoomedChildren = 3
+
+func pidLogic() Logic {
+	return Logic{
+		Spec: sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "pid"},
+		Perform: func(ctx context.Context, r *Run) error {
+			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+			r.Set(pidHostProcMnts, strconv.Itoa(pidMountsAt(host.Mounts, "/proc")))
+
+			// What the inherited /proc shows, read through the agent's
+			// root: the lookup walks the agent's own mount table.
+			root := fmt.Sprintf("/proc/%d/root/proc", r.Box.PID())
+			n, err := pidCountDirs(root)
+			if err != nil {
+				return err
+			}
+			r.Set(pidBeforeCount, strconv.Itoa(n))
+			if st, err := pidStartTime(root + "/1/stat"); err == nil {
+				r.Set(pidBeforePID1, st)
+			}
+
+			pids, err := r.Box.Orphan(ctx)
+			if err != nil {
+				return fmt.Errorf("make an orphan: %w", err)
+			}
+			if len(pids) == 2 {
+				r.Set(pidOrphanChild, strconv.Itoa(pids[0]))
+				r.Set(pidOrphanGrand, strconv.Itoa(pids[1]))
+			}
+			return pidDoomed(ctx, r)
+		},
+		Extra: func(_ context.Context, r *Run) (map[string]string, error) {
+			ex := map[string]string{
+				pidInner: strconv.Itoa(r.Box.InnerPID()),
+				pidHost:  strconv.Itoa(r.Box.PID()),
+			}
+			var err error
+			if ex[pidBoxStart], err = pidStartTime(fmt.Sprintf("/proc/%d/stat", r.Box.PID())); err != nil {
+				return nil, err
+			}
+			if ex[pidHostInit], err = pidStartTime("/proc/1/stat"); err != nil {
+				return nil, err
+			}
+			return ex, nil
+		},
+		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
+		Facts: pidFacts,
+		Prediction: Prediction{
+			Question: "The agent is cloned with CLONE_NEWPID. What will getpid() return inside it?",
+			Choices: []string{
+				"1: it is the first process of its PID namespace",
+				"The same PID the host lists it under",
+				"0: a process in a new namespace has no PID yet",
+			},
+			Answer: func(o Observation) (int, string) {
+				inner, host := o.Extra[pidInner], o.Extra[pidHost]
+				switch {
+				case inner == "1":
+					return 0, fmt.Sprintf("getpid() inside returned 1, while the host lists the same process as %s", host)
+				case inner == host:
+					return 1, fmt.Sprintf("getpid() returned %s, the host's number", inner)
+				}
+				return 2, fmt.Sprintf("getpid() returned %s (host: %s)", inner, host)
+			},
+		},
+		Challenge: Challenge{
+			Task: "Make `ps` inside the sandbox show only the sandbox's own processes, with the agent as PID 1, " +
+				"by giving the sandbox a /proc of its own. The host's /proc must stay as it is.",
+			Hints: []string{
+				"A proc file system lists the processes of the PID namespace of whoever mounted it, not of whoever reads it: the /proc the sandbox inherited was mounted on the host.",
+				"The sandbox has its own mount namespace (CLONE_NEWNS), so a mount made inside does not reach the host.",
+				"Mount a new instance of proc over /proc inside: `mount -t proc proc /proc`, then `ps -ef`.",
+			},
+			Solution: []string{"mount -t proc proc /proc"},
+			Check:    pidCheck,
+			Solve: func(ctx context.Context, r *Run) error {
+				return RunSolution(ctx, r, []string{"mount -t proc proc /proc"})
+			},
+		},
+		Experiments: []string{
+			"echo $$; ps -ef | head",
+			"grep NSpid /proc/self/status",
+			"readlink /proc/self/ns/pid /proc/self/ns/pid_for_children",
+			"sleep 1000 & ps -o pid,ppid,comm",
+			"mount -t proc proc /proc && ps -ef",
+		},
+	}
+}
+
+// pidDoomed starts a second PID namespace, gives its PID 1 idle children,
+// kills only PID 1 and counts what is left.
+func pidDoomed(ctx context.Context, r *Run) error {
+	doomed, err := r.StartOther(ctx, sandbox.Spec{Flags: sandbox.CloneNewPID, Label: "pid-doomed"})
+	if err != nil {
+		return fmt.Errorf("start a second PID namespace: %w", err)
+	}
+	if _, err := doomed.Spawn(ctx, pidDoomedChildren); err != nil {
+		return fmt.Errorf("spawn in the second PID namespace: %w", err)
+	}
+	ids, err := doomed.IDs()
+	if err != nil {
+		return err
+	}
+	pidns := ids["pid"]
+	r.Set(pidDoomedNS, pidns.Label("pid"))
+	before, err := sandbox.ObserveProcs(pidns)
+	if err != nil {
+		return err
+	}
+	r.Set(pidDoomedBefore, strconv.Itoa(len(before)))
+	// Only PID 1 is killed, by its host PID: the kernel does the rest.
+	if err := syscall.Kill(doomed.PID(), syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill the second namespace's PID 1: %w", err)
+	}
+	var after []sandbox.Proc
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		after, err = sandbox.ObserveProcs(pidns)
+		if err != nil || len(after) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.Set(pidDoomedAfter, strconv.Itoa(len(after)))
+	// Reap it; the engine's error for an agent that died is expected here.
+	if err := doomed.Close(); err != nil && !errors.Is(err, sandbox.ErrAgent) {
+		return err
+	}
+	return nil
+}
+
+func pidCheck(ctx context.Context, r *Run) (bool, string, error) {
+	sb, err := ObserveBox(ctx, r, sandbox.ViewMount)
+	if err != nil {
+		return false, "", err
+	}
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+	if n := strconv.Itoa(pidMountsAt(host.Mounts, "/proc")); n != r.Get(pidHostProcMnts) {
+		return false, fmt.Sprintf("the HOST's /proc changed: %s mounts there, was %s", n, r.Get(pidHostProcMnts)), nil
+	}
+	top, ok := MountAt(sb.Mounts, "/proc")
+	if !ok || top.FSType != "proc" {
+		return false, "the sandbox has no proc mounted at /proc", nil
+	}
+	// /proc/1 in the sandbox's /proc must be the agent itself.
+	root := fmt.Sprintf("/proc/%d/root/proc", r.Box.PID())
+	one, err1 := pidStartTime(root + "/1/stat")
+	agent, err2 := pidStartTime(fmt.Sprintf("/proc/%d/stat", r.Box.PID()))
+	if err := errors.Join(err1, err2); err != nil {
+		return false, "", err
+	}
+	n, err := pidCountDirs(root)
+	if err != nil {
+		return false, "", err
+	}
+	if one != agent {
+		return false, fmt.Sprintf("/proc inside lists %d processes and its PID 1 is not the agent: it is still the host's PID namespace", n), nil
+	}
+	return true, fmt.Sprintf("/proc inside is a fresh proc (mount %d): it lists %d processes and PID 1 is the agent", top.ID, n), nil
+}
+
+func pidFacts(o Observation) []Fact {
+	var fs []Fact
+	fs = append(fs, NSFact(o, "pid", false, "The agent is in a new PID namespace"))
+	fs = append(fs, NewFact("The agent is PID 1 to itself: getpid() inside returns 1", o.Extra[pidInner] == "1", "getpid() = %s", o.Extra[pidInner]))
+
+	hostPID, _ := strconv.Atoi(o.Extra[pidHost])
+	agent, found := ProcByHostPID(o.Sandbox.Procs, hostPID)
+	fs = append(fs, NewFact("…and another PID on the host: its NSpid line lists both numbers, outermost first",
+		found && hostPID != 1 && len(agent.NSpid) >= 2 && agent.NSpid[0] == hostPID && agent.NSpid[len(agent.NSpid)-1] == 1,
+		"NSpid: %s", pidJoinInts(agent.NSpid)))
+	fs = append(fs, NewFact("Its parent lives outside the namespace, so inside its PPID reads 0",
+		found && agent.PPID == 0, "PPID %d", agent.PPID))
+
+	missing := 0
+	for _, p := range o.Sandbox.Procs {
+		if _, ok := ProcByHostPID(o.Host.Procs, p.HostPID); !ok {
+			missing++
+		}
+	}
+	fs = append(fs, NewFact("The sandbox sees only its own processes; the host sees those too, under other numbers",
+		len(o.Sandbox.Procs) > 0 && missing == 0 && len(o.Host.Procs) > len(o.Sandbox.Procs),
+		"sandbox %d processes, host %d", len(o.Sandbox.Procs), len(o.Host.Procs)))
+
+	grand, _ := strconv.Atoi(o.Extra[pidOrphanGrand])
+	child, _ := strconv.Atoi(o.Extra[pidOrphanChild])
+	g, gok := ProcByPID(o.Sandbox.Procs, grand)
+	_, cok := ProcByPID(o.Sandbox.Procs, child)
+	fs = append(fs, NewFact("An orphan is re-parented to the namespace's PID 1",
+		grand > 1 && gok && !cok && g.PPID == 1,
+		"child %d exited; grandchild %d has PPID %d", child, grand, g.PPID))
+
+	fs = append(fs, NewFact("Until a fresh proc is mounted, /proc inside still lists the host's PID namespace: its PID 1 is the host's init",
+		o.Extra[pidBeforePID1] != "" && o.Extra[pidBeforePID1] == o.Extra[pidHostInit] && o.Extra[pidBeforePID1] != o.Extra[pidBoxStart],
+		"%s processes listed; its PID 1 started at tick %s, the host's init at %s", o.Extra[pidBeforeCount], o.Extra[pidBeforePID1], o.Extra[pidHostInit]))
+
+	before, _ := strconv.Atoi(o.Extra[pidDoomedBefore])
+	fs = append(fs, NewFact("When PID 1 of a namespace dies, the kernel kills every other process in it",
+		before > 1 && o.Extra[pidDoomedAfter] == "0",
+		"%s: %d processes while PID 1 lived, %s after it was killed", o.Extra[pidDoomedNS], before, o.Extra[pidDoomedAfter]))
+	return fs
+}
+
+// pidCountDirs counts the numeric entries of a proc mount.
+func pidCountDirs(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", dir, err)
+	}
+	n := 0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// pidStartTime reads field 22 of a /proc/PID/stat file: when the process
+// started, in clock ticks since boot. It tells two processes apart even
+// when two proc mounts give them the same number.
+func pidStartTime(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// After the comm: state is field 3, so starttime (22) is f[19].
+	if len(f) < 20 {
+		return "", fmt.Errorf("%s: %w", path, sandbox.ErrParse)
+	}
+	return f[19], nil
+}
+
+func pidMountsAt(ms []sandbox.Mount, path string) int {
+	n := 0
+	for _, m := range ms {
+		if m.Mountpoint == path {
+			n++
+		}
+	}
+	return n
+}
+
+func pidJoinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, " ")
+}
