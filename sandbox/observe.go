@@ -30,6 +30,7 @@ type procStatus struct {
 	GID, EGID  int
 	CapEff     uint64
 	haveCapEff bool
+	Kthread    bool // a kernel thread ("Kthread: 1", kernels since 6.x)
 }
 
 // parseStatus reads the fields of /proc/PID/status that nslab uses. The
@@ -87,6 +88,8 @@ func parseStatus(b []byte) (procStatus, error) {
 			} else {
 				st.GID, st.EGID = real, eff
 			}
+		case "Kthread":
+			st.Kthread = len(val) > 0 && val[0] == '1'
 		case "CapEff":
 			c, err := strconv.ParseUint(string(val), 16, 64)
 			if err != nil {

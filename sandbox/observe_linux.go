@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/sys/mountinfo"
@@ -122,17 +123,11 @@ func ObserveAllProcs() ([]Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 4096)
-	raw := make([]rawProc, 0, len(names))
-	for _, name := range names {
-		var r rawProc
-		var ok bool
-		if r, buf, ok = readProc(name, buf); !ok {
-			continue
-		}
+	raw := scanProcs(names, func(name string, buf []byte) (rawProc, []byte, bool) {
+		r, buf, ok := readProc(name, buf)
 		r.PID = r.HostPID
-		raw = append(raw, r)
-	}
+		return r, buf, ok
+	})
 	return finishProcs(raw), nil
 }
 
@@ -140,7 +135,11 @@ func ObserveAllProcs() ([]Proc, error) {
 // processes that are members of PID namespace pidns or of a namespace
 // below it. Each Proc's PID and PPID are numbers inside pidns (PPID 0 when
 // the parent is outside it). Processes that exit while being read, or that
-// this process may not inspect, are left out.
+// this process may not inspect, are left out. An empty namespace (a
+// pid_for_children nobody has been born into yet) is an empty list.
+//
+// ObserveProcsAt is faster when a path to the namespace is known: this
+// function first has to find a member to open the namespace through.
 func ObserveProcs(pidns NSID) ([]Proc, error) {
 	if pidns.IsZero() {
 		return nil, fmt.Errorf("observe processes: %w: no PID namespace given", ErrBadInput)
@@ -149,6 +148,95 @@ func ObserveProcs(pidns NSID) ([]Proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A sandbox's processes are usually the newest: look for a member
+	// from the highest PID down.
+	for i := len(names) - 1; i >= 0; i-- {
+		path := "/proc/" + names[i] + "/ns/pid"
+		if id, err := readNSID(path); err != nil || id != pidns {
+			continue
+		}
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // it just exited: look on
+		}
+		defer unix.Close(fd)
+		return observeProcsFD(fd, pidns, names)
+	}
+	return []Proc{}, nil // no process has this namespace as its own
+}
+
+// ObserveProcsAt is ObserveProcs for the PID namespace that nsPath names:
+// "/proc/PID/ns/pid", or "/proc/PID/ns/pid_for_children" for the
+// namespace an unshare(CLONE_NEWPID) caller's children are born into.
+func ObserveProcsAt(nsPath string) ([]Proc, error) {
+	fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("observe processes: open %s: %w", nsPath, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("observe processes: stat %s: %w", nsPath, err)
+	}
+	names, err := listPIDs()
+	if err != nil {
+		return nil, err
+	}
+	return observeProcsFD(fd, NSID{Dev: st.Dev, Ino: st.Ino}, names)
+}
+
+// observeProcsFD lists the members of the PID namespace open at nsfd (and
+// of the namespaces below it) among names.
+//
+// Since Linux 6.11 the NS_GET_TGID_IN_PIDNS ioctl answers, for a PID of
+// ours, the PID it has inside the namespace, or ESRCH when the process is
+// not visible there: one cheap call per process and no path lookup. Older
+// kernels (ENOTTY) take the stat-and-walk way.
+func observeProcsFD(nsfd int, pidns NSID, names []string) ([]Proc, error) {
+	if !procIsOurs() {
+		return observeProcsWalk(pidns, names)
+	}
+	// Probe with our own PID: found or ESRCH both mean the kernel knows
+	// the ioctl; ENOTTY means it is too old.
+	if _, errno := tgidInPIDNS(nsfd, unix.Getpid()); errno != 0 && errno != unix.ESRCH {
+		return observeProcsWalk(pidns, names)
+	}
+	raw := scanProcs(names, func(name string, buf []byte) (rawProc, []byte, bool) {
+		hostPID, err := strconv.Atoi(name)
+		if err != nil {
+			return rawProc{}, buf, false
+		}
+		pid, errno := tgidInPIDNS(nsfd, hostPID)
+		if errno != 0 || pid <= 0 {
+			return rawProc{}, buf, false // outside the namespace, or gone
+		}
+		r, buf, ok := readProc(name, buf)
+		if !ok || !slices.Contains(r.NSpid, pid) {
+			return rawProc{}, buf, false // gone, or the PID was reused meanwhile
+		}
+		r.PID = pid
+		return r, buf, true
+	})
+	return finishProcs(raw), nil
+}
+
+// tgidInPIDNS is ioctl(nsfd, NS_GET_TGID_IN_PIDNS, pid).
+func tgidInPIDNS(nsfd, pid int) (int, unix.Errno) {
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(nsfd), unix.NS_GET_TGID_IN_PIDNS, uintptr(pid))
+	return int(r), errno
+}
+
+// procIsOurs reports whether /proc belongs to our own PID namespace, so
+// that its PIDs are the ones the kernel's PID arguments mean.
+func procIsOurs() bool {
+	self, err := os.Readlink("/proc/self")
+	return err == nil && self == strconv.Itoa(os.Getpid())
+}
+
+// observeProcsWalk finds the members of pidns by the identity of each
+// process's PID namespace, walking up with NS_GET_PARENT for the ones
+// below it. It costs a stat per process.
+func observeProcsWalk(pidns NSID, names []string) ([]Proc, error) {
 	// depth caches, per PID namespace met, how many levels it lies below
 	// pidns (-1: not below). Most processes share a handful of namespaces,
 	// so the parent walk runs a few times per call, not per process.
@@ -225,6 +313,46 @@ func pidnsDepth(path string, target NSID, cache map[NSID]int) (depth int, ok boo
 	return -1, true
 }
 
+// scanWorkers bounds the goroutines reading /proc: reading a process's
+// files is all system calls, which run in parallel on as many cores.
+const scanWorkers = 4
+
+// scanProcs calls read for every name, on up to scanWorkers goroutines
+// when there are enough names to pay for them, and collects the answers
+// that are ok.
+func scanProcs(names []string, read func(name string, buf []byte) (rawProc, []byte, bool)) []rawProc {
+	workers := min(runtime.GOMAXPROCS(0), scanWorkers, len(names)/64)
+	if workers <= 1 {
+		return scanChunk(names, read)
+	}
+	parts := make([][]rawProc, workers)
+	var wg sync.WaitGroup
+	per := (len(names) + workers - 1) / workers
+	for w := range workers {
+		chunk := names[min(w*per, len(names)):min((w+1)*per, len(names))]
+		wg.Go(func() { parts[w] = scanChunk(chunk, read) })
+	}
+	wg.Wait()
+	var out []rawProc
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func scanChunk(names []string, read func(name string, buf []byte) (rawProc, []byte, bool)) []rawProc {
+	buf := make([]byte, 4096)
+	out := make([]rawProc, 0, len(names))
+	for _, name := range names {
+		var r rawProc
+		var ok bool
+		if r, buf, ok = read(name, buf); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // readProc reads one process's status and cmdline. ok is false when the
 // process went away (or may not be read) in between.
 func readProc(name string, buf []byte) (rawProc, []byte, bool) {
@@ -248,10 +376,13 @@ func readProc(name string, buf []byte) (rawProc, []byte, bool) {
 	if len(r.NSpid) == 0 {
 		r.NSpid = []int{hostPID} // kernels before 4.1 have no NSpid line
 	}
-	// A failed cmdline read (the process just exited) leaves it empty,
-	// as for kernel threads.
-	if b, buf, err = readFileMax(dir+"/cmdline", buf, cmdlineMax*4); err == nil {
-		r.Cmdline = shortCmdline(b)
+	// Kernel threads and zombies have no command line: skip the read
+	// (kernel threads are most of a small VM's processes). A failed read
+	// (the process just exited) leaves it empty too.
+	if !st.Kthread && st.State != "Z" {
+		if b, buf, err = readFileMax(dir+"/cmdline", buf, cmdlineMax*4); err == nil {
+			r.Cmdline = shortCmdline(b)
+		}
 	}
 	return r, buf, true
 }

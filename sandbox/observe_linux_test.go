@@ -385,7 +385,7 @@ func TestObserveHostMatchesTools(t *testing.T) {
 
 // startInNewPIDNS starts a command as PID 1 of a new PID namespace and
 // registers its kill and reaping.
-func startInNewPIDNS(t *testing.T, name string, args ...string) *exec.Cmd {
+func startInNewPIDNS(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Pdeathsig: unix.SIGKILL}
@@ -413,9 +413,16 @@ func TestObserveProcsNewPIDNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs, err := ObserveProcs(ns)
-	if err != nil {
-		t.Fatal(err)
+	// exec(2) lets the parent go (closing the close-on-exec pipe) before
+	// it has set up the new argument list: poll for the command line.
+	var procs []Proc
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if procs, err = ObserveProcs(ns); err != nil {
+			t.Fatal(err)
+		}
+		if len(procs) != 1 || procs[0].Cmdline != "" {
+			break
+		}
 	}
 	want := []Proc{{HostPID: hostPID, PID: 1, PPID: 0, NSpid: []int{hostPID, 1}, Comm: "sleep", Cmdline: "sleep 30", State: "S"}}
 	if len(procs) == 1 && procs[0].State == "R" {
@@ -476,7 +483,7 @@ func TestObserveProcsNestedPIDNamespaces(t *testing.T) {
 		if procs, err = ObserveProcs(outer); err != nil {
 			t.Fatal(err)
 		}
-		if len(procs) == 2 && procs[1].Comm == "sleep" {
+		if len(procs) == 2 && procs[1].Comm == "sleep" && procs[1].Cmdline != "" {
 			break
 		}
 	}
@@ -501,6 +508,37 @@ func TestObserveProcsNestedPIDNamespaces(t *testing.T) {
 	}
 	if len(in) != 1 || in[0].HostPID != s.HostPID || in[0].PID != 1 || in[0].PPID != 0 {
 		t.Errorf("inner namespace: %+v", in)
+	}
+
+	// The other ways to the same answer: through a path, and (for
+	// kernels before 6.11) by stat and NS_GET_PARENT.
+	at, err := ObserveProcsAt("/proc/" + strconv.Itoa(outerPID) + "/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := listPIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	walked, err := observeProcsWalk(outer, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]Proc{"ObserveProcsAt": at, "observeProcsWalk": walked} {
+		if len(got) != 2 || got[0].HostPID != u.HostPID || got[0].PID != 1 || got[1].HostPID != s.HostPID || got[1].PID != 2 || got[1].PPID != 1 || !reflect.DeepEqual(got[1].NSpid, s.NSpid) {
+			t.Errorf("%s: %+v", name, got)
+		}
+	}
+	walkedInner, err := observeProcsWalk(inner, names)
+	if err != nil || len(walkedInner) != 1 || walkedInner[0].PID != 1 || walkedInner[0].HostPID != s.HostPID {
+		t.Errorf("observeProcsWalk(inner) = %+v, %v", walkedInner, err)
+	}
+	// unshare(1) forked sleep into its pid_for_children: the inner one.
+	if kids, err := ObserveProcsAt("/proc/" + strconv.Itoa(outerPID) + "/ns/pid_for_children"); err != nil || len(kids) != 1 || kids[0].HostPID != s.HostPID {
+		t.Errorf("ObserveProcsAt(pid_for_children) = %+v, %v", kids, err)
+	}
+	if _, err := ObserveProcsAt("/proc/no-such/ns/pid"); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("ObserveProcsAt(missing) = %v, want ENOENT", err)
 	}
 
 	if _, err := ObserveProcs(NSID{}); !errors.Is(err, ErrBadInput) {

@@ -49,6 +49,9 @@ func TestParseStatusFixtures(t *testing.T) {
 		if got.Name == "" || got.State == "" || len(got.NSpid) != 1 || !got.haveCapEff {
 			t.Errorf("%s: incomplete parse %+v", f, got)
 		}
+		if got.Kthread != (f == "status-kthread") {
+			t.Errorf("%s: Kthread %v", f, got.Kthread)
+		}
 	}
 }
 
