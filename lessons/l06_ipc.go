@@ -1,5 +1,280 @@
 package lessons
 
-// ipcLogic is written by the engineer who owns lesson 06; until then
-// the content lint test fails on its empty logic.
-func ipcLogic() Logic { return Logic{} }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Keys of the values the ipc lesson keeps with Run.Set during Perform, and
+// the names it uses.
+const (
+	i6Created      = "ipc.created"        // what CreateIPC made inside: "shm id 0, msg id 0, mq /nslab"
+	i6HostMQ       = "ipc.host_mq"        // did mq_open on the host find the queue? "true"/"false"
+	i6InsideListed = "ipc.inside_listed"  // was the queue listed inside before any mount of its own?
+	i6InsideMQ     = "ipc.inside_mq_view" // what the sandbox's POSIX queue listing said then
+	i6HostMqueues  = "ipc.host_mqueue_mounts"
+	i6ProbeID      = "ipc.probe_id"         // id of the segment made on the host for a moment
+	i6ProbeOnHost  = "ipc.probe_host"       // was it in the host's table? "true"/"false"
+	i6ProbeInside  = "ipc.probe_inside"     // was it in the sandbox's table?
+	i6ProbeHostN   = "ipc.probe_host_shm"   // the host's segments while it existed
+	i6ProbeInN     = "ipc.probe_inside_shm" // the sandbox's segments at the same time
+	// i6Key is the System V key sandbox.CreateIPC uses ("nslb"), as the
+	// snapshots render keys.
+	i6Key    = "0x6e736c62"
+	i6MQName = "/nslab"
+	// i6Private is how snapshots render the IPC_PRIVATE key.
+	i6Private = "0x00000000"
+)
+
+// ipcLogic: clone(CLONE_NEWIPC|CLONE_NEWNS); a System V message queue, a
+// shared memory segment and a POSIX message queue made inside are
+// invisible on the host, and a segment made on the host (for a moment) is
+// invisible inside. POSIX queues can only be listed through an mqueue
+// mount that belongs to the namespace: the challenge.
+func ipcLogic() Logic {
+	return Logic{
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewIPC | sandbox.CloneNewNS, Label: "ipc"},
+		Perform: ipcPerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewIPC, sandbox.ViewMount},
+		Facts:   ipcFacts,
+		Prediction: Prediction{
+			Question: "nslab is about to create a System V message queue (key " + i6Key + ") inside a new IPC namespace. " +
+				"Will `ipcs -q` on the host list it?",
+			Choices: []string{
+				"Yes: System V IPC objects are global to the machine, like files in /tmp",
+				"No: the host's queues and the sandbox's are two separate tables",
+			},
+			Answer: ipcAnswer,
+		},
+		Challenge: Challenge{
+			Task: "List the POSIX message queue " + i6MQName + " as a file, from the shell inside. An mqueue file system shows " +
+				"the queues of the IPC namespace of the process that mounted it: mount a new one inside, on /dev/mqueue if that " +
+				"directory exists, else on /mnt. The host must see neither the mount nor the queue.",
+			Hints: []string{
+				"`ls /dev/mqueue`: if it exists, it is the host's mqueue mount, copied with the rest of the mount table when the " +
+					"mount namespace was made: it still shows the host's queues, not the sandbox's.",
+				"`mount -t mqueue NAME DIR` mounts a fresh mqueue file system for the caller's IPC namespace; your shell joined " +
+					"the sandbox's IPC and mount namespaces, so the mount is inside and lists the sandbox's queues.",
+				"mount -t mqueue mqueue /mnt && ls -l /mnt   (or /dev/mqueue instead of /mnt when it exists)",
+			},
+			Solution: []string{
+				"# /dev/mqueue where it exists (it is a directory already), else /mnt",
+				`d=/dev/mqueue; [ -d "$d" ] || d=/mnt; mount -t mqueue mqueue "$d" && ls -l "$d" && cat "$d` + i6MQName + `"`,
+			},
+			Check: ipcCheck,
+			Solve: ipcSolve,
+		},
+		Experiments: []string{
+			"ipcs   # the sandbox's System V objects: the queue and the segment nslab made, nothing of the host's",
+			"cat /proc/sysvipc/msg /proc/sysvipc/shm   # what ipcs reads; it shows the reader's IPC namespace",
+			"ipcmk -Q && ipcs -q   # another queue inside: the HOST column never gets it",
+			"ls /dev/mqueue   # if it exists: the host's mqueue mount, copied with the mount table, shows the host's queues",
+			"readlink /proc/$$/ns/ipc /proc/$$/ns/mnt   # the sandbox's IPC and mount namespaces",
+		},
+	}
+}
+
+func ipcPerform(ctx context.Context, r *Run) error {
+	sb := r.Box
+	text, err := sb.CreateIPC(ctx, i6MQName)
+	if err != nil {
+		return fmt.Errorf("create IPC objects inside: %w", err)
+	}
+	r.Set(i6Created, text)
+
+	// No syscall lists POSIX queues; mq_open on the host, from this
+	// process (which never leaves the host's namespaces), asks directly.
+	onHost, err := sandbox.MQueueExists(i6MQName)
+	if err != nil {
+		return fmt.Errorf("look for %s on the host: %w", i6MQName, err)
+	}
+	r.Set(i6HostMQ, strconv.FormatBool(onHost))
+
+	in, err := sb.Observe(ctx, []sandbox.View{sandbox.ViewIPC})
+	if err != nil {
+		return fmt.Errorf("look inside: %w", err)
+	}
+	listed, view := mqueueListing(in)
+	r.Set(i6InsideListed, strconv.FormatBool(listed))
+	r.Set(i6InsideMQ, view)
+
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+	if e := host.Errs[sandbox.ViewMount]; e != "" {
+		return fmt.Errorf("the host's mount table: %s", e)
+	}
+	r.Set(i6HostMqueues, mqueueMounts(host.Mounts))
+
+	return ipcHostProbe(ctx, r)
+}
+
+// ipcHostProbe shows the other direction: a shared memory segment made on
+// the host is not in the sandbox's table. The segment lives only while
+// both sides are looked at and is removed on every path.
+func ipcHostProbe(ctx context.Context, r *Run) (err error) {
+	id, err := unix.SysvShmGet(unix.IPC_PRIVATE, 4096, unix.IPC_CREAT|0o600)
+	if err != nil {
+		return fmt.Errorf("shmget(IPC_PRIVATE) on the host: %w", err)
+	}
+	defer func() {
+		if _, rmErr := unix.SysvShmCtl(id, unix.IPC_RMID, nil); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("remove the host's segment %d: %w", id, rmErr))
+		}
+	}()
+	r.Set(i6ProbeID, strconv.Itoa(id))
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewIPC})
+	in, err := r.Box.Observe(ctx, []sandbox.View{sandbox.ViewIPC})
+	if err != nil {
+		return fmt.Errorf("look inside: %w", err)
+	}
+	if host.IPC == nil || in.IPC == nil {
+		return fmt.Errorf("IPC view missing: host %v, sandbox %v", host.Errs, in.Errs)
+	}
+	r.Set(i6ProbeOnHost, strconv.FormatBool(hasIPCObject(host.IPC.ShmSegs, i6Private, id)))
+	r.Set(i6ProbeInside, strconv.FormatBool(hasIPCObject(in.IPC.ShmSegs, i6Private, id)))
+	r.Set(i6ProbeHostN, ipcObjects(host.IPC.ShmSegs))
+	r.Set(i6ProbeInN, ipcObjects(in.IPC.ShmSegs))
+	return nil
+}
+
+// hasIPCObject reports whether objs has an object with key (and, when id
+// is not negative, that id).
+func hasIPCObject(objs []sandbox.IPCObject, key string, id int) bool {
+	for _, o := range objs {
+		if o.Key == key && (id < 0 || o.ID == id) {
+			return true
+		}
+	}
+	return false
+}
+
+// mqueueListing says whether a side's POSIX queue listing has the lesson's
+// queue, and what the listing was.
+func mqueueListing(s sandbox.Snapshot) (bool, string) {
+	if s.IPC == nil {
+		return false, "no IPC view: " + s.Errs[sandbox.ViewIPC]
+	}
+	if s.IPC.MQueueNote != "" {
+		return false, s.IPC.MQueueNote
+	}
+	if len(s.IPC.MQueues) == 0 {
+		return false, "an mqueue mount lists no queue"
+	}
+	return slices.Contains(s.IPC.MQueues, i6MQName), "queues listed: " + strings.Join(s.IPC.MQueues, " ")
+}
+
+// mqueueMounts lists the mount points of mqueue file systems.
+func mqueueMounts(ms []sandbox.Mount) string {
+	var out []string
+	for _, m := range ms {
+		if m.FSType == "mqueue" {
+			out = append(out, m.Mountpoint)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func ipcFacts(o Observation) []Fact {
+	ex := o.Extra
+	var hostMsg, hostShm, inMsg, inShm []sandbox.IPCObject
+	if o.Host.IPC != nil {
+		hostMsg, hostShm = o.Host.IPC.MsgQueues, o.Host.IPC.ShmSegs
+	}
+	if o.Sandbox.IPC != nil {
+		inMsg, inShm = o.Sandbox.IPC.MsgQueues, o.Sandbox.IPC.ShmSegs
+	}
+	probe := ex[i6ProbeID]
+	return []Fact{
+		NSFact(o, "ipc", false, "The sandbox has an IPC namespace of its own"),
+		NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
+		NewFact("Inside, the System V message queue with key "+i6Key+" exists",
+			hasIPCObject(inMsg, i6Key, -1), "sandbox msg queues: %s", ipcObjects(inMsg)),
+		NewFact("…and so does the shared memory segment with that key",
+			hasIPCObject(inShm, i6Key, -1), "sandbox shm segments: %s", ipcObjects(inShm)),
+		NewFact("The host's tables have neither: `ipcs` on the host does not list them",
+			o.Host.IPC != nil && !hasIPCObject(hostMsg, i6Key, -1) && !hasIPCObject(hostShm, i6Key, -1),
+			"host msg queues: %s; host shm segments: %s", ipcObjects(hostMsg), ipcObjects(hostShm)),
+		NewFact("mq_open(\""+i6MQName+"\", O_CREAT) inside created the POSIX message queue",
+			strings.Contains(ex[i6Created], "mq "+i6MQName), "created inside: %s", orNone(ex[i6Created])),
+		NewFact("On the host, mq_open(\""+i6MQName+"\") finds no such queue",
+			ex[i6HostMQ] == "false", "exists on the host: %s", orNone(ex[i6HostMQ])),
+		NewFact("Inside, "+i6MQName+" was not listed as a file: no mqueue file system of the sandbox's IPC namespace was mounted",
+			ex[i6InsideListed] == "false", "%s", orNone(ex[i6InsideMQ])),
+		NewFact("The other way round: a shared memory segment made on the host (IPC_PRIVATE, id "+orNone(probe)+") was in the host's table",
+			ex[i6ProbeOnHost] == "true", "host shm segments then: %s", orNone(ex[i6ProbeHostN])),
+		NewFact("…and not in the sandbox's",
+			ex[i6ProbeInside] == "false", "sandbox shm segments then: %s", orNone(ex[i6ProbeInN])),
+	}
+}
+
+// ipcObjects renders objects as "key/id" pairs.
+func ipcObjects(objs []sandbox.IPCObject) string {
+	if len(objs) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, o := range objs {
+		out = append(out, fmt.Sprintf("%s id %d", o.Key, o.ID))
+	}
+	return strings.Join(out, ", ")
+}
+
+func ipcAnswer(o Observation) (int, string) {
+	if o.Host.IPC == nil || o.Sandbox.IPC == nil {
+		return -1, "the IPC view was not observed on both sides"
+	}
+	host, in := o.Host.IPC.MsgQueues, o.Sandbox.IPC.MsgQueues
+	if hasIPCObject(host, i6Key, -1) {
+		return 0, fmt.Sprintf("the host's /proc/sysvipc/msg lists key %s: the two sides share one table", i6Key)
+	}
+	return 1, fmt.Sprintf("the sandbox's table has the queue (%s), the host's does not (%s): "+
+		"an IPC namespace has its own System V identifiers and POSIX queues", ipcObjects(in), ipcObjects(host))
+}
+
+func ipcCheck(ctx context.Context, r *Run) (bool, string, error) {
+	before := r.Get(i6Created)
+	if before == "" {
+		return false, "", fmt.Errorf("check: %w", ErrNotPerformed)
+	}
+	snap, err := ObserveBox(ctx, r, sandbox.ViewIPC, sandbox.ViewMount)
+	if err != nil {
+		return false, "", err
+	}
+	onHost, err := sandbox.MQueueExists(i6MQName)
+	if err != nil {
+		return false, "", fmt.Errorf("check on the host: %w", err)
+	}
+	if onHost {
+		return false, "the host has a queue " + i6MQName + ": it was made in the host's IPC namespace, not the sandbox's", nil
+	}
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+	if now := mqueueMounts(host.Mounts); now != r.Get(i6HostMqueues) {
+		return false, fmt.Sprintf("the host's mqueue mounts changed: %q, were %q", now, r.Get(i6HostMqueues)), nil
+	}
+	listed, view := mqueueListing(snap)
+	inside := mqueueMounts(snap.Mounts)
+	if !listed {
+		return false, fmt.Sprintf("%s is not listed inside (mqueue mounts inside: %s; %s)", i6MQName, orNone(inside), view), nil
+	}
+	return true, fmt.Sprintf("inside, the mqueue mount at %s lists %s; the host has no such queue and no new mount", inside, i6MQName), nil
+}
+
+// ipcSolve runs the solution in the sandbox's shell. Without cgo nslab
+// cannot enter the sandbox, and the engine mounts instead.
+func ipcSolve(ctx context.Context, r *Run) error {
+	err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
+	if !errors.Is(err, sandbox.ErrNoEnter) {
+		return err
+	}
+	if err := r.Box.Mount(ctx, "mqueue", "/dev/mqueue"); !errors.Is(err, sandbox.ErrBadInput) {
+		return err
+	}
+	return r.Box.Mount(ctx, "mqueue", "/mnt")
+}

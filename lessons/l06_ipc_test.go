@@ -1,0 +1,56 @@
+package lessons
+
+import (
+	"testing"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+func TestIPCLesson(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	eng, err := sandbox.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+
+	sess, o := walkLesson(t, eng, "ipc")
+	if right, _ := sess.Lesson().Logic.Prediction.Answer(o); right != 1 {
+		t.Errorf("the kernel's answer to the prediction is %d, want 1 (separate tables)", right)
+	}
+	// The queue made inside must not be on the host, before or after the
+	// challenge's mount.
+	if on, err := sandbox.MQueueExists(i6MQName); err != nil || on {
+		t.Errorf("%s on the host: %v %v", i6MQName, on, err)
+	}
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	headlessSolves(t, eng, "ipc")
+}
+
+func TestIPCFactsEmptyObservation(t *testing.T) {
+	for _, f := range ipcFacts(Observation{Extra: map[string]string{}}) {
+		if f.OK {
+			t.Errorf("fact holds on an empty observation: %s (%s)", f.Text, f.Got)
+		}
+	}
+}
+
+func TestMqueueListing(t *testing.T) {
+	cases := []struct {
+		ipc  *sandbox.IPC
+		want bool
+	}{
+		{nil, false},
+		{&sandbox.IPC{MQueueNote: "no mqueue"}, false},
+		{&sandbox.IPC{MQueues: []string{"/other"}}, false},
+		{&sandbox.IPC{MQueues: []string{"/a", i6MQName}}, true},
+	}
+	for _, c := range cases {
+		if got, view := mqueueListing(sandbox.Snapshot{IPC: c.ipc}); got != c.want || view == "" {
+			t.Errorf("%+v: %v %q", c.ipc, got, view)
+		}
+	}
+}
