@@ -45,6 +45,21 @@ type agent struct {
 	wmu    sync.Mutex
 	events []Event
 	seq    int
+	warm   bool
+}
+
+// warmPidfdProbe makes sure Go's one-time pidfd probe is behind us. The
+// first process os/exec starts triggers it: a throwaway child that exits
+// at once. After unshare(CLONE_NEWPID) that child would become PID 1 of the
+// new namespace and, by exiting, kill it (later forks: ENOMEM); after
+// unshare(CLONE_NEWTIME) it would enter the new time namespace and freeze
+// its offsets. So start one harmless child first, only when it matters.
+func (a *agent) warmPidfdProbe() {
+	if a.warm {
+		return
+	}
+	a.warm = true
+	_ = exec.Command("/proc/self/exe", hiddenTrue).Run()
 }
 
 func runAgent(_ []string) int {
@@ -74,13 +89,6 @@ func runAgent(_ []string) int {
 			return 1
 		}
 	}
-
-	// The first process os/exec starts triggers Go's one-time pidfd probe,
-	// which forks a throwaway child that exits at once. After
-	// unshare(CLONE_NEWPID) that child would become PID 1 of the new
-	// namespace and, by exiting, kill it (later forks: ENOMEM). Start one
-	// child now, while nothing is unshared, so the probe is behind us.
-	_ = exec.Command("/proc/self/exe", hiddenTrue).Run()
 
 	ids, err := ReadIDs(0)
 	if err != nil {
@@ -238,6 +246,9 @@ func (a *agent) unshare(flags uintptr) error {
 	if flags&^AllFlags() != 0 || flags == 0 {
 		return fmt.Errorf("%w: unshare takes CLONE_NEW* flags, got %#x", ErrBadInput, flags)
 	}
+	if flags&(CloneNewPID|CloneNewTime) != 0 {
+		a.warmPidfdProbe()
+	}
 	before := a.ids()
 	if flags&CloneNewNS != 0 {
 		// The mount namespace hangs off the fs_struct, which all Go threads
@@ -300,6 +311,9 @@ func (a *agent) setns(pid int, kind string, nstype uintptr) error {
 		if err != nil {
 			return syscallErr("unshare(CLONE_FS)", err)
 		}
+	}
+	if k.ChildrenProcName != "" {
+		a.warmPidfdProbe()
 	}
 	watch := k.ProcName
 	if k.ChildrenProcName != "" {
