@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var plain, asJSON, solve bool
+	cmd := &cobra.Command{
+		Use:   "run ID",
+		Short: "Play one lesson without the TUI (plain text or JSON lines)",
+		Long: `run plays lesson ID part by part with the headless runner: the real syscalls
+and their trace, host against sandbox, the facts checked against the kernel,
+and the challenge. At the challenge it reads commands from stdin (check, hint,
+solution, skip, quit); --solve applies the reference solution instead.
+
+The output is plain text (the default, also --plain: for projectors and
+screen readers) or, with --json, one JSON object a line for tooling.
+ID is a lesson id or number from ` + "`nslab list`" + `.
+
+It exits 0 only when every fact held and the challenge check passed, 1 when
+one did not, 3 when this machine or user lacks what the lesson needs.`,
+		Example: `  sudo nslab run uts --plain
+  nslab run uts --solve --json | jq .type`,
+		Args:              exactLessonArg,
+		ValidArgsFunction: completeLessonIDs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if plain && asJSON {
+				return usageErrorf("--plain and --json exclude each other: pick one")
+			}
+			l, err := lessonByID(args[0])
+			if err != nil {
+				return err
+			}
+			return a.playHeadless(cmd.Context(), l, asJSON, solve)
+		},
+	}
+	cmd.Flags().BoolVar(&plain, "plain", false, "plain text (the default)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
+	cmd.Flags().BoolVar(&solve, "solve", false, "apply the challenge's reference solution instead of waiting for commands")
+	return cmd
+}
+
+// runPlainDefault is `nslab --plain`: the headless runner on the lesson
+// given with --lesson, else the first one the progress file does not mark
+// done.
+func (a *app) runPlainDefault(ctx context.Context, start string) error {
+	if start != "" {
+		l, err := lessonByID(start)
+		if err != nil {
+			return err
+		}
+		return a.playHeadless(ctx, l, false, false)
+	}
+	ls, err := catalog()
+	if err != nil {
+		return err
+	}
+	if len(ls) == 0 {
+		return withCode(exitInternal, errors.New("no lessons"))
+	}
+	next := ls[0]
+	if p, ok := a.loadProgressQuiet(); ok {
+		for _, l := range ls {
+			if p.Get(l.ID).Status != lessons.StatusDone {
+				next = l
+				break
+			}
+		}
+	}
+	return a.playHeadless(ctx, next, false, false)
+}
+
+// playHeadless checks that this machine and user can run lesson l, runs
+// it, records the outcome in the progress file and turns the outcome into
+// an exit code.
+func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve bool) error {
+	m := sandbox.ProbeMachine(ctx)
+	if la := assessLesson(m, l); !la.runnable() {
+		return withCode(exitMachine, a.cannotRun(m, l, la))
+	}
+	var res lessons.Result
+	err := a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
+		var err error
+		res, err = lessons.RunHeadless(ctx, eng, l, lessons.RunOptions{
+			JSON: asJSON, Solve: solve, In: a.in, Out: a.out, Width: a.width(),
+		})
+		return err
+	})
+	if err != nil {
+		return a.explainRunError(m, l, err)
+	}
+	a.recordRun(l, res, solve)
+	if !res.Passed {
+		what := "a fact or the challenge check failed"
+		switch {
+		case res.Quit:
+			what = "it was stopped before the end"
+		case res.Skipped:
+			what = "the challenge was skipped"
+		}
+		return withCode(exitFailed, fmt.Errorf("lesson %s did not pass: %s", l.ID, what))
+	}
+	return nil
+}
+
+// cannotRun explains why lesson l cannot run for this user here, and what
+// to do instead.
+func (a *app) cannotRun(m sandbox.Machine, l lessons.Lesson, la lessonAccess) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lesson %s cannot run as %s on this machine", l.ID, userWord(m))
+	if missing := missingCaps(m, l); len(missing) > 0 {
+		fmt.Fprintf(&b, " (missing %s)", strings.Join(missing, ", "))
+	}
+	fmt.Fprintf(&b, ":\n  %s\n", la.Why)
+	if ids := a.runnableIDs(m, l.ID); len(ids) > 0 && la.Access == accessNeedsRoot {
+		fmt.Fprintf(&b, "Lessons you can run now without sudo: %s.\n", strings.Join(ids, ", "))
+	}
+	b.WriteString("`nslab doctor` checks the whole machine.")
+	return errors.New(b.String())
+}
+
+// runnableIDs lists the lessons this user can run now, except skip.
+func (a *app) runnableIDs(m sandbox.Machine, skip string) []string {
+	ls, err := lessons.Catalog()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, la := range assessLessons(m, ls) {
+		if la.runnable() && la.ID != skip {
+			out = append(out, la.ID)
+		}
+	}
+	return out
+}
+
+// missingCaps names the capabilities lesson l uses that this process
+// lacks in its effective set.
+func missingCaps(m sandbox.Machine, l lessons.Lesson) []string {
+	if !m.CapsKnown {
+		return nil
+	}
+	need := []int{unix.CAP_SYS_ADMIN}
+	flags := lessonFlags(l)
+	if flags&sandbox.CloneNewNet != 0 {
+		need = append(need, unix.CAP_NET_ADMIN)
+	}
+	if l.Logic.Spec.Flags == 0 && len(l.Kinds) > 1 {
+		// A lesson that joins namespaces looks into other processes' /proc.
+		need = append(need, unix.CAP_SYS_PTRACE)
+	}
+	var out []string
+	for _, c := range need {
+		if !m.HasCap(c) {
+			out = append(out, sandbox.CapName(c))
+		}
+	}
+	return out
+}
+
+// explainRunError turns a failed run into a message and exit code. The
+// kernel's refusals (EPERM, EACCES, ENOSPC, EINVAL on creation) are the
+// machine's limits, not nslab's bugs, and are said with what to do.
+func (a *app) explainRunError(m sandbox.Machine, l lessons.Lesson, err error) error {
+	var sig signalError
+	var pe panicError
+	var ee *exitError
+	switch {
+	case errors.As(err, &sig), errors.As(err, &pe), errors.As(err, &ee):
+		return err
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		var b strings.Builder
+		fmt.Fprintf(&b, "lesson %s: the kernel refused: %v\n", l.ID, err)
+		if missing := missingCaps(m, l); len(missing) > 0 {
+			fmt.Fprintf(&b, "This process lacks %s. ", strings.Join(missing, ", "))
+		}
+		if m.EUID != 0 {
+			fmt.Fprintf(&b, "Run it as root: `sudo nslab run %s`", l.ID)
+			if ids := a.runnableIDs(m, l.ID); len(ids) > 0 {
+				fmt.Fprintf(&b, ", or pick a rootless lesson: %s", strings.Join(ids, ", "))
+			}
+			b.WriteString(".")
+		} else if m.Container.Inside {
+			b.WriteString(m.ContainerFix() + ".")
+		} else {
+			b.WriteString("`nslab doctor` says what this machine refuses and how to fix it.")
+		}
+		return withCode(exitMachine, errors.New(b.String()))
+	case errors.Is(err, unix.ENOSPC):
+		return withCode(exitMachine, fmt.Errorf("lesson %s: %w\nA user.max_*_namespaces limit is reached or 0; `nslab doctor` shows which", l.ID, err))
+	case errors.Is(err, lessons.ErrNoLogic):
+		return withCode(exitInternal, fmt.Errorf("lesson %s is not finished in this build of nslab: %w", l.ID, err))
+	}
+	return withCode(exitInternal, fmt.Errorf("lesson %s failed: %w", l.ID, err))
+}
+
+// recordRun keeps a headless run in the progress file: a lesson passed
+// without --solve is done; otherwise it is in progress. A progress file
+// that cannot be written is a warning: the run itself is what was asked.
+func (a *app) recordRun(l lessons.Lesson, res lessons.Result, solve bool) {
+	store, err := a.progressStore()
+	if err != nil {
+		a.warn("progress not recorded: %v", err)
+		return
+	}
+	p, warning, err := store.Load()
+	if warning != "" {
+		a.warn("%s", warning)
+	}
+	if err != nil {
+		a.warn("progress not recorded: %v", err)
+		return
+	}
+	switch {
+	case res.Passed && !solve:
+		p.Mark(l.ID, lessons.StatusDone, lessons.PartRecap)
+		p.RecordChallenge(l.ID, true, 0)
+	case res.Quit:
+		p.Mark(l.ID, lessons.StatusInProgress, lessons.PartChallenge)
+	default:
+		p.Mark(l.ID, lessons.StatusInProgress, lessons.PartRecap)
+	}
+	if err := store.Save(p); err != nil {
+		a.warn("progress not recorded: %v", err)
+	}
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui"
+)
+
+// The TUI's progress store is the progress file.
+var _ ui.ProgressStore = progressStore{}
+
+// runTUI is `nslab` with no command: the lesson browser, on a terminal.
+func (a *app) runTUI(ctx context.Context, start string) error {
+	if !a.interactive() {
+		return withCode(exitMachine, errors.New("the lesson browser needs a terminal, and stdin or stdout is not one (or TERM=dumb).\n"+
+			"Play a lesson as plain text instead: `nslab run ID --plain` (`nslab list` shows the ids), or `nslab --plain` for the next one"))
+	}
+	ls, err := catalog()
+	if err != nil {
+		return err
+	}
+	if start != "" {
+		l, err := lessonByID(start)
+		if err != nil {
+			return err
+		}
+		start = l.ID
+	}
+	// The locks come from the same facts and rules as `nslab doctor`.
+	locks := lessonLocks(sandbox.ProbeMachine(ctx), ls)
+	store, _ := a.progressStore() // without a path the TUI shows why and keeps progress in memory
+	return a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
+		return ui.Run(ctx, ui.Options{
+			Engine:      eng,
+			Lessons:     ls,
+			Progress:    store,
+			Locks:       locks,
+			StartLesson: start,
+			Input:       a.in,
+			Output:      a.out,
+			NoColor:     a.colorOff(),
+			Refresh:     time.Second,
+		})
+	})
+}

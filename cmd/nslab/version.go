@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+)
+
+// versionLine says which nslab this is: the module version (or the VCS
+// revision a development build records), the Go toolchain and the kernel.
+func versionLine() string {
+	ver, rev := "(unknown)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		ver = bi.Main.Version
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if len(s.Value) > 12 {
+					rev = s.Value[:12]
+				} else {
+					rev = s.Value
+				}
+			case "vcs.modified":
+				if s.Value == "true" && rev != "" {
+					rev += "+dirty"
+				}
+			}
+		}
+	}
+	if ver == "" {
+		ver = "(devel)"
+	}
+	kernel := "unknown"
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	s := "nslab " + ver
+	if rev != "" {
+		s += " (" + rev + ")"
+	}
+	return fmt.Sprintf("%s, %s %s/%s, Linux %s", s, runtime.Version(), runtime.GOOS, runtime.GOARCH, kernel)
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print nslab's version, the Go version and the kernel",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintln(a.out, versionLine())
+			return err
+		},
+	}
+}
