@@ -1,5 +1,315 @@
 package lessons
 
-// unshareLogic is written by the engineer who owns lesson 09; until then
-// the content lint test fails on its empty logic.
-func unshareLogic() Logic { return Logic{} }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Keys of the values the unshare lesson keeps with Run.Set during Perform.
+const (
+	u9PIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
+	u9PIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
+	u9StartBefore  = "unshare.agent_start_before" // /proc/PID/stat starttime, before
+	u9StartAfter   = "unshare.agent_start_after"  // the same, after
+	u9UTSBefore    = "unshare.uts_before"
+	u9MntBefore    = "unshare.mnt_before"
+	u9PIDNSBefore  = "unshare.pid_before"
+	u9UserBefore   = "unshare.user_before"
+	u9ChildPID     = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
+	u9ChildPIDNS   = "unshare.child_pidns"               // that child's /proc/self/ns/pid
+	u9ChildrenNS   = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
+	u9MntTrace     = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
+	u9UserErrno    = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
+	u9Threads      = "unshare.agent_threads"             // the agent's thread count when it tried
+	u9ToolPID      = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
+	u9ToolSaw      = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
+	u9ToolCmd      = "unshare.tool_cmd"                  // the unshare(1) command line run
+	u9ChallengeHN  = "unshared"
+	u9ChallengeDir = "/mnt"
+)
+
+// unshareLogic: a plain agent (sharing every namespace with nslab) calls
+// unshare(2) for uts, pid, mnt and user, one at a time, and the lesson shows
+// that no process was created, that only pid_for_children moved for pid,
+// and that util-linux unshare(1) does the same thing.
+func unshareLogic() Logic {
+	return Logic{
+		Spec:    sandbox.Spec{Flags: 0, Label: "unshare"},
+		Perform: unsharePerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount},
+		Facts:   unshareFacts,
+		Prediction: Prediction{
+			Question: "The agent calls unshare(CLONE_NEWPID). Which PID does the agent have afterwards, as the host sees it?",
+			Choices: []string{
+				"The same PID as before: unshare(2) creates no process",
+				"PID 1: it has become init of the new PID namespace",
+				"A new PID: unshare(2) forked a new process into the namespace",
+			},
+			Answer: unshareAnswer,
+		},
+		Challenge: Challenge{
+			Task: "The agent now has a UTS and a mount namespace of its own, made by unshare(2). From the shell inside, " +
+				"give it the hostname `" + u9ChallengeHN + "` and mount a tmpfs on `" + u9ChallengeDir + "`. The host must keep its hostname and see no new mount.",
+			Hints: []string{
+				"Your shell joined the agent's namespaces: `readlink /proc/$$/ns/uts /proc/$$/ns/mnt` shows the same identities as the agent's.",
+				"`hostname NAME` calls sethostname(2); `mount -t tmpfs NAME DIR` calls mount(2).",
+				"hostname " + u9ChallengeHN + " && mount -t tmpfs lab " + u9ChallengeDir,
+			},
+			Solution: []string{
+				"hostname " + u9ChallengeHN,
+				"mount -t tmpfs lab " + u9ChallengeDir,
+			},
+			Check: unshareCheck,
+			Solve: func(ctx context.Context, r *Run) error {
+				return RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
+			},
+		},
+		Experiments: []string{
+			"readlink /proc/$$/ns/uts /proc/$$/ns/mnt   # the namespaces unshare(2) gave the agent",
+			"ls -l /proc/self/ns   # your shell: the agent's new uts and mnt, but the host's pid (only children move)",
+			"unshare --uts sh -c 'echo $$; readlink /proc/self/ns/uts'   # unshare(1): same PID as the unshare process, new uts",
+			"unshare --pid sh -c 'echo $$'   # no --fork: sh is not in the new PID namespace, only its children would be",
+			"unshare --pid --fork sh -c 'echo $$'   # with --fork: the child is PID 1",
+			"strace -f -e trace=unshare unshare --uts true   # the wrapper calls unshare(CLONE_NEWUTS)",
+		},
+	}
+}
+
+func unsharePerform(ctx context.Context, r *Run) error {
+	sb := r.Box
+	pid := sb.PID()
+	ids, err := sb.IDs()
+	if err != nil {
+		return fmt.Errorf("read the agent's namespaces: %w", err)
+	}
+	start, err := procStartTime(pid)
+	if err != nil {
+		return err
+	}
+	r.Set(u9PIDBefore, strconv.Itoa(pid))
+	r.Set(u9StartBefore, start)
+	r.Set(u9UTSBefore, ids["uts"].Label("uts"))
+	r.Set(u9MntBefore, ids["mnt"].Label("mnt"))
+	r.Set(u9PIDNSBefore, ids["pid"].Label("pid"))
+	r.Set(u9UserBefore, ids["user"].Label("user"))
+
+	if err := sb.Unshare(ctx, sandbox.CloneNewUTS); err != nil {
+		return err
+	}
+	if err := sb.Unshare(ctx, sandbox.CloneNewPID); err != nil {
+		return err
+	}
+	// The new PID namespace gets its first member only now: this child is
+	// its PID 1. When the child exits, the namespace dies with it (a later
+	// fork into it fails with ENOMEM), so the lesson starts just this one.
+	child, err := sb.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs})
+	if err != nil {
+		return fmt.Errorf("first child after unshare(CLONE_NEWPID): %w", err)
+	}
+	r.Set(u9ChildPID, strconv.Itoa(child.PID))
+	r.Set(u9ChildPIDNS, child.IDs["pid"].Label("pid"))
+	if now, err := sb.IDs(); err == nil {
+		r.Set(u9ChildrenNS, now["pid_for_children"].Label("pid"))
+	}
+
+	mark := len(sb.Events(0))
+	if err := sb.Unshare(ctx, sandbox.CloneNewNS); err != nil {
+		return err
+	}
+	var lines []string
+	for _, e := range sb.Events(mark) {
+		if e.Syscall == "unshare" {
+			lines = append(lines, e.String())
+		}
+	}
+	r.Set(u9MntTrace, strings.Join(lines, "\n"))
+
+	// A Go program is multithreaded before main runs; the kernel refuses
+	// CLONE_NEWUSER to a process with more than one thread. That refusal is
+	// part of the lesson, so it is kept, not returned.
+	r.Set(u9Threads, procThreads(pid))
+	err = sb.Unshare(ctx, sandbox.CloneNewUser)
+	var se *sandbox.SyscallError
+	switch {
+	case err == nil:
+		r.Set(u9UserErrno, "")
+	case errors.As(err, &se):
+		r.Set(u9UserErrno, se.Errno)
+	default:
+		return err
+	}
+
+	start, err = procStartTime(pid)
+	if err != nil {
+		return fmt.Errorf("the agent after unshare: %w", err)
+	}
+	r.Set(u9PIDAfter, strconv.Itoa(pid))
+	r.Set(u9StartAfter, start)
+
+	return unshareTool(ctx, r)
+}
+
+// unshareTool runs util-linux unshare(1) without --fork: it calls
+// unshare(2) and then execs the command in the same process, so the
+// command's $$ is the PID nslab started.
+func unshareTool(ctx context.Context, r *Run) error {
+	path, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil // not installed: the fact about it is left out
+	}
+	args := []string{"--uts"}
+	if os.Geteuid() != 0 {
+		args = append(args, "--user", "--map-root-user")
+	}
+	args = append(args, "sh", "-c", `echo "$$ $(readlink /proc/self/ns/uts)"`)
+	cmd := exec.CommandContext(ctx, path, args...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("run unshare(1): %w", err)
+	}
+	r.Set(u9ToolCmd, "unshare "+strings.Join(args[:len(args)-1], " ")+" '"+args[len(args)-1]+"'")
+	r.Set(u9ToolPID, strconv.Itoa(cmd.Process.Pid))
+	r.Set(u9ToolSaw, strings.TrimSpace(out.String()))
+	return nil
+}
+
+func unshareFacts(o Observation) []Fact {
+	ex := o.Extra
+	sbIDs := o.Sandbox.IDs
+	var fs []Fact
+
+	same := ex[u9PIDBefore] != "" && ex[u9PIDBefore] == ex[u9PIDAfter] && ex[u9PIDAfter] == strconv.Itoa(o.Sandbox.PID) &&
+		ex[u9StartBefore] != "" && ex[u9StartBefore] == ex[u9StartAfter]
+	fs = append(fs, NewFact("unshare(2) created no process: the agent has the same host PID and start time before and after", same,
+		"PID %s → %s (now %d), start time %s → %s", ex[u9PIDBefore], ex[u9PIDAfter], o.Sandbox.PID, ex[u9StartBefore], ex[u9StartAfter]))
+
+	for _, k := range []struct{ kind, flag, key string }{{"uts", "CLONE_NEWUTS", u9UTSBefore}, {"mnt", "CLONE_NEWNS", u9MntBefore}} {
+		now := sbIDs[k.kind].Label(k.kind)
+		fs = append(fs, NewFact("unshare("+k.flag+") moved the agent itself into a new "+k.kind+" namespace",
+			ex[k.key] != "" && now != ex[k.key] && DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
+	}
+
+	fs = append(fs, NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
+	hpid, pfc := o.Host.IDs["pid"], sbIDs["pid_for_children"]
+	fs = append(fs, NewFact("…but pid_for_children, the namespace its next children get, is a new one", !pfc.IsZero() && pfc != hpid,
+		"host pid %s, agent pid_for_children %s", hpid.Label("pid"), pfc.Label("pid")))
+
+	fs = append(fs, NewFact("the first child started afterwards is PID 1 of that new namespace", ex[u9ChildPID] == "1" &&
+		ex[u9ChildPIDNS] != "" && ex[u9ChildPIDNS] == ex[u9ChildrenNS] && ex[u9ChildPIDNS] != hpid.Label("pid"),
+		"the child's getpid() = %s in %s; agent's pid_for_children %s", ex[u9ChildPID], ex[u9ChildPIDNS], ex[u9ChildrenNS]))
+
+	// Its PID 1 exited long before this observation: a PID namespace
+	// whose init is gone has no members, and gets none.
+	fs = append(fs, NewFact("that child has exited, and with its PID 1 gone the new PID namespace is empty", o.Sandbox.Has(sandbox.ViewPIDs) &&
+		o.Sandbox.Errs[sandbox.ViewPIDs] == "" && len(o.Sandbox.Procs) == 0 && !pfc.IsZero(),
+		"%d processes in %s", len(o.Sandbox.Procs), pfc.Label("pid")))
+
+	tr := strings.Split(ex[u9MntTrace], "\n")
+	fsFirst := len(tr) >= 2 && tr[0] == "unshare(CLONE_FS) = 0" && tr[1] == "unshare(CLONE_NEWNS) = 0"
+	fs = append(fs, NewFact("in a multithreaded process unshare(CLONE_NEWNS) needs unshare(CLONE_FS) first: the trace shows both", fsFirst,
+		"%s", strings.ReplaceAll(ex[u9MntTrace], "\n", "; ")))
+
+	threads, _ := strconv.Atoi(ex[u9Threads])
+	fs = append(fs, NewFact("unshare(CLONE_NEWUSER) is refused with EINVAL: the agent, a Go program, has more than one thread",
+		ex[u9UserErrno] == "EINVAL" && threads > 1, "errno %q with %d threads", ex[u9UserErrno], threads))
+	fs = append(fs, NewFact("so the agent's user namespace is unchanged", ex[u9UserBefore] != "" && sbIDs["user"].Label("user") == ex[u9UserBefore],
+		"%s → %s", ex[u9UserBefore], sbIDs["user"].Label("user")))
+
+	// A user namespace the engine added at clone time for an unprivileged
+	// learner is not the lesson's doing: it is left out here.
+	fs = append(fs, SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
+
+	if ex[u9ToolCmd] != "" {
+		f := strings.Fields(ex[u9ToolSaw])
+		ok := len(f) == 2 && f[0] == ex[u9ToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
+		fs = append(fs, NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
+			"`%s` started as PID %s printed %q (host %s)", ex[u9ToolCmd], ex[u9ToolPID], ex[u9ToolSaw], o.Host.IDs["uts"].Label("uts")))
+	}
+	return fs
+}
+
+func unshareAnswer(o Observation) (int, string) {
+	ex := o.Extra
+	samePID := ex[u9PIDBefore] == strconv.Itoa(o.Sandbox.PID) && ex[u9StartBefore] == ex[u9StartAfter]
+	switch {
+	case samePID && SameNS(o, "pid"):
+		return 0, fmt.Sprintf("The agent is still host PID %d, the same process (start time %s), in the host's %s. "+
+			"Only pid_for_children changed, to %s: its first child there got PID %s.",
+			o.Sandbox.PID, ex[u9StartAfter], o.Host.IDs["pid"].Label("pid"), o.Sandbox.IDs["pid_for_children"].Label("pid"), ex[u9ChildPID])
+	case DifferentNS(o, "pid"):
+		return 1, fmt.Sprintf("The agent's own PID namespace changed, to %s.", o.Sandbox.IDs["pid"].Label("pid"))
+	default:
+		return 2, fmt.Sprintf("The agent's host PID changed from %s to %d.", ex[u9PIDBefore], o.Sandbox.PID)
+	}
+}
+
+func unshareCheck(ctx context.Context, r *Run) (bool, string, error) {
+	sb, err := ObserveBox(ctx, r, sandbox.ViewUTS, sandbox.ViewMount)
+	if err != nil {
+		return false, "", err
+	}
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS, sandbox.ViewMount})
+	return hostnameAndTmpfs(sb, host, u9ChallengeHN, u9ChallengeDir)
+}
+
+// hostnameAndTmpfs checks that the sandbox has hostname name (and the host
+// not) and a tmpfs on dir that the host does not have.
+func hostnameAndTmpfs(sb, host sandbox.Snapshot, name, dir string) (bool, string, error) {
+	var missing []string
+	if sb.Hostname != name {
+		missing = append(missing, fmt.Sprintf("the sandbox's hostname is %q, not %q", sb.Hostname, name))
+	}
+	if host.Hostname == name {
+		missing = append(missing, fmt.Sprintf("the host's hostname is %q too: it must keep its own", host.Hostname))
+	}
+	m, ok := MountAt(sb.Mounts, dir)
+	// A copied mount namespace starts with the host's mounts (under new
+	// mount IDs): the learner's mount is one more stacked on dir.
+	if !ok || m.FSType != "tmpfs" || mountsAt(sb.Mounts, dir) <= mountsAt(host.Mounts, dir) {
+		missing = append(missing, "no tmpfs of the sandbox's own is mounted on "+dir)
+	}
+	if len(missing) > 0 {
+		return false, strings.Join(missing, "; "), nil
+	}
+	return true, fmt.Sprintf("sandbox: hostname %q, tmpfs on %s (mount %d); host: hostname %q, nothing new on %s",
+		sb.Hostname, dir, m.ID, host.Hostname, dir), nil
+}
+
+// procStartTime reads field 22 of /proc/PID/stat, the process's start time
+// in clock ticks since boot: a PID and its start time name one process.
+func procStartTime(pid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the agent's stat: %w", err)
+	}
+	s := string(b)
+	// comm may hold spaces and ')': the fields after the last ')' start at
+	// field 3 (state), so starttime (22) is the 20th of them.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 20 {
+		return "", fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	return f[19], nil
+}
+
+// procThreads reads the Threads: line of /proc/PID/status ("" if unknown).
+func procThreads(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

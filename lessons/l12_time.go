@@ -1,5 +1,323 @@
 package lessons
 
-// timeLogic is written by the engineer who owns lesson 12; until then
-// the content lint test fails on its empty logic.
-func timeLogic() Logic { return Logic{} }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+const (
+	t12Mono = 86400  // CLOCK_MONOTONIC offset: one day
+	t12Boot = 604800 // CLOCK_BOOTTIME offset: one week
+
+	t12TimeBefore   = "time.agent_time_before"
+	t12ForChildren  = "time.time_for_children"     // the agent's time_for_children after unshare
+	t12ChildNS      = "time.child_time"            // the observer child's own time namespace
+	t12ChildMono    = "time.child_monotonic_ns"    // what the child read
+	t12ChildBoot    = "time.child_boottime_ns"     //
+	t12HostMonoLo   = "time.host_monotonic_before" // the host's clocks just before and after the child read
+	t12HostMonoHi   = "time.host_monotonic_after"
+	t12HostBootLo   = "time.host_boottime_before"
+	t12HostBootHi   = "time.host_boottime_after"
+	t12SecondErrno  = "time.second_write_errno" // errno of writing an offset after a child entered
+	t12SecondOffset = 1
+
+	t12ToolCmd    = "time.tool_cmd"       // the unshare(1) command run
+	t12ToolUptime = "time.tool_uptime"    // the first field of /proc/uptime it printed
+	t12UptimeLo   = "time.host_uptime_lo" // the host's /proc/uptime just before
+	t12UptimeHi   = "time.host_uptime_hi" // and just after
+)
+
+// timeLogic: an agent (PID 1 of its own PID namespace, with its own /proc,
+// so that whatever the learner starts there dies with it) calls
+// unshare(CLONE_NEWTIME), writes clock offsets for the namespace its
+// children will get, and a child reads the shifted clocks.
+func timeLogic() Logic {
+	return Logic{
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "time"},
+		Perform: timePerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewTime, sandbox.ViewPIDs},
+		Facts:   timeFacts,
+		Prediction: Prediction{
+			Question: fmt.Sprintf("The agent calls unshare(CLONE_NEWTIME) and sets a CLOCK_MONOTONIC offset of %d s (one day). Which monotonic clock does the agent itself read afterwards?", t12Mono),
+			Choices: []string{
+				"The host's: unshare(CLONE_NEWTIME) moves only the children it starts afterwards",
+				"One day ahead of the host's: the caller moves into the new namespace",
+				"Zero: a new time namespace starts its clock from scratch",
+			},
+			Answer: timeAnswer,
+		},
+		Challenge: Challenge{
+			Task: "Keep a process in the agent's new time namespace: from the shell, start a long `sleep` inside it " +
+				"(the agent is PID 1 in this sandbox). Its CLOCK_BOOTTIME will be a week ahead of the host's.",
+			Hints: []string{
+				"The namespace the agent's children get is /proc/1/ns/time_for_children; your shell itself is in the host's time namespace.",
+				"nsenter(1) can join a namespace from a file: nsenter --time=FILE COMMAND. Put the sleep in the background, with its output away from the terminal.",
+				"nsenter --time=/proc/1/ns/time_for_children sleep 1000 >/dev/null 2>&1 &",
+			},
+			Solution: []string{"nsenter --time=/proc/1/ns/time_for_children sleep 1000 >/dev/null 2>&1 &"},
+			Check:    timeCheck,
+			Solve:    timeSolve,
+		},
+		Experiments: []string{
+			"cat /proc/uptime   # your shell reads the host's clock: it joined the agent's own time namespace",
+			"ls -l /proc/1/ns/time /proc/1/ns/time_for_children   # the agent: host's time, new one for children",
+			"cat /proc/1/timens_offsets   # the offsets of the namespace its children get",
+			"nsenter --time=/proc/1/ns/time_for_children cat /proc/uptime   # a week more",
+			"echo 'monotonic 5 0' > /proc/1/timens_offsets   # refused (EACCES): a process has entered already",
+			"unshare --time --boottime 86400 --fork cat /proc/uptime   # a time namespace of your own, one day ahead",
+		},
+	}
+}
+
+func timePerform(ctx context.Context, r *Run) error {
+	sb := r.Box
+	// A /proc of the sandbox's PID namespace, so that /proc/1 in the shell
+	// is the agent.
+	if err := sb.Mount(ctx, "proc", "/proc"); err != nil {
+		return err
+	}
+	ids, err := sb.IDs()
+	if err != nil {
+		return err
+	}
+	if _, ok := ids["time"]; !ok {
+		return fmt.Errorf("this kernel has no time namespaces (/proc/PID/ns/time): Linux 5.6 or newer is needed")
+	}
+	r.Set(t12TimeBefore, ids["time"].Label("time"))
+	if err := sb.Unshare(ctx, sandbox.CloneNewTime); err != nil {
+		return err
+	}
+	if ids, err = sb.IDs(); err != nil {
+		return err
+	}
+	r.Set(t12ForChildren, ids["time_for_children"].Label("time"))
+	if err := sb.SetTimeOffset(ctx, "monotonic", t12Mono); err != nil {
+		return err
+	}
+	if err := sb.SetTimeOffset(ctx, "boottime", t12Boot); err != nil {
+		return err
+	}
+
+	// The child reads its clocks between two readings of the host's, so
+	// the offset is bounded from both sides.
+	before := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewTime})
+	child, err := sb.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs, sandbox.ViewTime})
+	after := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewTime})
+	if err != nil {
+		return fmt.Errorf("a child in the new time namespace: %w", err)
+	}
+	if child.Clocks == nil || before.Clocks == nil || after.Clocks == nil {
+		return fmt.Errorf("clocks not observed: child %v, host %v / %v", child.Errs, before.Errs, after.Errs)
+	}
+	r.Set(t12ChildNS, child.IDs["time"].Label("time"))
+	r.Set(t12ChildMono, strconv.FormatInt(int64(child.Clocks.Monotonic), 10))
+	r.Set(t12ChildBoot, strconv.FormatInt(int64(child.Clocks.Boottime), 10))
+	r.Set(t12HostMonoLo, strconv.FormatInt(int64(before.Clocks.Monotonic), 10))
+	r.Set(t12HostMonoHi, strconv.FormatInt(int64(after.Clocks.Monotonic), 10))
+	r.Set(t12HostBootLo, strconv.FormatInt(int64(before.Clocks.Boottime), 10))
+	r.Set(t12HostBootHi, strconv.FormatInt(int64(after.Clocks.Boottime), 10))
+
+	// A process has entered: the kernel now refuses new offsets. The
+	// refusal is the lesson, so it is kept, not returned.
+	err = sb.SetTimeOffset(ctx, "boottime", t12SecondOffset)
+	var se *sandbox.SyscallError
+	switch {
+	case err == nil:
+		r.Set(t12SecondErrno, "")
+	case errors.As(err, &se):
+		r.Set(t12SecondErrno, se.Errno)
+	default:
+		return err
+	}
+	return timeTool(ctx, r)
+}
+
+// timeTool runs the util-linux equivalent, unshare --time with the same
+// offsets, between two readings of the host's /proc/uptime.
+func timeTool(ctx context.Context, r *Run) error {
+	path, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil // not installed: the fact about it is left out
+	}
+	args := []string{"--time", "--monotonic", strconv.Itoa(t12Mono), "--boottime", strconv.Itoa(t12Boot), "--fork"}
+	if os.Geteuid() != 0 {
+		args = append(args, "--user", "--map-root-user")
+	}
+	args = append(args, "cat", "/proc/uptime")
+	lo, err := readUptime()
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, path, args...).Output()
+	if err != nil {
+		return fmt.Errorf("run unshare(1): %w", err)
+	}
+	hi, err := readUptime()
+	if err != nil {
+		return err
+	}
+	f := strings.Fields(string(out))
+	if len(f) == 0 {
+		return fmt.Errorf("unshare(1) printed no uptime: %q", out)
+	}
+	r.Set(t12ToolCmd, "unshare "+strings.Join(args, " "))
+	r.Set(t12ToolUptime, f[0])
+	r.Set(t12UptimeLo, lo)
+	r.Set(t12UptimeHi, hi)
+	return nil
+}
+
+func readUptime() (string, error) {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return "", fmt.Errorf("read the host's uptime: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "", fmt.Errorf("empty /proc/uptime")
+	}
+	return f[0], nil
+}
+
+func extraDur(o Observation, key string) (time.Duration, bool) {
+	n, err := strconv.ParseInt(o.Extra[key], 10, 64)
+	return time.Duration(n), err == nil
+}
+
+// offsetFact states that a child's clock was ahead of the host's by want
+// seconds: the child read between the host's lo and hi readings, so
+// child-hi <= offset <= child-lo.
+func offsetFact(o Observation, clock string, childKey, loKey, hiKey string, want int) Fact {
+	c, ok1 := extraDur(o, childKey)
+	lo, ok2 := extraDur(o, loKey)
+	hi, ok3 := extraDur(o, hiKey)
+	off := time.Duration(want) * time.Second
+	ok := ok1 && ok2 && ok3 && c-hi <= off && off <= c-lo
+	return NewFact(fmt.Sprintf("a child reads %s exactly %d s (%v) ahead of the host", clock, want, off), ok,
+		"child %v, host %v…%v: ahead by %v…%v", c.Round(time.Millisecond), lo.Round(time.Millisecond), hi.Round(time.Millisecond),
+		(c - hi).Round(time.Millisecond), (c - lo).Round(time.Millisecond))
+}
+
+func timeFacts(o Observation) []Fact {
+	ex := o.Extra
+	var fs []Fact
+	fs = append(fs, NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
+	fs = append(fs, NewFact("…its time_for_children is a new one, the namespace its next children get",
+		ex[t12ForChildren] != "" && ex[t12ForChildren] != o.Host.IDs["time"].Label("time") && ex[t12ForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
+		"host %s, agent's time_for_children %s (now %s)", o.Host.IDs["time"].Label("time"), ex[t12ForChildren], o.Sandbox.IDs["time_for_children"].Label("time")))
+	fs = append(fs, NewFact("the child the agent started afterwards is in that new namespace", ex[t12ChildNS] != "" && ex[t12ChildNS] == ex[t12ForChildren],
+		"child %s", ex[t12ChildNS]))
+	fs = append(fs, offsetFact(o, "CLOCK_MONOTONIC", t12ChildMono, t12HostMonoLo, t12HostMonoHi, t12Mono))
+	fs = append(fs, offsetFact(o, "CLOCK_BOOTTIME", t12ChildBoot, t12HostBootLo, t12HostBootHi, t12Boot))
+
+	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
+	agentSame := sc != nil && hc != nil && absDur(sc.Monotonic-hc.Monotonic) < time.Minute && absDur(sc.Boottime-hc.Boottime) < time.Minute
+	got := "clocks not observed"
+	if sc != nil && hc != nil {
+		got = fmt.Sprintf("agent monotonic %v, host %v", sc.Monotonic.Round(time.Millisecond), hc.Monotonic.Round(time.Millisecond))
+	}
+	fs = append(fs, NewFact("the agent itself still reads the host's clocks", agentSame, "%s", got))
+
+	wantOffsets := fmt.Sprintf("monotonic %d 0; boottime %d 0", t12Mono, t12Boot)
+	offs := ""
+	if sc != nil {
+		offs = sc.Offsets
+	}
+	fs = append(fs, NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, written once", offs == wantOffsets,
+		"%q", offs))
+	fs = append(fs, NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[t12SecondErrno] == "EACCES",
+		"writing \"boottime %d 0\" afterwards: %q", t12SecondOffset, ex[t12SecondErrno]))
+
+	if ex[t12ToolCmd] != "" {
+		// /proc/uptime has a resolution of 10 ms.
+		tool, e1 := strconv.ParseFloat(ex[t12ToolUptime], 64)
+		lo, e2 := strconv.ParseFloat(ex[t12UptimeLo], 64)
+		hi, e3 := strconv.ParseFloat(ex[t12UptimeHi], 64)
+		ok := e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= t12Boot && t12Boot <= tool-lo+0.01
+		fs = append(fs, NewFact("util-linux unshare(1) does the same: its child's /proc/uptime is a week ahead", ok,
+			"`%s` printed %s; the host's uptime was %s…%s", ex[t12ToolCmd], ex[t12ToolUptime], ex[t12UptimeLo], ex[t12UptimeHi]))
+	}
+	return fs
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func timeAnswer(o Observation) (int, string) {
+	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
+	if sc == nil || hc == nil {
+		return 0, "The clocks were not observed."
+	}
+	d := sc.Monotonic - hc.Monotonic
+	switch {
+	case absDur(d) < time.Hour:
+		return 0, fmt.Sprintf("The agent reads %v, the host %v: the same clock. Only its children, which entered %s, read a day more.",
+			sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second), o.Extra[t12ForChildren])
+	case absDur(d-t12Mono*time.Second) < time.Hour:
+		return 1, fmt.Sprintf("The agent reads %v, one day ahead of the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
+	default:
+		return 2, fmt.Sprintf("The agent reads %v against the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
+	}
+}
+
+func timeCheck(ctx context.Context, r *Run) (bool, string, error) {
+	snap, err := ObserveBox(ctx, r, sandbox.ViewPIDs)
+	if err != nil {
+		return false, "", err
+	}
+	ids, err := r.Box.IDs()
+	if err != nil {
+		return false, "", err
+	}
+	target := ids["time_for_children"]
+	for _, p := range snap.Procs {
+		if p.HostPID == r.Box.PID() {
+			continue
+		}
+		pids, err := sandbox.ReadIDs(p.HostPID)
+		if err != nil || pids["time"] != target {
+			continue
+		}
+		offs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/timens_offsets", p.HostPID))
+		return true, fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
+			strings.Join(strings.Fields(string(offs)), " ")), nil
+	}
+	return false, fmt.Sprintf("no process of the sandbox is in %s (the agent's time_for_children) right now; %d processes looked at",
+		target.Label("time"), len(snap.Procs)), nil
+}
+
+// timeSolve runs the solution, then waits (bounded) for the background
+// nsenter to have joined the namespace: the shell returns as soon as it
+// has forked it.
+func timeSolve(ctx context.Context, r *Run) error {
+	if err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ok, detail, err := timeCheck(ctx, r)
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the background sleep did not enter the time namespace within 3s: %s", detail)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
