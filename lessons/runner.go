@@ -32,6 +32,10 @@ type RunOptions struct {
 	Width int
 	// StepTimeout bounds every step that talks to the kernel (default 30 s).
 	StepTimeout time.Duration
+	// OnPart, if set, is called before each part starts, in the runner's
+	// goroutine: the fault-injection tests stop or break a run exactly at
+	// a part boundary through it.
+	OnPart func(p Part)
 }
 
 // Result is how a headless run ended.
@@ -147,6 +151,9 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 
 	observed := false
 	for i, part := range Parts() {
+		if opt.OnPart != nil {
+			opt.OnPart(part)
+		}
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
