@@ -1,0 +1,245 @@
+package lessons
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+func runnerEngine(t *testing.T) *sandbox.Engine {
+	t.Helper()
+	eng, err := sandbox.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// TestRunnerLearnerCommands plays the uts lesson without Solve, the way a
+// workshop would: two hints, the solution, then quit.
+func TestRunnerLearnerCommands(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	l, err := ByID("uts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{
+		In: strings.NewReader("hint\nhint\nsolution\nquit\n"), Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if res.Passed || !res.Quit || res.ChallengeOK {
+		t.Errorf("result after quit: %+v", res)
+	}
+	ch := l.Logic.Challenge
+	for _, want := range []string{
+		"Hint 1/3: " + ch.Hints[0],
+		"Hint 2/3: " + ch.Hints[1],
+		"Solution:",
+		"$ hostname lab",
+		"$ domainname nslab.test",
+		"nsenter --target",
+		"Stopped before the end",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "Hint 3/3") {
+		t.Error("a third hint was shown unasked")
+	}
+	if strings.Contains(text, "── 7/7") {
+		t.Error("the recap was shown after quit")
+	}
+	if !AllOK(res.Facts) {
+		t.Errorf("facts: %+v", res.Facts)
+	}
+}
+
+// TestRunnerCheckThenSkip: a check on the unsolved state fails, skip ends
+// the challenge without passing, and the recap still follows.
+func TestRunnerCheckThenSkip(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	l, err := ByID("uts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{
+		In: strings.NewReader("frobnicate\ncheck\nhint\nhint\nhint\nhint\nskip\n"), Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if res.Passed || res.ChallengeOK || !res.Skipped || res.Quit {
+		t.Errorf("result: %+v", res)
+	}
+	for _, want := range []string{"Unknown command", "✗ not yet", "Hint 3/3", "No more hints", "Challenge skipped", "── 7/7", "NOT PASSED"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+// TestRunnerJSON: with JSON every line is an object with a type, and the
+// stream has the parts, the trace, the observation, facts and the result.
+func TestRunnerJSON(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	l, err := ByID("pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{JSON: true, Solve: true, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Passed {
+		t.Errorf("not passed: %+v", res)
+	}
+	types := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	var last map[string]any
+	for sc.Scan() {
+		n++
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v: %s", n, err, sc.Text())
+		}
+		typ, ok := m["type"].(string)
+		if !ok || typ == "" {
+			t.Fatalf("line %d has no type: %s", n, sc.Text())
+		}
+		types[typ]++
+		last = m
+	}
+	for _, want := range []string{"lesson", "part", "prediction", "command", "event", "observation", "fact", "verdict", "experiments", "challenge", "solution", "check", "result"} {
+		if types[want] == 0 {
+			t.Errorf("no %q line (got %v)", want, types)
+		}
+	}
+	if types["part"] != 7 {
+		t.Errorf("%d part lines, want 7", types["part"])
+	}
+	if last["type"] != "result" || last["passed"] != true {
+		t.Errorf("last line: %v", last)
+	}
+}
+
+// TestRunnerClosesOnPanic: a lesson whose Perform panics after its sandbox
+// started ends in an error, and its agent is gone.
+func TestRunnerClosesOnPanic(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	agent := 0
+	l := testLesson2(func(ctx context.Context, r *Run) error {
+		agent = r.Box.PID()
+		panic("boom")
+	})
+	var out bytes.Buffer
+	_, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{Solve: true, Out: &out})
+	if err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("err = %v", err)
+	}
+	if agent == 0 {
+		t.Fatal("perform never ran")
+	}
+	if alive(agent) {
+		t.Errorf("agent %d still alive after a panic", agent)
+	}
+}
+
+// TestRunnerStepTimeout: a step that hangs is cut off by the step timeout,
+// and the sandbox is closed.
+func TestRunnerStepTimeout(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	agent := 0
+	l := testLesson2(func(ctx context.Context, r *Run) error {
+		agent = r.Box.PID()
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	start := time.Now()
+	_, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{Solve: true, Out: &bytes.Buffer{}, StepTimeout: 500 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if agent == 0 || alive(agent) {
+		t.Errorf("agent %d: not started or still alive", agent)
+	}
+}
+
+// testLesson2 is a minimal lesson around a given Perform.
+func testLesson2(perform func(ctx context.Context, r *Run) error) Lesson {
+	return Lesson{Meta: Meta{ID: "test", Title: "t"}, Logic: Logic{
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewUTS},
+		Perform: perform,
+		Views:   []sandbox.View{sandbox.ViewUTS},
+	}}
+}
+
+// alive reports whether a process exists and is not a zombie.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z"
+}
+
+func TestRenderView(t *testing.T) {
+	var ds []sandbox.Delta
+	ds = append(ds, sandbox.Delta{Key: "1", Host: "1", Sandbox: "1", Kind: sandbox.Changed, Label: "agent"})
+	ds = append(ds, sandbox.Delta{Key: "hostname", Host: "vm", Sandbox: "lab", Kind: sandbox.Changed})
+	ds = append(ds, sandbox.Delta{Key: "/mnt", Sandbox: "tmpfs", Kind: sandbox.OnlySandbox})
+	for i := 0; i < 20; i++ {
+		ds = append(ds, sandbox.Delta{Key: fmt.Sprint(100 + i), Host: fmt.Sprint(100 + i), Kind: sandbox.OnlyHost, Label: "sh"})
+	}
+	ds = append(ds, sandbox.Delta{Key: "/usr", Host: "ext4", Sandbox: "ext4", Kind: sandbox.Same})
+	got := renderView(sandbox.ViewPIDs, ds, 80)
+	for _, want := range []string{"HOST", "SANDBOX", "≠ hostname", "+ /mnt", "- … 20 processes only the host sees", "  /usr", "hostname differs (host vm, sandbox lab)", "/mnt only in the sandbox"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "- 100") {
+		t.Errorf("only-host rows were listed, not counted:\n%s", got)
+	}
+	for _, line := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
+		if strings.Contains(line, "|") && len([]rune(line)) > 80 {
+			t.Errorf("line wider than 80: %q", line)
+		}
+	}
+	// Few only-host rows are listed.
+	small := renderView(sandbox.ViewMount, ds[:5], 80)
+	if !strings.Contains(small, "- 100") {
+		t.Errorf("a short only-host list was collapsed:\n%s", small)
+	}
+}
