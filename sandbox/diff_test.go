@@ -245,9 +245,9 @@ func TestDiffPIDs(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Diff pids:\n got %s\nwant %s", jsonText(got), jsonText(want))
 	}
-	same, oh, os, ch := Summarize(got)
-	if same != 1 || oh != 2 || os != 1 || ch != 2 {
-		t.Errorf("Summarize = %d %d %d %d, want 1 2 1 2", same, oh, os, ch)
+	same, oh, osb, ch := Summarize(got)
+	if same != 1 || oh != 2 || osb != 1 || ch != 2 {
+		t.Errorf("Summarize = %d %d %d %d, want 1 2 1 2", same, oh, osb, ch)
 	}
 }
 

@@ -499,22 +499,26 @@ func netlinkDump[T any](what string, f func() ([]T, error)) ([]T, error) {
 }
 
 // readNet lists links, addresses and main-table routes through netlink.
-// The package-level netlink functions open a new socket per request on
-// the calling thread, so the socket lives in this thread's network
-// namespace.
+// The handle's socket is opened on the calling thread, so it lives in that
+// thread's network namespace; one socket serves the three dumps.
 func readNet() ([]Link, []Route, error) {
-	nlinks, err := netlinkDump("list links", netlink.LinkList)
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	defer h.Close()
+	nlinks, err := netlinkDump("list links", h.LinkList)
 	if err != nil {
 		return nil, nil, err
 	}
 	addrs, err := netlinkDump("list addresses", func() ([]netlink.Addr, error) {
-		return netlink.AddrList(nil, netlink.FAMILY_ALL)
+		return h.AddrList(nil, netlink.FAMILY_ALL)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	routes, err := netlinkDump("list routes", func() ([]netlink.Route, error) {
-		return netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -375,9 +376,21 @@ func TestObserveHostMatchesTools(t *testing.T) {
 		t.Errorf("this process in the host list: %+v", me)
 	}
 
-	// Nothing differs between the host and itself.
-	for v, ds := range DiffAll(s, s) {
-		if _, oh, os, ch := Summarize(ds); oh+os+ch != 0 {
+	// Nothing differs between the host and itself, nor after the JSON
+	// trip an agent's snapshot makes.
+	j, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(j, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Procs) != len(s.Procs) || len(back.Mounts) != len(s.Mounts) || back.User.CapEff != s.User.CapEff {
+		t.Errorf("JSON round trip lost data")
+	}
+	for v, ds := range DiffAll(s, back) {
+		if _, oh, osb, ch := Summarize(ds); oh+osb+ch != 0 {
 			t.Errorf("view %s differs from itself: %+v", v, ds)
 		}
 	}
@@ -622,6 +635,11 @@ func TestObserveSelfInUnsharedNamespaces(t *testing.T) {
 			return
 		}
 		f.Close()
+		// A System V segment, which dies with this thread's IPC namespace.
+		if _, err := unix.SysvShmGet(0x4e534c42, 4096, unix.IPC_CREAT|0o600); err != nil {
+			problem = err
+			return
+		}
 		self = ObserveSelf(AllViews())
 		host = ObserveHost(AllViews()) // runs on another thread
 	})
@@ -641,11 +659,13 @@ func TestObserveSelfInUnsharedNamespaces(t *testing.T) {
 	if len(self.Links) != 1 || self.Links[0].Name != "lo" || self.Links[0].State != "DOWN" || len(self.Routes) != 0 {
 		t.Errorf("a new network namespace has lo alone, down, no routes: %+v %+v", self.Links, self.Routes)
 	}
-	if self.IPC == nil || len(self.IPC.MsgQueues)+len(self.IPC.ShmSegs)+len(self.IPC.Semaphores) != 0 ||
+	if self.IPC == nil || len(self.IPC.MsgQueues)+len(self.IPC.Semaphores) != 0 ||
+		len(self.IPC.ShmSegs) != 1 || self.IPC.ShmSegs[0].Key != "0x4e534c42" || self.IPC.ShmSegs[0].Size != 4096 || self.IPC.ShmSegs[0].Perms != "600" ||
 		!reflect.DeepEqual(self.IPC.MQueues, []string{"/nslabq"}) || self.IPC.MQueueNote != "" {
 		t.Errorf("IPC of the thread: %+v", self.IPC)
 	}
-	if host.IPC == nil || slices.Contains(host.IPC.MQueues, "/nslabq") {
+	if host.IPC == nil || slices.Contains(host.IPC.MQueues, "/nslabq") ||
+		slices.ContainsFunc(host.IPC.ShmSegs, func(o IPCObject) bool { return o.Key == "0x4e534c42" }) {
 		t.Errorf("IPC of the host: %+v", host.IPC)
 	}
 	hasMount := func(s Snapshot) bool {
