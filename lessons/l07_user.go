@@ -26,13 +26,13 @@ const (
 	u7BothFlags    = "user.both_flags"    // the second sandbox's clone flags
 	u7BothSet      = "user.both_sethostname"
 	u7BothHostname = "user.both_hostname"
-	u7BothUTS      = "user.both_uts"      // the second sandbox's uts identity
-	u7BothUser     = "user.both_user"     // and its user namespace
-	u7BothUID      = "user.both_euid"     // its effective uid inside
-	u7BothName     = "both"               // the hostname the second sandbox gives itself
-	u7Challenge    = "userlab"            // the hostname the challenge asks for
-	u7StatusPrefix = "/proc/"             // where the host reads an agent's status
-	u7Nobody       = 65534                // the uid root is mapped to when nslab runs as root
+	u7BothUTS      = "user.both_uts"  // the second sandbox's uts identity
+	u7BothUser     = "user.both_user" // and its user namespace
+	u7BothUID      = "user.both_euid" // its effective uid inside
+	u7BothName     = "both"           // the hostname the second sandbox gives itself
+	u7Challenge    = "userlab"        // the hostname the challenge asks for
+	u7StatusPrefix = "/proc/"         // where the host reads an agent's status
+	u7Nobody       = 65534            // the uid root is mapped to when nslab runs as root
 	u7CapSysAdmin  = "CAP_SYS_ADMIN"
 )
 
