@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nslab/nslab/sandbox"
 )
@@ -115,8 +116,18 @@ func unsharePerform(ctx context.Context, r *Run) error {
 	}
 	r.Set(u9ChildPID, strconv.Itoa(child.PID))
 	r.Set(u9ChildPIDNS, child.IDs["pid"].Label("pid"))
-	if now, err := sb.IDs(); err == nil {
-		r.Set(u9ChildrenNS, now["pid_for_children"].Label("pid"))
+	now, err := sb.IDs()
+	if err != nil {
+		return err
+	}
+	r.Set(u9ChildrenNS, now["pid_for_children"].Label("pid"))
+	// The child has answered but may still be exiting: wait (bounded)
+	// until the namespace it was PID 1 of has no member left.
+	if err := waitUntil(ctx, 5*time.Second, func() bool {
+		ps, err := sandbox.ObserveProcs(now["pid_for_children"])
+		return err == nil && len(ps) == 0
+	}); err != nil {
+		return fmt.Errorf("the first child did not exit: %w", err)
 	}
 
 	mark := len(sb.Events(0))

@@ -125,6 +125,15 @@ func timePerform(ctx context.Context, r *Run) error {
 	r.Set(t12HostBootLo, strconv.FormatInt(int64(before.Clocks.Boottime), 10))
 	r.Set(t12HostBootHi, strconv.FormatInt(int64(after.Clocks.Boottime), 10))
 
+	// The observer child has answered but may still be exiting; the
+	// challenge starts from a namespace with no member, so wait (bounded).
+	if err := waitUntil(ctx, 5*time.Second, func() bool {
+		_, member := timeMember(ctx, r)
+		return !member
+	}); err != nil {
+		return fmt.Errorf("the observer child did not exit: %w", err)
+	}
+
 	// A process has entered: the kernel now refuses new offsets. The
 	// refusal is the lesson, so it is kept, not returned.
 	err = sb.SetTimeOffset(ctx, "boottime", t12SecondOffset)
@@ -272,14 +281,16 @@ func timeAnswer(o Observation) (int, string) {
 	}
 }
 
-func timeCheck(ctx context.Context, r *Run) (bool, string, error) {
+// timeMember finds a process of the sandbox, other than the agent, that
+// is in the agent's time_for_children namespace, and describes it.
+func timeMember(ctx context.Context, r *Run) (string, bool) {
 	snap, err := ObserveBox(ctx, r, sandbox.ViewPIDs)
 	if err != nil {
-		return false, "", err
+		return "", false
 	}
 	ids, err := r.Box.IDs()
 	if err != nil {
-		return false, "", err
+		return "", false
 	}
 	target := ids["time_for_children"]
 	for _, p := range snap.Procs {
@@ -291,11 +302,36 @@ func timeCheck(ctx context.Context, r *Run) (bool, string, error) {
 			continue
 		}
 		offs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/timens_offsets", p.HostPID))
-		return true, fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
-			strings.Join(strings.Fields(string(offs)), " ")), nil
+		return fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
+			strings.Join(strings.Fields(string(offs)), " ")), true
 	}
-	return false, fmt.Sprintf("no process of the sandbox is in %s (the agent's time_for_children) right now; %d processes looked at",
-		target.Label("time"), len(snap.Procs)), nil
+	return fmt.Sprintf("no process of the sandbox is in %s (the agent's time_for_children) right now; %d processes looked at",
+		target.Label("time"), len(snap.Procs)), false
+}
+
+func timeCheck(ctx context.Context, r *Run) (bool, string, error) {
+	if _, err := ObserveBox(ctx, r, sandbox.ViewIDs); err != nil {
+		return false, "", err
+	}
+	detail, ok := timeMember(ctx, r)
+	return ok, detail, nil
+}
+
+// waitUntil polls cond every 20 ms until it holds, ctx ends or limit
+// passes.
+func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still not so after %v", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // timeSolve runs the solution, then waits (bounded) for the background
@@ -305,19 +341,14 @@ func timeSolve(ctx context.Context, r *Run) error {
 	if err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		ok, detail, err := timeCheck(ctx, r)
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the background sleep did not enter the time namespace within 3s: %s", detail)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	var detail string
+	err := waitUntil(ctx, 3*time.Second, func() bool {
+		var ok bool
+		detail, ok = timeMember(ctx, r)
+		return ok
+	})
+	if err != nil {
+		return fmt.Errorf("the background sleep did not enter the time namespace: %s: %w", detail, err)
 	}
+	return nil
 }
