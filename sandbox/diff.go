@@ -9,9 +9,12 @@ import (
 )
 
 // Diff compares one view of the host's and a sandbox's snapshots, row by
-// row. It is pure and deterministic: rows are sorted by key (the pids view
-// puts the processes seen on both sides first). When either side could not
-// fill the view, Diff returns a single "error" row carrying the error text.
+// row. It is pure and deterministic. Rows come in a fixed order: views with
+// fixed keys keep the order listed below (ids in the Kinds table order),
+// mounts and IPC objects are sorted by key, links come before routes, and
+// the pids view puts the processes seen on both sides first. When either
+// side could not fill the view, Diff returns a single "error" row carrying
+// the error text.
 //
 // Keys per view:
 //   - ids: the /proc/PID/ns name ("uts", "pid_for_children" ...)
@@ -32,11 +35,11 @@ func Diff(host, sb Snapshot, v View) []Delta {
 	}
 	switch v {
 	case ViewIDs:
-		return diffRows(idRows(host.IDs), idRows(sb.IDs))
+		return diffIDs(host.IDs, sb.IDs)
 	case ViewUTS:
 		return diffRows(
-			[]row{{"hostname", host.Hostname, ""}, {"domainname", host.Domainname, ""}},
-			[]row{{"hostname", sb.Hostname, ""}, {"domainname", sb.Domainname, ""}})
+			[]row{{key: "hostname", val: host.Hostname}, {key: "domainname", val: host.Domainname, rank: 1}},
+			[]row{{key: "hostname", val: sb.Hostname}, {key: "domainname", val: sb.Domainname, rank: 1}})
 	case ViewPIDs:
 		return diffProcs(host.Procs, sb.Procs)
 	case ViewMount:
@@ -48,7 +51,7 @@ func Diff(host, sb Snapshot, v View) []Delta {
 	case ViewUser:
 		return diffRows(userRows(host.User), userRows(sb.User))
 	case ViewCgrp:
-		return diffRows([]row{{"cgroup", host.Cgroup, ""}}, []row{{"cgroup", sb.Cgroup, ""}})
+		return diffRows([]row{{key: "cgroup", val: host.Cgroup}}, []row{{key: "cgroup", val: sb.Cgroup}})
 	case ViewTime:
 		return diffTime(host.Clocks, sb.Clocks)
 	}
@@ -83,9 +86,10 @@ func Summarize(ds []Delta) (same, onlyHost, onlySandbox, changed int) {
 	return
 }
 
-// row is one keyed value of one side.
+// row is one keyed value of one side. Rows are ordered by rank, then key.
 type row struct {
 	key, val, label string
+	rank            int
 }
 
 // diffRows joins two sides' rows by key. Keys must be unique per side.
@@ -93,6 +97,12 @@ func diffRows(host, sb []row) []Delta {
 	hm := make(map[string]row, len(host))
 	for _, r := range host {
 		hm[r.key] = r
+	}
+	rank := make(map[string]int, len(host)+len(sb))
+	for _, rs := range [][]row{host, sb} {
+		for _, r := range rs {
+			rank[r.key] = r.rank
+		}
 	}
 	out := make([]Delta, 0, len(host)+len(sb))
 	seen := make(map[string]bool, len(sb))
@@ -113,16 +123,35 @@ func diffRows(host, sb []row) []Delta {
 			out = append(out, Delta{Key: h.key, Host: h.val, Label: h.label, Kind: OnlyHost})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	sort.Slice(out, func(i, j int) bool {
+		if ri, rj := rank[out[i].Key], rank[out[j].Key]; ri != rj {
+			return ri < rj
+		}
+		return out[i].Key < out[j].Key
+	})
 	return out
 }
 
-func idRows(ids IDs) []row {
-	out := make([]row, 0, len(ids))
-	for k, id := range ids {
-		out = append(out, row{key: k, val: id.String()})
+// diffIDs compares namespace identities in the Kinds table order.
+func diffIDs(host, sb IDs) []Delta {
+	union := IDs{}
+	for _, ids := range []IDs{host, sb} {
+		for k, id := range ids {
+			union[k] = id
+		}
 	}
-	return out
+	rank := map[string]int{}
+	for i, k := range union.Sorted() {
+		rank[k] = i
+	}
+	rows := func(ids IDs) []row {
+		out := make([]row, 0, len(ids))
+		for k, id := range ids {
+			out = append(out, row{key: k, val: id.String(), rank: rank[k]})
+		}
+		return out
+	}
+	return diffRows(rows(host), rows(sb))
 }
 
 // MountKeys returns the diff key of each mount: its mount point, with
@@ -170,7 +199,7 @@ func netRows(links []Link, routes []Route) []row {
 		if c := seen[key]; c > 1 {
 			key += " (" + strconv.Itoa(c) + ")"
 		}
-		out = append(out, row{key: key, val: RouteValue(r)})
+		out = append(out, row{key: key, val: RouteValue(r), rank: 1})
 	}
 	return out
 }
@@ -199,7 +228,7 @@ func ipcRows(ipc *IPC) []row {
 		return nil
 	}
 	var out []row
-	add := func(kind string, objs []IPCObject) {
+	add := func(kind string, rank int, objs []IPCObject) {
 		for _, o := range objs {
 			key := kind + " " + o.Key
 			if o.Key == "0x00000000" {
@@ -211,17 +240,17 @@ func ipcRows(ipc *IPC) []row {
 			if o.Size != 0 {
 				val += " size " + strconv.FormatInt(o.Size, 10)
 			}
-			out = append(out, row{key: key, val: val})
+			out = append(out, row{key: key, val: val, rank: rank})
 		}
 	}
-	add("msg", ipc.MsgQueues)
-	add("shm", ipc.ShmSegs)
-	add("sem", ipc.Semaphores)
+	add("msg", 0, ipc.MsgQueues)
+	add("shm", 1, ipc.ShmSegs)
+	add("sem", 2, ipc.Semaphores)
 	for _, q := range ipc.MQueues {
-		out = append(out, row{key: "mq " + q, val: "queue"})
+		out = append(out, row{key: "mq " + q, val: "queue", rank: 3})
 	}
 	if ipc.MQueueNote != "" {
-		out = append(out, row{key: "mq", val: ipc.MQueueNote})
+		out = append(out, row{key: "mq", val: ipc.MQueueNote, rank: 3})
 	}
 	return out
 }
@@ -231,12 +260,12 @@ func userRows(u *User) []row {
 		return nil
 	}
 	return []row{
-		{key: "uid_map", val: FormatIDMap(u.UIDMap)},
-		{key: "gid_map", val: FormatIDMap(u.GIDMap)},
-		{key: "setgroups", val: u.Setgroups},
-		{key: "euid", val: strconv.Itoa(u.EUID)},
-		{key: "egid", val: strconv.Itoa(u.EGID)},
-		{key: "capabilities", val: CapSummary(u.CapEff)},
+		{key: "uid_map", val: FormatIDMap(u.UIDMap), rank: 0},
+		{key: "gid_map", val: FormatIDMap(u.GIDMap), rank: 1},
+		{key: "setgroups", val: u.Setgroups, rank: 2},
+		{key: "euid", val: strconv.Itoa(u.EUID), rank: 3},
+		{key: "egid", val: strconv.Itoa(u.EGID), rank: 4},
+		{key: "capabilities", val: CapSummary(u.CapEff), rank: 5},
 	}
 }
 
@@ -293,13 +322,17 @@ func pidKeyLess(a, b string) bool {
 const ClockTolerance = time.Second
 
 func diffTime(host, sb *Clocks) []Delta {
-	var hr, sr []row
-	if host != nil {
-		hr = []row{{"monotonic", roundSeconds(host.Monotonic), ""}, {"boottime", roundSeconds(host.Boottime), ""}, {"offsets", host.Offsets, ""}}
+	rows := func(c *Clocks) []row {
+		if c == nil {
+			return nil
+		}
+		return []row{
+			{key: "monotonic", val: roundSeconds(c.Monotonic), rank: 0},
+			{key: "boottime", val: roundSeconds(c.Boottime), rank: 1},
+			{key: "offsets", val: c.Offsets, rank: 2},
+		}
 	}
-	if sb != nil {
-		sr = []row{{"monotonic", roundSeconds(sb.Monotonic), ""}, {"boottime", roundSeconds(sb.Boottime), ""}, {"offsets", sb.Offsets, ""}}
-	}
+	hr, sr := rows(host), rows(sb)
 	out := diffRows(hr, sr)
 	if host == nil || sb == nil {
 		return out

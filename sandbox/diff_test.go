@@ -22,10 +22,10 @@ func TestDiffViews(t *testing.T) {
 			host: Snapshot{IDs: IDs{"uts": id(10), "net": id(20), "time": id(30)}},
 			sb:   Snapshot{IDs: IDs{"uts": id(11), "net": id(20), "pid_for_children": id(40)}},
 			want: []Delta{
+				{Key: "uts", Host: "[10]", Sandbox: "[11]", Kind: Changed},
 				{Key: "net", Host: "[20]", Sandbox: "[20]", Kind: Same},
 				{Key: "pid_for_children", Sandbox: "[40]", Kind: OnlySandbox},
 				{Key: "time", Host: "[30]", Kind: OnlyHost},
-				{Key: "uts", Host: "[10]", Sandbox: "[11]", Kind: Changed},
 			},
 		},
 		{
@@ -34,8 +34,8 @@ func TestDiffViews(t *testing.T) {
 			host: Snapshot{Hostname: "vm", Domainname: "(none)"},
 			sb:   Snapshot{Hostname: "sandbox", Domainname: "(none)"},
 			want: []Delta{
-				{Key: "domainname", Host: "(none)", Sandbox: "(none)", Kind: Same},
 				{Key: "hostname", Host: "vm", Sandbox: "sandbox", Kind: Changed},
+				{Key: "domainname", Host: "(none)", Sandbox: "(none)", Kind: Same},
 			},
 		},
 		{
@@ -88,11 +88,11 @@ func TestDiffViews(t *testing.T) {
 			want: []Delta{
 				{Key: "eth0", Host: "device UP 192.0.2.2/24", Kind: OnlyHost},
 				{Key: "lo", Host: "loopback UNKNOWN 127.0.0.1/8,::1/128", Sandbox: "loopback DOWN", Kind: Changed},
+				{Key: "veth-h", Host: "veth UP", Kind: OnlyHost},
+				{Key: "veth-s", Sandbox: "veth UP 10.0.0.2/24", Kind: OnlySandbox},
 				{Key: "route 10.0.0.0/24 veth-s", Sandbox: "proto kernel scope link src 10.0.0.2", Kind: OnlySandbox},
 				{Key: "route 192.0.2.0/24 eth0", Host: "proto kernel scope link src 192.0.2.2", Sandbox: "proto kernel scope link src 192.0.2.2", Kind: Same},
 				{Key: "route default eth0", Host: "via 192.0.2.1 proto boot scope universe", Kind: OnlyHost},
-				{Key: "veth-h", Host: "veth UP", Kind: OnlyHost},
-				{Key: "veth-s", Sandbox: "veth UP 10.0.0.2/24", Kind: OnlySandbox},
 			},
 		},
 		{
@@ -109,11 +109,11 @@ func TestDiffViews(t *testing.T) {
 				MQueueNote: "no mqueue",
 			}},
 			want: []Delta{
+				{Key: "msg 0x00001234", Host: "id 0 perms 600 uid 0", Sandbox: "id 0 perms 644 uid 0", Kind: Changed},
+				{Key: "shm 0x00000000 id 3", Host: "id 3 perms 600 uid 0 size 4096", Kind: OnlyHost},
+				{Key: "sem 0x0000abcd", Sandbox: "id 0 perms 600 uid 1000 size 3", Kind: OnlySandbox},
 				{Key: "mq", Sandbox: "no mqueue", Kind: OnlySandbox},
 				{Key: "mq /host-q", Host: "queue", Kind: OnlyHost},
-				{Key: "msg 0x00001234", Host: "id 0 perms 600 uid 0", Sandbox: "id 0 perms 644 uid 0", Kind: Changed},
-				{Key: "sem 0x0000abcd", Sandbox: "id 0 perms 600 uid 1000 size 3", Kind: OnlySandbox},
-				{Key: "shm 0x00000000 id 3", Host: "id 3 perms 600 uid 0 size 4096", Kind: OnlyHost},
 			},
 		},
 		{
@@ -129,12 +129,12 @@ func TestDiffViews(t *testing.T) {
 			host: Snapshot{User: &User{EUID: 1000, EGID: 1000, UIDMap: []IDMap{{0, 0, 4294967295}}, GIDMap: []IDMap{{0, 0, 4294967295}}, Setgroups: "allow"}},
 			sb:   Snapshot{User: &User{EUID: 0, EGID: 1000, UIDMap: []IDMap{{0, 1000, 1}}, Setgroups: "deny", CapEff: AllCaps()}},
 			want: []Delta{
-				{Key: "capabilities", Host: "none", Sandbox: "all 41", Kind: Changed},
-				{Key: "egid", Host: "1000", Sandbox: "1000", Kind: Same},
-				{Key: "euid", Host: "1000", Sandbox: "0", Kind: Changed},
+				{Key: "uid_map", Host: "0 0 4294967295", Sandbox: "0 1000 1", Kind: Changed},
 				{Key: "gid_map", Host: "0 0 4294967295", Sandbox: "(empty)", Kind: Changed},
 				{Key: "setgroups", Host: "allow", Sandbox: "deny", Kind: Changed},
-				{Key: "uid_map", Host: "0 0 4294967295", Sandbox: "0 1000 1", Kind: Changed},
+				{Key: "euid", Host: "1000", Sandbox: "0", Kind: Changed},
+				{Key: "egid", Host: "1000", Sandbox: "1000", Kind: Same},
+				{Key: "capabilities", Host: "none", Sandbox: "all 41", Kind: Changed},
 			},
 		},
 		{
@@ -143,12 +143,12 @@ func TestDiffViews(t *testing.T) {
 			host: Snapshot{User: &User{Setgroups: "allow"}},
 			sb:   Snapshot{},
 			want: []Delta{
-				{Key: "capabilities", Host: "none", Kind: OnlyHost},
-				{Key: "egid", Host: "0", Kind: OnlyHost},
-				{Key: "euid", Host: "0", Kind: OnlyHost},
+				{Key: "uid_map", Host: "(empty)", Kind: OnlyHost},
 				{Key: "gid_map", Host: "(empty)", Kind: OnlyHost},
 				{Key: "setgroups", Host: "allow", Kind: OnlyHost},
-				{Key: "uid_map", Host: "(empty)", Kind: OnlyHost},
+				{Key: "euid", Host: "0", Kind: OnlyHost},
+				{Key: "egid", Host: "0", Kind: OnlyHost},
+				{Key: "capabilities", Host: "none", Kind: OnlyHost},
 			},
 		},
 		{
@@ -171,8 +171,8 @@ func TestDiffViews(t *testing.T) {
 			host: Snapshot{Clocks: &Clocks{Monotonic: 100*time.Second + 400*time.Millisecond, Boottime: 200 * time.Second, Offsets: "monotonic 0 0; boottime 0 0"}},
 			sb:   Snapshot{Clocks: &Clocks{Monotonic: 100*time.Second + 600*time.Millisecond, Boottime: 86600 * time.Second, Offsets: "monotonic 0 0; boottime 86400 0"}},
 			want: []Delta{
-				{Key: "boottime", Host: "3m20s", Sandbox: "24h3m20s", Kind: Changed},
 				{Key: "monotonic", Host: "1m40s", Sandbox: "1m41s", Kind: Same},
+				{Key: "boottime", Host: "3m20s", Sandbox: "24h3m20s", Kind: Changed},
 				{Key: "offsets", Host: "monotonic 0 0; boottime 0 0", Sandbox: "monotonic 0 0; boottime 86400 0", Kind: Changed},
 			},
 		},
@@ -182,8 +182,8 @@ func TestDiffViews(t *testing.T) {
 			host: Snapshot{},
 			sb:   Snapshot{Clocks: &Clocks{Monotonic: time.Second}},
 			want: []Delta{
-				{Key: "boottime", Sandbox: "0s", Kind: OnlySandbox},
 				{Key: "monotonic", Sandbox: "1s", Kind: OnlySandbox},
+				{Key: "boottime", Sandbox: "0s", Kind: OnlySandbox},
 				{Key: "offsets", Kind: OnlySandbox},
 			},
 		},

@@ -691,7 +691,7 @@ func TestObserveSelfInUnsharedNamespaces(t *testing.T) {
 			t.Errorf("ids %s: %s, want %s", k, kinds[k], want)
 		}
 	}
-	if d := all[ViewUTS]; len(d) != 2 || d[1] != (Delta{Key: "hostname", Host: host.Hostname, Sandbox: name, Kind: Changed}) {
+	if d := all[ViewUTS]; len(d) != 2 || d[0] != (Delta{Key: "hostname", Host: host.Hostname, Sandbox: name, Kind: Changed}) {
 		t.Errorf("uts diff: %+v", d)
 	}
 	if d := all[ViewMount]; !slices.Contains(d, Delta{Key: tmpfsDir, Sandbox: "tmpfs nslab-obs private", Kind: OnlySandbox}) {
