@@ -1,0 +1,346 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nslab/nslab/lessons"
+)
+
+// Below this size the screens cannot be drawn sensibly; a message says so.
+const (
+	MinWidth  = 60
+	MinHeight = 16
+)
+
+// ProgressLoadedMsg carries the progress read at start.
+type ProgressLoadedMsg struct {
+	Progress lessons.Progress
+	Warning  string
+	Err      error
+}
+
+// ProgressSavedMsg reports a save.
+type ProgressSavedMsg struct{ Err error }
+
+// LoadProgressCmd reads the progress store.
+func LoadProgressCmd(s ProgressStore) tea.Cmd {
+	return func() tea.Msg {
+		var m ProgressLoadedMsg
+		err := guard("load progress", func() error {
+			var err error
+			m.Progress, m.Warning, err = s.Load()
+			return err
+		})
+		m.Err = err
+		return m
+	}
+}
+
+// SaveProgressCmd writes p (a copy the caller no longer touches).
+func SaveProgressCmd(s ProgressStore, p lessons.Progress) tea.Cmd {
+	return func() tea.Msg {
+		return ProgressSavedMsg{Err: guard("save progress", func() error { return s.Save(p) })}
+	}
+}
+
+// sessionSet remembers every session the ui opened, so that every way out
+// of Run closes them all.
+type sessionSet struct {
+	mu   sync.Mutex
+	open []LessonSession
+}
+
+func (s *sessionSet) add(x LessonSession) {
+	s.mu.Lock()
+	s.open = append(s.open, x)
+	s.mu.Unlock()
+}
+
+func (s *sessionSet) remove(x LessonSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, o := range s.open {
+		if o == x {
+			s.open = append(s.open[:i], s.open[i+1:]...)
+			return
+		}
+	}
+}
+
+// closeAll closes every session still open; it survives a panicking Close.
+func (s *sessionSet) closeAll() error {
+	s.mu.Lock()
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	var errs []string
+	for _, o := range open {
+		if err := guard("close", o.Close); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("closing lessons: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// App is the root model: the home screen, the open lesson, the size check
+// and the progress store.
+type App struct {
+	st          *Styles
+	ctx         context.Context
+	lessons     []lessons.Lesson
+	locks       map[string]string
+	store       ProgressStore
+	newSession  SessionFactory
+	sessions    *sessionSet
+	refresh     time.Duration
+	forceQuit   key.Binding
+	startLesson string
+
+	width, height int
+	home          HomeModel
+	lesson        LessonModel
+	open          bool
+	nextSID       int
+
+	progress lessons.Progress
+	loaded   bool
+	pending  []func(*lessons.Progress) // marks made before the load finished
+	saving   bool
+	dirty    bool
+}
+
+// appConfig is what NewApp needs.
+type appConfig struct {
+	ctx         context.Context
+	styles      *Styles
+	lessons     []lessons.Lesson
+	locks       map[string]string
+	store       ProgressStore
+	newSession  SessionFactory
+	sessions    *sessionSet
+	refresh     time.Duration
+	startLesson string
+}
+
+func newApp(c appConfig) App {
+	if c.ctx == nil {
+		c.ctx = context.Background()
+	}
+	if c.refresh <= 0 {
+		c.refresh = time.Second
+	}
+	if c.sessions == nil {
+		c.sessions = &sessionSet{}
+	}
+	return App{
+		st: c.styles, ctx: c.ctx, lessons: c.lessons, locks: c.locks, store: c.store,
+		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,
+		forceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
+		startLesson: c.startLesson,
+		home:        NewHome(c.styles, c.lessons, c.locks),
+		progress:    lessons.NewProgress(),
+	}
+}
+
+// Init loads the progress and opens the start lesson, if any.
+func (a App) Init() tea.Cmd {
+	var cmds []tea.Cmd
+	if a.store != nil {
+		cmds = append(cmds, LoadProgressCmd(a.store))
+	} else {
+		cmds = append(cmds, func() tea.Msg { return ProgressLoadedMsg{Progress: lessons.NewProgress()} })
+	}
+	if a.startLesson != "" {
+		id := a.startLesson
+		cmds = append(cmds, func() tea.Msg { return openLessonMsg{ID: id} })
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update routes messages to the screen they belong to.
+func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = msg.Width, msg.Height
+		a.home = a.home.SetSize(msg.Width, msg.Height)
+		if a.open {
+			a.lesson = a.lesson.SetSize(msg.Width, msg.Height)
+		}
+		return a, nil
+	case tea.KeyMsg:
+		if key.Matches(msg, a.forceQuit) {
+			return a, tea.Quit
+		}
+		if a.tooSmall() {
+			if msg.String() == "q" {
+				return a, tea.Quit
+			}
+			return a, nil
+		}
+	case openLessonMsg:
+		return a.openLesson(msg.ID)
+	case SessionClosedMsg:
+		a.sessions.remove(msg.Session)
+		if msg.Err != nil {
+			a.home = a.home.SetError("closing the lesson: " + msg.Err.Error())
+		}
+		return a, nil
+	case ProgressLoadedMsg:
+		a.loaded = true
+		switch {
+		case msg.Err != nil:
+			a.home = a.home.SetError("progress could not be read (" + msg.Err.Error() + "); it will not be saved")
+			a.store = nil
+		default:
+			a.progress = msg.Progress
+			if a.progress.Lessons == nil {
+				a.progress = lessons.NewProgress()
+			}
+			if msg.Warning != "" {
+				a.home = a.home.SetWarning(msg.Warning)
+			}
+		}
+		for _, f := range a.pending {
+			f(&a.progress)
+		}
+		save := len(a.pending) > 0
+		a.pending = nil
+		a.home = a.home.SetProgress(a.progress)
+		if save {
+			return a.save()
+		}
+		return a, nil
+	case progressMsg:
+		if !a.loaded {
+			a.pending = append(a.pending, msg.apply)
+			return a, nil
+		}
+		msg.apply(&a.progress)
+		a.home = a.home.SetProgress(a.progress)
+		return a.save()
+	case ProgressSavedMsg:
+		a.saving = false
+		if msg.Err != nil {
+			text := "progress not saved: " + msg.Err.Error()
+			if a.open {
+				a.lesson = a.lesson.SetStatus(text, true)
+			} else {
+				a.home = a.home.SetError(text)
+			}
+		}
+		if a.dirty {
+			a.dirty = false
+			return a.save()
+		}
+		return a, nil
+	}
+	var cmd tea.Cmd
+	if a.open {
+		a.lesson, cmd = a.lesson.Update(msg)
+		if a.lesson.closing {
+			s := a.lesson.Session()
+			a.open = false
+			a.home = a.home.Select(a.lesson.lesson.ID)
+			return a, tea.Batch(cmd, CloseSessionCmd(s))
+		}
+		return a, cmd
+	}
+	switch msg.(type) {
+	case tea.KeyMsg, tea.MouseMsg:
+		a.home, cmd = a.home.Update(msg)
+		if a.home.quit {
+			return a, tea.Quit
+		}
+		if id := a.home.open; id != "" {
+			a.home.open = ""
+			return a.openLesson(id)
+		}
+	}
+	return a, cmd
+}
+
+func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
+	if a.open {
+		return a, nil
+	}
+	var l lessons.Lesson
+	found := false
+	for _, x := range a.lessons {
+		if x.ID == id {
+			l, found = x, true
+		}
+	}
+	if !found {
+		a.home = a.home.SetError(fmt.Sprintf("no lesson %q", id))
+		return a, nil
+	}
+	if a.newSession == nil {
+		a.home = a.home.SetError("no sandbox engine: lessons cannot be opened")
+		return a, nil
+	}
+	var s LessonSession
+	if err := guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
+		a.home = a.home.SetError(fmt.Sprintf("opening %s failed: %v", id, err))
+		return a, nil
+	}
+	a.sessions.add(s)
+	a.nextSID++
+	a.lesson = NewLesson(a.ctx, a.st, a.nextSID, s, a.locks[id], a.refresh).SetSize(a.width, a.height)
+	a.open = true
+	a.home = a.home.Select(id)
+	return a, a.lesson.Init()
+}
+
+// save writes the progress, one save at a time so that an older copy
+// never lands after a newer one.
+func (a App) save() (tea.Model, tea.Cmd) {
+	if a.store == nil {
+		return a, nil
+	}
+	if a.saving {
+		a.dirty = true
+		return a, nil
+	}
+	a.saving = true
+	p := a.progress
+	p.Lessons = maps.Clone(a.progress.Lessons)
+	return a, SaveProgressCmd(a.store, p)
+}
+
+func (a App) tooSmall() bool {
+	return a.width < MinWidth || a.height < MinHeight
+}
+
+// View draws the current screen, or says the terminal is too small.
+func (a App) View() string {
+	if a.width == 0 {
+		return ""
+	}
+	if a.tooSmall() {
+		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.width, a.height)
+		return a.st.Warn.Render(strings.Join(wrapLines(msg, a.width), "\n"))
+	}
+	if a.open {
+		return a.lesson.View()
+	}
+	return a.home.View()
+}
+
+func wrapLines(s string, w int) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, wrapPlain(l, max(w, 4))...)
+	}
+	return out
+}

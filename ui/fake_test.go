@@ -1,0 +1,292 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// fakeSession is a deterministic LessonSession: fixed snapshots and
+// events, a challenge that passes once "solved".
+type fakeSession struct {
+	mu          sync.Mutex
+	lesson      lessons.Lesson
+	index       int
+	performed   bool
+	solved      bool
+	closed      int
+	observes    int
+	obs         lessons.Observation
+	events      []sandbox.Event
+	panicInObs  bool
+	performErr  error
+	performWait chan struct{} // if set, Perform waits for it
+}
+
+func newFakeSession(l lessons.Lesson) *fakeSession {
+	return &fakeSession{lesson: l, obs: fakeObservation(5, 6)}
+}
+
+func (f *fakeSession) Lesson() lessons.Lesson { return f.lesson }
+func (f *fakeSession) Part() lessons.Part {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return lessons.Parts()[f.index]
+}
+func (f *fakeSession) Index() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.index
+}
+func (f *fakeSession) Next() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.index >= len(lessons.Parts())-1 {
+		return false
+	}
+	f.index++
+	return true
+}
+func (f *fakeSession) Prev() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.index == 0 {
+		return false
+	}
+	f.index--
+	return true
+}
+func (f *fakeSession) Perform(ctx context.Context) error {
+	if f.performWait != nil {
+		select {
+		case <-f.performWait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.performed = true
+	if f.performErr != nil {
+		return f.performErr
+	}
+	f.events = fakeEvents()
+	return nil
+}
+func (f *fakeSession) Performed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.performed
+}
+func (f *fakeSession) Observe(ctx context.Context) (lessons.Observation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.panicInObs {
+		panic("fake observe exploded")
+	}
+	if !f.performed {
+		return lessons.Observation{}, lessons.ErrNotPerformed
+	}
+	f.observes++
+	return f.obs, nil
+}
+func (f *fakeSession) Facts(o lessons.Observation) []lessons.Fact {
+	return []lessons.Fact{
+		{Text: "the sandbox has its own uts namespace", OK: true, Got: "uts:[4026532201]"},
+		{Text: "the host kept its hostname", OK: true, Got: o.Host.Hostname},
+	}
+}
+func (f *fakeSession) Answer(choice int, o lessons.Observation) (bool, int, string) {
+	return choice == 1, 1, "the sandbox reads " + o.Sandbox.Hostname + ", the host still " + o.Host.Hostname
+}
+func (f *fakeSession) Check(ctx context.Context) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.performed {
+		return false, "", lessons.ErrNotPerformed
+	}
+	if f.solved {
+		return true, "hostname lab, domain nslab.test", nil
+	}
+	return false, "hostname is still box", nil
+}
+func (f *fakeSession) Solve(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.solved = true
+	return nil
+}
+func (f *fakeSession) ShellCommand() (*exec.Cmd, error) {
+	return nil, errors.New("no shell in the fake")
+}
+func (f *fakeSession) Events() []sandbox.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sandbox.Event(nil), f.events...)
+}
+func (f *fakeSession) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed++
+	return nil
+}
+func (f *fakeSession) closedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
+}
+
+var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func nsid(ino uint64) sandbox.NSID { return sandbox.NSID{Dev: 4, Ino: ino} }
+
+// fakeObservation is a uts lesson's observation with hostProcs processes
+// and mounts mounts on the host.
+func fakeObservation(hostProcs, mounts int) lessons.Observation {
+	kinds := []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
+	hostIDs, sbIDs := sandbox.IDs{}, sandbox.IDs{}
+	for i, k := range kinds {
+		hostIDs[k] = nsid(4026531835 + uint64(i))
+		sbIDs[k] = nsid(4026531835 + uint64(i))
+	}
+	sbIDs["uts"] = nsid(4026532201)
+	host := sandbox.Snapshot{Side: "host", PID: 1, Taken: fixedTime, IDs: hostIDs, Hostname: "devbox", Domainname: "(none)"}
+	sb := sandbox.Snapshot{Side: "sandbox", PID: 4242, Taken: fixedTime, IDs: sbIDs, Hostname: "lab", Domainname: "(none)"}
+	comms := []string{"systemd", "sshd", "bash", "cron", "journald", "udevd", "nslab"}
+	for i := 0; i < hostProcs; i++ {
+		pid := i + 1
+		host.Procs = append(host.Procs, sandbox.Proc{HostPID: pid, PID: pid, PPID: max(pid-1, 0), NSpid: []int{pid}, Comm: comms[i%len(comms)]})
+	}
+	sb.Procs = append(sb.Procs, sandbox.Proc{HostPID: 4242, PID: 1, NSpid: []int{4242, 1}, Comm: "nslab"})
+	host.Procs = append(host.Procs, sandbox.Proc{HostPID: 4242, PID: 4242, PPID: 1, NSpid: []int{4242, 1}, Comm: "nslab"})
+	for i := 0; i < mounts; i++ {
+		m := sandbox.Mount{ID: 20 + i, Parent: 1, Mountpoint: fmt.Sprintf("/mnt/m%03d", i), FSType: "tmpfs", Source: "tmpfs", Propagation: "private"}
+		if i == 0 {
+			m.Mountpoint, m.FSType, m.Source = "/", "ext4", "/dev/sda1"
+		}
+		host.Mounts = append(host.Mounts, m)
+		sb.Mounts = append(sb.Mounts, m)
+	}
+	sb.Mounts = append(sb.Mounts, sandbox.Mount{ID: 900, Parent: 20, Mountpoint: "/tmp/lab", FSType: "tmpfs", Source: "tmpfs", Propagation: "private"})
+	host.Links = []sandbox.Link{{Index: 1, Name: "lo", Type: "loopback", State: "UP", Addrs: []string{"127.0.0.1/8"}}, {Index: 2, Name: "eth0", Type: "device", State: "UP", Addrs: []string{"10.0.0.5/24"}}}
+	sb.Links = host.Links
+	views := []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet}
+	host.Views, sb.Views = views, views
+	return lessons.Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}
+}
+
+func fakeEvents() []sandbox.Event {
+	return []sandbox.Event{
+		{Seq: 1, Time: fixedTime, Syscall: "clone3", Args: []string{"{flags=0}"}, Ret: 4242, PID: 4000, TID: 4000, Note: "the agent starts, sharing every namespace"},
+		{Seq: 2, Time: fixedTime, Syscall: "unshare", Args: []string{"CLONE_NEWUTS"}, Ret: 0, PID: 4242, TID: 4242, Kind: "uts", Before: nsid(4026531838), After: nsid(4026532201)},
+		{Seq: 3, Time: fixedTime, Syscall: "sethostname", Args: []string{`"lab"`, "3"}, Ret: 0, PID: 4242, TID: 4242},
+		{Seq: 4, Time: fixedTime, Syscall: "setns", Args: []string{"7", "CLONE_NEWNET"}, Ret: -1, Errno: "EPERM", PID: 4242, TID: 4242},
+	}
+}
+
+// fakeLessons is a small catalogue with the uts lesson's text and fake
+// logic (prediction, challenge) for the ui's tests.
+func fakeLessons() []lessons.Lesson {
+	md := `# UTS namespaces
+
+## Concept: one kernel, two hostnames
+
+A **UTS namespace** isolates two strings the kernel keeps: the *hostname*
+and the *NIS domain name* (` + "`uname -n`" + `, ` + "`domainname`" + `).
+
+` + "```c\nint unshare(int flags);\n```" + `
+
+- ` + "`flags`" + `: a bit mask of what to stop sharing. ` + "`CLONE_NEWUTS`" + ` asks for a
+  new UTS namespace, initialised as a **copy** of the caller's.
+
+## Predict
+
+nslab is about to call ` + "`unshare(CLONE_NEWUTS)`" + ` and then ` + "`sethostname(\"lab\")`" + `.
+
+## Perform
+
+The agent calls ` + "`unshare(2)`" + ` on its main thread, then ` + "`sethostname(2)`" + `.
+
+## Observe
+
+Compare the two columns: only the ` + "`uts`" + ` row differs.
+
+## Experiment
+
+Open a shell inside the sandbox and try ` + "`hostname`" + `.
+
+## Challenge
+
+Give the sandbox the hostname ` + "`lab`" + `.
+
+## Recap
+
+- ` + "`CLONE_NEWUTS`" + ` isolates the hostname and the NIS domain name.
+`
+	uts := lessons.Lesson{
+		Meta:     lessons.Meta{ID: "uts", Number: 2, Title: "UTS namespaces: a hostname of your own", Summary: "unshare(CLONE_NEWUTS), then sethostname inside", Syscalls: []string{"unshare", "sethostname"}, Kinds: []string{"uts"}, Minutes: 8, ManPages: []string{"uts_namespaces(7)", "unshare(2)"}, Command: "unshare --uts sh -c 'hostname lab; hostname'"},
+		Sections: lessons.ParseSections(md),
+		Logic: lessons.Logic{
+			Views: []sandbox.View{sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet},
+			Prediction: lessons.Prediction{
+				Question: "After sethostname(\"lab\") in the sandbox, what does the host's hostname read?",
+				Choices:  []string{"lab: there is one hostname", "its old name: the sandbox changed a copy", "nothing: the call fails"},
+			},
+			Challenge: lessons.Challenge{
+				Task:     "Give the sandbox the hostname lab and the NIS domain name nslab.test.",
+				Hints:    []string{"hostname NAME sets the hostname.", "domainname NAME sets the NIS domain name."},
+				Solution: []string{"hostname lab", "domainname nslab.test"},
+			},
+			Experiments: []string{"hostname", "readlink /proc/$$/ns/uts"},
+		},
+	}
+	overview := lessons.Lesson{Meta: lessons.Meta{ID: "overview", Number: 1, Title: "Namespaces: an overview", Summary: "what a namespace is", Syscalls: []string{"clone"}, Kinds: []string{"uts", "pid"}, Minutes: 5}}
+	pid := lessons.Lesson{Meta: lessons.Meta{ID: "pid", Number: 3, Title: "PID namespaces: PID 1 again", Summary: "clone(CLONE_NEWPID)", Syscalls: []string{"clone"}, Kinds: []string{"pid"}, Minutes: 10}}
+	net := lessons.Lesson{Meta: lessons.Meta{ID: "net", Number: 5, Title: "Network namespaces: a stack of your own", Summary: "veth pairs", Syscalls: []string{"clone", "setns"}, Kinds: []string{"net"}, Minutes: 12}}
+	return []lessons.Lesson{overview, uts, pid, net}
+}
+
+// fakeStore is an in-memory ProgressStore.
+type fakeStore struct {
+	mu      sync.Mutex
+	p       lessons.Progress
+	warning string
+	loadErr error
+	saveErr error
+	saves   int
+}
+
+func (s *fakeStore) Load() (lessons.Progress, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p.Lessons == nil {
+		s.p = lessons.NewProgress()
+	}
+	p := s.p
+	p.Lessons = maps.Clone(s.p.Lessons)
+	return p, s.warning, s.loadErr
+}
+
+func (s *fakeStore) Save(p lessons.Progress) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saves++
+	if s.saveErr != nil {
+		return s.saveErr
+	}
+	s.p = p
+	return nil
+}
+
+func (s *fakeStore) get(id string) lessons.LessonProgress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.p.Get(id)
+}

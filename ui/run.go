@@ -1,0 +1,148 @@
+// Package ui is nslab's terminal interface: the lesson list, the lesson
+// screen with live HOST | SANDBOX views and the syscall log, and a shell
+// inside the sandbox. It drives lessons through LessonSession and never
+// makes a syscall itself.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/mattn/go-isatty"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// ProgressStore keeps the learner's progress (lessons.ProgressFile is one).
+type ProgressStore interface {
+	Load() (lessons.Progress, string /*warning*/, error)
+	Save(lessons.Progress) error
+}
+
+// Options configure Run.
+type Options struct {
+	// Engine starts the lessons' sandboxes. The caller closes it; Run
+	// closes every lesson session it opened.
+	Engine *sandbox.Engine
+	// Lessons in curriculum order.
+	Lessons []lessons.Lesson
+	// Progress is where progress is kept; nil keeps none.
+	Progress ProgressStore
+	// Locks maps a lesson id to why this machine cannot perform it ("" or
+	// absent: it can). A locked lesson can still be read.
+	Locks map[string]string
+	// StartLesson, if set, opens that lesson at once.
+	StartLesson string
+	// Input and Output default to the process's stdin and stdout.
+	Input  io.Reader
+	Output io.Writer
+	// NoColor turns colour off (so does NO_COLOR in the environment).
+	NoColor bool
+	// Refresh is the live views' period (default 1s).
+	Refresh time.Duration
+	// NewSession overrides how a lesson's session is opened (tests use a
+	// fake); nil opens lessons.NewSession over Engine.
+	NewSession SessionFactory
+}
+
+// ErrHangup is returned when the terminal went away (SIGHUP).
+var ErrHangup = errors.New("terminal hung up")
+
+// Run runs the TUI until the learner quits. Every way out — q, ctrl+c,
+// SIGTERM, SIGHUP, ctx cancelled, a panic in the ui — restores the
+// terminal (bubbletea's shutdown) and closes every lesson session it opened.
+func Run(ctx context.Context, opts Options) (err error) {
+	if opts.Input == nil {
+		opts.Input = os.Stdin
+	}
+	if opts.Output == nil {
+		opts.Output = os.Stdout
+	}
+	if opts.Refresh <= 0 {
+		opts.Refresh = time.Second
+	}
+	sessions := &sessionSet{}
+	defer func() {
+		if cerr := sessions.closeAll(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	st := NewStyles(opts.Output, opts.NoColor)
+	if f, ok := opts.Output.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		// Ask the terminal for its background now: lipgloss asks lazily,
+		// and a question asked once bubbletea reads the input would have
+		// its answer eaten as keystrokes.
+		st.r.HasDarkBackground()
+	}
+
+	// The program is created after the factory that refers to it; nudge
+	// reaches it through this variable once it exists.
+	var p *tea.Program
+	nudge := func(sandbox.Event) {
+		if p != nil {
+			// Send blocks until the event loop takes the message; the
+			// event may come from inside a command the loop waits on.
+			go p.Send(TraceMsg{})
+		}
+	}
+	factory := opts.NewSession
+	if factory == nil {
+		if opts.Engine == nil {
+			return errors.New("ui: no sandbox engine")
+		}
+		eng := opts.Engine
+		factory = func(l lessons.Lesson) LessonSession { return lessons.NewSession(eng, l, nudge) }
+	}
+	app := newApp(appConfig{
+		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
+		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
+	})
+	p = tea.NewProgram(app,
+		tea.WithContext(ctx),
+		tea.WithInput(opts.Input),
+		tea.WithOutput(opts.Output),
+		tea.WithAltScreen(),
+		tea.WithMouseCellMotion(),
+	)
+
+	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
+	// SIGHUP, which would otherwise kill the process before the sandboxes
+	// are closed.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hung := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-hup:
+			close(hung)
+			p.Kill()
+		case <-done:
+		}
+	}()
+
+	_, err = p.Run()
+	select {
+	case <-hung:
+		return ErrHangup
+	default:
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic):
+		return ctx.Err()
+	}
+	return fmt.Errorf("ui: %w", err)
+}

@@ -1,0 +1,516 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// spy wraps the App to let tests wait on its state, not only its output.
+type spy struct {
+	a App
+	s *spyState
+}
+
+type spyState struct {
+	mu   sync.Mutex
+	last App
+}
+
+func (p spy) Init() tea.Cmd { return p.a.Init() }
+func (p spy) View() string  { return p.a.View() }
+func (p spy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, c := p.a.Update(msg)
+	a := m.(App)
+	p.s.mu.Lock()
+	p.s.last = a
+	p.s.mu.Unlock()
+	return spy{a, p.s}, c
+}
+
+// harness is an App over fakes, run by teatest.
+type harness struct {
+	t        *testing.T
+	tm       *teatest.TestModel
+	spy      *spyState
+	store    *fakeStore
+	mu       sync.Mutex
+	sessions []*fakeSession
+}
+
+type harnessOpt func(*appConfig, *harness)
+
+func withSessionHook(f func(*fakeSession)) harnessOpt {
+	return func(c *appConfig, h *harness) {
+		c.newSession = func(l lessons.Lesson) LessonSession {
+			s := newFakeSession(l)
+			f(s)
+			h.mu.Lock()
+			h.sessions = append(h.sessions, s)
+			h.mu.Unlock()
+			return s
+		}
+	}
+}
+
+func withStyles(st *Styles) harnessOpt {
+	return func(c *appConfig, _ *harness) { c.styles = st }
+}
+
+func asciiStyles() *Styles {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return newStyles(r)
+}
+
+func newHarness(t *testing.T, w, h int, store *fakeStore, opts ...harnessOpt) *harness {
+	t.Helper()
+	hs := &harness{t: t, store: store}
+	c := appConfig{
+		ctx:     context.Background(),
+		styles:  asciiStyles(),
+		lessons: fakeLessons(),
+		locks:   map[string]string{"net": "needs root: run with sudo (creating a veth pair needs CAP_NET_ADMIN on the host)"},
+		refresh: time.Second,
+	}
+	if store != nil {
+		c.store = store
+	}
+	withSessionHook(func(*fakeSession) {})(&c, hs)
+	for _, o := range opts {
+		o(&c, hs)
+	}
+	hs.spy = &spyState{}
+	hs.tm = teatest.NewTestModel(t, spy{newApp(c), hs.spy}, teatest.WithInitialTermSize(w, h))
+	return hs
+}
+
+// until waits until the app's state satisfies cond.
+func (h *harness) until(what string, cond func(App) bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.spy.mu.Lock()
+		ok := cond(h.spy.last)
+		h.spy.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// settled: the open lesson has no command out.
+func settled(a App) bool {
+	l := a.lesson
+	return !l.performing && !l.observing && !l.answering && !l.checking && !l.solving
+}
+
+// waitFor waits until the screen output, from the last wait on, shows s.
+func (h *harness) waitFor(s string) {
+	h.t.Helper()
+	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool {
+		return strings.Contains(ansi.Strip(string(b)), s)
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+func (h *harness) keys(ks ...string) {
+	for _, k := range ks {
+		var m tea.KeyMsg
+		switch k {
+		case "enter":
+			m = tea.KeyMsg{Type: tea.KeyEnter}
+		case "esc":
+			m = tea.KeyMsg{Type: tea.KeyEsc}
+		case "tab":
+			m = tea.KeyMsg{Type: tea.KeyTab}
+		case "ctrl+c":
+			m = tea.KeyMsg{Type: tea.KeyCtrlC}
+		case "down":
+			m = tea.KeyMsg{Type: tea.KeyDown}
+		default:
+			m = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+		}
+		h.tm.Send(m)
+	}
+}
+
+// final quits and returns the last screen, ANSI stripped.
+func (h *harness) final() (App, string) {
+	h.t.Helper()
+	if err := h.tm.Quit(); err != nil {
+		h.t.Fatal(err)
+	}
+	m := h.tm.FinalModel(h.t, teatest.WithFinalTimeout(5*time.Second))
+	var a App
+	switch m := m.(type) {
+	case App:
+		a = m
+	case spy:
+		a = m.a
+	default:
+		h.t.Fatalf("final model is %T", m)
+	}
+	return a, ansi.Strip(a.View())
+}
+
+func (h *harness) session(i int) *fakeSession {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if i >= len(h.sessions) {
+		h.t.Fatalf("no session %d (have %d)", i, len(h.sessions))
+	}
+	return h.sessions[i]
+}
+
+func progressStore() *fakeStore {
+	p := lessons.NewProgress()
+	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
+	p.Mark("uts", lessons.StatusInProgress, lessons.PartPredict)
+	return &fakeStore{p: p}
+}
+
+// checkScreen checks a screen's size: no line wider than w, exactly h lines.
+func checkScreen(t *testing.T, screen string, w, h int) {
+	t.Helper()
+	lines := strings.Split(screen, "\n")
+	if len(lines) != h {
+		t.Errorf("screen has %d lines, want %d:\n%s", len(lines), h, screen)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d cells wide, more than %d: %q", i+1, n, w, l)
+		}
+	}
+}
+
+var sizes = []struct{ w, h int }{{80, 24}, {120, 40}}
+
+func TestGoldenHome(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			h := newHarness(t, sz.w, sz.h, progressStore())
+			h.waitFor("in progress")
+			h.keys("j", "j", "j") // onto the locked lesson
+			h.waitFor("locked: needs root")
+			_, screen := h.final()
+			checkScreen(t, screen, sz.w, sz.h)
+			for _, want := range []string{"● done", "◐ in progress", "○ not started", "⊘ locked: needs root", "1/4 done", "8 min"} {
+				if !strings.Contains(screen, want) {
+					t.Errorf("home screen lacks %q:\n%s", want, screen)
+				}
+			}
+			golden.RequireEqual(t, []byte(screen))
+		})
+	}
+}
+
+func TestGoldenLesson(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			h := newHarness(t, sz.w, sz.h, progressStore())
+			h.waitFor("in progress")
+			h.keys("j", "enter") // open uts
+			h.waitFor("[CONCEPT]")
+			h.keys("n", "2", "n") // predict choice 2, on to Perform
+			h.waitFor("[PERFORM]")
+			h.keys("enter")
+			h.until("the verdict", func(a App) bool { return a.lesson.verdict != nil && settled(a) })
+			h.keys("n")
+			h.until("observe", func(a App) bool { return a.lesson.part() == lessons.PartObserve })
+			a, screen := h.final()
+			checkScreen(t, screen, sz.w, sz.h)
+			for _, want := range []string{"HOST", "SANDBOX", "≠ hostname", "devbox", "lab", "unshare(CLONE_NEWUTS) = 0", "[OBSERVE]", "What the kernel shows"} {
+				if !strings.Contains(screen, want) {
+					t.Errorf("lesson screen lacks %q:\n%s", want, screen)
+				}
+			}
+			if !a.open {
+				t.Error("the lesson is not open at the end")
+			}
+			golden.RequireEqual(t, []byte(screen))
+		})
+	}
+}
+
+// TestGoldenFocusedView focuses the processes view: every row, scrollable.
+func TestGoldenFocusedView(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("j", "enter", "n", "n", "enter")
+	h.until("observed", func(a App) bool { return a.lesson.obs != nil && settled(a) })
+	h.keys("3")
+	h.waitFor("view 3/5: processes")
+	_, screen := h.final()
+	checkScreen(t, screen, 80, 24)
+	if !strings.Contains(screen, "6 rows: 1 differ (≠), 0 only sandbox (+), 5 only host (-)") {
+		t.Errorf("focused view lacks its summary:\n%s", screen)
+	}
+	golden.RequireEqual(t, []byte(screen))
+}
+
+// TestFlow walks a lesson end to end: parts, prediction, perform, hints,
+// the solution behind its confirmation, done; then back home.
+func TestFlow(t *testing.T) {
+	store := progressStore()
+	h := newHarness(t, 100, 30, store)
+	h.waitFor("in progress")
+	h.keys("j", "enter")
+	h.waitFor("[CONCEPT]")
+	h.keys("n")
+	h.waitFor("[PREDICT]")
+	h.keys("down", "enter") // cursor to choice 2 and pick it
+	h.waitFor("← your prediction")
+	h.keys("n", "c") // c outside the challenge only explains
+	h.waitFor("it is in the Challenge part")
+	h.keys("s") // a shell before Perform is refused with the way on
+	h.waitFor("go to Perform")
+	h.keys("enter")
+	h.waitFor("Performed.")
+	h.keys("n")
+	h.waitFor("What the kernel shows")
+	h.keys("n", "n")
+	h.waitFor("[CHALLENGE]")
+	h.keys("c")
+	h.waitFor("Not yet: hostname is still box")
+	h.keys("h")
+	h.waitFor("Hint 1:")
+	h.keys("h")
+	h.waitFor("Hint 2:")
+	h.keys("h")
+	h.waitFor("no more hints")
+	h.keys("v")
+	h.waitFor("Show the solution and apply it")
+	h.keys("n") // no: nothing shown, still on the challenge
+	h.waitFor("solution not shown")
+	h.keys("v", "y")
+	h.waitFor("Solved: hostname lab")
+	h.keys("n")
+	h.waitFor("[RECAP]")
+	h.keys("enter") // back home
+	h.waitFor("● done")
+	a, screen := h.final()
+	if a.open {
+		t.Errorf("still in the lesson:\n%s", screen)
+	}
+	lp := store.get("uts")
+	if lp.Status != lessons.StatusDone || !lp.ChallengeDone || !lp.Predicted || !lp.PredictedRight || lp.HintsUsed != 2 || lp.Part != lessons.PartRecap {
+		t.Errorf("saved progress: %+v", lp)
+	}
+	s := h.session(0)
+	if n := s.closedCount(); n != 1 {
+		t.Errorf("session closed %d times on leaving the lesson, want 1", n)
+	}
+	if !strings.Contains(screen, "2/4 done") {
+		t.Errorf("home does not count the lesson done:\n%s", screen)
+	}
+}
+
+// TestLockedLessonRefusesPerform: a locked lesson can be read, not run.
+func TestLockedLessonRefusesPerform(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("j", "j", "j", "enter", "n", "n", "enter")
+	h.waitFor("locked on this machine: needs root")
+	_, screen := h.final()
+	if s := h.session(0); s.Performed() {
+		t.Error("a locked lesson was performed")
+	}
+	if !strings.Contains(screen, "[PERFORM]") {
+		t.Errorf("not on Perform:\n%s", screen)
+	}
+}
+
+func TestTooSmall(t *testing.T) {
+	h := newHarness(t, 50, 12, nil)
+	h.waitFor("at least 60×16")
+	h.tm.Send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.waitFor("Linux namespaces, for real")
+	h.tm.Send(tea.WindowSizeMsg{Width: 59, Height: 24})
+	h.waitFor("this one is 59×24")
+	_, screen := h.final()
+	if !strings.Contains(screen, "at least 60×16") {
+		t.Errorf("too-small screen:\n%s", screen)
+	}
+}
+
+// TestNarrowStacks: a lesson screen just above the minimum stacks the
+// HOST and SANDBOX values instead of squeezing two columns.
+func TestNarrowStacks(t *testing.T) {
+	h := newHarness(t, 60, 20, nil)
+	h.keys("j", "enter", "n", "n", "enter")
+	h.waitFor("sandbox live")
+	_, screen := h.final()
+	checkScreen(t, screen, 60, 20)
+	if !strings.Contains(screen, "HOST then SANDBOX") || !strings.Contains(screen, "SBOX lab") {
+		t.Errorf("narrow screen does not stack:\n%s", screen)
+	}
+}
+
+var colourSGR = regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])(;[0-9;]*)?m`)
+
+// TestNoColor: with NoColor (or NO_COLOR) no colour escape is written,
+// even to a terminal that has colours; without it, there are colours (so
+// the test can fail).
+func TestNoColor(t *testing.T) {
+	render := func(noColor bool) string {
+		r := lipgloss.NewRenderer(io.Discard)
+		r.SetColorProfile(termenv.TrueColor)
+		h := newHarness(t, 100, 30, progressStore(), withStyles(stylesFor(r, noColor)))
+		h.keys("j", "enter", "n", "n", "enter")
+		h.waitFor("sandbox live")
+		a, _ := h.final()
+		home := a.home.View()
+		return home + a.View()
+	}
+	if out := render(false); !colourSGR.MatchString(out) {
+		t.Fatalf("with colours on, no colour escape was drawn: %q", out)
+	}
+	if out := render(true); colourSGR.MatchString(out) || strings.Contains(out, "\x1b[") {
+		t.Errorf("NoColor drew escapes: %q", colourSGR.FindString(out))
+	}
+	t.Setenv("NO_COLOR", "1")
+	if out := render(false); strings.Contains(out, "\x1b[") {
+		t.Errorf("NO_COLOR drew escapes: %q", colourSGR.FindString(out))
+	}
+}
+
+// TestCorruptProgressWarning: the load warning shows on home once, and
+// goes at the next key.
+func TestCorruptProgressWarning(t *testing.T) {
+	store := &fakeStore{warning: "progress file was corrupt; moved aside to progress.json.corrupt-1 and started fresh"}
+	h := newHarness(t, 80, 24, store)
+	h.waitFor("moved aside")
+	h.keys("j")
+	h.waitFor("▸ 02")
+	_, screen := h.final()
+	if strings.Contains(screen, "moved aside") {
+		t.Errorf("the warning stayed after a key:\n%s", screen)
+	}
+}
+
+// TestProgressErrorsShown: a store that fails to load or save is shown,
+// never fatal.
+func TestProgressErrorsShown(t *testing.T) {
+	store := &fakeStore{saveErr: errors.New("disk full")}
+	h := newHarness(t, 80, 24, store)
+	h.keys("j", "enter")
+	h.waitFor("progress not saved: save progress: disk full")
+	h.final()
+
+	bad := &fakeStore{loadErr: errors.New("permission denied")}
+	h = newHarness(t, 80, 24, bad)
+	h.waitFor("progress could not be read")
+	h.keys("j", "enter")
+	h.waitFor("[CONCEPT]")
+	h.final()
+	if bad.saves != 0 {
+		t.Errorf("saved %d times after a failed load (it would overwrite the file)", bad.saves)
+	}
+}
+
+// TestObservePanicShown: a panic in a session's Observe becomes an error
+// on screen; the program keeps running.
+func TestObservePanicShown(t *testing.T) {
+	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { s.panicInObs = true }))
+	h.keys("j", "enter", "n", "n", "enter")
+	h.waitFor("internal error in the lesson")
+	h.keys("n") // still alive: it moves on
+	h.waitFor("[OBSERVE]")
+	h.final()
+}
+
+// TestPerformFailureShown: a failed Perform is shown with its reason and
+// the shell and challenge say why they cannot run.
+func TestPerformFailureShown(t *testing.T) {
+	h := newHarness(t, 100, 30, nil, withSessionHook(func(s *fakeSession) {
+		s.performErr = errors.New("unshare uts: operation not permitted: needs CAP_SYS_ADMIN: run with sudo")
+	}))
+	h.keys("j", "enter", "n", "n", "enter")
+	h.waitFor("perform failed")
+	h.keys("s")
+	h.waitFor("the lesson's syscalls failed")
+	h.final()
+}
+
+// TestLiveRefresh: the views refresh on the tick and on r.
+func TestLiveRefresh(t *testing.T) {
+	var fs *fakeSession
+	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { fs = s }))
+	h.keys("j", "enter", "n", "n", "enter")
+	h.waitFor("sandbox live")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fs.mu.Lock()
+		n := fs.observes
+		fs.mu.Unlock()
+		if n >= 3 { // the one after Perform, then ticks
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d observations in 5s with a 1s refresh", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fs.mu.Lock()
+	fs.obs.Sandbox.Hostname = "renamed"
+	fs.obs = recompute(fs.obs)
+	fs.mu.Unlock()
+	h.keys("r")
+	h.waitFor("renamed")
+	h.final()
+}
+
+func recompute(o lessons.Observation) lessons.Observation {
+	o.Diffs = sandbox.DiffAll(o.Host, o.Sandbox)
+	return o
+}
+
+// TestQuitClosesSessions: q from a lesson goes home, q from home quits,
+// ctrl+c quits from a lesson; every session gets closed.
+func TestQuitClosesSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []string
+	}{
+		{"q-q", []string{"q", "q"}},
+		{"ctrl+c", []string{"ctrl+c"}},
+		{"esc-q", []string{"esc", "q"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ss := &sessionSet{}
+			h := &harness{t: t}
+			c := appConfig{ctx: context.Background(), styles: asciiStyles(), lessons: fakeLessons(), sessions: ss}
+			withSessionHook(func(*fakeSession) {})(&c, h)
+			h.tm = teatest.NewTestModel(t, newApp(c), teatest.WithInitialTermSize(80, 24))
+			h.keys("j", "enter")
+			h.waitFor("[CONCEPT]")
+			h.keys(tc.keys...)
+			h.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+			// What the app did not close, Run's deferred closeAll does.
+			if err := ss.closeAll(); err != nil {
+				t.Fatal(err)
+			}
+			if n := h.session(0).closedCount(); n < 1 {
+				t.Errorf("session not closed")
+			}
+		})
+	}
+}

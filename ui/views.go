@@ -1,0 +1,379 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Live views: the HOST | SANDBOX comparison of each view an observation
+// holds. Pure rendering from lessons.Observation, so it is tested on
+// fixtures.
+
+// sideBySideMin is the narrowest area that still fits HOST and SANDBOX
+// columns next to each other; below it each row stacks its two values.
+const sideBySideMin = 60
+
+// Collapsing in the all-views area: lists of rows equal on both sides, or
+// only on the host, longer than this are shown as a count.
+const (
+	collapseSame     = 4
+	collapseOnlyHost = 3
+)
+
+// viewTitle names a view for people.
+func viewTitle(v sandbox.View) string {
+	switch v {
+	case sandbox.ViewIDs:
+		return "namespaces"
+	case sandbox.ViewUTS:
+		return "hostname"
+	case sandbox.ViewPIDs:
+		return "processes"
+	case sandbox.ViewMount:
+		return "mounts"
+	case sandbox.ViewNet:
+		return "network"
+	}
+	return string(v)
+}
+
+// observedViews lists the views an observation compared, in display order.
+func observedViews(o *lessons.Observation) []sandbox.View {
+	if o == nil {
+		return nil
+	}
+	var out []sandbox.View
+	for _, v := range sandbox.AllViews() {
+		if _, ok := o.Diffs[v]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// lessonViews lists the views a lesson will show before any observation.
+func lessonViews(l lessons.Lesson) []sandbox.View {
+	want := map[sandbox.View]bool{sandbox.ViewIDs: true}
+	for _, v := range l.Logic.Views {
+		want[v] = true
+	}
+	var out []sandbox.View
+	for _, v := range sandbox.AllViews() {
+		if want[v] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// vrow is one line of a view's table before layout: a delta, or a summary.
+type vrow struct {
+	d       sandbox.Delta
+	summary string // when set, the row is this text (with d.Kind's symbol)
+}
+
+func symbolFor(k sandbox.DeltaKind) string {
+	switch k {
+	case sandbox.Changed:
+		return symChanged
+	case sandbox.OnlySandbox:
+		return symOnlySB
+	case sandbox.OnlyHost:
+		return symOnlyHost
+	}
+	return symSame
+}
+
+func (st *Styles) kindStyle(k sandbox.DeltaKind, s string) string {
+	switch k {
+	case sandbox.Changed:
+		return st.Changed.Render(s)
+	case sandbox.OnlySandbox:
+		return st.OnlySB.Render(s)
+	case sandbox.OnlyHost:
+		return st.OnlyHost.Render(s)
+	}
+	return st.Same.Render(s)
+}
+
+// compactRows picks the rows of a view shown when every view shares the
+// area: what differs first, then what is the same (counted when many),
+// then what only the host has (counted when many: a host has hundreds of
+// processes the sandbox never sees).
+func compactRows(ds []sandbox.Delta) []vrow {
+	var diff, same, host []sandbox.Delta
+	for _, d := range ds {
+		switch d.Kind {
+		case sandbox.Same:
+			same = append(same, d)
+		case sandbox.OnlyHost:
+			host = append(host, d)
+		default:
+			diff = append(diff, d)
+		}
+	}
+	var out []vrow
+	for _, d := range diff {
+		out = append(out, vrow{d: d})
+	}
+	if len(same) <= collapseSame {
+		for _, d := range same {
+			out = append(out, vrow{d: d})
+		}
+	} else {
+		out = append(out, vrow{d: sandbox.Delta{Kind: sandbox.Same}, summary: fmt.Sprintf("%d more the same on both sides: %s", len(same), keyList(same))})
+	}
+	if len(host) <= collapseOnlyHost {
+		for _, d := range host {
+			out = append(out, vrow{d: d})
+		}
+	} else {
+		out = append(out, vrow{d: sandbox.Delta{Kind: sandbox.OnlyHost}, summary: fmt.Sprintf("%d only on HOST: %s", len(host), keyList(host))})
+	}
+	return out
+}
+
+// fullRows is every row of a view, for the focused view.
+func fullRows(ds []sandbox.Delta) []vrow {
+	out := make([]vrow, len(ds))
+	for i, d := range ds {
+		out[i] = vrow{d: d}
+	}
+	return out
+}
+
+// keyList names the first few rows, for a summary line.
+func keyList(ds []sandbox.Delta) string {
+	const shown = 6
+	var names []string
+	for i, d := range ds {
+		if i == shown {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, rowKey(d))
+	}
+	return strings.Join(names, " ")
+}
+
+// rowKey is what the key column shows: the label when the key alone is a
+// number (a process's command), else the key.
+func rowKey(d sandbox.Delta) string {
+	if d.Label != "" {
+		return d.Label
+	}
+	return d.Key
+}
+
+// viewCounts is a view's tab label suffix: how many rows differ.
+func viewCounts(ds []sandbox.Delta) string {
+	_, h, s, c := sandbox.Summarize(ds)
+	var parts []string
+	if c > 0 {
+		parts = append(parts, fmt.Sprintf("%s%d", symChanged, c))
+	}
+	if s > 0 {
+		parts = append(parts, fmt.Sprintf("%s%d", symOnlySB, s))
+	}
+	if h > 0 {
+		parts = append(parts, fmt.Sprintf("%s%d", symOnlyHost, h))
+	}
+	return strings.Join(parts, " ")
+}
+
+// tableLayout is the column widths of a view table.
+type tableLayout struct {
+	width, key, val int
+	stacked         bool
+}
+
+func newTableLayout(width int, rows []vrow) tableLayout {
+	t := tableLayout{width: width, stacked: width < sideBySideMin}
+	longest := 3
+	for _, r := range rows {
+		if r.summary == "" {
+			if n := len(rowKey(r.d)); n > longest {
+				longest = n
+			}
+		}
+	}
+	t.key = min(longest, max(width/5, 10))
+	if t.stacked {
+		t.val = width - 2 - t.key - 1
+	} else {
+		// "m key │ host │ sandbox"
+		t.val = (width - 2 - t.key - 6) / 2
+	}
+	return t
+}
+
+// header is the HOST / SANDBOX column header line.
+// label goes in the key column's place.
+func (t tableLayout) header(st *Styles, label string) string {
+	if t.stacked {
+		return st.Subtle.Render(label+" ") + st.ColHeader.Render("HOST") + st.Subtle.Render(" then ") + st.ColHeader.Render("SANDBOX")
+	}
+	return st.Subtle.Render(pad(truncate(label, 2+t.key), 2+t.key)) + st.Rule.Render(" │ ") + pad(st.ColHeader.Render("HOST"), t.val) + st.Rule.Render(" │ ") + st.ColHeader.Render("SANDBOX")
+}
+
+// render draws one row; stacked rows may take two lines.
+func (t tableLayout) render(st *Styles, r vrow) []string {
+	sym := st.kindStyle(r.d.Kind, symbolFor(r.d.Kind))
+	if r.summary != "" {
+		return []string{sym + " " + st.Subtle.Render(truncate(r.summary, t.width-2))}
+	}
+	key := pad(truncate(rowKey(r.d), t.key), t.key)
+	h, s := r.d.Host, r.d.Sandbox
+	if t.stacked {
+		switch r.d.Kind {
+		case sandbox.OnlyHost:
+			return []string{sym + " " + key + " " + st.Subtle.Render("HOST ") + truncate(h, t.val-5)}
+		case sandbox.OnlySandbox:
+			return []string{sym + " " + key + " " + st.Subtle.Render("SBOX ") + st.kindStyle(r.d.Kind, truncate(s, t.val-5))}
+		case sandbox.Same:
+			return []string{sym + " " + key + " " + st.Same.Render(truncate(h, t.val))}
+		}
+		return []string{
+			sym + " " + key + " " + st.Subtle.Render("HOST ") + truncate(h, t.val-5),
+			strings.Repeat(" ", 2+t.key) + " " + st.Subtle.Render("SBOX ") + st.kindStyle(r.d.Kind, truncate(s, t.val-5)),
+		}
+	}
+	hv := truncate(h, t.val)
+	sv := truncate(s, t.val)
+	switch r.d.Kind {
+	case sandbox.Same:
+		hv, sv = st.Same.Render(hv), st.Same.Render(sv)
+	case sandbox.Changed, sandbox.OnlySandbox:
+		sv = st.kindStyle(r.d.Kind, sv)
+	case sandbox.OnlyHost:
+		hv = st.kindStyle(r.d.Kind, hv)
+	}
+	return []string{sym + " " + key + st.Rule.Render(" │ ") + pad(hv, t.val) + st.Rule.Render(" │ ") + sv}
+}
+
+// renderAllViews draws every view of the observation in height lines
+// (the column header is the caller's): a title per view, then its compact
+// rows, shared out fairly. A title says how many rows did not fit.
+func renderAllViews(st *Styles, o *lessons.Observation, width, height int) []string {
+	views := observedViews(o)
+	if len(views) == 0 || height < 1 {
+		return nil
+	}
+	if len(views) > height {
+		views = views[:height]
+	}
+	rows := make([][]vrow, len(views))
+	var all []vrow
+	for i, v := range views {
+		rows[i] = compactRows(o.Diffs[v])
+		all = append(all, rows[i]...)
+	}
+	t := newTableLayout(width, all)
+	cost := func(r vrow) int { return len(t.render(st, r)) }
+	avail := height - len(views)
+	// Round robin: every view gets a row before any gets two.
+	alloc := make([]int, len(views))
+	for progress := true; progress && avail > 0; {
+		progress = false
+		for i := range views {
+			if alloc[i] < len(rows[i]) {
+				if c := cost(rows[i][alloc[i]]); c <= avail {
+					alloc[i]++
+					avail -= c
+					progress = true
+				}
+			}
+		}
+	}
+	var out []string
+	for i, v := range views {
+		ds := o.Diffs[v]
+		title := fmt.Sprintf("%d %s", i+1, viewTitle(v))
+		if c := viewCounts(ds); c != "" {
+			title += "  " + c
+		} else {
+			title += fmt.Sprintf("  %s all %d the same", symSame, len(ds))
+		}
+		if hidden := len(rows[i]) - alloc[i]; hidden > 0 && alloc[i] < len(rows[i]) {
+			title += fmt.Sprintf("  (+%d more: key %d)", hidden, i+1)
+		}
+		out = append(out, st.Heading.Render(truncate(title, width)))
+		for _, r := range rows[i][:alloc[i]] {
+			out = append(out, t.render(st, r)...)
+		}
+	}
+	return out
+}
+
+// viewsHeader is the column header of the views area.
+func viewsHeader(st *Styles, o *lessons.Observation, width int, label string) string {
+	var all []vrow
+	for _, v := range observedViews(o) {
+		all = append(all, compactRows(o.Diffs[v])...)
+	}
+	return truncate(newTableLayout(width, all).header(st, label), width)
+}
+
+// renderFocusedView draws every row of one view, for the scrollable full
+// view.
+func renderFocusedView(st *Styles, o *lessons.Observation, v sandbox.View, width int) []string {
+	if o == nil {
+		return nil
+	}
+	ds := o.Diffs[v]
+	rows := fullRows(ds)
+	t := newTableLayout(width, rows)
+	out := []string{truncate(t.header(st, ""), width)}
+	same, h, s, c := sandbox.Summarize(ds)
+	out = append(out, st.Subtle.Render(truncate(fmt.Sprintf("%d rows: %d differ (%s), %d only sandbox (%s), %d only host (%s), %d same (%s)", len(ds), c, symChanged, s, symOnlySB, h, symOnlyHost, same, symSame), width)))
+	for _, r := range rows {
+		out = append(out, t.render(st, r)...)
+	}
+	if len(ds) == 0 {
+		out = append(out, st.Subtle.Render("(nothing to compare)"))
+	}
+	return out
+}
+
+// renderTrace draws the last events strace-like, in height lines. When
+// space is short the notes go first, then the identity changes: the calls
+// themselves stay.
+func renderTrace(st *Styles, events []sandbox.Event, width, height int) []string {
+	if height <= 0 {
+		return nil
+	}
+	if len(events) == 0 {
+		return []string{st.Subtle.Render(truncate("(no syscalls yet: they appear here as the lesson performs them)", width))}
+	}
+	build := func(details, notes bool) []string {
+		var lines []string
+		for _, e := range events {
+			call := truncate(fmt.Sprintf("[pid %d] %s", e.PID, e.String()), width)
+			if e.Errno != "" {
+				call = st.Error.Render(call)
+			}
+			lines = append(lines, call)
+			if d := e.Detail(); details && d != "" {
+				lines = append(lines, st.Subtle.Render(truncate("    ↳ "+d, width)))
+			}
+			if notes && e.Note != "" {
+				lines = append(lines, st.Subtle.Render(truncate("    # "+e.Note, width)))
+			}
+		}
+		return lines
+	}
+	lines := build(true, true)
+	if len(lines) > height {
+		lines = build(true, false)
+	}
+	if len(lines) > height {
+		lines = build(false, false)
+	}
+	if len(lines) > height {
+		lines = lines[len(lines)-height:]
+	}
+	return lines
+}
