@@ -63,8 +63,9 @@ func containerLogic() Logic {
 			},
 		},
 		Experiments: []string{
-			"hostname; ps -ef   # own hostname, own /proc: the shell's parent chain ends at PID 1, the agent",
-			"ip link; ip route   # only lo, up, and the route of 127.0.0.0/8 alone",
+			"hostname; ps -ef   # own hostname, own /proc: PID 1 is the agent; your shell's parent is outside (PPID 0)",
+			"ip link; ip route   # only lo, up; the main routing table is empty",
+			"ip route show table local   # 127.0.0.0/8 lives in the local table, made when lo came up",
 			"id; cat /proc/self/uid_map   # root inside, mapped by one line",
 			"ipcs; cat /proc/self/cgroup   # no IPC objects; the cgroup root is /",
 			"readlink /proc/self/ns/*   # compare with a terminal on the host: only time is shared",

@@ -71,7 +71,7 @@ func timeLogic() Logic {
 			"ls -l /proc/1/ns/time /proc/1/ns/time_for_children   # the agent: host's time, new one for children",
 			"cat /proc/1/timens_offsets   # the offsets of the namespace its children get",
 			"nsenter --time=/proc/1/ns/time_for_children cat /proc/uptime   # a week more",
-			"echo 'monotonic 5 0' > /proc/1/timens_offsets   # refused (EACCES): a process has entered already",
+			"/bin/echo 'monotonic 5 0' > /proc/1/timens_offsets   # Permission denied (EACCES): a process has entered already",
 			"unshare --time --boottime 86400 --fork cat /proc/uptime   # a time namespace of your own, one day ahead",
 		},
 	}
