@@ -1,12 +1,109 @@
 package lessons
 
 import (
+	"context"
 	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/sandbox"
 )
+
+// rootlessEnv marks the copy of this test binary that runs as nobody.
+const rootlessEnv = "NSLAB_TEST_LESSONS_AS_NOBODY"
+
+// TestRootlessLessonsAsNobody plays the lessons of 5–8 marked rootless
+// (ipc, user) as nobody, the way a learner without sudo would: a copy of
+// this test binary runs under setpriv, and walks each lesson end to end.
+func TestRootlessLessonsAsNobody(t *testing.T) {
+	if os.Getenv(rootlessEnv) == "1" {
+		if os.Geteuid() == 0 {
+			t.Fatal("the rootless child runs as root")
+		}
+		eng, err := sandbox.NewEngine()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		for _, id := range []string{"ipc", "user"} {
+			t.Run(id, func(t *testing.T) {
+				l, err := ByID(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !l.Rootless {
+					t.Fatalf("lesson %s is not marked rootless", id)
+				}
+				sess, _ := walkLesson(t, eng, id)
+				if err := sess.Close(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		return
+	}
+	needRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skipf("util-linux setpriv is not installed: %v", err)
+	}
+	if err := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+		"unshare", "--user", "--map-root-user", "--ipc", "--uts", "true").Run(); err != nil {
+		t.Skipf("the kernel refuses user namespaces to nobody here: %v", err)
+	}
+	defer hostUnchanged(t)()
+
+	// go test keeps its binary in a 0700 directory: nobody needs a copy
+	// it can reach.
+	dir, err := os.MkdirTemp("", "nslab-lessons-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lessons.test")
+	if err := copyExecutable(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+		bin, "-test.run=^TestRootlessLessonsAsNobody$", "-test.count=1", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), rootlessEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the lessons as nobody: %v\n%s", err, out)
+	}
+	t.Logf("as nobody:\n%s", out)
+}
+
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
 
 func TestUserLesson(t *testing.T) {
 	needRoot(t)
