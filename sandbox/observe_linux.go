@@ -90,8 +90,21 @@ func ObserveSelf(views []View) Snapshot {
 // ObserveHost reports what the host sees, for every view asked, including
 // every process for ViewPIDs. It observes from a fresh goroutine locked to
 // its thread, so that a caller whose own thread has entered a namespace
-// still gets the host's view.
+// still gets the host's view. The process list, all /proc reads, is taken
+// at the same time on another goroutine.
 func ObserveHost(views []View) Snapshot {
+	type procsResult struct {
+		procs []Proc
+		err   error
+	}
+	var procsDone chan procsResult
+	if slices.Contains(views, ViewPIDs) {
+		procsDone = make(chan procsResult, 1)
+		go func() {
+			procs, err := ObserveAllProcs()
+			procsDone <- procsResult{procs, err}
+		}()
+	}
 	done := make(chan Snapshot, 1)
 	go func() {
 		// A fresh goroutine never runs on a thread that another goroutine
@@ -102,15 +115,15 @@ func ObserveHost(views []View) Snapshot {
 	}()
 	s := <-done
 	s.Side = "host"
-	if s.Has(ViewPIDs) {
-		procs, err := ObserveAllProcs()
-		if err != nil {
+	if procsDone != nil {
+		r := <-procsDone
+		if r.err != nil {
 			if s.Errs == nil {
 				s.Errs = ViewErrs{}
 			}
-			s.Errs[ViewPIDs] = err.Error()
+			s.Errs[ViewPIDs] = r.err.Error()
 		}
-		s.Procs = procs
+		s.Procs = r.procs
 	}
 	return s
 }
