@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,6 +42,21 @@ func measureCPU(b *testing.B, loop func()) {
 	loop()
 	if b.N > 0 {
 		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// measureCPUChildren is measureCPU for a loop that runs commands: their
+// CPU counts too.
+func measureCPUChildren(b *testing.B, loop func()) {
+	b.Helper()
+	var before, after unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_CHILDREN, &before)
+	self := cpuTime()
+	loop()
+	_ = unix.Getrusage(unix.RUSAGE_CHILDREN, &after)
+	kids := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	if b.N > 0 {
+		b.ReportMetric(float64(cpuTime()-self+kids)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -115,6 +131,20 @@ func BenchmarkObserveProcs(b *testing.B) {
 						ps, err := ObserveProcs(ns)
 						if err != nil || len(ps) != n+1 {
 							b.Fatalf("%d processes, %v", len(ps), err)
+						}
+					}
+				})
+			})
+			// The same listing by ps(1), for a ratio measured in the same
+			// run (it includes ps's own fork and exec).
+			b.Run("ps", func(b *testing.B) {
+				if _, err := exec.LookPath("ps"); err != nil {
+					b.Skip("no ps(1)")
+				}
+				measureCPUChildren(b, func() {
+					for b.Loop() {
+						if err := exec.Command("ps", "-e", "-o", "pid,ppid,stat,comm,args").Run(); err != nil {
+							b.Fatal(err)
 						}
 					}
 				})
@@ -280,6 +310,33 @@ func mountinfoText(n int) string {
 		fmt.Fprintf(&sb, "%d 26 0:%d / /var/lib/nslab/mnt%d rw,nosuid,nodev,relatime %s- tmpfs tmpfs rw,size=65536k,mode=755\n", 26+i, 30+i, i, opt)
 	}
 	return sb.String()
+}
+
+// BenchmarkMountTable compares the live mount view with findmnt(1) in the
+// same run.
+func BenchmarkMountTable(b *testing.B) {
+	b.Run("ObserveSelf", func(b *testing.B) {
+		b.ReportAllocs()
+		measureCPU(b, func() {
+			onThrowawayThread(func() {
+				for b.Loop() {
+					ObserveSelf([]View{ViewMount})
+				}
+			})
+		})
+	})
+	b.Run("findmnt", func(b *testing.B) {
+		if _, err := exec.LookPath("findmnt"); err != nil {
+			b.Skip("no findmnt(8)")
+		}
+		measureCPUChildren(b, func() {
+			for b.Loop() {
+				if err := exec.Command("findmnt", "-rn", "-o", "TARGET,FSTYPE,SOURCE,PROPAGATION").Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
 }
 
 func BenchmarkParseMountinfo(b *testing.B) {
