@@ -187,6 +187,10 @@ func ObserveProcsAt(nsPath string) ([]Proc, error) {
 		return nil, fmt.Errorf("observe processes: open %s: %w", nsPath, err)
 	}
 	defer unix.Close(fd)
+	// NS_GET_NSTYPE (Linux 4.11) tells a PID namespace from the others.
+	if t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE); err == nil && t != unix.CLONE_NEWPID {
+		return nil, fmt.Errorf("observe processes: %w: %s is not a PID namespace", ErrBadInput, nsPath)
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("observe processes: stat %s: %w", nsPath, err)

@@ -563,6 +563,9 @@ func TestObserveProcsNestedPIDNamespaces(t *testing.T) {
 	if kids, err := ObserveProcsAt("/proc/" + strconv.Itoa(outerPID) + "/ns/pid_for_children"); err != nil || len(kids) != 1 || kids[0].HostPID != s.HostPID {
 		t.Errorf("ObserveProcsAt(pid_for_children) = %+v, %v", kids, err)
 	}
+	if _, err := ObserveProcsAt("/proc/self/ns/uts"); !errors.Is(err, ErrBadInput) {
+		t.Errorf("ObserveProcsAt(a uts namespace) = %v, want ErrBadInput", err)
+	}
 	if _, err := ObserveProcsAt("/proc/no-such/ns/pid"); !errors.Is(err, unix.ENOENT) {
 		t.Errorf("ObserveProcsAt(missing) = %v, want ENOENT", err)
 	}
