@@ -81,7 +81,7 @@ func setnsLogic() Logic {
 			"ls -l /proc/self/ns   # one file per namespace: these are what setns(2) takes, opened as fds",
 			"readlink /proc/self/ns/pid /proc/self/ns/pid_for_children   # nslab forked your shell after joining: both are the target's",
 			"echo $$   # your shell's PID in the target's PID namespace (not the number /proc/$$ means here)",
-			"nsenter --target 1 --uts hostname   # inside the target's PID namespace PID 1 is the target itself",
+			"cat /proc/1/comm   # /proc is still the host's (none was mounted here): PID 1 in it is the host's init, not the target",
 		},
 	}
 }
