@@ -1,10 +1,14 @@
 package lessons
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,6 +104,40 @@ func challengeRoundTrip(t *testing.T, ctx context.Context, s *Session) {
 	t.Logf("solved: %s", detail)
 }
 
+// headlessSolved plays lesson id through the headless runner with its
+// reference solution, in plain text and in JSON lines: both must pass.
+func headlessSolved(t *testing.T, ctx context.Context, id string, wantAnswer int) {
+	t.Helper()
+	l, err := ByID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := sandbox.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, js := range []bool{false, true} {
+		var out bytes.Buffer
+		res, err := RunHeadless(ctx, eng, l, RunOptions{Solve: true, JSON: js, Out: &out})
+		if err != nil {
+			t.Fatalf("headless (json %v): %v\n%s", js, err, out.String())
+		}
+		if !res.Passed || !res.ChallengeOK || res.PredictionRight != wantAnswer {
+			t.Errorf("headless (json %v): %+v\n%s", js, res, out.String())
+		}
+		want := []string{"HOST", "SANDBOX", "Lesson " + id + ": PASSED", l.Command}
+		if js {
+			want = []string{`"type":`, `"passed":true`}
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("headless (json %v) output lacks %q:\n%s", js, w, out.String())
+			}
+		}
+	}
+}
+
 func TestUnshareLesson(t *testing.T) {
 	needRoot(t)
 	// A cleanup registered first runs last: after the session and engine
@@ -124,6 +162,7 @@ func TestUnshareLesson(t *testing.T) {
 		t.Error("unshare(1) was not run")
 	}
 	challengeRoundTrip(t, ctx, s)
+	headlessSolved(t, ctx, "unshare", 0)
 }
 
 // TestUnshareToolIsAWrapper cross-checks the lesson's claim with strace:
@@ -142,5 +181,86 @@ func TestUnshareToolIsAWrapper(t *testing.T) {
 	}
 	if !regexp.MustCompile(`unshare\(CLONE_NEWUTS\)\s*= 0`).Match(out) {
 		t.Errorf("unshare --uts did not call unshare(CLONE_NEWUTS):\n%s", out)
+	}
+}
+
+// envRootlessInner marks the copy of this test binary that
+// TestLessons9to12Rootless runs as an unprivileged user.
+const envRootlessInner = "NSLAB_TEST_ROOTLESS_INNER"
+
+// TestLessons9to12Rootless runs lessons 9-12 (all marked rootless) end to
+// end as the unprivileged user nobody: a copy of this test binary, run with
+// that uid, plays each lesson through a user namespace the engine adds.
+func TestLessons9to12Rootless(t *testing.T) {
+	if os.Getenv(envRootlessInner) != "" {
+		t.Skip("this is the inner run")
+	}
+	needRoot(t)
+	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	probe := exec.Command("unshare", "--user", "--map-root-user", "--uts", "true")
+	probe.SysProcAttr = nobody
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("the kernel refuses user namespaces to nobody here: %v %s", err, out)
+	}
+	t.Cleanup(hostUnchanged(t))
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The build directory is private to root: copy the binary where nobody
+	// may run it. Its name is neither *.test nor nslab, so the host
+	// fingerprint counts anything it leaves behind.
+	dir, err := os.MkdirTemp("", "nslab-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "nslab-rootless")
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.run", "^TestRootlessInner9to12$", "-test.v", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), envRootlessInner+"=1", "HOME="+dir)
+	cmd.SysProcAttr = nobody
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestRootlessInner9to12") {
+		t.Fatalf("lessons 9-12 as nobody: %v\n%s", err, out)
+	}
+	for _, id := range []string{"unshare", "container", "cgroup", "time"} {
+		if !strings.Contains(string(out), "--- PASS: TestRootlessInner9to12/"+id) {
+			t.Errorf("lesson %s did not pass as nobody:\n%s", id, out)
+		}
+	}
+}
+
+// TestRootlessInner9to12 is the unprivileged half of
+// TestLessons9to12Rootless; it runs only in the copy that test starts.
+func TestRootlessInner9to12(t *testing.T) {
+	if os.Getenv(envRootlessInner) == "" {
+		t.Skip("run by TestLessons9to12Rootless as an unprivileged user")
+	}
+	if os.Geteuid() == 0 {
+		t.Fatal("the inner run must not be root")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for _, id := range []string{"unshare", "container", "cgroup", "time"} {
+		t.Run(id, func(t *testing.T) {
+			s, _ := playLessonCore(t, ctx, id, 0)
+			if !s.Run().Box.Rootless() {
+				t.Error("the sandbox got no user namespace for an unprivileged user")
+			}
+			challengeRoundTrip(t, ctx, s)
+		})
 	}
 }

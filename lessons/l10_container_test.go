@@ -13,4 +13,5 @@ func TestContainerLesson(t *testing.T) {
 	defer cancel()
 	s, _ := playLessonCore(t, ctx, "container", 0)
 	challengeRoundTrip(t, ctx, s)
+	headlessSolved(t, ctx, "container", 0)
 }

@@ -13,4 +13,5 @@ func TestCgroupLesson(t *testing.T) {
 	defer cancel()
 	s, _ := playLessonCore(t, ctx, "cgroup", 0)
 	challengeRoundTrip(t, ctx, s)
+	headlessSolved(t, ctx, "cgroup", 0)
 }

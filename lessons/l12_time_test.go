@@ -13,4 +13,5 @@ func TestTimeLesson(t *testing.T) {
 	defer cancel()
 	s, _ := playLessonCore(t, ctx, "time", 0)
 	challengeRoundTrip(t, ctx, s)
+	headlessSolved(t, ctx, "time", 0)
 }
