@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -566,15 +565,6 @@ func runOrphan() int {
 	}
 	fmt.Println(cmd.Process.Pid)
 	return 0
-}
-
-// selfExe is the path agents are started from.
-func selfExe() (string, error) {
-	p, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find the nslab binary to re-execute: %w", err)
-	}
-	return filepath.Clean(p), nil
 }
 
 // childObserve starts a short-lived child that observes what it sees and

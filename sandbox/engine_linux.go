@@ -40,11 +40,13 @@ func NewEngine() (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read nslab's own namespaces: %w", err)
 	}
-	exe, err := selfExe()
-	if err != nil {
-		return nil, err
+	// Agents are started through /proc/self/exe, not the binary's path:
+	// the magic link reaches the running binary even if its file was
+	// replaced or deleted since, and skips directory permission checks.
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
+		return nil, fmt.Errorf("nslab re-executes itself through /proc/self/exe, which is missing (is /proc mounted?): %w", err)
 	}
-	e := &Engine{host: host, exe: exe, spawn: make(chan func()), boxes: map[*Sandbox]struct{}{}, done: make(chan struct{})}
+	e := &Engine{host: host, exe: "/proc/self/exe", spawn: make(chan func()), boxes: map[*Sandbox]struct{}{}, done: make(chan struct{})}
 	ready := make(chan struct{})
 	go e.spawner(ready)
 	<-ready
@@ -192,6 +194,13 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		uid, gid := os.Geteuid(), os.Getegid()
 		if spec.MapRootToNobody {
 			uid, gid = nobodyID, nobodyID
+			// The child keeps the caller's uid 0 outside, which this map
+			// leaves unmapped (it would show as 65534 inside, and execve
+			// would drop its capabilities). Go switches it to root of the
+			// new namespace, nobody outside, before exec; the exec goes
+			// through /proc/self/exe, so directories nobody may not search
+			// (`go run` builds in one) do not matter.
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 		}
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}

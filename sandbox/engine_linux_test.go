@@ -678,3 +678,26 @@ func TestTimeNamespaceOffset(t *testing.T) {
 		t.Error("offsets written after a process entered the time namespace: the kernel should refuse")
 	}
 }
+
+// TestMapRootToNobody: root inside, nobody outside.
+func TestMapRootToNobody(t *testing.T) {
+	eng := newEngine(t)
+	sb := start(t, eng, Spec{Flags: CloneNewUTS, Rootless: RootlessAlways, MapRootToNobody: true})
+	snap, err := sb.Observe(testCtx(t), []View{ViewUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.User == nil || snap.User.EUID != 0 {
+		t.Fatalf("inside: %+v %v", snap.User, snap.Errs)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(sb.PID()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != nobodyID {
+		t.Errorf("outside the agent runs as uid %d, want %d", st.Uid, nobodyID)
+	}
+	if err := sb.SetHostname(testCtx(t), "rootinside"); err != nil {
+		t.Errorf("root inside cannot set the hostname of its own uts namespace: %v", err)
+	}
+}
