@@ -219,10 +219,12 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 			return m.layout(), nil
 		}
 		if !msg.OK {
-			m = m.SetStatus("not yet: "+msg.Detail, false)
-			return m.layout(), nil
+			m = m.SetStatus("not yet: "+msg.Detail, false).layout()
+			m.text.GotoBottom()
+			return m, nil
 		}
-		m = m.SetStatus(symOK+" challenge solved: "+msg.Detail, false)
+		m = m.SetStatus(symOK+" challenge solved: "+msg.Detail, false).layout()
+		m.text.GotoBottom()
 		id, hints, part := m.lesson.ID, m.hints, m.part()
 		return m.layout(), func() tea.Msg {
 			return progressMsg{apply: func(p *lessons.Progress) {
@@ -557,7 +559,7 @@ func (m LessonModel) geometry() lessonLayout {
 		}
 	}
 	if g.wide {
-		g.textW, g.textH = m.width*2/5, g.bodyH
+		g.textW, g.textH = min(m.width*2/5, m.width-3-sideBySideMin), g.bodyH
 		g.liveW = m.width - g.textW - 3
 		avail := g.bodyH - 2
 		g.liveH = max(min(need, avail-3), 1)
@@ -569,6 +571,14 @@ func (m LessonModel) geometry() lessonLayout {
 	textMin, traceMin := max(g.bodyH/4, 4), 3
 	if g.bodyH < 18 {
 		traceMin = 2
+	}
+	switch m.part() {
+	case lessons.PartObserve, lessons.PartExperiment:
+		// The views are what these parts are about.
+	default:
+		// The text and its interaction come first; the views keep a
+		// glimpse.
+		textMin = max(textMin, avail-traceMin-max(avail/3, 3))
 	}
 	g.liveH = max(min(need, avail-textMin-traceMin), 1)
 	g.traceH = traceMin
@@ -599,7 +609,7 @@ func (m LessonModel) layout() LessonModel {
 	if m.obs != nil {
 		w := m.width
 		if w >= wideMin {
-			w = m.width - m.width*2/5 - 3
+			w = m.width - min(m.width*2/5, m.width-3-sideBySideMin) - 3
 		}
 		m.viewsNeed = viewsNeed(m.obs, w < sideBySideMin)
 	}
@@ -938,7 +948,7 @@ func (m LessonModel) liveLines(g lessonLayout) []string {
 		if m.obsErr != "" {
 			views = append(views, st.Error.Render(truncate(symFail+" "+m.obsErr, g.liveW)))
 		}
-		views = append(views, renderAllViews(st, m.obs, g.liveW, h-len(views))...)
+		views = append(views, renderAllViews(st, m.obs, m.lesson.Logic.Views, g.liveW, h-len(views))...)
 	}
 	for len(views) < h {
 		views = append(views, "")

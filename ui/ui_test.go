@@ -49,6 +49,7 @@ type harness struct {
 	t        *testing.T
 	tm       *teatest.TestModel
 	spy      *spyState
+	seen     strings.Builder // output read since the last keys
 	store    *fakeStore
 	mu       sync.Mutex
 	sessions []*fakeSession
@@ -125,15 +126,23 @@ func settled(a App) bool {
 	return !l.performing && !l.observing && !l.answering && !l.checking && !l.solving
 }
 
-// waitFor waits until the screen output, from the last wait on, shows s.
+// waitFor waits until the screen output since the last keys shows s.
 func (h *harness) waitFor(s string) {
 	h.t.Helper()
+	if strings.Contains(ansi.Strip(h.seen.String()), s) {
+		return
+	}
 	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool {
-		return strings.Contains(ansi.Strip(string(b)), s)
+		if strings.Contains(ansi.Strip(h.seen.String()+string(b)), s) {
+			h.seen.Write(b)
+			return true
+		}
+		return false
 	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
 func (h *harness) keys(ks ...string) {
+	h.seen.Reset()
 	for _, k := range ks {
 		var m tea.KeyMsg
 		switch k {
@@ -272,11 +281,15 @@ func TestGoldenFocusedView(t *testing.T) {
 func TestFlow(t *testing.T) {
 	store := progressStore()
 	h := newHarness(t, 100, 30, store)
+	at := func(p lessons.Part) func(App) bool {
+		return func(a App) bool { return a.open && a.lesson.part() == p }
+	}
 	h.waitFor("in progress")
 	h.keys("j", "enter")
 	h.waitFor("[CONCEPT]")
 	h.keys("n")
 	h.waitFor("[PREDICT]")
+	h.waitFor("3) nothing: the call fails")
 	h.keys("down", "enter") // cursor to choice 2 and pick it
 	h.waitFor("← your prediction")
 	h.keys("n", "c") // c outside the challenge only explains
@@ -284,10 +297,12 @@ func TestFlow(t *testing.T) {
 	h.keys("s") // a shell before Perform is refused with the way on
 	h.waitFor("go to Perform")
 	h.keys("enter")
-	h.waitFor("Performed.")
+	h.until("the verdict", func(a App) bool { return a.lesson.verdict != nil && settled(a) })
 	h.keys("n")
+	h.until("observe", at(lessons.PartObserve))
 	h.waitFor("What the kernel shows")
 	h.keys("n", "n")
+	h.until("challenge", at(lessons.PartChallenge))
 	h.waitFor("[CHALLENGE]")
 	h.keys("c")
 	h.waitFor("Not yet: hostname is still box")
@@ -303,8 +318,9 @@ func TestFlow(t *testing.T) {
 	h.waitFor("solution not shown")
 	h.keys("v", "y")
 	h.waitFor("Solved: hostname lab")
+	h.until("checked", func(a App) bool { return settled(a) && a.lesson.checked != nil && a.lesson.checked.OK })
 	h.keys("n")
-	h.waitFor("[RECAP]")
+	h.until("recap", at(lessons.PartRecap))
 	h.keys("enter") // back home
 	h.waitFor("● done")
 	a, screen := h.final()
@@ -315,10 +331,7 @@ func TestFlow(t *testing.T) {
 	if lp.Status != lessons.StatusDone || !lp.ChallengeDone || !lp.Predicted || !lp.PredictedRight || lp.HintsUsed != 2 || lp.Part != lessons.PartRecap {
 		t.Errorf("saved progress: %+v", lp)
 	}
-	s := h.session(0)
-	if n := s.closedCount(); n != 1 {
-		t.Errorf("session closed %d times on leaving the lesson, want 1", n)
-	}
+	h.until("closed", func(App) bool { return h.session(0).closedCount() == 1 })
 	if !strings.Contains(screen, "2/4 done") {
 		t.Errorf("home does not count the lesson done:\n%s", screen)
 	}
@@ -344,7 +357,7 @@ func TestTooSmall(t *testing.T) {
 	h.tm.Send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.waitFor("Linux namespaces, for real")
 	h.tm.Send(tea.WindowSizeMsg{Width: 59, Height: 24})
-	h.waitFor("this one is 59×24")
+	h.waitFor("59×24")
 	_, screen := h.final()
 	if !strings.Contains(screen, "at least 60×16") {
 		t.Errorf("too-small screen:\n%s", screen)
@@ -356,7 +369,9 @@ func TestTooSmall(t *testing.T) {
 func TestNarrowStacks(t *testing.T) {
 	h := newHarness(t, 60, 20, nil)
 	h.keys("j", "enter", "n", "n", "enter")
-	h.waitFor("sandbox live")
+	h.until("observed", func(a App) bool { return a.lesson.obs != nil && settled(a) })
+	h.keys("n")
+	h.waitFor("part 4/7: OBSERVE")
 	_, screen := h.final()
 	checkScreen(t, screen, 60, 20)
 	if !strings.Contains(screen, "HOST then SANDBOX") || !strings.Contains(screen, "SBOX lab") {
@@ -412,7 +427,7 @@ func TestProgressErrorsShown(t *testing.T) {
 	store := &fakeStore{saveErr: errors.New("disk full")}
 	h := newHarness(t, 80, 24, store)
 	h.keys("j", "enter")
-	h.waitFor("progress not saved: save progress: disk full")
+	h.waitFor("progress not saved: disk full")
 	h.final()
 
 	bad := &fakeStore{loadErr: errors.New("permission denied")}
@@ -456,6 +471,8 @@ func TestLiveRefresh(t *testing.T) {
 	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { fs = s }))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("sandbox live")
+	h.keys("n")
+	h.waitFor("[OBSERVE]")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		fs.mu.Lock()

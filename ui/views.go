@@ -14,7 +14,7 @@ import (
 
 // sideBySideMin is the narrowest area that still fits HOST and SANDBOX
 // columns next to each other; below it each row stacks its two values.
-const sideBySideMin = 60
+const sideBySideMin = 64
 
 // Collapsing in the all-views area: lists of rows equal on both sides, or
 // only on the host, longer than this are shown as a count.
@@ -257,7 +257,10 @@ func (t tableLayout) render(st *Styles, r vrow) []string {
 // renderAllViews draws every view of the observation in height lines
 // (the column header is the caller's): a title per view, then its compact
 // rows, shared out fairly. A title says how many rows did not fit.
-func renderAllViews(st *Styles, o *lessons.Observation, width, height int) []string {
+//
+// prio lists the views that get rows first (the lesson's own); the others
+// follow.
+func renderAllViews(st *Styles, o *lessons.Observation, prio []sandbox.View, width, height int) []string {
 	views := observedViews(o)
 	if len(views) == 0 || height < 1 {
 		return nil
@@ -274,11 +277,26 @@ func renderAllViews(st *Styles, o *lessons.Observation, width, height int) []str
 	t := newTableLayout(width, all)
 	cost := func(r vrow) int { return len(t.render(st, r)) }
 	avail := height - len(views)
-	// Round robin: every view gets a row before any gets two.
+	// Round robin: every view gets a row before any gets two, the
+	// lesson's views first.
+	order := make([]int, 0, len(views))
+	taken := make([]bool, len(views))
+	for _, p := range prio {
+		for i, v := range views {
+			if v == p && !taken[i] {
+				order, taken[i] = append(order, i), true
+			}
+		}
+	}
+	for i := range views {
+		if !taken[i] {
+			order = append(order, i)
+		}
+	}
 	alloc := make([]int, len(views))
 	for progress := true; progress && avail > 0; {
 		progress = false
-		for i := range views {
+		for _, i := range order {
 			if alloc[i] < len(rows[i]) {
 				if c := cost(rows[i][alloc[i]]); c <= avail {
 					alloc[i]++
