@@ -11,7 +11,6 @@ package lessons
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,7 +60,7 @@ func takeHostPrint(t testing.TB) hostPrint {
 	if err != nil {
 		t.Fatalf("mountinfo: %v", err)
 	}
-	p.MountInfo = string(mi)
+	p.MountInfo = hostMounts(string(mi))
 
 	links, err := netlink.LinkList()
 	if err != nil {
@@ -69,7 +68,7 @@ func takeHostPrint(t testing.TB) hostPrint {
 	}
 	for _, l := range links {
 		a := l.Attrs()
-		if otherTestsLink(a.Name) {
+		if otherTestsLink(a.Name) || containerEngineLink(a.Name) {
 			continue
 		}
 		addrs, _ := netlink.AddrList(l, netlink.FAMILY_ALL)
@@ -89,7 +88,7 @@ func takeHostPrint(t testing.TB) hostPrint {
 		if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
 			dev = l.Attrs().Name
 		}
-		if otherTestsLink(dev) {
+		if otherTestsLink(dev) || containerEngineLink(dev) {
 			continue
 		}
 		p.Routes = append(p.Routes, fmt.Sprintf("%s dev=%s(%d)", r.String(), dev, r.LinkIndex))
@@ -111,6 +110,42 @@ func takeHostPrint(t testing.TB) hostPrint {
 	}
 	p.Foreign = foreignProcs(t)
 	return p
+}
+
+// Container engines (podman/buildah in .ci, docker) work on this machine
+// at the same time as the tests: their storage mounts and bridges come and
+// go. nslab never mounts there nor names a link like that, so ignoring
+// them hides no leak of ours.
+func containerEnginePath(mountpoint string) bool {
+	for _, p := range []string{"/var/lib/containers/", "/run/containers/", "/var/lib/docker/", "/run/docker/",
+		"/run/containerd/", "/var/tmp/buildah", "/run/user/", "/run/libpod/"} {
+		if strings.HasPrefix(mountpoint+"/", p) {
+			return true
+		}
+	}
+	return false
+}
+
+func containerEngineLink(name string) bool {
+	for _, p := range []string{"podman", "cni", "docker", "br-", "veth"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostMounts is mountinfo without the container engines' mounts.
+func hostMounts(mi string) string {
+	var keep []string
+	for _, line := range strings.Split(mi, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && containerEnginePath(f[4]) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n")
 }
 
 // ipcKeysAndIDs keeps the key and id columns of a /proc/sysvipc file: the
@@ -154,9 +189,11 @@ func isOurExe(exe string) bool {
 	return err == nil && strings.TrimSuffix(exe, " (deleted)") == self
 }
 
-// foreignProcs lists the processes not in all of this process's namespaces,
-// leaving out those that belong to another test binary running at the same
-// time (the process or an ancestor is some other *.test or nslab binary).
+// foreignProcs lists the processes of this test binary that are not in
+// all of its namespaces: agents and their children (re-executions of this
+// binary) and anything still descended from this process. Other test
+// binaries and container engines run on this machine at the same time;
+// their processes are not this test's business.
 func foreignProcs(t testing.TB) map[string]string {
 	t.Helper()
 	self, err := sandbox.ReadIDs(os.Getpid())
@@ -182,7 +219,7 @@ func foreignProcs(t testing.TB) map[string]string {
 				diff = append(diff, k.ProcName)
 			}
 		}
-		if len(diff) == 0 || othersProc(pid) {
+		if len(diff) == 0 || !oursProc(pid) {
 			continue
 		}
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
@@ -191,32 +228,22 @@ func foreignProcs(t testing.TB) map[string]string {
 	return out
 }
 
-// othersProc walks up the parent chain looking for a test or nslab binary
-// that is not this one.
-func othersProc(pid int) bool {
+// oursProc reports whether pid runs this test binary or descends from this
+// process or from a process running this binary.
+func oursProc(pid int) bool {
+	me := os.Getpid()
 	for i := 0; i < 64 && pid > 1; i++ {
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		if err == nil {
-			if isOurExe(exe) {
-				return false
-			}
-			base := filepath.Base(strings.TrimSuffix(exe, " (deleted)"))
-			if strings.HasSuffix(base, ".test") || base == "nslab" {
-				return true
-			}
+		if pid == me {
+			return true
 		}
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && isOurExe(exe) {
+			return true
+		}
+		ppid, err := ParentPID(pid)
 		if err != nil {
 			return false
 		}
-		// The comm field may hold spaces and parentheses: PPID is the
-		// second field after the last ')'.
-		s := string(st)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 {
-			return false
-		}
-		pid, _ = strconv.Atoi(f[1])
+		pid = ppid
 	}
 	return false
 }

@@ -59,6 +59,9 @@ func pidLogic() Logic {
 			if len(pids) == 2 {
 				r.Set(pidOrphanChild, strconv.Itoa(pids[0]))
 				r.Set(pidOrphanGrand, strconv.Itoa(pids[1]))
+				if err := pidAwaitOrphan(ctx, r, pids[0]); err != nil {
+					return err
+				}
 			}
 			return pidDoomed(ctx, r)
 		},
@@ -118,6 +121,27 @@ func pidLogic() Logic {
 			"mount -t proc proc /proc && ps -ef",
 		},
 	}
+}
+
+// pidAwaitOrphan waits (bounded) until the orphan's parent, the child, has
+// exited and been reaped: Orphan returns as soon as both are started, and
+// the child's exit, like the re-parenting, happens on its own time.
+func pidAwaitOrphan(ctx context.Context, r *Run, child int) error {
+	ids, err := r.Box.IDs()
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		ps, err := sandbox.ObserveProcs(ids["pid"])
+		if err != nil {
+			return err
+		}
+		if _, ok := ProcByPID(ps, child); !ok {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil // the fact will say the child is still there
 }
 
 // pidDoomed starts a second PID namespace, gives its PID 1 idle children,
