@@ -152,6 +152,42 @@ func TestDiffViews(t *testing.T) {
 			},
 		},
 		{
+			name: "user: only sandbox",
+			view: ViewUser,
+			host: Snapshot{},
+			sb:   Snapshot{User: &User{EUID: 0, UIDMap: []IDMap{{0, 1000, 1}}, Setgroups: "deny", CapEff: 1 << 21}},
+			want: []Delta{
+				{Key: "uid_map", Sandbox: "0 1000 1", Kind: OnlySandbox},
+				{Key: "gid_map", Sandbox: "(empty)", Kind: OnlySandbox},
+				{Key: "setgroups", Sandbox: "deny", Kind: OnlySandbox},
+				{Key: "euid", Sandbox: "0", Kind: OnlySandbox},
+				{Key: "egid", Sandbox: "0", Kind: OnlySandbox},
+				{Key: "capabilities", Sandbox: "CAP_SYS_ADMIN", Kind: OnlySandbox},
+			},
+		},
+		{
+			name: "time: only host, offsets alike",
+			view: ViewTime,
+			host: Snapshot{Clocks: &Clocks{Monotonic: 90 * time.Minute, Boottime: 2 * time.Hour, Offsets: "monotonic 0 0; boottime 0 0"}},
+			sb:   Snapshot{},
+			want: []Delta{
+				{Key: "monotonic", Host: "1h30m0s", Kind: OnlyHost},
+				{Key: "boottime", Host: "2h0m0s", Kind: OnlyHost},
+				{Key: "offsets", Host: "monotonic 0 0; boottime 0 0", Kind: OnlyHost},
+			},
+		},
+		{
+			name: "time: a clock more than a second off",
+			view: ViewTime,
+			host: Snapshot{Clocks: &Clocks{Monotonic: 10 * time.Second, Boottime: 10 * time.Second}},
+			sb:   Snapshot{Clocks: &Clocks{Monotonic: 11*time.Second + time.Millisecond, Boottime: 11 * time.Second}},
+			want: []Delta{
+				{Key: "monotonic", Host: "10s", Sandbox: "11s", Kind: Changed},
+				{Key: "boottime", Host: "10s", Sandbox: "11s", Kind: Same},
+				{Key: "offsets", Kind: Same},
+			},
+		},
+		{
 			name: "cgroup changed",
 			view: ViewCgrp,
 			host: Snapshot{Cgroup: "/user.slice"},
