@@ -54,8 +54,6 @@ func signatures() map[string]string {
 	}
 }
 
-var manPageRE = regexp.MustCompile(`\b([a-z][a-z0-9_.+-]*)\(([1-8])\)`)
-
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func TestLintCatalogue(t *testing.T) {
@@ -203,10 +201,9 @@ func lintLesson(l Lesson) []string {
 
 	// Man pages cited in meta.json and in the Recap are real.
 	known := knownManPages()
+	manPageRE := regexp.MustCompile(`\b([a-z][a-z0-9_.+-]*)\(([1-8])\)`)
 	cited := append([]string(nil), l.ManPages...)
-	for _, m := range manPageRE.FindAllString(l.Section(PartRecap).Body, -1) {
-		cited = append(cited, m)
-	}
+	cited = append(cited, manPageRE.FindAllString(l.Section(PartRecap).Body, -1)...)
 	if len(cited) == 0 {
 		bad("cites no man page")
 	}
