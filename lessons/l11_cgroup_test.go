@@ -2,16 +2,79 @@ package lessons
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 func TestCgroupLesson(t *testing.T) {
 	needRoot(t)
 	t.Cleanup(hostUnchanged(t))
+	before := cgroupTree(t)
+	t.Cleanup(func() {
+		// The lesson must create or remove no cgroup on the host.
+		if after := cgroupTree(t); !slices.Equal(before, after) {
+			t.Errorf("the host's cgroup tree changed:\nbefore %v\nafter  %v", before, after)
+		}
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	s, _ := playLessonCore(t, ctx, "cgroup", 0)
 	challengeRoundTrip(t, ctx, s)
 	headlessSolved(t, ctx, "cgroup", 0)
+}
+
+// cgroupTree lists every cgroup directory of every cgroup mount on the
+// host (v1 hierarchies and the unified one).
+func cgroupTree(t *testing.T) []string {
+	t.Helper()
+	ms, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+		return i.FSType != "cgroup" && i.FSType != "cgroup2", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Log("no cgroup file system is mounted on the host")
+	}
+	var out []string
+	for _, m := range ms {
+		err := filepath.WalkDir(m.Mountpoint, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil // a cgroup someone else removed meanwhile
+				}
+				return err
+			}
+			if d.IsDir() && !engineCgroup(p) {
+				out = append(out, strings.TrimPrefix(p, "/sys/fs/cgroup"))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("walk %s: %v", m.Mountpoint, err)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// engineCgroup reports whether a cgroup belongs to a container engine that
+// may be building or running something on this machine at the same time
+// (other engineers' docker builds): their cgroups come and go on their own.
+func engineCgroup(p string) bool {
+	for _, part := range strings.Split(p, "/") {
+		for _, pre := range []string{"docker", "containerd", "buildkit", "libpod", "crio"} {
+			if strings.HasPrefix(part, pre) {
+				return true
+			}
+		}
+	}
+	return false
 }
