@@ -3,6 +3,7 @@ package lessons
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +69,14 @@ func playLessonCore(t *testing.T, ctx context.Context, id string, wantAnswer int
 		t.Errorf("prediction: right answer %d (%s), want %d", right, why, wantAnswer)
 	}
 	t.Logf("prediction: %s", why)
+	// With the sandbox's identities replaced by the host's, some fact must
+	// fail: they look at the namespaces, not only at what Perform kept.
+	bent := o
+	bent.Sandbox.IDs = maps.Clone(o.Host.IDs)
+	bent.Diffs = sandbox.DiffAll(bent.Host, bent.Sandbox)
+	if AllOK(l.Logic.Facts(bent)) {
+		t.Error("every fact still holds when the sandbox is in the host's namespaces")
+	}
 	// The same facts over an observation that saw nothing must not hold:
 	// they are derived from what the kernel showed, not written in.
 	for _, f := range l.Logic.Facts(Observation{Extra: map[string]string{}}) {

@@ -124,7 +124,7 @@ func hierName(l cgLine) string {
 func cgroupFacts(o Observation) []Fact {
 	var fs []Fact
 	fs = append(fs, NSFact(o, "cgroup", false, "the agent has a cgroup namespace of its own"))
-	fs = append(fs, SharedExcept(o, "every other namespace but mnt (for the challenge) is shared with the host", "cgroup", "mnt", "user"))
+	fs = append(fs, SharedExcept(o, "every other namespace but mnt (for the challenge; and user, which nslab adds without root) is shared with the host", "cgroup", "mnt", "user"))
 
 	inside, ils := parseCgroupFile(o.Extra[g11InsideReads])
 	host, hls := parseCgroupFile(o.Extra[g11HostReads])
