@@ -173,8 +173,8 @@ func (m HomeModel) View() string {
 		b = append(b, st.Warn.Render(truncate("! "+m.warning, w)))
 	}
 	// Columns: cursor(2) num(3) title … minutes(7) status(14) lock(2).
-	const statusW, minW = 14, 7
-	titleW := max(w-2-3-minW-statusW-2, 10)
+	const statusW, minW = 14, 8
+	titleW := max(w-2-3-minW-1-statusW-2, 10)
 	h := m.listHeight()
 	base := len(b)
 	for i := m.offset; i < len(m.lessons) && i < m.offset+h; i++ {

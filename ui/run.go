@@ -77,7 +77,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}()
 
 	st := NewStyles(opts.Output, opts.NoColor)
-	if f, ok := opts.Output.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	f, isFile := opts.Output.(*os.File)
+	tty := isFile && isatty.IsTerminal(f.Fd())
+	if tty {
 		// Ask the terminal for its background now: lipgloss asks lazily,
 		// and a question asked once bubbletea reads the input would have
 		// its answer eaten as keystrokes.
@@ -106,6 +108,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
 	})
+	if !tty {
+		// No terminal to ask for a size (a pipe, a test): assume the
+		// smallest supported one.
+		app.width, app.height = 80, 24
+		app.home = app.home.SetSize(80, 24)
+	}
 	p = tea.NewProgram(app,
 		tea.WithContext(ctx),
 		tea.WithInput(opts.Input),

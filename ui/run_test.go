@@ -1,0 +1,236 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nslab/nslab/lessons"
+)
+
+// syncBuffer is an output the test reads while the program writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runTUI starts Run over fakes and returns its input, output, the
+// sessions it opened and its result.
+type runCase struct {
+	in       *io.PipeWriter
+	out      *syncBuffer
+	done     chan error
+	mu       sync.Mutex
+	sessions []*fakeSession
+	cancel   context.CancelFunc
+}
+
+func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
+	t.Helper()
+	pr, pw := io.Pipe()
+	rc := &runCase{in: pw, out: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	rc.cancel = cancel
+	t.Cleanup(cancel)
+	opts := Options{
+		Lessons:     fakeLessons(),
+		Progress:    &fakeStore{},
+		StartLesson: start,
+		Input:       pr,
+		Output:      rc.out,
+		NoColor:     true,
+		NewSession: func(l lessons.Lesson) LessonSession {
+			s := newFakeSession(l)
+			if hook != nil {
+				hook(s)
+			}
+			rc.mu.Lock()
+			rc.sessions = append(rc.sessions, s)
+			rc.mu.Unlock()
+			return s
+		},
+	}
+	go func() { rc.done <- Run(ctx, opts) }()
+	return rc
+}
+
+func (rc *runCase) waitOutput(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(ansi.Strip(rc.out.String()), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output never showed %q:\n%s", s, ansi.Strip(rc.out.String()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// type_ types keys one by one: bubbletea reads runes arriving together as
+// one key message.
+func (rc *runCase) type_(t *testing.T, s string) {
+	t.Helper()
+	for _, c := range []byte(s) {
+		if _, err := rc.in.Write([]byte{c}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (rc *runCase) result(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-rc.done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	return nil
+}
+
+// allClosed checks every session Run opened was closed.
+func (rc *runCase) allClosed(t *testing.T) {
+	t.Helper()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.sessions) == 0 {
+		t.Fatal("no session was opened")
+	}
+	for i, s := range rc.sessions {
+		if s.closedCount() == 0 {
+			t.Errorf("session %d (%s) not closed", i, s.lesson.ID)
+		}
+	}
+}
+
+// The screen when Run starts a lesson has its step bar; the fake
+// terminal is 80x24 once bubbletea is told so.
+func TestRunWaysOut(t *testing.T) {
+	cases := []struct {
+		name    string
+		act     func(t *testing.T, rc *runCase)
+		wantErr func(error) bool
+	}{
+		{"q from lesson then home", func(t *testing.T, rc *runCase) {
+			rc.type_(t, "q")
+			rc.waitOutput(t, "Linux namespaces, for real")
+			rc.type_(t, "q")
+		}, func(err error) bool { return err == nil }},
+		{"ctrl+c", func(t *testing.T, rc *runCase) { rc.type_(t, "\x03") }, func(err error) bool { return err == nil }},
+		{"context cancelled", func(t *testing.T, rc *runCase) { rc.cancel() }, func(err error) bool { return errors.Is(err, context.Canceled) }},
+		{"SIGTERM", func(t *testing.T, rc *runCase) {
+			if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+		}, func(err error) bool { return err == nil }},
+		{"SIGHUP", func(t *testing.T, rc *runCase) {
+			if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+		}, func(err error) bool { return errors.Is(err, ErrHangup) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := startRun(t, nil, "uts")
+			rc.waitOutput(t, "CONCEPT")
+			// Perform so that the session holds a (fake) sandbox.
+			rc.type_(t, "nn\r")
+			rc.waitOutput(t, "sandbox live")
+			tc.act(t, rc)
+			err := rc.result(t)
+			if !tc.wantErr(err) {
+				t.Errorf("Run returned %v", err)
+			}
+			rc.allClosed(t)
+			out := rc.out.String()
+			// The terminal is restored: alt screen left, cursor shown.
+			if !strings.Contains(out, "\x1b[?1049l") || !strings.Contains(out, "\x1b[?25h") {
+				t.Errorf("terminal not restored (no alt-screen exit or cursor show) in %q", out[max(len(out)-200, 0):])
+			}
+		})
+	}
+}
+
+// panicLesson panics when the lesson screen asks for its lesson, which
+// it does in Update: bubbletea recovers, restores the terminal, and Run
+// still closes the sessions opened before.
+type panicSession struct{ *fakeSession }
+
+func (panicSession) Lesson() lessons.Lesson { panic("lesson exploded") }
+
+func TestRunPanicInUpdate(t *testing.T) {
+	pr, pw := io.Pipe()
+	out := &syncBuffer{}
+	var opened []*fakeSession
+	var mu sync.Mutex
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{
+			Lessons: fakeLessons(), Input: pr, Output: out, NoColor: true,
+			NewSession: func(l lessons.Lesson) LessonSession {
+				s := newFakeSession(l)
+				mu.Lock()
+				opened = append(opened, s)
+				mu.Unlock()
+				return panicSession{s}
+			},
+		})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(ansi.Strip(out.String()), "Linux namespaces") {
+		if time.Now().After(deadline) {
+			t.Fatal("no home screen")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, k := range []string{"j", "\r"} {
+		if _, err := pw.Write([]byte(k)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, tea.ErrProgramPanic) {
+			t.Errorf("Run returned %v, want a panic error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after a panic")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(opened) != 1 || opened[0].closedCount() != 1 {
+		t.Errorf("sessions after a panic: %d opened, closed %v", len(opened), opened)
+	}
+	if s := out.String(); !strings.Contains(s, "\x1b[?25h") {
+		t.Error("cursor not shown again after the panic")
+	}
+}
+
+func TestRunNeedsEngine(t *testing.T) {
+	if err := Run(context.Background(), Options{Input: strings.NewReader(""), Output: io.Discard}); err == nil {
+		t.Fatal("Run without engine or session factory succeeded")
+	}
+}
