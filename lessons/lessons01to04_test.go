@@ -9,7 +9,11 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,4 +133,96 @@ func boxStderr(s *Session) string {
 		return b.Stderr()
 	}
 	return ""
+}
+
+// rootless14Env names the lessons TestRootlessChild plays; set only in the
+// copy of this binary that TestLessonsRootless runs as nobody.
+const rootless14Env = "NSLAB_TEST_ROOTLESS_LESSONS"
+
+// TestLessonsRootless runs lessons 1-4, which say they work rootless, as
+// the unprivileged user nobody: a copy of this test binary (the build
+// directory is root's alone) started with nobody's credentials.
+func TestLessonsRootless(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	var ids []string
+	for _, id := range []string{"overview", "uts", "pid", "mnt"} {
+		l, err := ByID(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Rootless {
+			t.Errorf("%s is not marked rootless", id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	probe := exec.Command("unshare", "--user", "--map-root-user", "--uts", "true")
+	probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("this kernel refuses user namespaces to nobody: %v %s", err, out)
+	}
+	dir, err := os.MkdirTemp("", "nslab-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "lessons.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestRootlessChild$", "-test.count=1", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=/", rootless14Env + "=" + strings.Join(ids, ",")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("rootless run: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestRootlessChild") {
+		t.Fatalf("the rootless child did not run:\n%s", out)
+	}
+	t.Logf("%s", out)
+}
+
+// TestRootlessChild is the unprivileged half of TestLessonsRootless.
+func TestRootlessChild(t *testing.T) {
+	ids := os.Getenv(rootless14Env)
+	if ids == "" {
+		t.Skip("run by TestLessonsRootless only")
+	}
+	if os.Geteuid() == 0 {
+		t.Fatal("the rootless child runs as root")
+	}
+	eng, err := sandbox.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, id := range strings.Split(ids, ",") {
+		t.Run(id, func(t *testing.T) {
+			l, err := ByID(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			res, err := RunHeadless(t.Context(), eng, l, RunOptions{Solve: true, Out: &out})
+			if err != nil || !res.Passed {
+				t.Fatalf("err %v, result %+v\n%s", err, res, out.String())
+			}
+		})
+	}
 }
