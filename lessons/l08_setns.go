@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nslab/nslab/sandbox"
 )
@@ -149,7 +150,26 @@ func setnsPerform(ctx context.Context, r *Run) error {
 	}
 	r.Set(s8ChildPID, strconv.Itoa(child.PID))
 	r.Set(s8ChildPIDNS, idText(child.IDs["pid"]))
+	waitReaped(ctx, target, child.PID)
 	return nil
+}
+
+// waitReaped waits (a second at most) until the process with PID pid in
+// box's PID namespace is gone: the joiner reaps its observer child
+// asynchronously, and a zombie row in the first look at the PID view
+// would only puzzle.
+func waitReaped(ctx context.Context, box *sandbox.Sandbox, pid int) {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		snap, err := box.Observe(ctx, []sandbox.View{sandbox.ViewPIDs})
+		if err != nil {
+			return
+		}
+		if _, ok := ProcByPID(snap.Procs, pid); !ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // setIDs keeps identities with Run.Set in the form ExtraID reads.
