@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -91,9 +92,13 @@ func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve 
 	var res lessons.Result
 	err := a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
 		var err error
-		res, err = lessons.RunHeadless(ctx, eng, l, lessons.RunOptions{
+		opt := lessons.RunOptions{
 			JSON: asJSON, Solve: solve, In: a.in, Out: a.out, Width: a.width(),
-		})
+		}
+		if faultHook != nil {
+			faultHook(&opt)
+		}
+		res, err = lessons.RunHeadless(ctx, eng, l, opt)
 		return err
 	})
 	if err != nil {
@@ -155,8 +160,8 @@ func missingCaps(m sandbox.Machine, l lessons.Lesson) []string {
 	if flags&sandbox.CloneNewNet != 0 {
 		need = append(need, unix.CAP_NET_ADMIN)
 	}
-	if l.Logic.Spec.Flags == 0 && len(l.Kinds) > 1 {
-		// A lesson that joins namespaces looks into other processes' /proc.
+	if slices.Contains(l.Syscalls, "setns") {
+		// A lesson that joins namespaces opens other processes' /proc/PID/ns.
 		need = append(need, unix.CAP_SYS_PTRACE)
 	}
 	var out []string
