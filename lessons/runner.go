@@ -140,10 +140,6 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			res.Passed = false
 		}
 	}()
-	var in *bufio.Scanner
-	if opt.In != nil {
-		in = bufio.NewScanner(opt.In)
-	}
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, opt.StepTimeout) }
 
 	p.text("%s\n%s\n%s\n", l.Title, strings.Repeat("=", utf8.RuneCountInString(l.Title)), l.Summary)
@@ -233,7 +229,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			if !observed {
 				return res, fmt.Errorf("challenge before observe: %w", ErrNotPerformed)
 			}
-			quit, err := p.challenge(ctx, sess, l, opt, in, step, &res)
+			quit, err := p.challenge(ctx, sess, l, opt, step, &res)
 			if err != nil {
 				return res, err
 			}
@@ -257,7 +253,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 
 // challenge prints the task and then solves it or waits for the learner.
 // quit is true when the learner quit the lesson.
-func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt RunOptions, in *bufio.Scanner,
+func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt RunOptions,
 	step func() (context.Context, context.CancelFunc), res *Result) (quit bool, err error) {
 	ch := l.Logic.Challenge
 	p.text("\nTask: %s\n", ch.Task)
@@ -301,17 +297,28 @@ func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt Ru
 		p.obj("enter", map[string]any{"pid": box.PID(), "command": fmt.Sprintf("nsenter --target %d --all", box.PID())})
 	}
 	p.text("Commands: check, hint, solution, skip, quit\n")
+	// Input is read only from here on: with Solve, nslab never touches it.
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	lines := readLines(rctx, opt.In)
 	hints := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
 		p.text("challenge> ")
-		if in == nil || !in.Scan() {
+		var line string
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case <-ctx.Done():
+			return true, ctx.Err()
+		}
+		if !ok {
 			p.text("\n")
 			return true, nil // EOF is quit
 		}
-		cmd := strings.ToLower(strings.TrimSpace(in.Text()))
+		cmd := strings.ToLower(strings.TrimSpace(line))
 		p.obj("input", map[string]any{"command": cmd})
 		switch cmd {
 		case "check", "c":
@@ -348,6 +355,30 @@ func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt Ru
 			p.text("Unknown command %q. Commands: check, hint, solution, skip, quit\n", cmd)
 		}
 	}
+}
+
+// readLines delivers the learner's lines; the channel closes at EOF (or at
+// once without input). Reading happens in a goroutine so that a cancelled
+// context ends the wait even while the terminal has nothing to say; that
+// goroutine ends with the input, or with the process.
+func readLines(ctx context.Context, in io.Reader) <-chan string {
+	ch := make(chan string)
+	if in == nil {
+		close(ch)
+		return ch
+	}
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case ch <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // event prints one trace event as it happens.

@@ -242,6 +242,12 @@ func (s *Session) ShellCommand() (*exec.Cmd, error) {
 // Events is the trace of the lesson's sandboxes so far: the main one first,
 // then the others in the order they started.
 func (s *Session) Events() []sandbox.Event {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return nil // run.Box is being set by Perform
+	}
 	return s.run.Events()
 }
 
