@@ -243,3 +243,32 @@ func TestRenderView(t *testing.T) {
 		t.Errorf("a short only-host list was collapsed:\n%s", small)
 	}
 }
+
+// TestRunnerCancelWhileWaiting: a learner who never types does not keep
+// the run alive once its context ends (Ctrl-C), and the sandbox closes.
+func TestRunnerCancelWhileWaiting(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	agent := 0
+	l := testLesson2(func(ctx context.Context, r *Run) error { agent = r.Box.PID(); return nil })
+	l.Logic.Challenge = Challenge{Task: "wait", Check: func(context.Context, *Run) (bool, string, error) { return false, "no", nil }}
+	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := RunHeadless(ctx, runnerEngine(t), l, RunOptions{In: pr, Out: &bytes.Buffer{}})
+	if !errors.Is(err, context.DeadlineExceeded) || res.Passed {
+		t.Fatalf("err %v, result %+v", err, res)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if agent == 0 || alive(agent) {
+		t.Errorf("agent %d: not started or still alive", agent)
+	}
+}
