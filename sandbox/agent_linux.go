@@ -544,7 +544,9 @@ func runIdle() int {
 		// If the parent died before prctl took effect we were re-parented
 		// already and no signal will come: do not linger. (Comparing with
 		// 1 would be wrong: inside a PID namespace the agent is PID 1.)
-		if want := os.Getenv(envParent); want != "" && strconv.Itoa(os.Getppid()) != want {
+		// A parent outside our PID namespace shows as PPID 0: that is
+		// the agent after unshare(CLONE_NEWPID), still alive.
+		if want := os.Getenv(envParent); want != "" && os.Getppid() != 0 && strconv.Itoa(os.Getppid()) != want {
 			return 0
 		}
 	}

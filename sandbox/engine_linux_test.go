@@ -701,3 +701,30 @@ func TestMapRootToNobody(t *testing.T) {
 		t.Errorf("root inside cannot set the hostname of its own uts namespace: %v", err)
 	}
 }
+
+// TestEnterFollowsPIDForChildren: after unshare(CLONE_NEWPID) the shell
+// goes where the sandbox's children go, as `unshare --pid --fork` would.
+func TestEnterFollowsPIDForChildren(t *testing.T) {
+	eng := newEngine(t)
+	sb := start(t, eng, Spec{Flags: CloneNewNS, Rootless: RootlessNever})
+	ctx := testCtx(t)
+	if err := sb.Unshare(ctx, CloneNewPID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Spawn(ctx, 1); err != nil { // PID 1 of the new namespace
+		t.Fatal(err)
+	}
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", "stat -L -c %i /proc/self/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	want := mustIDs(t, sb.PID())["pid_for_children"].Ino
+	if strings.TrimSpace(string(out)) != strconv.FormatUint(want, 10) {
+		t.Errorf("shell in pid ns %s, sandbox's children in %d", out, want)
+	}
+}

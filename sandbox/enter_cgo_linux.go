@@ -7,6 +7,7 @@ package sandbox
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -19,13 +20,13 @@ package sandbox
 // Joining a user namespace with setns(2) needs a single-threaded caller,
 // and the Go runtime starts threads before main. So, like runc's nsexec,
 // the join happens here, in an ELF constructor that runs before the Go
-// runtime, and only when _NSLAB_ENTER_PID names a target. The Go side
-// reads the outcome through nslab_enter_result.
+// runtime, and only when _NSLAB_ENTER_PID names a target. A failed join
+// exits with a message (nslab_enter_fail); the Go side only asks
+// nslab_enter_result whether a join happened.
 
-static int nslab_enter_state;       // 0 not asked, 1 joined, -1 failed
+static int nslab_enter_state;       // 0 not asked, 1 joined (failures exit)
 static int nslab_enter_errno;
 static char nslab_enter_kind[16];
-static char nslab_enter_joined[128];
 
 struct nslab_kind { const char *name; int flag; };
 
@@ -37,6 +38,21 @@ static const struct nslab_kind nslab_kinds[] = {
 	{"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
 	{"mnt", CLONE_NEWNS}, {"time", 0x00000080},
 };
+
+// nslab_enter_fail reports a failed join and exits. It must not return:
+// after a partial join (a PID namespace joined, say) the Go runtime could
+// not even start its threads.
+static void nslab_enter_fail(const char *kind, int err) {
+	const char *hint = "";
+	if (err == EPERM || err == EACCES)
+		hint = ": run nslab with sudo, or enter only sandboxes your user created";
+	else if (err == ENOMEM)
+		hint = ": the sandbox's PID namespace has no init any more (its PID 1 exited)";
+	else if (err == ENOENT || err == ESRCH)
+		hint = ": the sandbox is gone";
+	fprintf(stderr, "nslab: cannot enter the sandbox's %s namespace: %s%s\n", kind, strerror(err), hint);
+	_exit(1);
+}
 
 static pid_t nslab_enter_child;
 
@@ -80,7 +96,12 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		snprintf(path, sizeof path, "/proc/self/ns/%s", nslab_kinds[i].name);
 		if (stat(path, &mine) != 0)
 			continue; // this kernel lacks the kind
-		snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, nslab_kinds[i].name);
+		// For pid and time, the namespace the sandbox's *children* get:
+		// after unshare(CLONE_NEWPID) that is where the sandbox is. The
+		// link exists only once a first child entered; else the agent's own.
+		snprintf(path, sizeof path, "/proc/%s/ns/%s_for_children", pid, nslab_kinds[i].name);
+		if ((nslab_kinds[i].flag != CLONE_NEWPID && nslab_kinds[i].flag != 0x00000080) || stat(path, &theirs) != 0)
+			snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, nslab_kinds[i].name);
 		if (stat(path, &theirs) != 0) {
 			nslab_enter_state = -1;
 			nslab_enter_errno = errno;
@@ -108,9 +129,6 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 			strncpy(nslab_enter_kind, nslab_kinds[i].name, sizeof nslab_enter_kind - 1);
 			goto out;
 		}
-		size_t used = strlen(nslab_enter_joined);
-		snprintf(nslab_enter_joined + used, sizeof nslab_enter_joined - used, "%s%s",
-			used ? "," : "", nslab_kinds[i].name);
 	}
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)
@@ -122,12 +140,8 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 	// parent only waits and passes on the exit status, as nsenter(1) does.
 	if (fds[5] >= 0 || fds[7] >= 0) {
 		pid_t child = fork();
-		if (child < 0) {
-			nslab_enter_state = -1;
-			nslab_enter_errno = errno;
-			strncpy(nslab_enter_kind, "fork", sizeof nslab_enter_kind - 1);
-			return;
-		}
+		if (child < 0)
+			nslab_enter_fail("pid", errno);
 		if (child > 0)
 			nslab_enter_wait(child);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -135,42 +149,15 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 	nslab_enter_state = 1;
 	return;
 out:
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	nslab_enter_fail(nslab_enter_kind, nslab_enter_errno);
 }
 
-static int nslab_enter_result(int *err, const char **kind, const char **joined) {
-	*err = nslab_enter_errno;
-	*kind = nslab_enter_kind;
-	*joined = nslab_enter_joined;
-	return nslab_enter_state;
-}
+static int nslab_enter_result(void) { return nslab_enter_state; }
 */
 import "C"
 
-import (
-	"strings"
-	"syscall"
-)
-
-// enterResult reports what the constructor did: joined (true when it ran
-// and every setns succeeded), the kinds it joined, or the kind and errno
-// that stopped it.
-func enterResult() (ran, ok bool, joined []string, failedKind string, err error) {
-	var cerr C.int
-	var ckind, cjoined *C.char
-	st := C.nslab_enter_result(&cerr, &ckind, &cjoined)
-	if st == 0 {
-		return false, false, nil, "", nil
-	}
-	if j := C.GoString(cjoined); j != "" {
-		joined = strings.Split(j, ",")
-	}
-	if st < 0 {
-		return true, false, joined, C.GoString(ckind), syscall.Errno(cerr)
-	}
-	return true, true, joined, "", nil
-}
+// enterJoined reports whether the constructor joined a sandbox's
+// namespaces. It exits the process itself when a join fails.
+func enterJoined() bool { return C.nslab_enter_result() == 1 }
 
 const enterSupported = true

@@ -50,17 +50,12 @@ func runEnter(args []string) int {
 		fmt.Fprintln(os.Stderr, "nslab:", ErrNoEnter)
 		return 1
 	}
-	ran, ok, _, kind, err := enterResult()
 	label := os.Getenv(envEnterLabel)
 	os.Unsetenv(envEnterPID)
 	os.Unsetenv(envEnterLabel)
-	switch {
-	case !ran:
+	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2
-	case !ok:
-		fmt.Fprintf(os.Stderr, "nslab: cannot enter the sandbox's %s namespace: %v\n", kind, syscallErr("setns("+kind+")", err))
-		return 1
 	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
