@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nslab/nslab/sandbox"
 )
@@ -120,6 +121,12 @@ func netPerform(ctx context.Context, r *Run) error {
 	if _, subnet, err := net.ParseCIDR(v.SandboxAddr); err == nil {
 		r.Set(n5Subnet, subnet.String())
 	}
+	// A veth's carrier comes on asynchronously (the kernel's link watch
+	// may take up to a second); until then packets are dropped. Wait until
+	// both ends report UP before the first ping.
+	if err := waitVethUp(ctx, r, v); err != nil {
+		return err
+	}
 	r.Set(n5PingVeth, outcomeOf(sb.Ping(ctx, v.HostIP())))
 
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewNet})
@@ -141,6 +148,33 @@ func netPerform(ctx context.Context, r *Run) error {
 	// see the opposite once the learner has solved it.
 	r.Set(n5PingTarget, outcomeOf(sb.Ping(ctx, target)))
 	return nil
+}
+
+// waitVethUp waits (3 s at most) until both ends of the veth pair have
+// the operational state UP.
+func waitVethUp(ctx context.Context, r *Run, v sandbox.Veth) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		in, err := r.Box.Observe(ctx, []sandbox.View{sandbox.ViewNet})
+		if err != nil {
+			return fmt.Errorf("look at the sandbox's links: %w", err)
+		}
+		host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewNet})
+		inner, _ := linkNamed(in.Links, v.SandboxName)
+		outer, _ := linkNamed(host.Links, v.HostName)
+		if inner.State == "UP" && outer.State == "UP" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the veth pair did not come up within 3s: %s inside %q, %s on the host %q",
+				v.SandboxName, inner.State, v.HostName, outer.State)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // linkStates renders links as "lo DOWN, eth0 UP".
