@@ -237,7 +237,7 @@ ordinary user through a user namespace. ` + "`nslab doctor`" + ` says what this 
 	})
 	_ = root.RegisterFlagCompletionFunc("lesson", completeLessonIDs)
 	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.versionCmd())
-	root.CompletionOptions.HiddenDefaultCmd = false
+	root.SuggestionsMinimumDistance = 2
 	return root
 }
 
@@ -254,6 +254,14 @@ func (a *app) noCommandArgs(cmd *cobra.Command, args []string) error {
 		msg += ": did you mean " + strings.Join(s, ", ") + "?"
 	}
 	return usageErrorf("%s\nSee `nslab --help` for the commands.", msg)
+}
+
+// noArgs is cobra.NoArgs with a usage error (exit code 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unknown command %q for %q\nSee `%s --help`.", args[0], cmd.CommandPath(), cmd.CommandPath())
+	}
+	return nil
 }
 
 // exactLessonArg is cobra.ExactArgs(1) with a usage error naming the

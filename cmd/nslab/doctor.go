@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -132,6 +133,9 @@ func assessLesson(m sandbox.Machine, l lessons.Lesson) lessonAccess {
 // lessonNeedsWhat says, for a lesson that cannot go rootless, what it
 // does that needs the host's root.
 func lessonNeedsWhat(l lessons.Lesson) string {
+	if slices.Contains(l.Syscalls, "setns") {
+		return "joins namespaces that the host's user namespace owns with setns(2) (CAP_SYS_ADMIN there)"
+	}
 	if lessonFlags(l)&sandbox.CloneNewNet != 0 {
 		return "connects its network namespace to the host with a veth pair (CAP_NET_ADMIN in the host's network namespace)"
 	}
@@ -243,7 +247,7 @@ runs as root, rootless, or is blocked, and why. Every ✗ comes with its fix.
 
 It exits 0 when every lesson can run on this machine in some way (as root,
 or rootless), 3 when something that matters is missing.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.doctor(cmd.Context(), asJSON)
 		},

@@ -31,7 +31,7 @@ func (a *app) listCmd() *cobra.Command {
 		Long: `list prints the lessons in curriculum order, one a line: id, title, minutes,
 whether it runs rootless (without sudo, through a user namespace), and the
 syscalls it performs. With --json it prints one JSON array.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ls, err := catalog()
 			if err != nil {

@@ -14,6 +14,13 @@ var _ ui.ProgressStore = progressStore{}
 
 // runTUI is `nslab` with no command: the lesson browser, on a terminal.
 func (a *app) runTUI(ctx context.Context, start string) error {
+	if start != "" {
+		l, err := lessonByID(start)
+		if err != nil {
+			return err
+		}
+		start = l.ID
+	}
 	if !a.interactive() {
 		return withCode(exitMachine, errors.New("the lesson browser needs a terminal, and stdin or stdout is not one (or TERM=dumb).\n"+
 			"Play a lesson as plain text instead: `nslab run ID --plain` (`nslab list` shows the ids), or `nslab --plain` for the next one"))
@@ -21,13 +28,6 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 	ls, err := catalog()
 	if err != nil {
 		return err
-	}
-	if start != "" {
-		l, err := lessonByID(start)
-		if err != nil {
-			return err
-		}
-		start = l.ID
 	}
 	// The locks come from the same facts and rules as `nslab doctor`.
 	locks := lessonLocks(sandbox.ProbeMachine(ctx), ls)
