@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -236,4 +237,45 @@ func ObserveBox(ctx context.Context, r *Run, views ...sandbox.View) (sandbox.Sna
 		return sandbox.Snapshot{}, fmt.Errorf("observe: %w", ErrNotPerformed)
 	}
 	return r.Box.Observe(ctx, views)
+}
+
+// PutIDs stores namespace identities in an Extra map under prefix+kind
+// ("plain.uts"), in a form ExtraID reads back.
+func PutIDs(extra map[string]string, prefix string, ids sandbox.IDs) {
+	for k, id := range ids {
+		extra[prefix+k] = fmt.Sprintf("%d:%d", id.Dev, id.Ino)
+	}
+}
+
+// ExtraID reads an identity stored with PutIDs.
+func ExtraID(o Observation, key string) (sandbox.NSID, bool) {
+	var id sandbox.NSID
+	v, ok := o.Extra[key]
+	if !ok {
+		return id, false
+	}
+	if _, err := fmt.Sscanf(v, "%d:%d", &id.Dev, &id.Ino); err != nil {
+		return sandbox.NSID{}, false
+	}
+	return id, !id.IsZero()
+}
+
+// ParentPID reads a process's parent PID from the host's /proc/PID/stat.
+func ParentPID(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("parent of %d: %w", pid, err)
+	}
+	// comm may hold spaces and parentheses: the state and PPID follow the
+	// last ')'.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 2 {
+		return 0, fmt.Errorf("parent of %d: %w", pid, sandbox.ErrParse)
+	}
+	var ppid int
+	if _, err := fmt.Sscanf(f[1], "%d", &ppid); err != nil {
+		return 0, fmt.Errorf("parent of %d: %w", pid, sandbox.ErrParse)
+	}
+	return ppid, nil
 }
