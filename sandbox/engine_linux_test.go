@@ -728,3 +728,43 @@ func TestEnterFollowsPIDForChildren(t *testing.T) {
 		t.Errorf("shell in pid ns %s, sandbox's children in %d", out, want)
 	}
 }
+
+// TestEnterRootToNobodySandbox: root entering a sandbox whose root is
+// nobody outside becomes root inside (as nsenter does) and keeps its
+// capabilities there.
+func TestEnterRootToNobodySandbox(t *testing.T) {
+	eng := newEngine(t)
+	sb := start(t, eng, Spec{Flags: CloneNewUTS, Rootless: RootlessAlways, MapRootToNobody: true})
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", "hostname entered && id -u && hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Fields(string(out))[0] != "0" || !strings.Contains(string(out), "entered") {
+		t.Fatalf("%v: %q", err, out)
+	}
+}
+
+// TestEnterAfterPIDNamespaceDied: when the PID namespace the agent's
+// children got has lost its init, the shell falls back to the agent's own.
+func TestEnterAfterPIDNamespaceDied(t *testing.T) {
+	eng := newEngine(t)
+	sb := start(t, eng, Spec{Flags: CloneNewUTS, Rootless: RootlessNever})
+	ctx := testCtx(t)
+	if err := sb.Unshare(ctx, CloneNewPID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.ObserveChild(ctx, []View{ViewIDs}); err != nil { // PID 1, exits at once
+		t.Fatal(err)
+	}
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", "echo alive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "alive" {
+		t.Fatalf("%v: %q", err, out)
+	}
+}

@@ -6,6 +6,7 @@ package sandbox
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +25,7 @@ package sandbox
 // exits with a message (nslab_enter_fail); the Go side only asks
 // nslab_enter_result whether a join happened.
 
-static int nslab_enter_state;       // 0 not asked, 1 joined (failures exit)
-static int nslab_enter_errno;
-static char nslab_enter_kind[16];
+static int nslab_enter_state; // 0 not asked, 1 joined (failures exit)
 
 struct nslab_kind { const char *name; int flag; };
 
@@ -89,6 +88,7 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		return;
 	int n = sizeof(nslab_kinds) / sizeof(nslab_kinds[0]);
 	int fds[8];
+	int pid_fallback = -1;
 	char path[64];
 	for (int i = 0; i < n; i++) {
 		fds[i] = -1;
@@ -99,40 +99,44 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		// For pid and time, the namespace the sandbox's *children* get:
 		// after unshare(CLONE_NEWPID) that is where the sandbox is. The
 		// link exists only once a first child entered; else the agent's own.
+		int children = nslab_kinds[i].flag == CLONE_NEWPID || nslab_kinds[i].flag == 0x00000080;
 		snprintf(path, sizeof path, "/proc/%s/ns/%s_for_children", pid, nslab_kinds[i].name);
-		if ((nslab_kinds[i].flag != CLONE_NEWPID && nslab_kinds[i].flag != 0x00000080) || stat(path, &theirs) != 0)
+		if (!children || stat(path, &theirs) != 0) {
+			children = 0;
 			snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, nslab_kinds[i].name);
-		if (stat(path, &theirs) != 0) {
-			nslab_enter_state = -1;
-			nslab_enter_errno = errno;
-			strncpy(nslab_enter_kind, nslab_kinds[i].name, sizeof nslab_enter_kind - 1);
-			goto out;
 		}
+		if (stat(path, &theirs) != 0)
+			nslab_enter_fail(nslab_kinds[i].name, errno);
 		// Same namespace: nothing to join (and setns into one's own user
 		// namespace is EINVAL).
 		if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)
 			continue;
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0) {
-			nslab_enter_state = -1;
-			nslab_enter_errno = errno;
-			strncpy(nslab_enter_kind, nslab_kinds[i].name, sizeof nslab_enter_kind - 1);
-			goto out;
+		if (fds[i] < 0)
+			nslab_enter_fail(nslab_kinds[i].name, errno);
+		if (children && nslab_kinds[i].flag == CLONE_NEWPID) {
+			// If that PID namespace's init has exited, fork below fails
+			// with ENOMEM: then the agent's own PID namespace will do.
+			snprintf(path, sizeof path, "/proc/%s/ns/pid", pid);
+			pid_fallback = open(path, O_RDONLY | O_CLOEXEC);
 		}
 	}
 	for (int i = 0; i < n; i++) {
 		if (fds[i] < 0)
 			continue;
-		if (setns(fds[i], nslab_kinds[i].flag) != 0) {
-			nslab_enter_state = -1;
-			nslab_enter_errno = errno;
-			strncpy(nslab_enter_kind, nslab_kinds[i].name, sizeof nslab_enter_kind - 1);
-			goto out;
+		if (setns(fds[i], nslab_kinds[i].flag) != 0)
+			nslab_enter_fail(nslab_kinds[i].name, errno);
+		close(fds[i]);
+		if (nslab_kinds[i].flag == CLONE_NEWUSER) {
+			// As nsenter(1) does: become root of the joined user namespace.
+			// Otherwise a caller whose uid is not mapped there (root
+			// entering a root-to-nobody sandbox) would run the shell as the
+			// overflow uid and lose every capability at execve.
+			setgroups(0, NULL); // EPERM where setgroups is denied: fine
+			if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+				nslab_enter_fail("user", errno);
 		}
 	}
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
 	// setns(CLONE_NEWPID) moves only future children, and the kernel
 	// refuses to create threads (EINVAL from pthread_create) in a process
 	// whose pid_for_children differs from its own PID namespace, which the
@@ -140,16 +144,17 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 	// parent only waits and passes on the exit status, as nsenter(1) does.
 	if (fds[5] >= 0 || fds[7] >= 0) {
 		pid_t child = fork();
+		if (child < 0 && errno == ENOMEM && pid_fallback >= 0 && setns(pid_fallback, CLONE_NEWPID) == 0)
+			child = fork();
 		if (child < 0)
 			nslab_enter_fail("pid", errno);
 		if (child > 0)
 			nslab_enter_wait(child);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
+	if (pid_fallback >= 0)
+		close(pid_fallback);
 	nslab_enter_state = 1;
-	return;
-out:
-	nslab_enter_fail(nslab_enter_kind, nslab_enter_errno);
 }
 
 static int nslab_enter_result(void) { return nslab_enter_state; }
