@@ -111,6 +111,9 @@ func requireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: namespaces and mounts are real here")
 	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs ip(8) from iproute2 to check the host before and after")
+	}
 }
 
 // onThrowawayThread runs f on a locked OS thread that is never unlocked:
