@@ -54,12 +54,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin.path = filepath.Join(dir, "nslab")
-	goCmd, lerr := exec.LookPath("go")
-	if lerr != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	out, err := exec.Command(goCmd, "build", "-o", bin.path, ".").CombinedOutput()
-	if err != nil {
+	// `go test` puts its own toolchain first on PATH.
+	if goCmd, err := exec.LookPath("go"); err != nil {
+		bin.err = fmt.Errorf("no go command to build nslab with: %w", err)
+	} else if out, err := exec.Command(goCmd, "build", "-o", bin.path, ".").CombinedOutput(); err != nil {
 		bin.err = fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	code := m.Run()
@@ -495,6 +493,38 @@ func ownLink(name string) bool {
 	return err != nil || strings.TrimSuffix(exe, " (deleted)") == bin.path
 }
 
+// hostDiff names what differs, line by line.
+func hostDiff(a, b hostState, left []string) string {
+	var out []string
+	field := func(name, x, y string) {
+		if x == y {
+			return
+		}
+		xs, ys := strings.Split(x, "\n"), strings.Split(y, "\n")
+		for _, l := range xs {
+			if !slices.Contains(ys, l) {
+				out = append(out, name+" - "+l)
+			}
+		}
+		for _, l := range ys {
+			if !slices.Contains(xs, l) {
+				out = append(out, name+" + "+l)
+			}
+		}
+	}
+	field("hostname", a.hostname, b.hostname)
+	field("domainname", a.domain, b.domain)
+	field("mount", a.mountinfo, b.mountinfo)
+	field("link", strings.Join(a.links, "\n"), strings.Join(b.links, "\n"))
+	field("netns", strings.Join(a.netns, "\n"), strings.Join(b.netns, "\n"))
+	field("sysvipc", a.sysvipc, b.sysvipc)
+	field("mqueue", strings.Join(a.mqueues, "\n"), strings.Join(b.mqueues, "\n"))
+	for _, l := range left {
+		out = append(out, "process left: "+l)
+	}
+	return strings.Join(out, "\n")
+}
+
 // leftovers lists processes still running the test's nslab binary.
 func leftovers() []string {
 	var out []string
@@ -530,7 +560,7 @@ func checkHostUnchanged(t *testing.T, before hostState) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("host changed or processes left:\nbefore %+v\nafter  %+v\nleft %v", before, after, left)
+			t.Errorf("host changed or processes left:\n%s", hostDiff(before, after, left))
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -12,23 +12,20 @@ import (
 // versionLine says which nslab this is: the module version (or the VCS
 // revision a development build records), the Go toolchain and the kernel.
 func versionLine() string {
-	ver, rev := "(unknown)", ""
+	ver, rev, dirty := "(unknown)", "", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		ver = bi.Main.Version
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				if len(s.Value) > 12 {
-					rev = s.Value[:12]
-				} else {
-					rev = s.Value
-				}
+				rev = s.Value[:min(len(s.Value), 12)]
 			case "vcs.modified":
-				if s.Value == "true" && rev != "" {
-					rev += "+dirty"
-				}
+				dirty = s.Value == "true"
 			}
 		}
+	}
+	if rev != "" && dirty {
+		rev += "+dirty"
 	}
 	if ver == "" {
 		ver = "(devel)"
