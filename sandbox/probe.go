@@ -860,7 +860,7 @@ func (m Machine) checkContainer() Check {
 			why = append(why, "AppArmor profile "+m.AppArmor)
 		}
 		if len(why) > 0 {
-			c.Detail += ": " + strings.Join(why, ", ") + " keep nslab from creating namespaces"
+			c.Detail += ": " + strings.Join(why, " and ") + " keep nslab from creating namespaces as root"
 		}
 		c.Fix = m.ContainerFix()
 		return c
@@ -884,7 +884,7 @@ func (m Machine) checkSeccomp() Check {
 		if m.anyDirectFailed() && (m.HasCap(probeCapSysAdmin) || m.Container.Inside) {
 			c.OK = false
 			c.Severity = SeverityWarn
-			c.Detail += " and namespace creation was refused; Docker's default profile refuses clone, unshare and setns without CAP_SYS_ADMIN"
+			c.Detail += " and namespace creation was refused; container engines' default profiles refuse clone, unshare and setns with namespace flags unless the container has CAP_SYS_ADMIN"
 			c.Fix = "in a container add `--security-opt seccomp=unconfined` (or use --privileged)"
 		} else {
 			c.Detail += ", and it lets namespace creation through"

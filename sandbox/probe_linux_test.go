@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -51,8 +52,9 @@ func TestProbeMagicMatchesUnix(t *testing.T) {
 
 // probeHost is the host state a probe must leave as it found it.
 type probeHost struct {
-	hostname, domain, mountinfo, links, netns string
-	trueKids                                  []string
+	hostname, domain, nsIDs string
+	mountinfo, links, netns string
+	trueKids                []string
 }
 
 func snapshotProbeHost(t *testing.T) probeHost {
@@ -63,11 +65,29 @@ func snapshotProbeHost(t *testing.T) probeHost {
 		t.Fatal(err)
 	}
 	h.hostname, h.domain = unix.ByteSliceToString(u.Nodename[:]), unix.ByteSliceToString(u.Domainname[:])
+	// This process must still be in the namespaces it started in.
+	for _, k := range Kinds() {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+k.ProcName, &st); err == nil {
+			h.nsIDs += fmt.Sprintf("%s:%d:%d ", k.ProcName, st.Dev, st.Ino)
+		}
+	}
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mountinfo = string(b)
+	var mounts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// podman keeps its container mounts in the host's mount namespace;
+		// a container started meanwhile (the image test) is not ours.
+		if len(f) < 5 || strings.HasPrefix(f[4], "/var/lib/containers/") || strings.HasPrefix(f[4], "/run/containers/") {
+			continue
+		}
+		mounts = append(mounts, strings.Join(f[3:], " "))
+	}
+	sort.Strings(mounts)
+	h.mountinfo = strings.Join(mounts, "\n")
 	links, err := netlink.LinkList()
 	if err != nil {
 		t.Fatal(err)
@@ -83,21 +103,42 @@ func snapshotProbeHost(t *testing.T) probeHost {
 			h.netns += e.Name() + ","
 		}
 	}
-	// Throwaway children still alive anywhere on the machine.
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
+	// Throwaway children of this process still alive.
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	for _, p := range tasks {
 		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(hiddenTrue)) {
-			h.trueKids = append(h.trueKids, p)
+		if err != nil {
+			continue
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
+			if err == nil && bytes.Contains(cmd, []byte(hiddenTrue)) {
+				h.trueKids = append(h.trueKids, pid)
+			}
 		}
 	}
 	return h
 }
 
-func compareProbeHost(t *testing.T, before, after probeHost) {
+// compareProbeHost fails on any difference. Links, mounts and netns names
+// are machine-wide and other packages' tests run at the same time (go test
+// ./... runs packages in parallel), so a difference there must persist for
+// a few seconds before it counts: a probe's leftovers would.
+func compareProbeHost(t *testing.T, before probeHost) {
 	t.Helper()
+	after := snapshotProbeHost(t)
 	if before.hostname != after.hostname || before.domain != after.domain {
 		t.Errorf("host names changed: %q/%q -> %q/%q", before.hostname, before.domain, after.hostname, after.domain)
+	}
+	if before.nsIDs != after.nsIDs {
+		t.Errorf("the test process changed namespaces: %s -> %s", before.nsIDs, after.nsIDs)
+	}
+	if len(after.trueKids) != 0 {
+		t.Errorf("throwaway children left running: %v", after.trueKids)
+	}
+	for i := 0; i < 10 && (before.mountinfo != after.mountinfo || before.links != after.links || before.netns != after.netns); i++ {
+		time.Sleep(500 * time.Millisecond)
+		after = snapshotProbeHost(t)
 	}
 	if before.mountinfo != after.mountinfo {
 		t.Errorf("host mounts changed:\n%s\n---\n%s", before.mountinfo, after.mountinfo)
@@ -107,9 +148,6 @@ func compareProbeHost(t *testing.T, before, after probeHost) {
 	}
 	if before.netns != after.netns {
 		t.Errorf("/run/netns changed: %q -> %q", before.netns, after.netns)
-	}
-	if len(after.trueKids) != 0 {
-		t.Errorf("throwaway children left running: %v", after.trueKids)
 	}
 }
 
@@ -169,7 +207,7 @@ func TestProbeMachineAsRoot(t *testing.T) {
 	start := time.Now()
 	m := ProbeMachine(context.Background())
 	elapsed := time.Since(start)
-	compareProbeHost(t, before, snapshotProbeHost(t))
+	compareProbeHost(t, before)
 	t.Logf("ProbeMachine took %s", elapsed)
 	if elapsed > probeBudget {
 		t.Errorf("ProbeMachine took %s, over its budget %s", elapsed, probeBudget)
