@@ -601,12 +601,15 @@ func (s *Sandbox) Observe(ctx context.Context, views []View) (Snapshot, error) {
 		snap.Taken = time.Now()
 	}
 	if wantPIDs {
-		ids, err := ReadIDs(s.pid)
-		if err == nil {
-			// pid_for_children: after unshare(CLONE_NEWPID) the agent
-			// itself stays outside, its children are the namespace.
-			snap.Procs, err = ObserveProcs(ids["pid_for_children"])
+		// pid_for_children: after unshare(CLONE_NEWPID) the agent itself
+		// stays outside, its children are the namespace. Until a first
+		// child entered, the kernel shows no such link: the agent's own.
+		path := fmt.Sprintf("/proc/%d/ns/pid_for_children", s.pid)
+		if _, err := os.Stat(path); err != nil {
+			path = fmt.Sprintf("/proc/%d/ns/pid", s.pid)
 		}
+		var err error
+		snap.Procs, err = ObserveProcsAt(path)
 		if err != nil {
 			if snap.Errs == nil {
 				snap.Errs = ViewErrs{}
