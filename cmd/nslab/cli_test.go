@@ -813,6 +813,11 @@ func TestRunQuitIsNotPassed(t *testing.T) {
 	if r.code != exitFailed || !strings.Contains(r.stdout, "Hint 1/") || !strings.Contains(r.stderr, "did not pass") {
 		t.Fatalf("quit at the challenge:\n%s", r)
 	}
+	// `nslab --plain` is the same runner instead of the TUI.
+	r = nslab(t, invocation{args: []string{"--plain", "--lesson", "uts"}, stdin: strings.NewReader("quit\n")})
+	if r.code != exitFailed || !strings.Contains(r.stdout, "CLONE_NEWUTS") || !strings.Contains(r.stdout, "Stopped before the end") {
+		t.Fatalf("--plain --lesson uts:\n%s", r)
+	}
 	checkHostUnchanged(t, before)
 }
 
@@ -910,4 +915,80 @@ func agentPID(out string) int {
 	}
 	n, _ := strconv.Atoi(f[0])
 	return n
+}
+
+// On a real terminal (a pseudo-terminal of 100x30) `nslab` starts the
+// lesson browser, lists the lessons, and quits on q with exit 0, leaving
+// the terminal's alternate screen and the host as they were.
+func TestTUIStartsAndQuits(t *testing.T) {
+	path := needBinary(t)
+	ptmx, pts := openPty(t)
+	defer ptmx.Close()
+	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 100}); err != nil {
+		t.Fatal(err)
+	}
+	before := readHost(t)
+	cmd := exec.Command(path)
+	cmd.Env = append(baseEnv(t.TempDir()), "TERM=xterm-256color")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pts.Close()
+	var screen lockedBuffer
+	go io.Copy(&screen, ptmx)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(screen.String(), "UTS namespaces") {
+		select {
+		case err := <-done:
+			t.Fatalf("the TUI ended before showing the lessons: %v\n%q", err, screen.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("no lesson list on the screen:\n%q", screen.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if _, err := ptmx.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("q: %v\n%q", err, screen.String())
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("q did not quit:\n%q", screen.String())
+	}
+	if !strings.Contains(screen.String(), "\x1b[?1049l") {
+		t.Errorf("the alternate screen was not left")
+	}
+	checkHostUnchanged(t, before)
+}
+
+// Under sudo (root with SUDO_UID/SUDO_GID of the learner, here nobody) the
+// progress file and the directories nslab creates belong to the learner,
+// and none is writable by others.
+func TestProgressUnderSudoBelongsToTheUser(t *testing.T) {
+	needRoot(t)
+	state := t.TempDir()
+	r := nslab(t, invocation{args: []string{"progress", "--reset", "--yes"},
+		env: []string{"SUDO_USER=nobody", "SUDO_UID=65534", "SUDO_GID=65534", "XDG_STATE_HOME=" + state}})
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, p := range []string{filepath.Join(state, "nslab"), filepath.Join(state, "nslab", "progress.json")} {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != 65534 || st.Gid != 65534 || st.Mode&0o022 != 0 {
+			t.Errorf("%s: owner %d:%d mode %o", p, st.Uid, st.Gid, st.Mode&0o777)
+		}
+	}
 }
