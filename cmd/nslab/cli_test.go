@@ -992,3 +992,45 @@ func TestProgressUnderSudoBelongsToTheUser(t *testing.T) {
 		}
 	}
 }
+
+// Root without CAP_SYS_ADMIN (what an unprivileged container gives): the
+// doctor exits 3 naming the capability, and a lesson is refused with the
+// capability and the fix, never a bare EPERM.
+func TestRootWithoutCapSysAdmin(t *testing.T) {
+	needRoot(t)
+	path := needBinary(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	run := func(args ...string) result {
+		argv := append([]string{"--bounding-set=-sys_admin", "--inh-caps=-sys_admin", path}, args...)
+		cmd := exec.Command("setpriv", argv...)
+		cmd.Env = baseEnv(t.TempDir())
+		cmd.Dir = os.TempDir()
+		cmd.WaitDelay = 5 * time.Second
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := result{stdout: out.String(), stderr: errb.String()}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	before := readHost(t)
+	r := run("doctor")
+	if r.code != exitMachine || !strings.Contains(r.stdout, "missing CAP_SYS_ADMIN") || !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stdout, "fix: ") {
+		t.Errorf("doctor without CAP_SYS_ADMIN:\n%s", r)
+	}
+	r = run("run", "uts", "--plain", "--solve")
+	if r.code != exitMachine || !strings.Contains(r.stderr, "CAP_SYS_ADMIN") || !strings.Contains(r.stderr, "sudo -i") {
+		t.Errorf("run uts without CAP_SYS_ADMIN:\n%s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, "operation not permitted") {
+		t.Errorf("a bare EPERM reached the learner:\n%s", r)
+	}
+	checkHostUnchanged(t, before)
+}

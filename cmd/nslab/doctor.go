@@ -108,15 +108,18 @@ func assessLesson(m sandbox.Machine, l lessons.Lesson) lessonAccess {
 		if l.Rootless && rootlessProbesOK(m, flags) {
 			la.Why = "rootless too"
 		}
+	case ok && isRoot:
+		// Only a user namespace works, but nslab as root creates
+		// namespaces directly (the engine adds a user namespace only for
+		// other users), so root without the capabilities is blocked.
+		la.Access = accessBlocked
+		fix := "run nslab from a root shell that keeps every capability (`sudo -i`, then `nslab`)"
+		if m.Container.Inside {
+			fix = m.ContainerFix()
+		}
+		la.Why = fmt.Sprintf("root here cannot create namespaces directly (it lacks CAP_SYS_ADMIN, or something refuses clone); %s", fix)
 	case ok && l.Rootless:
 		la.Access = accessRootless
-		if isRoot {
-			la.Why = "root here lacks the privilege to create namespaces directly, so it goes through a user namespace"
-		}
-	case ok && isRoot:
-		la.Access = accessBlocked
-		la.Why = fmt.Sprintf("needs CAP_SYS_ADMIN and CAP_NET_ADMIN in the host's namespaces, which this root lacks (it %s); "+
-			"run it from a root shell with every capability, or start the container with --privileged", lessonNeedsWhat(l))
 	case ok:
 		la.Access = accessNeedsRoot
 		la.Why = fmt.Sprintf("it %s, which a user namespace cannot give; run `sudo nslab run %s`", lessonNeedsWhat(l), l.ID)
