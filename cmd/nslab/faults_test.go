@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -107,8 +108,11 @@ func fiBuild(t *testing.T) string {
 		return p
 	}
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	// nobody runs it too; t.TempDir makes the parent 0700.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	path := filepath.Join(dir, "nslab")
 	goCmd, err := exec.LookPath("go")
@@ -308,6 +312,8 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 		t.Fatal(err)
 	}
 	cmd.WaitDelay = 5 * time.Second
+	// A test killed mid-run must not leave nslab running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -504,11 +510,7 @@ func fiTakeHostPrint(t *testing.T, bin string) fiHostPrint {
 	}
 	p.hostname = unix.ByteSliceToString(u.Nodename[:])
 	p.domainname = unix.ByteSliceToString(u.Domainname[:])
-	mi, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mountinfo = string(mi)
+	p.mountinfo = fiMounts(t)
 
 	links, err := netlink.LinkList()
 	if err != nil {
@@ -571,6 +573,34 @@ func fiTakeHostPrint(t *testing.T, bin string) fiHostPrint {
 	}
 	p.procs = fiProcs(t, bin)
 	return p
+}
+
+// fiOtherMountRoots are where container engines mount on the host on
+// their own (CI builds the Docker image while these tests run): mounts
+// there are not nslab's, and nslab never mounts there.
+var fiOtherMountRoots = []string{"/var/lib/containers", "/var/lib/docker", "/run/containers", "/run/docker", "/run/crun", "/run/runc", "/run/user"}
+
+// fiMounts is this mount namespace's table, one line per mount with every
+// field of mountinfo(5), minus mounts of container engines.
+func fiMounts(t *testing.T) string {
+	t.Helper()
+	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		for _, r := range fiOtherMountRoots {
+			if m.Mountpoint == r || strings.HasPrefix(m.Mountpoint, r+"/") {
+				return true, false
+			}
+		}
+		return false, false
+	})
+	if err != nil {
+		t.Fatalf("mountinfo: %v", err)
+	}
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%d %d %d:%d %s %s %s %s - %s %s %s\n", m.ID, m.Parent, m.Major, m.Minor, m.Root, m.Mountpoint,
+			m.Options, m.Optional, m.FSType, m.Source, m.VFSOptions)
+	}
+	return b.String()
 }
 
 // fiIPCKeys keeps the key and id columns of a /proc/sysvipc file.
