@@ -606,6 +606,11 @@ func (a *agent) childObserve(views []View) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("observer child: %w", err)
 	}
+	// Wait (bounded) until the reaper collected it, so the next PID view
+	// shows no zombie. kill(pid, 0) succeeds until the zombie is reaped.
+	for end := time.Now().Add(time.Second); time.Now().Before(end) && unix.Kill(pid, 0) == nil; {
+		time.Sleep(2 * time.Millisecond)
+	}
 	snap.Side = "child"
 	return &snap, nil
 }

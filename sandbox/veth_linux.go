@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -72,6 +73,13 @@ func (s *Sandbox) AddVeth(ctx context.Context) (Veth, error) {
 	for _, l := range []string{"lo", v.SandboxName} {
 		if err := s.LinkUp(ctx, l); err != nil {
 			return v, err
+		}
+	}
+	// The carrier comes up asynchronously once both ends are up; a ping
+	// sent before that is lost. Wait (bounded) for the host end's UP.
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if l, err := netlink.LinkByName(v.HostName); err == nil && l.Attrs().OperState == netlink.OperUp {
+			break
 		}
 	}
 	return v, nil
