@@ -44,6 +44,11 @@ type LessonModel struct {
 	facts     []lessons.Fact
 	obsErr    string
 	viewsNeed int
+	compact   compacted // obs's compact rows
+	live      []string  // the live area, drawn by layout
+	helpH     int       // the help's height, measured by layout
+	helpStr   string    // the help, drawn by layout
+	textKeyed string    // what the text was last drawn from
 	observing bool
 	events    []sandbox.Event
 	fetching  bool // an EventsCmd is out
@@ -166,6 +171,7 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 	case EventsMsg:
 		m.fetching = false
 		m.events = msg.Events
+		return m.layout(), nil
 	case PerformedMsg:
 		m.performing, m.performed = false, true
 		if msg.Events != nil {
@@ -193,6 +199,7 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 		}
 		o := msg.Obs
 		m.obs, m.facts, m.obsErr = &o, msg.Facts, ""
+		m.compact = compactAll(m.obs)
 		var cmd tea.Cmd
 		if m.choice >= 0 && m.verdict == nil && !m.answering {
 			m.answering = true
@@ -436,7 +443,7 @@ func (m LessonModel) key(msg tea.KeyMsg) (LessonModel, tea.Cmd) {
 			return m.SetStatus("the solution is in the Challenge part", false), nil
 		}
 		m.confirm = true
-		return m.SetStatus("Show the solution and apply it in the sandbox? y/n", false), nil
+		return m.SetStatus("Show the solution and apply it in the sandbox? y/n", false).layout(), nil
 	}
 	return m, nil
 }
@@ -548,8 +555,7 @@ func fitLines(s string, w int) string {
 }
 
 func (m LessonModel) geometry() lessonLayout {
-	helpH := strings.Count(m.helpView(), "\n") + 1
-	g := lessonLayout{bodyH: max(m.height-2-1-helpH, 3)}
+	g := lessonLayout{bodyH: max(m.height-2-1-m.helpH, 3)}
 	g.wide = m.width >= wideMin
 	need := 2 // the waiting message and the list of views
 	if m.obs != nil {
@@ -587,11 +593,11 @@ func (m LessonModel) geometry() lessonLayout {
 }
 
 // viewsNeed is how many lines the views want in the shared area.
-func viewsNeed(o *lessons.Observation, stacked bool) int {
+func viewsNeed(c compacted, stacked bool) int {
 	n := 0
-	for _, v := range observedViews(o) {
+	for _, rows := range c.rows {
 		n++
-		for _, r := range compactRows(o.Diffs[v]) {
+		for _, r := range rows {
 			n++
 			if stacked && r.summary == "" && r.d.Kind == sandbox.Changed {
 				n++
@@ -611,19 +617,49 @@ func (m LessonModel) layout() LessonModel {
 		if w >= wideMin {
 			w = m.width - min(m.width*2/5, m.width-3-sideBySideMin) - 3
 		}
-		m.viewsNeed = viewsNeed(m.obs, w < sideBySideMin)
+		m.viewsNeed = viewsNeed(m.compact, w < sideBySideMin)
 	}
+	m.helpStr = m.helpView()
+	m.helpH = strings.Count(m.helpStr, "\n") + 1
 	g := m.geometry()
 	m.text.Width, m.text.Height = g.textW, g.textH
-	m.text.SetContent(m.textContent(g.textW))
+	// The text is Markdown rendered; a live refresh rarely changes it,
+	// so it is redrawn only when what it shows changed.
+	if k := m.textKey(g.textW); k != m.textKeyed {
+		m.textKeyed = k
+		m.text.SetContent(m.textContent(g.textW))
+	}
 	m.full.Width, m.full.Height = m.width, g.bodyH-1
 	if m.focus > len(m.views()) {
 		m.focus = 0
 	}
 	if m.focus > 0 {
 		m.full.SetContent(strings.Join(renderFocusedView(m.st, m.obs, m.views()[m.focus-1], m.width), "\n"))
+		m.live = nil
+	} else {
+		// Drawn here, once per change, not in every View.
+		m.live = m.liveLines(g)
 	}
 	return m
+}
+
+// textKey sums up everything textContent draws from.
+func (m LessonModel) textKey(w int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%s|%d|%t%t%q|%q|%d,%d|%t%t|%d%t%t%t|%t|", w, m.part(), m.index, m.performing, m.performed, m.performErr,
+		m.lock, m.choice, m.cursor, m.answering, m.obs != nil, m.hints, m.solution, m.confirm, m.checking, m.verdict != nil)
+	if m.verdict != nil {
+		fmt.Fprintf(&b, "%+v|", *m.verdict)
+	}
+	if m.checked != nil {
+		fmt.Fprintf(&b, "%t%q%v|", m.checked.OK, m.checked.Detail, m.checked.Err)
+	}
+	if m.part() == lessons.PartObserve {
+		for _, f := range m.facts {
+			fmt.Fprintf(&b, "%t%q%q;", f.OK, f.Text, f.Got)
+		}
+	}
+	return b.String()
 }
 
 // textContent is the current part's text and its interaction.
@@ -874,7 +910,7 @@ func (m LessonModel) View() string {
 		}
 	} else {
 		text := m.textLines()
-		live := m.liveLines(g)
+		live := m.live
 		if g.wide {
 			sep := st.Rule.Render("│")
 			for i := 0; i < g.bodyH; i++ {
@@ -911,7 +947,7 @@ func (m LessonModel) View() string {
 			status = st.Subtle.Render(truncate(m.status, w))
 		}
 	}
-	out = append(out, status, m.helpView())
+	out = append(out, status, m.helpStr)
 	return strings.Join(out, "\n")
 }
 
@@ -926,13 +962,17 @@ func (m LessonModel) liveLines(g lessonLayout) []string {
 	st := m.st
 	var out []string
 	every := "every " + m.refresh.String()
+	var table tableLayout
+	if m.obs != nil {
+		table = viewsTable(m.compact, g.liveW)
+	}
 	switch {
 	case m.obs == nil:
 		out = append(out, m.rule("live: HOST vs SANDBOX · "+every, g.liveW))
 	case g.wide:
-		out = append(out, m.rule("live: HOST vs SANDBOX · "+every, g.liveW), viewsHeader(st, m.obs, g.liveW, ""))
+		out = append(out, m.rule("live: HOST vs SANDBOX · "+every, g.liveW), truncate(table.header(st, ""), g.liveW))
 	default:
-		out = append(out, viewsHeader(st, m.obs, g.liveW, "live "+m.refresh.String()))
+		out = append(out, truncate(table.header(st, "live "+m.refresh.String()), g.liveW))
 	}
 	h := g.liveH - (len(out) - 1)
 	var views []string
@@ -948,7 +988,7 @@ func (m LessonModel) liveLines(g lessonLayout) []string {
 		if m.obsErr != "" {
 			views = append(views, st.Error.Render(truncate(symFail+" "+m.obsErr, g.liveW)))
 		}
-		views = append(views, renderAllViews(st, m.obs, m.lesson.Logic.Views, g.liveW, h-len(views))...)
+		views = append(views, renderAllViews(st, m.obs, m.compact, m.lesson.Logic.Views, table, h-len(views))...)
 	}
 	for len(views) < h {
 		views = append(views, "")

@@ -74,12 +74,15 @@ func newStyles(r *lipgloss.Renderer) *Styles {
 	c := func(light, dark string) lipgloss.AdaptiveColor {
 		return lipgloss.AdaptiveColor{Light: light, Dark: dark}
 	}
-	accent := c("#5A3FC0", "#B9A6FF")
-	green := c("#1F7A1F", "#7BD88F")
-	red := c("#B00020", "#FF6B81")
-	yellow := c("#8A5A00", "#FFD866")
-	blue := c("#0B5CAD", "#78C4FF")
-	subtle := c("#5C5C5C", "#A0A0A0")
+	// 256-colour indices, not hex: on a 256-colour terminal (tmux, most
+	// xterms) termenv converts a hex colour by a perceptual search on
+	// every Render, which was most of the idle CPU.
+	accent := c("55", "141")
+	green := c("28", "114")
+	red := c("124", "204")
+	yellow := c("130", "221")
+	blue := c("25", "117")
+	subtle := c("241", "248")
 	s := &Styles{r: r}
 	s.Title = r.NewStyle().Bold(true).Foreground(accent)
 	s.Subtle = r.NewStyle().Foreground(subtle)

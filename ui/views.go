@@ -104,36 +104,55 @@ func (st *Styles) kindStyle(k sandbox.DeltaKind, s string) string {
 // then what only the host has (counted when many: a host has hundreds of
 // processes the sandbox never sees).
 func compactRows(ds []sandbox.Delta) []vrow {
-	var diff, same, host []sandbox.Delta
-	for _, d := range ds {
-		switch d.Kind {
+	nSame, nHost := 0, 0
+	for i := range ds {
+		switch ds[i].Kind {
 		case sandbox.Same:
-			same = append(same, d)
+			nSame++
 		case sandbox.OnlyHost:
-			host = append(host, d)
-		default:
-			diff = append(diff, d)
+			nHost++
 		}
 	}
-	var out []vrow
-	for _, d := range diff {
-		out = append(out, vrow{d: d})
-	}
-	if len(same) <= collapseSame {
-		for _, d := range same {
-			out = append(out, vrow{d: d})
+	out := make([]vrow, 0, len(ds)-nSame-nHost+min(nSame, collapseSame+1)+min(nHost, collapseOnlyHost+1))
+	for i := range ds {
+		if k := ds[i].Kind; k != sandbox.Same && k != sandbox.OnlyHost {
+			out = append(out, vrow{d: ds[i]})
 		}
-	} else {
-		out = append(out, vrow{d: sandbox.Delta{Kind: sandbox.Same}, summary: fmt.Sprintf("%d more the same on both sides: %s", len(same), keyList(same))})
 	}
-	if len(host) <= collapseOnlyHost {
-		for _, d := range host {
-			out = append(out, vrow{d: d})
+	group := func(kind sandbox.DeltaKind, n, limit int, what string) {
+		if n == 0 {
+			return
 		}
-	} else {
-		out = append(out, vrow{d: sandbox.Delta{Kind: sandbox.OnlyHost}, summary: fmt.Sprintf("%d only on HOST: %s", len(host), keyList(host))})
+		if n > limit {
+			out = append(out, vrow{d: sandbox.Delta{Kind: kind}, summary: fmt.Sprintf("%d %s: %s", n, what, keyList(ds, kind))})
+			return
+		}
+		for i := range ds {
+			if ds[i].Kind == kind {
+				out = append(out, vrow{d: ds[i]})
+			}
+		}
 	}
+	group(sandbox.Same, nSame, collapseSame, "more the same on both sides")
+	group(sandbox.OnlyHost, nHost, collapseOnlyHost, "only on HOST")
 	return out
+}
+
+// compacted is an observation's compact rows, view by view, computed once
+// per observation.
+type compacted struct {
+	views []sandbox.View
+	rows  [][]vrow
+}
+
+func compactAll(o *lessons.Observation) compacted {
+	var c compacted
+	c.views = observedViews(o)
+	c.rows = make([][]vrow, len(c.views))
+	for i, v := range c.views {
+		c.rows[i] = compactRows(o.Diffs[v])
+	}
+	return c
 }
 
 // fullRows is every row of a view, for the focused view.
@@ -145,16 +164,19 @@ func fullRows(ds []sandbox.Delta) []vrow {
 	return out
 }
 
-// keyList names the first few rows, for a summary line.
-func keyList(ds []sandbox.Delta) string {
+// keyList names the first few rows of a kind, for a summary line.
+func keyList(ds []sandbox.Delta, kind sandbox.DeltaKind) string {
 	const shown = 6
 	var names []string
-	for i, d := range ds {
-		if i == shown {
+	for i := range ds {
+		if ds[i].Kind != kind {
+			continue
+		}
+		if len(names) == shown {
 			names = append(names, "…")
 			break
 		}
-		names = append(names, rowKey(d))
+		names = append(names, rowKey(ds[i]))
 	}
 	return strings.Join(names, " ")
 }
@@ -219,6 +241,14 @@ func (t tableLayout) header(st *Styles, label string) string {
 	return st.Subtle.Render(pad(truncate(label, 2+t.key), 2+t.key)) + st.Rule.Render(" │ ") + pad(st.ColHeader.Render("HOST"), t.val) + st.Rule.Render(" │ ") + st.ColHeader.Render("SANDBOX")
 }
 
+// lines is how many lines render draws for r.
+func (t tableLayout) lines(r vrow) int {
+	if t.stacked && r.summary == "" && r.d.Kind == sandbox.Changed {
+		return 2
+	}
+	return 1
+}
+
 // render draws one row; stacked rows may take two lines.
 func (t tableLayout) render(st *Styles, r vrow) []string {
 	sym := st.kindStyle(r.d.Kind, symbolFor(r.d.Kind))
@@ -260,22 +290,16 @@ func (t tableLayout) render(st *Styles, r vrow) []string {
 //
 // prio lists the views that get rows first (the lesson's own); the others
 // follow.
-func renderAllViews(st *Styles, o *lessons.Observation, prio []sandbox.View, width, height int) []string {
-	views := observedViews(o)
+func renderAllViews(st *Styles, o *lessons.Observation, c compacted, prio []sandbox.View, t tableLayout, height int) []string {
+	views, rows := c.views, c.rows
 	if len(views) == 0 || height < 1 {
 		return nil
 	}
 	if len(views) > height {
 		views = views[:height]
 	}
-	rows := make([][]vrow, len(views))
-	var all []vrow
-	for i, v := range views {
-		rows[i] = compactRows(o.Diffs[v])
-		all = append(all, rows[i]...)
-	}
-	t := newTableLayout(width, all)
-	cost := func(r vrow) int { return len(t.render(st, r)) }
+	width := t.width
+	cost := t.lines
 	avail := height - len(views)
 	// Round robin: every view gets a row before any gets two, the
 	// lesson's views first.
@@ -326,13 +350,14 @@ func renderAllViews(st *Styles, o *lessons.Observation, prio []sandbox.View, wid
 	return out
 }
 
-// viewsHeader is the column header of the views area.
-func viewsHeader(st *Styles, o *lessons.Observation, width int, label string) string {
+// viewsTable is the column layout shared by every view of the all-views
+// area, so that their columns line up.
+func viewsTable(c compacted, width int) tableLayout {
 	var all []vrow
-	for _, v := range observedViews(o) {
-		all = append(all, compactRows(o.Diffs[v])...)
+	for _, rs := range c.rows {
+		all = append(all, rs...)
 	}
-	return truncate(newTableLayout(width, all).header(st, label), width)
+	return newTableLayout(width, all)
 }
 
 // renderFocusedView draws every row of one view, for the scrollable full
