@@ -448,7 +448,7 @@ func readHost(t *testing.T) hostState {
 	// something (podman does) changes those but leaves the table as it was.
 	var mounts []string
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if f := strings.Fields(line); len(f) > 2 {
+		if f := strings.Fields(line); len(f) > 4 && !foreignMount(f[4]) {
 			mounts = append(mounts, strings.Join(f[2:], " "))
 		}
 	}
@@ -477,6 +477,18 @@ func readHost(t *testing.T) hostState {
 		s.mqueues = append(s.mqueues, e.Name())
 	}
 	return s
+}
+
+// foreignMount reports whether a mount point belongs to another program
+// that may run on the same host at the same time: podman's storage and the
+// image test's debootstrap roots (.ci/image-test). nslab never mounts there.
+func foreignMount(mountpoint string) bool {
+	for _, prefix := range []string{"/var/lib/containers/", "/var/cache/nslab-ci/", "/run/containers/", "/run/netns/"} {
+		if strings.HasPrefix(mountpoint+"/", prefix) {
+			return true
+		}
+	}
+	return strings.HasPrefix(strings.TrimPrefix(mountpoint, os.TempDir()), "/nslab-ci-")
 }
 
 // ownLink reports whether a host link could be one nslab left: the
