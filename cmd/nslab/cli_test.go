@@ -949,7 +949,25 @@ func TestTUIStartsAndQuits(t *testing.T) {
 	}
 	pts.Close()
 	var screen lockedBuffer
-	go io.Copy(&screen, ptmx)
+	go func() {
+		// Answer the terminal queries a real terminal answers (background
+		// colour, cursor position), or the TUI waits for them to time out.
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			chunk := buf[:n]
+			screen.Write(chunk)
+			if bytes.Contains(chunk, []byte("\x1b]11;?")) {
+				ptmx.Write([]byte("\x1b]11;rgb:0000/0000/0000\x1b\\"))
+			}
+			if bytes.Contains(chunk, []byte("\x1b[6n")) {
+				ptmx.Write([]byte("\x1b[1;1R"))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.After(30 * time.Second)
