@@ -11,6 +11,9 @@ package main
 // starts):
 //
 //	panic  panics in the runner's goroutine, as a buggy step would;
+//	leak   leaves, on purpose, a process in a new UTS namespace (sleep 60,
+//	       in its own session) and a file in $TMPDIR, then carries on: the
+//	       matrix's self-test shows its detectors see both;
 //	wait   prints "NSLAB-AT-PART <part> <agent pids...>" on stderr and
 //	       blocks until SIGUSR1 (carry on), or SIGINT, SIGTERM or SIGHUP
 //	       (carry on, so that the CLI's own handling of the signal runs
@@ -23,7 +26,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,8 +52,8 @@ func injectFault(opt *lessons.RunOptions) {
 		return
 	}
 	at, action, ok := strings.Cut(spec, ":")
-	if !ok || (action != "panic" && action != "wait") {
-		fmt.Fprintf(os.Stderr, "nslab faultinject: NSLAB_FAULT=%q: want <part>:panic or <part>:wait\n", spec)
+	if !ok || (action != "panic" && action != "wait" && action != "leak") {
+		fmt.Fprintf(os.Stderr, "nslab faultinject: NSLAB_FAULT=%q: want <part>:panic, <part>:wait or <part>:leak\n", spec)
 		os.Exit(exitUsage)
 	}
 	part := lessons.Part(at)
@@ -60,10 +65,14 @@ func injectFault(opt *lessons.RunOptions) {
 		if p != part {
 			return
 		}
-		if action == "panic" {
+		switch action {
+		case "panic":
 			panic(fmt.Sprintf("fault injected at part %s", p))
+		case "leak":
+			leakOnPurpose()
+		default:
+			waitAtPart(p)
 		}
-		waitAtPart(p)
 	}
 }
 
@@ -78,6 +87,19 @@ func waitAtPart(p lessons.Part) {
 	case <-sigs:
 	case <-time.After(faultWaitLimit):
 		fmt.Fprintf(os.Stderr, "nslab faultinject: nobody ended the wait at %s within %v\n", p, faultWaitLimit)
+	}
+}
+
+// leakOnPurpose starts a process nslab never waits for and writes a file
+// it never removes. The process ends by itself within a minute.
+func leakOnPurpose() {
+	cmd := exec.Command("sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: syscall.CLONE_NEWUTS}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "nslab faultinject: leak:", err)
+	}
+	if err := os.WriteFile(filepath.Join(os.TempDir(), "nslab-leak-selftest"), []byte("left on purpose\n"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "nslab faultinject: leak:", err)
 	}
 }
 

@@ -62,6 +62,9 @@ const (
 	fiKillNslab fiEnding = "SIGKILL-nslab"
 	fiKillAgent fiEnding = "SIGKILL-agents"
 	fiPanic     fiEnding = "panic"
+	// fiLeak is no ending of the matrix: the self-test's run, which
+	// leaves a process and a file on purpose (faultinject.go).
+	fiLeak fiEnding = "leak-on-purpose"
 )
 
 func fiEndings() []fiEnding {
@@ -300,6 +303,8 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 	}
 	switch e {
 	case fiNormal:
+	case fiLeak:
+		cmd.Env = append(cmd.Env, "NSLAB_FAULT="+string(part)+":leak")
 	case fiPanic:
 		cmd.Env = append(cmd.Env, "NSLAB_FAULT="+string(part)+":panic")
 	default:
@@ -342,7 +347,7 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 	}()
 
 	var agents []int
-	if e != fiNormal && e != fiPanic {
+	if e != fiNormal && e != fiPanic && e != fiLeak {
 		select {
 		case agents = <-marker:
 		case <-readDone:
@@ -389,7 +394,7 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 
 	// How it must end.
 	switch e {
-	case fiNormal:
+	case fiNormal, fiLeak:
 		if code != 0 {
 			t.Errorf("normal run: exit %d, want 0\n%s", code, out)
 		}
@@ -433,6 +438,10 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if e == fiLeak {
+		fiCheckSelfTest(t, d)
+		return
+	}
 	for _, x := range d {
 		t.Errorf("left behind after %s at %s: %s", e, part, x)
 	}
@@ -445,6 +454,60 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 	case p.Get("fault-matrix-prior").Status != lessons.StatusDone:
 		t.Errorf("progress lost after %s at %s: %+v", e, part, p)
 	}
+}
+
+// fiCheckSelfTest wants the leftovers of a leak-on-purpose run reported,
+// and then removes the leaked process.
+func fiCheckSelfTest(t *testing.T, d []string) {
+	t.Helper()
+	var proc, file bool
+	for _, x := range d {
+		t.Logf("detected, as it should be: %s", x)
+		if rest, ok := strings.CutPrefix(x, "process left ("); ok && strings.Contains(x, "uts") {
+			proc = true
+			if _, after, ok := strings.Cut(rest, "): "); ok {
+				if pid, err := strconv.Atoi(strings.Fields(after)[0]); err == nil {
+					_ = unix.Kill(pid, unix.SIGKILL)
+				}
+			}
+		}
+		if strings.Contains(x, "file in TMPDIR: nslab-leak-selftest") {
+			file = true
+		}
+	}
+	if !proc || !file {
+		t.Errorf("the matrix missed a leak made on purpose (process in a new uts namespace found: %v, file found: %v)", proc, file)
+	}
+	fiReapAfterKill()
+}
+
+// fiReapAfterKill reaps what the self-test killed, bounded.
+func fiReapAfterKill() {
+	for range 50 {
+		fiReapOrphans()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFaultMatrixSeesLeaks shows the matrix's detectors can fail: a run
+// that leaves a process in a new namespace and a temporary file (the
+// faultinject build's "leak" action) is caught.
+func TestFaultMatrixSeesLeaks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the leaked process gets a new UTS namespace")
+	}
+	bin := fiBuild(t)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("become a child subreaper: %v", err)
+	}
+	l, err := lessons.ByID("overview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Logic.Perform == nil {
+		t.Skip("the overview lesson is still a placeholder")
+	}
+	fiOne(t, bin, l, lessons.PartConcept, fiLeak)
 }
 
 func fiExit(err error) (code int, sig syscall.Signal) {
