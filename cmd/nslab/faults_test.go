@@ -638,18 +638,24 @@ func fiTakeHostPrint(t *testing.T, bin string) fiHostPrint {
 	return p
 }
 
-// fiOtherMountRoots are where container engines mount on the host on
-// their own (CI builds the Docker image while these tests run): mounts
-// there are not nslab's, and nslab never mounts there.
-var fiOtherMountRoots = []string{"/var/lib/containers", "/var/lib/docker", "/run/containers", "/run/docker", "/run/crun", "/run/runc", "/run/user"}
+// fiOtherMountRoots are where other tools mount on the host while these
+// tests run: container engines (CI builds the Docker image) and chroot
+// builds in temporary directories. No lesson mounts below any of them
+// (lessons mount on /tmp itself, /proc, /mnt, /srv, /media, /opt,
+// /dev/mqueue, /sys/fs/cgroup — all still compared).
+func fiOtherMountRoots() []string {
+	return []string{"/var/lib/containers", "/var/lib/docker", "/run/containers", "/run/docker", "/run/crun", "/run/runc", "/run/user",
+		filepath.Clean(os.TempDir())}
+}
 
 // fiMounts is this mount namespace's table, one line per mount with every
 // field of mountinfo(5), minus mounts of container engines.
 func fiMounts(t *testing.T) string {
 	t.Helper()
 	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
-		for _, r := range fiOtherMountRoots {
-			if m.Mountpoint == r || strings.HasPrefix(m.Mountpoint, r+"/") {
+		for _, r := range fiOtherMountRoots() {
+			// Below r only: a mount on /tmp itself is compared.
+			if strings.HasPrefix(m.Mountpoint, r+"/") {
 				return true, false
 			}
 		}
