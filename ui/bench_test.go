@@ -62,17 +62,6 @@ func BenchmarkUpdate(b *testing.B) {
 	}
 }
 
-// BenchmarkTick is the refresh tick itself (it only schedules an
-// observation).
-func BenchmarkTick(b *testing.B) {
-	m, _ := benchLesson(b, 80, 24)
-	b.ReportAllocs()
-	for b.Loop() {
-		m.observing = true // no command out: measure the model, not the fake
-		m, _ = m.Update(tickMsg{sid: 1, gen: 0})
-	}
-}
-
 // BenchmarkFocusedView is the processes view whole: 301 rows.
 func BenchmarkFocusedView(b *testing.B) {
 	m, _ := benchLesson(b, 120, 40)

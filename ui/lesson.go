@@ -97,7 +97,11 @@ func NewLesson(ctx context.Context, st *Styles, sid int, sess LessonSession, loc
 
 // Init starts the live refresh and records the lesson as opened.
 func (m LessonModel) Init() tea.Cmd {
-	return tea.Batch(tickCmd(m.sid, m.tickGen, m.refresh), m.markPart())
+	var live tea.Cmd
+	if m.performed {
+		live = LiveCmd(m.ctx, m.sid, m.tickGen, m.sess, m.refresh)
+	}
+	return tea.Batch(live, m.markPart())
 }
 
 // SID is the screen's id.
@@ -147,16 +151,6 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 			m.text, _ = m.text.Update(msg)
 		}
 		return m, nil
-	case tickMsg:
-		if msg.sid != m.sid || msg.gen != m.tickGen {
-			return m, nil
-		}
-		cmds := []tea.Cmd{tickCmd(m.sid, m.tickGen, m.refresh)}
-		if m.performed && !m.performing && !m.observing {
-			m.observing = true
-			cmds = append(cmds, ObserveCmd(m.ctx, m.sid, m.sess))
-		}
-		return m, tea.Batch(cmds...)
 	case TraceMsg:
 		if m.fetching {
 			return m, nil
@@ -184,9 +178,19 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 			m = m.SetStatus("performed: the syscalls are in the log, the views are live", false)
 		}
 		m.observing = true
-		return m.layout(), ObserveCmd(m.ctx, m.sid, m.sess)
+		// Observe now, and start the live refresh.
+		m.tickGen++
+		return m.layout(), tea.Batch(ObserveCmd(m.ctx, m.sid, m.sess), LiveCmd(m.ctx, m.sid, m.tickGen, m.sess, m.refresh))
 	case ObservedMsg:
-		m.observing = false
+		var next tea.Cmd
+		if msg.live {
+			if msg.gen != m.tickGen {
+				return m, nil // an old chain: it ends here
+			}
+			next = LiveCmd(m.ctx, m.sid, m.tickGen, m.sess, m.refresh)
+		} else {
+			m.observing = false
+		}
 		if msg.Events != nil {
 			m.events = msg.Events
 		}
@@ -195,7 +199,7 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 			if errors.Is(msg.Err, ErrPanic) {
 				m = m.SetStatus(msg.Err.Error(), true)
 			}
-			return m.layout(), nil
+			return m.layout(), next
 		}
 		o := msg.Obs
 		m.obs, m.facts, m.obsErr = &o, msg.Facts, ""
@@ -205,7 +209,7 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 			m.answering = true
 			cmd = AnswerCmd(m.sid, m.sess, m.choice, o)
 		}
-		return m.layout(), cmd
+		return m.layout(), tea.Batch(cmd, next)
 	case AnsweredMsg:
 		m.answering = false
 		if msg.Err != nil {

@@ -66,13 +66,12 @@ const (
 // Messages. Each carries the id of the lesson screen that asked, so a
 // result arriving after the learner left is dropped.
 
-// tickMsg asks for a live refresh.
-type tickMsg struct{ sid, gen int }
-
 // ObservedMsg is one observation of both sides, with the facts it proves
 // and the trace so far.
 type ObservedMsg struct {
 	sid    int
+	live   bool // from the live refresh chain number gen
+	gen    int
 	Obs    lessons.Observation
 	Facts  []lessons.Fact
 	Events []sandbox.Event
@@ -141,28 +140,43 @@ type SessionClosedMsg struct {
 
 // Commands.
 
-func tickCmd(sid, gen int, d time.Duration) tea.Cmd {
-	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{sid: sid, gen: gen} })
-}
-
-// ObserveCmd observes both sides and derives the lesson's facts.
-func ObserveCmd(ctx context.Context, sid int, s LessonSession) tea.Cmd {
+// LiveCmd is the live refresh: it waits d, then observes. One command and
+// one message per refresh, because on a small VM each wake-up costs.
+func LiveCmd(ctx context.Context, sid, gen int, s LessonSession, d time.Duration) tea.Cmd {
 	return func() tea.Msg {
-		m := ObservedMsg{sid: sid}
-		m.Err = guard("observe", func() error {
-			ctx, cancel := context.WithTimeout(ctx, observeTimeout)
-			defer cancel()
-			o, err := s.Observe(ctx)
-			if err != nil {
-				return err
-			}
-			m.Obs = o
-			m.Facts = s.Facts(o)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
 			return nil
-		})
-		_ = guard("events", func() error { m.Events = s.Events(); return nil })
+		}
+		m := observe(ctx, sid, s)
+		m.live, m.gen = true, gen
 		return m
 	}
+}
+
+// ObserveCmd observes both sides now and derives the lesson's facts.
+func ObserveCmd(ctx context.Context, sid int, s LessonSession) tea.Cmd {
+	return func() tea.Msg { return observe(ctx, sid, s) }
+}
+
+func observe(ctx context.Context, sid int, s LessonSession) ObservedMsg {
+	m := ObservedMsg{sid: sid}
+	m.Err = guard("observe", func() error {
+		ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+		defer cancel()
+		o, err := s.Observe(ctx)
+		if err != nil {
+			return err
+		}
+		m.Obs = o
+		m.Facts = s.Facts(o)
+		return nil
+	})
+	_ = guard("events", func() error { m.Events = s.Events(); return nil })
+	return m
 }
 
 // PerformCmd performs the lesson's syscalls.
