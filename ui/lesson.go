@@ -180,7 +180,9 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 		m.observing = true
 		// Observe now, and start the live refresh.
 		m.tickGen++
-		return m.layout(), tea.Batch(ObserveCmd(m.ctx, m.sid, m.sess), LiveCmd(m.ctx, m.sid, m.tickGen, m.sess, m.refresh))
+		m = m.layout()
+		m.text.GotoBottom() // the outcome is at the end of the text
+		return m, tea.Batch(ObserveCmd(m.ctx, m.sid, m.sess), LiveCmd(m.ctx, m.sid, m.tickGen, m.sess, m.refresh))
 	case ObservedMsg:
 		var next tea.Cmd
 		if msg.live {
@@ -218,7 +220,11 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 		v := msg
 		m.verdict = &v
 		id, right := m.lesson.ID, msg.Correct
-		return m.layout(), func() tea.Msg {
+		m = m.layout()
+		if p := m.part(); p == lessons.PartPredict || p == lessons.PartPerform {
+			m.text.GotoBottom() // the verdict is at the end of the text
+		}
+		return m, func() tea.Msg {
 			return progressMsg{apply: func(p *lessons.Progress) { p.RecordPrediction(id, right) }}
 		}
 	case CheckedMsg:

@@ -531,3 +531,31 @@ func TestQuitClosesSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestMouseWheelScrolls: the wheel scrolls the lesson text.
+func TestMouseWheelScrolls(t *testing.T) {
+	h := newHarness(t, 60, 16, nil)
+	h.keys("j", "enter")
+	h.until("open", func(a App) bool { return a.open })
+	before := 0
+	h.until("text", func(a App) bool { before = a.lesson.text.YOffset; return a.lesson.text.TotalLineCount() > a.lesson.text.Height })
+	h.tm.Send(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress, Type: tea.MouseWheelDown})
+	h.until("scrolled", func(a App) bool { return a.lesson.text.YOffset > before })
+	h.final()
+}
+
+// TestFullHelp: ? shows every key and the screen still fits.
+func TestFullHelp(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("j", "enter")
+	h.until("open", func(a App) bool { return a.open })
+	h.keys("?")
+	h.waitFor("ctrl+c")
+	_, screen := h.final()
+	checkScreen(t, screen, 80, 24)
+	for _, want := range []string{"check challenge", "solution", "shell inside", "refresh", "quit"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("full help lacks %q:\n%s", want, screen)
+		}
+	}
+}
