@@ -4,6 +4,7 @@ package sandbox
 
 /*
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -53,6 +54,29 @@ static void nslab_enter_fail(const char *kind, int err) {
 	_exit(1);
 }
 
+// nslab_pidns_alive reports whether some process is in the PID namespace
+// ns. After unshare(CLONE_NEWPID), once the first child (its init) has
+// exited, pid_for_children still names the dead namespace, and forking
+// into it fails with ENOMEM.
+static int nslab_pidns_alive(const struct stat *ns) {
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return 1; // cannot tell: try it
+	struct dirent *e;
+	char path[64];
+	struct stat st;
+	int alive = 0;
+	while (!alive && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/ns/pid", e->d_name);
+		if (stat(path, &st) == 0 && st.st_dev == ns->st_dev && st.st_ino == ns->st_ino)
+			alive = 1;
+	}
+	closedir(d);
+	return alive;
+}
+
 static pid_t nslab_enter_child;
 
 static void nslab_enter_forward(int sig) {
@@ -88,7 +112,6 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		return;
 	int n = sizeof(nslab_kinds) / sizeof(nslab_kinds[0]);
 	int fds[8];
-	int pid_fallback = -1;
 	char path[64];
 	for (int i = 0; i < n; i++) {
 		fds[i] = -1;
@@ -99,12 +122,13 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		// For pid and time, the namespace the sandbox's *children* get:
 		// after unshare(CLONE_NEWPID) that is where the sandbox is. The
 		// link exists only once a first child entered; else the agent's own.
+		// A PID namespace whose init has exited takes no new members: then
+		// the agent's own PID namespace will do.
 		int children = nslab_kinds[i].flag == CLONE_NEWPID || nslab_kinds[i].flag == 0x00000080;
 		snprintf(path, sizeof path, "/proc/%s/ns/%s_for_children", pid, nslab_kinds[i].name);
-		if (!children || stat(path, &theirs) != 0) {
-			children = 0;
+		if (!children || stat(path, &theirs) != 0 ||
+		    (nslab_kinds[i].flag == CLONE_NEWPID && !nslab_pidns_alive(&theirs)))
 			snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, nslab_kinds[i].name);
-		}
 		if (stat(path, &theirs) != 0)
 			nslab_enter_fail(nslab_kinds[i].name, errno);
 		// Same namespace: nothing to join (and setns into one's own user
@@ -114,12 +138,6 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
 			nslab_enter_fail(nslab_kinds[i].name, errno);
-		if (children && nslab_kinds[i].flag == CLONE_NEWPID) {
-			// If that PID namespace's init has exited, fork below fails
-			// with ENOMEM: then the agent's own PID namespace will do.
-			snprintf(path, sizeof path, "/proc/%s/ns/pid", pid);
-			pid_fallback = open(path, O_RDONLY | O_CLOEXEC);
-		}
 	}
 	for (int i = 0; i < n; i++) {
 		if (fds[i] < 0)
@@ -144,16 +162,12 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 	// parent only waits and passes on the exit status, as nsenter(1) does.
 	if (fds[5] >= 0 || fds[7] >= 0) {
 		pid_t child = fork();
-		if (child < 0 && errno == ENOMEM && pid_fallback >= 0 && setns(pid_fallback, CLONE_NEWPID) == 0)
-			child = fork();
 		if (child < 0)
 			nslab_enter_fail("pid", errno);
 		if (child > 0)
 			nslab_enter_wait(child);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
-	if (pid_fallback >= 0)
-		close(pid_fallback);
 	nslab_enter_state = 1;
 }
 
