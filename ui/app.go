@@ -27,6 +27,22 @@ type ProgressLoadedMsg struct {
 	Err      error
 }
 
+// LocksLoadedMsg carries the locks computed in the background.
+type LocksLoadedMsg struct{ Locks map[string]string }
+
+// LoadLocksCmd runs the machine checks that decide the locks.
+func LoadLocksCmd(ctx context.Context, f func(context.Context) map[string]string) tea.Cmd {
+	return func() tea.Msg {
+		var locks map[string]string
+		if err := guard("checks", func() error { locks = f(ctx); return nil }); err != nil {
+			// Without the checks every lesson stays runnable; Perform
+			// reports the kernel's own refusal.
+			locks = map[string]string{}
+		}
+		return LocksLoadedMsg{Locks: locks}
+	}
+}
+
 // ProgressSavedMsg reports a save.
 type ProgressSavedMsg struct{ Err error }
 
@@ -106,6 +122,8 @@ type App struct {
 	refresh     time.Duration
 	forceQuit   key.Binding
 	startLesson string
+	loadLocks   func(context.Context) map[string]string
+	locksReady  bool
 
 	width, height int
 	home          HomeModel
@@ -131,6 +149,7 @@ type appConfig struct {
 	sessions    *sessionSet
 	refresh     time.Duration
 	startLesson string
+	loadLocks   func(context.Context) map[string]string
 }
 
 func newApp(c appConfig) App {
@@ -148,7 +167,9 @@ func newApp(c appConfig) App {
 		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,
 		forceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
 		startLesson: c.startLesson,
-		home:        NewHome(c.styles, c.lessons, c.locks),
+		loadLocks:   c.loadLocks,
+		locksReady:  c.loadLocks == nil,
+		home:        NewHome(c.styles, c.lessons, c.locks).SetChecking(c.loadLocks != nil),
 		progress:    lessons.NewProgress(),
 	}
 }
@@ -160,6 +181,9 @@ func (a App) Init() tea.Cmd {
 		cmds = append(cmds, LoadProgressCmd(a.store))
 	} else {
 		cmds = append(cmds, func() tea.Msg { return ProgressLoadedMsg{Progress: lessons.NewProgress()} })
+	}
+	if a.loadLocks != nil {
+		cmds = append(cmds, LoadLocksCmd(a.ctx, a.loadLocks))
 	}
 	if a.startLesson != "" {
 		id := a.startLesson
@@ -190,6 +214,13 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case openLessonMsg:
 		return a.openLesson(msg.ID)
+	case LocksLoadedMsg:
+		a.locks, a.locksReady = msg.Locks, true
+		a.home = a.home.SetLocks(msg.Locks).SetChecking(false)
+		if a.open {
+			a.lesson = a.lesson.SetLock(a.locks[a.lesson.lesson.ID], false)
+		}
+		return a, nil
 	case SessionClosedMsg:
 		a.sessions.remove(msg.Session)
 		if msg.Err != nil {
@@ -296,7 +327,7 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	}
 	a.sessions.add(s)
 	a.nextSID++
-	a.lesson = NewLesson(a.ctx, a.st, a.nextSID, s, a.locks[id], a.refresh).SetSize(a.width, a.height)
+	a.lesson = NewLesson(a.ctx, a.st, a.nextSID, s, a.locks[id], a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.width, a.height)
 	a.open = true
 	a.home = a.home.Select(id)
 	return a, a.lesson.Init()

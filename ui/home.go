@@ -35,7 +35,15 @@ type HomeModel struct {
 	// screen.
 	open string
 	quit bool
+	// checking: the machine checks behind the locks are still running.
+	checking bool
 }
+
+// SetLocks sets why lessons cannot run here.
+func (m HomeModel) SetLocks(l map[string]string) HomeModel { m.locks = l; return m }
+
+// SetChecking says whether the machine checks are still running.
+func (m HomeModel) SetChecking(c bool) HomeModel { m.checking = c; return m }
 
 // NewHome is the home screen over the lessons in curriculum order.
 func NewHome(st *Styles, ls []lessons.Lesson, locks map[string]string) HomeModel {
@@ -219,6 +227,8 @@ func (m HomeModel) View() string {
 		b = append(b, st.Subtle.Render(truncate(info, w)))
 		if why := m.locks[l.ID]; why != "" {
 			b = append(b, st.Locked.Render(truncate(symLocked+" locked: "+why, w)))
+		} else if m.checking {
+			b = append(b, st.Subtle.Render(truncate("checking what this machine can run…", w)))
 		} else {
 			b = append(b, st.Subtle.Render(truncate("enter opens it; ? shows every key", w)))
 		}

@@ -25,14 +25,16 @@ type progressMsg struct{ apply func(*lessons.Progress) }
 type LessonModel struct {
 	Keys LessonKeyMap
 
-	st      *Styles
-	help    help.Model
-	ctx     context.Context
-	sid     int
-	sess    LessonSession
-	lesson  lessons.Lesson
-	lock    string // why this machine cannot perform it ("" = it can)
-	refresh time.Duration
+	st     *Styles
+	help   help.Model
+	ctx    context.Context
+	sid    int
+	sess   LessonSession
+	lesson lessons.Lesson
+	lock   string // why this machine cannot perform it ("" = it can)
+	// checkingLocks: the machine checks are still running; Perform waits.
+	checkingLocks bool
+	refresh       time.Duration
 
 	width, height int
 	index         int            // the current part (cached from the session)
@@ -114,6 +116,13 @@ func (m LessonModel) Session() LessonSession { return m.sess }
 func (m LessonModel) SetSize(w, h int) LessonModel {
 	m.width, m.height = w, h
 	m.help.Width = w
+	return m.layout()
+}
+
+// SetLock sets why this machine cannot perform the lesson ("" = it can);
+// checking says the checks are still running.
+func (m LessonModel) SetLock(lock string, checking bool) LessonModel {
+	m.lock, m.checkingLocks = lock, checking
 	return m.layout()
 }
 
@@ -519,6 +528,8 @@ func (m LessonModel) enter() (LessonModel, tea.Cmd) {
 		switch {
 		case m.lock != "":
 			return m.SetStatus(fmt.Sprintf("%s locked on this machine: %s", symLocked, m.lock), true).layout(), nil
+		case m.checkingLocks:
+			return m.SetStatus("checking what this machine can run… press enter again in a moment", false), nil
 		case m.performing:
 			return m, nil
 		case m.performed:

@@ -39,6 +39,10 @@ type Options struct {
 	// Locks maps a lesson id to why this machine cannot perform it ("" or
 	// absent: it can). A locked lesson can still be read.
 	Locks map[string]string
+	// LoadLocks, if set, computes Locks in the background (the machine
+	// probe takes most of a second; the first frame should not wait for
+	// it). Until it returns, Perform asks the learner to wait.
+	LoadLocks func(context.Context) map[string]string
 	// StartLesson, if set, opens that lesson at once.
 	StartLesson string
 	// Input and Output default to the process's stdin and stdout.
@@ -113,6 +117,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
+		loadLocks: opts.LoadLocks,
 	})
 	if !tty {
 		// No terminal to ask for a size (a pipe, a test): assume the

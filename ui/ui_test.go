@@ -538,8 +538,11 @@ func TestMouseWheelScrolls(t *testing.T) {
 	h.keys("j", "enter")
 	h.until("open", func(a App) bool { return a.open })
 	before := 0
-	h.until("text", func(a App) bool { before = a.lesson.text.YOffset; return a.lesson.text.TotalLineCount() > a.lesson.text.Height })
-	h.tm.Send(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress, Type: tea.MouseWheelDown})
+	h.until("text", func(a App) bool {
+		before = a.lesson.text.YOffset
+		return a.lesson.text.TotalLineCount() > a.lesson.text.Height
+	})
+	h.tm.Send(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
 	h.until("scrolled", func(a App) bool { return a.lesson.text.YOffset > before })
 	h.final()
 }
@@ -557,5 +560,29 @@ func TestFullHelp(t *testing.T) {
 		if !strings.Contains(screen, want) {
 			t.Errorf("full help lacks %q:\n%s", want, screen)
 		}
+	}
+}
+
+// TestLocksLoadedLater: with LoadLocks, the first frame does not wait for
+// the checks; Perform waits until they are in, then obeys them.
+func TestLocksLoadedLater(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, 80, 24, nil, func(c *appConfig, _ *harness) {
+		c.locks = nil
+		c.loadLocks = func(ctx context.Context) map[string]string {
+			<-release
+			return map[string]string{"uts": "needs root: run with sudo"}
+		}
+	})
+	h.waitFor("checking what this machine can run")
+	h.keys("j", "enter", "n", "n", "enter")
+	h.waitFor("press enter again in a moment")
+	close(release)
+	h.until("locks", func(a App) bool { return a.locksReady && a.lesson.lock != "" })
+	h.keys("enter")
+	h.waitFor("locked on this machine: needs root")
+	h.final()
+	if h.session(0).Performed() {
+		t.Error("performed a lesson locked by the late checks")
 	}
 }
