@@ -759,10 +759,12 @@ func (m LessonModel) partExtra(w int) []string {
 			if i == m.choice {
 				mark = "  ← your prediction"
 			}
-			line := fmt.Sprintf("%s%d) %s%s", cur, i+1, c, mark)
-			for j, l := range wrapPlain(line, w) {
-				if j > 0 {
-					l = "     " + l
+			prefix := fmt.Sprintf("%s%d) ", cur, i+1)
+			for j, l := range wrapPlain(c+mark, w-widthOf(prefix)) {
+				if j == 0 {
+					l = prefix + l
+				} else {
+					l = strings.Repeat(" ", widthOf(prefix)) + l
 				}
 				if i == m.choice || (m.predicting() && i == m.cursor) {
 					l = st.Selected.Render(l)

@@ -586,3 +586,18 @@ func TestLocksLoadedLater(t *testing.T) {
 		t.Error("performed a lesson locked by the late checks")
 	}
 }
+
+// TestGoldenPredict: the question and its choices, aligned, before Perform.
+func TestGoldenPredict(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("j", "enter", "n")
+	h.until("predict", func(a App) bool { return a.open && a.lesson.part() == lessons.PartPredict })
+	_, screen := h.final()
+	checkScreen(t, screen, 80, 24)
+	for _, want := range []string{"▸ 1) lab: there is one hostname", "  2) its old name", "  3) nothing"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("predict screen lacks %q:\n%s", want, screen)
+		}
+	}
+	golden.RequireEqual(t, []byte(screen))
+}
