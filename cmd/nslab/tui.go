@@ -29,15 +29,18 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 	if err != nil {
 		return err
 	}
-	// The locks come from the same facts and rules as `nslab doctor`.
-	locks := lessonLocks(sandbox.ProbeMachine(ctx), ls)
 	store, _ := a.progressStore() // without a path the TUI shows why and keeps progress in memory
 	return a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
 		return ui.Run(ctx, ui.Options{
 			Engine:      eng,
 			Lessons:     ls,
 			Progress:    store,
-			Locks:       locks,
+			// The locks come from the same facts and rules as `nslab doctor`.
+			// The probe takes about a second (throwaway clones of every
+			// kind), so it runs behind the first frame.
+			LoadLocks: func(ctx context.Context) map[string]string {
+				return lessonLocks(sandbox.ProbeMachine(ctx), ls)
+			},
 			StartLesson: start,
 			Input:       a.in,
 			Output:      a.out,
