@@ -32,9 +32,9 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 	store, _ := a.progressStore() // without a path the TUI shows why and keeps progress in memory
 	return a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
 		return ui.Run(ctx, ui.Options{
-			Engine:      eng,
-			Lessons:     ls,
-			Progress:    store,
+			Engine:   eng,
+			Lessons:  ls,
+			Progress: store,
 			// The locks come from the same facts and rules as `nslab doctor`.
 			// The probe takes about a second (throwaway clones of every
 			// kind), so it runs behind the first frame.
