@@ -413,7 +413,16 @@ func (s *Sandbox) readReplies(r io.ReadCloser) {
 		}
 	}
 	if errors.Is(cause, io.EOF) {
-		cause = fmt.Errorf("%w: the agent (pid %d) exited", ErrAgent, s.pid)
+		// Say how it ended ("signal: killed"): give the reaper a moment.
+		how := "exited"
+		select {
+		case <-s.exited:
+			if st := s.cmd.ProcessState; st != nil {
+				how = "ended: " + st.String()
+			}
+		case <-time.After(500 * time.Millisecond):
+		}
+		cause = fmt.Errorf("%w: the agent (pid %d) %s", ErrAgent, s.pid, how)
 	}
 	if msg := strings.TrimSpace(s.stderr.String()); msg != "" {
 		cause = fmt.Errorf("%w: %s", cause, msg)

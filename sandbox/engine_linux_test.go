@@ -597,6 +597,9 @@ func TestAgentDeathIsAnErrorNotAHang(t *testing.T) {
 	if !errors.Is(err, ErrAgent) {
 		t.Fatalf("want ErrAgent, got %v", err)
 	}
+	if !strings.Contains(err.Error(), "killed") {
+		t.Errorf("the error should say how the agent ended: %v", err)
+	}
 	if d := time.Since(begin); d > 2*time.Second {
 		t.Errorf("took %v to notice a dead agent", d)
 	}

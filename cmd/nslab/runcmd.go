@@ -203,6 +203,10 @@ func (a *app) explainRunError(m sandbox.Machine, l lessons.Lesson, err error) er
 		return withCode(exitMachine, errors.New(b.String()))
 	case errors.Is(err, unix.ENOSPC):
 		return withCode(exitMachine, fmt.Errorf("lesson %s: %w\nA user.max_*_namespaces limit is reached or 0; `nslab doctor` shows which", l.ID, err))
+	case errors.Is(err, sandbox.ErrAgent):
+		// Usually killed from outside (kill -9, the OOM killer): nslab
+		// closed everything; running the lesson again starts afresh.
+		return withCode(exitInternal, fmt.Errorf("lesson %s: %w\nThe sandbox's agent process died; nslab closed the sandbox. Run the lesson again; if it keeps happening, please report it", l.ID, err))
 	case errors.Is(err, lessons.ErrNoLogic):
 		return withCode(exitInternal, fmt.Errorf("lesson %s is not finished in this build of nslab: %w", l.ID, err))
 	}
