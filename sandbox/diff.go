@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Diff compares one view of the host's and a sandbox's snapshots, row by
@@ -30,6 +32,43 @@ import (
 //   - cgroup: "cgroup"
 //   - time: "monotonic", "boottime" (equal within a second), "offsets"
 func Diff(host, sb Snapshot, v View) []Delta {
+	ds := diffView(host, sb, v)
+	// Rows end up on a terminal. Whatever a sandbox's root put into a
+	// hostname, a mount path or a process name (the kernel takes any
+	// bytes there), control characters are shown escaped, never sent.
+	for i := range ds {
+		d := &ds[i]
+		d.Key, d.Label, d.Host, d.Sandbox = Printable(d.Key), Printable(d.Label), Printable(d.Host), Printable(d.Sandbox)
+	}
+	return ds
+}
+
+// Printable escapes control characters (ESC, BEL, newlines, DEL, C1) as Go
+// does in quoted strings, leaving all other text as it is.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func diffView(host, sb Snapshot, v View) []Delta {
 	if he, se := host.Errs[v], sb.Errs[v]; he != "" || se != "" {
 		return []Delta{{Key: "error", Host: he, Sandbox: se, Kind: Changed}}
 	}

@@ -188,3 +188,21 @@ func FuzzAgentProtocol(f *testing.F) {
 		}
 	})
 }
+
+func TestDiffEscapesControlCharacters(t *testing.T) {
+	host := Snapshot{Hostname: "vm", Views: []View{ViewUTS}}
+	sb := Snapshot{Hostname: "evil\x1b]0;pwned\x07\x1b[2J", Views: []View{ViewUTS}}
+	for _, d := range Diff(host, sb, ViewUTS) {
+		for _, s := range []string{d.Key, d.Host, d.Sandbox, d.Label} {
+			if strings.ContainsAny(s, "\x1b\x07") {
+				t.Errorf("control character reaches the terminal: %q", s)
+			}
+		}
+		if d.Key == "hostname" && d.Sandbox != `evil\x1b]0;pwned\a\x1b[2J` {
+			t.Errorf("escaped as %q", d.Sandbox)
+		}
+	}
+	if Printable("héllo wörld") != "héllo wörld" {
+		t.Error("printable text must stay as it is")
+	}
+}
