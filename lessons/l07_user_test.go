@@ -1,17 +1,14 @@
 package lessons
 
 import (
-	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // rootlessEnv marks the copy of this test binary that runs as nobody.
@@ -57,52 +54,11 @@ func TestRootlessLessonsAsNobody(t *testing.T) {
 	}
 	defer hostUnchanged(t)()
 
-	// go test keeps its binary in a 0700 directory: nobody needs a copy
-	// it can reach.
-	dir, err := os.MkdirTemp("", "nslab-lessons-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "lessons.test")
-	if err := copyExecutable(self, bin); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-		bin, "-test.run=^TestRootlessLessonsAsNobody$", "-test.count=1", "-test.v")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), rootlessEnv+"=1")
-	out, err := cmd.CombinedOutput()
+	out, err := sandboxtest.AsNobody(t, "TestRootlessLessonsAsNobody", rootlessEnv+"=1")
 	if err != nil {
 		t.Fatalf("the lessons as nobody: %v\n%s", err, out)
 	}
 	t.Logf("as nobody:\n%s", out)
-}
-
-func copyExecutable(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func TestUserLesson(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // playLessonCore performs one lesson in a fresh engine and session and
@@ -212,41 +212,12 @@ func TestLessons9to12Rootless(t *testing.T) {
 		t.Skipf("the kernel refuses user namespaces to nobody here: %v %s", err, out)
 	}
 	t.Cleanup(hostUnchanged(t))
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The build directory is private to root: copy the binary where nobody
-	// may run it. Its name is neither *.test nor nslab, so the host
-	// fingerprint counts anything it leaves behind.
-	dir, err := os.MkdirTemp("", "nslab-rootless-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "nslab-rootless")
-	b, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run", "^TestRootlessInner9to12$", "-test.v", "-test.count=1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), envRootlessInner+"=1", "HOME="+dir)
-	cmd.SysProcAttr = nobody
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestRootlessInner9to12") {
+	out, err := sandboxtest.AsNobody(t, "TestRootlessInner9to12", envRootlessInner+"=1")
+	if err != nil || !strings.Contains(out, "--- PASS: TestRootlessInner9to12") {
 		t.Fatalf("lessons 9-12 as nobody: %v\n%s", err, out)
 	}
 	for _, id := range []string{"unshare", "container", "cgroup", "time"} {
-		if !strings.Contains(string(out), "--- PASS: TestRootlessInner9to12/"+id) {
+		if !strings.Contains(out, "--- PASS: TestRootlessInner9to12/"+id) {
 			t.Errorf("lesson %s did not pass as nobody:\n%s", id, out)
 		}
 	}

@@ -11,13 +11,13 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // lessonCase is what a test knows about a lesson beyond its logic: the
@@ -162,37 +162,11 @@ func TestLessonsRootless(t *testing.T) {
 	if out, err := probe.CombinedOutput(); err != nil {
 		t.Skipf("this kernel refuses user namespaces to nobody: %v %s", err, out)
 	}
-	dir, err := os.MkdirTemp("", "nslab-rootless-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "lessons.test")
-	if err := os.WriteFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestRootlessChild$", "-test.count=1", "-test.v")
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=/", rootless14Env + "=" + strings.Join(ids, ",")}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.CombinedOutput()
+	out, err := sandboxtest.AsNobody(t, "TestRootlessChild", rootless14Env+"="+strings.Join(ids, ","))
 	if err != nil {
 		t.Fatalf("rootless run: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "--- PASS: TestRootlessChild") {
+	if !strings.Contains(out, "--- PASS: TestRootlessChild") {
 		t.Fatalf("the rootless child did not run:\n%s", out)
 	}
 	t.Logf("%s", out)
