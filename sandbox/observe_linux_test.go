@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 func TestMountinfoFixture(t *testing.T) {
@@ -138,138 +139,15 @@ func onThrowawayThread(f func()) {
 	<-done
 }
 
-// observeHostFingerprint records what the host looks like (hostname,
-// domain name, mount table, links, routes, /run/netns, System V objects,
-// processes of ours in other PID namespaces) and checks, when the test
-// ends, that it looks the same. It registers its check first, so that it
-// runs after every cleanup the test registers later.
+// observeHostFingerprint records what the host looks like (the shared
+// fingerprint of sandbox/sandboxtest: names, mounts, links, routes,
+// /run/netns, /dev/mqueue, System V objects, processes of ours in other
+// namespaces) and checks, when the test ends, that it looks the same. It
+// registers its check first, so that it runs after every cleanup the test
+// registers later.
 func observeHostFingerprint(t testing.TB) {
 	t.Helper()
-	before := hostFingerprintText(t)
-	t.Cleanup(func() {
-		var after string
-		// Killed children may take a moment to be reaped and their links
-		// to go; wait a little before calling it a leak.
-		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if after = hostFingerprintText(t); after == before || time.Now().After(deadline) {
-				break
-			}
-		}
-		if after != before {
-			t.Errorf("the host changed during the test:\n--- before\n%s\n--- after\n%s", before, after)
-		}
-	})
-}
-
-var foreignVeth = regexp.MustCompile(`\bnslab(\d+)\b`)
-
-func hostFingerprintText(t testing.TB) string {
-	t.Helper()
-	var b strings.Builder
-	file := func(p string) {
-		c, err := os.ReadFile(p)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("fingerprint %s: %v", p, err)
-		}
-		b.WriteString("== " + p + "\n")
-		b.Write(c)
-	}
-	file("/proc/sys/kernel/hostname")
-	file("/proc/sys/kernel/domainname")
-	mi, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatalf("fingerprint mountinfo: %v", err)
-	}
-	b.WriteString("== /proc/self/mountinfo\n")
-	for _, line := range strings.SplitAfter(string(mi), "\n") {
-		// A container engine that other tests on this machine run (podman
-		// for the Docker-image checks) mounts and unmounts its storage at
-		// any time: not state this package touches.
-		if f := strings.Fields(line); len(f) > 4 && (strings.HasPrefix(f[4], "/var/lib/containers/") || strings.HasPrefix(f[4], "/run/containers/")) {
-			continue
-		}
-		b.WriteString(line)
-	}
-	file("/proc/sysvipc/msg")
-	file("/proc/sysvipc/shm")
-	file("/proc/sysvipc/sem")
-	for _, dir := range []string{"/run/netns", "/dev/mqueue"} {
-		ents, _ := os.ReadDir(dir)
-		b.WriteString("== " + dir + "\n")
-		for _, e := range ents {
-			b.WriteString(e.Name() + "\n")
-		}
-	}
-	for _, args := range [][]string{{"-o", "link"}, {"route", "show", "table", "main"}, {"-6", "route", "show", "table", "main"}} {
-		out, err := exec.Command("ip", args...).Output()
-		if err != nil {
-			t.Fatalf("fingerprint ip %v: %v", args, err)
-		}
-		b.WriteString("== ip " + strings.Join(args, " ") + "\n")
-		for _, line := range strings.Split(string(out), "\n") {
-			// Other test binaries (go test ./... runs packages at the same
-			// time) may hold a live sandbox with a host veth end named
-			// after its agent: those are theirs, not a leak of ours.
-			if m := foreignVeth.FindStringSubmatch(line); m != nil && aliveNotOurs(m[1]) {
-				continue
-			}
-			// Link counters and qdisc details are not state we change.
-			b.WriteString(line + "\n")
-		}
-	}
-	// Our own descendants living in another PID namespace.
-	self, err := readNSID("/proc/self/ns/pid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	procs, err := ObserveAllProcs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := map[int]int{}
-	for _, p := range procs {
-		parent[p.HostPID] = p.PPID
-	}
-	b.WriteString("== our processes in other PID namespaces\n")
-	for _, p := range procs {
-		if !descends(parent, p.HostPID, os.Getpid()) {
-			continue
-		}
-		if id, err := readNSID("/proc/" + strconv.Itoa(p.HostPID) + "/ns/pid"); err == nil && id != self {
-			b.WriteString(strconv.Itoa(p.HostPID) + " " + p.Comm + "\n")
-		}
-	}
-	return b.String()
-}
-
-func descends(parent map[int]int, pid, ancestor int) bool {
-	for i := 0; i < 64 && pid > 0; i++ {
-		if pid = parent[pid]; pid == ancestor {
-			return true
-		}
-	}
-	return false
-}
-
-// aliveNotOurs reports whether pid names a live process that is not a
-// descendant of this test binary.
-func aliveNotOurs(pid string) bool {
-	n, _ := strconv.Atoi(pid)
-	for i := 0; i < 64 && n > 1; i++ {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(n) + "/status")
-		if err != nil {
-			return i > 0 // the link's own process is gone: count the link
-		}
-		st, err := parseStatus(b)
-		if err != nil {
-			return false
-		}
-		if st.PPid == os.Getpid() {
-			return false
-		}
-		n = st.PPid
-	}
-	return true
+	t.Cleanup(sandboxtest.Unchanged(t))
 }
 
 func TestObserveHostMatchesTools(t *testing.T) {

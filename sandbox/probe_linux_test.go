@@ -6,18 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // ProbeMachine re-executes /proc/self/exe __nslab_true, which in a test is
@@ -50,60 +48,10 @@ func TestProbeMagicMatchesUnix(t *testing.T) {
 	}
 }
 
-// probeHost is the host state a probe must leave as it found it.
-type probeHost struct {
-	hostname, domain, nsIDs string
-	mountinfo, links, netns string
-	trueKids                []string
-}
-
-func snapshotProbeHost(t *testing.T) probeHost {
-	t.Helper()
-	var h probeHost
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	h.hostname, h.domain = unix.ByteSliceToString(u.Nodename[:]), unix.ByteSliceToString(u.Domainname[:])
-	// This process must still be in the namespaces it started in.
-	for _, k := range Kinds() {
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/self/ns/"+k.ProcName, &st); err == nil {
-			h.nsIDs += fmt.Sprintf("%s:%d:%d ", k.ProcName, st.Dev, st.Ino)
-		}
-	}
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mounts []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		// podman keeps its container mounts in the host's mount namespace;
-		// a container started meanwhile (the image test) is not ours.
-		if len(f) < 5 || strings.HasPrefix(f[4], "/var/lib/containers/") || strings.HasPrefix(f[4], "/run/containers/") {
-			continue
-		}
-		mounts = append(mounts, strings.Join(f[3:], " "))
-	}
-	sort.Strings(mounts)
-	h.mountinfo = strings.Join(mounts, "\n")
-	links, err := netlink.LinkList()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, l := range links {
-		names = append(names, l.Attrs().Name)
-	}
-	sort.Strings(names)
-	h.links = strings.Join(names, ",")
-	if ents, err := os.ReadDir("/run/netns"); err == nil {
-		for _, e := range ents {
-			h.netns += e.Name() + ","
-		}
-	}
-	// Throwaway children of this process still alive.
+// probeTrueKids lists throwaway children of this process still alive: a
+// probe waits for every child it starts.
+func probeTrueKids() []string {
+	var kids []string
 	tasks, _ := filepath.Glob("/proc/self/task/*/children")
 	for _, p := range tasks {
 		b, err := os.ReadFile(p)
@@ -113,42 +61,11 @@ func snapshotProbeHost(t *testing.T) probeHost {
 		for _, pid := range strings.Fields(string(b)) {
 			cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
 			if err == nil && bytes.Contains(cmd, []byte(hiddenTrue)) {
-				h.trueKids = append(h.trueKids, pid)
+				kids = append(kids, pid)
 			}
 		}
 	}
-	return h
-}
-
-// compareProbeHost fails on any difference. Links, mounts and netns names
-// are machine-wide and other packages' tests run at the same time (go test
-// ./... runs packages in parallel), so a difference there must persist for
-// a few seconds before it counts: a probe's leftovers would.
-func compareProbeHost(t *testing.T, before probeHost) {
-	t.Helper()
-	after := snapshotProbeHost(t)
-	if before.hostname != after.hostname || before.domain != after.domain {
-		t.Errorf("host names changed: %q/%q -> %q/%q", before.hostname, before.domain, after.hostname, after.domain)
-	}
-	if before.nsIDs != after.nsIDs {
-		t.Errorf("the test process changed namespaces: %s -> %s", before.nsIDs, after.nsIDs)
-	}
-	if len(after.trueKids) != 0 {
-		t.Errorf("throwaway children left running: %v", after.trueKids)
-	}
-	for i := 0; i < 10 && (before.mountinfo != after.mountinfo || before.links != after.links || before.netns != after.netns); i++ {
-		time.Sleep(500 * time.Millisecond)
-		after = snapshotProbeHost(t)
-	}
-	if before.mountinfo != after.mountinfo {
-		t.Errorf("host mounts changed:\n%s\n---\n%s", before.mountinfo, after.mountinfo)
-	}
-	if before.links != after.links {
-		t.Errorf("host links changed: %s -> %s", before.links, after.links)
-	}
-	if before.netns != after.netns {
-		t.Errorf("/run/netns changed: %q -> %q", before.netns, after.netns)
-	}
+	return kids
 }
 
 // unshareFlag is util-linux unshare's option for each kind.
@@ -203,11 +120,16 @@ func TestProbeMachineAsRoot(t *testing.T) {
 		t.Skip("needs root")
 	}
 	requireUnshare(t)
-	before := snapshotProbeHost(t)
+	before := sandboxtest.TakeHostPrint(t)
 	start := time.Now()
 	m := ProbeMachine(context.Background())
 	elapsed := time.Since(start)
-	compareProbeHost(t, before)
+	if kids := probeTrueKids(); len(kids) != 0 {
+		t.Errorf("throwaway children left running: %v", kids)
+	}
+	// Links, mounts and netns names are machine-wide: UnchangedSince
+	// gives asynchronous teardown a few seconds before a difference counts.
+	sandboxtest.UnchangedSince(t, before)
 	t.Logf("ProbeMachine took %s", elapsed)
 	if elapsed > probeBudget {
 		t.Errorf("ProbeMachine took %s, over its budget %s", elapsed, probeBudget)
@@ -286,45 +208,14 @@ func TestProbeMachineAsNobody(t *testing.T) {
 		os.Stdout.WriteString(probeMachineLine + string(b) + "\n")
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to become nobody")
-	}
 	requireUnshare(t)
-
-	// go test keeps its binary in a 0700 directory: nobody needs a copy it
-	// can reach.
-	dir, err := os.MkdirTemp("", "nslab-probe-")
+	out, err := sandboxtest.AsNobody(t, "TestProbeMachineAsNobody", probeNobodyEnv+"=1")
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "sandbox.test")
-	if err := probeCopyFile(self, bin); err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-		bin, "-test.run=^TestProbeMachineAsNobody$", "-test.count=1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), probeNobodyEnv+"=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child as nobody: %v\n%s\n%s", err, out, stderr.String())
+		t.Fatalf("child as nobody: %v\n%s", err, out)
 	}
 	var m Machine
 	found := false
-	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		if line, ok := strings.CutPrefix(sc.Text(), probeMachineLine); ok {
@@ -375,21 +266,4 @@ func TestProbeMachineAsNobody(t *testing.T) {
 	for _, c := range checks {
 		t.Logf("%-5v %-6s %-20s %s | %s", c.OK, c.Severity, c.ID, c.Detail, c.Fix)
 	}
-}
-
-func probeCopyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // childMode runs the test binary again in a role named by an environment
@@ -156,32 +158,8 @@ func TestRootlessAsNobody(t *testing.T) {
 		return
 	}
 	needRoot(t)
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv (util-linux) is not installed")
-	}
 	observeHostFingerprint(t)
-	dir, err := os.MkdirTemp("", "nslab-rootless-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "sandbox.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-		bin, "-test.run=^TestRootlessAsNobody$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "NSLAB_TEST_ROOTLESS=1", "HOME="+dir)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	s := string(out)
+	s, err := sandboxtest.AsNobody(t, "TestRootlessAsNobody", "NSLAB_TEST_ROOTLESS=1")
 	if m := regexp.MustCompile(`ROOTLESS-SKIP: (.*)`).FindStringSubmatch(s); m != nil {
 		t.Skip("the kernel refuses unprivileged user namespaces here: " + m[1])
 	}

@@ -24,6 +24,9 @@ import (
 // HostPrint is what must not change on the host across a privileged test.
 type HostPrint struct {
 	Hostname, Domainname string
+	// SelfNS is this process's own namespaces: a test must leave the test
+	// process where it started.
+	SelfNS string
 	// MountInfo is /proc/self/mountinfo without container engines' mounts.
 	MountInfo string
 	// Links are "index name flags mtu state hwaddr [addresses]"; Routes
@@ -54,6 +57,10 @@ func TakeHostPrint(tb testing.TB) HostPrint {
 	}
 	p.Hostname = unix.ByteSliceToString(u.Nodename[:])
 	p.Domainname = unix.ByteSliceToString(u.Domainname[:])
+	self := nsIDs("self")
+	for _, n := range nsNames() {
+		p.SelfNS += n + ":" + self[n] + " "
+	}
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		tb.Fatalf("mountinfo: %v", err)
@@ -138,6 +145,7 @@ func (p HostPrint) Diff(q HostPrint) string {
 	}
 	cmp("hostname", p.Hostname, q.Hostname)
 	cmp("domainname", p.Domainname, q.Domainname)
+	cmp("the test process's namespaces", p.SelfNS, q.SelfNS)
 	cmp("mountinfo", p.MountInfo, q.MountInfo)
 	cmp("links", strings.Join(p.Links, "; "), strings.Join(q.Links, "; "))
 	cmp("routes", strings.Join(p.Routes, "; "), strings.Join(q.Routes, "; "))

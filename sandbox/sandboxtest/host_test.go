@@ -56,6 +56,7 @@ func TestDiffFields(t *testing.T) {
 	}
 	b := a
 	b.Hostname = "other"
+	b.SelfNS = "uts:x"
 	b.MQueue = []string{"q"}
 	b.Foreign = map[string]string{"9 leak": "net,pid"}
 	d := b.Diff(b)
@@ -63,13 +64,13 @@ func TestDiffFields(t *testing.T) {
 		t.Errorf("self diff %q", d)
 	}
 	d = a.Diff(b)
-	for _, want := range []string{"hostname changed", "/dev/mqueue changed", "(net,pid): 9 leak"} {
+	for _, want := range []string{"hostname changed", "namespaces changed", "/dev/mqueue changed", "(net,pid): 9 leak"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("diff lacks %q:\n%s", want, d)
 		}
 	}
 	// A process gone since the first print is no leak.
-	if d := b.Diff(HostPrint{Hostname: "other", MQueue: []string{"q"}, SysVIPC: map[string]string{}}); d != "" {
+	if d := b.Diff(HostPrint{Hostname: "other", SelfNS: "uts:x", MQueue: []string{"q"}, SysVIPC: map[string]string{}}); d != "" {
 		t.Errorf("a departed process is reported: %q", d)
 	}
 }
