@@ -184,12 +184,18 @@ func Unchanged(tb testing.TB) func() {
 }
 
 // UnchangedSince fails tb if the host differs from before, after polling
-// for up to a few seconds for asynchronous teardown to finish.
-func UnchangedSince(tb testing.TB, before HostPrint) {
+// for up to a few seconds for asynchronous teardown to finish. Each also
+// check is polled with the print: it returns what is wrong, or "" when
+// all is well (a package's own checks, such as its binary's processes).
+func UnchangedSince(tb testing.TB, before HostPrint, also ...func() string) {
 	tb.Helper()
 	var d string
 	for deadline := time.Now().Add(settle); ; time.Sleep(100 * time.Millisecond) {
-		d = before.Diff(TakeHostPrint(tb))
+		ds := []string{before.Diff(TakeHostPrint(tb))}
+		for _, f := range also {
+			ds = append(ds, f())
+		}
+		d = strings.TrimSpace(strings.Join(ds, "\n"))
 		if d == "" || time.Now().After(deadline) {
 			break
 		}
@@ -199,18 +205,21 @@ func UnchangedSince(tb testing.TB, before HostPrint) {
 	}
 }
 
-// Container engines (podman/buildah in .ci, docker) work on this machine
-// at the same time as the tests: their storage mounts and bridges come and
-// go. nslab never mounts there nor names a link like that, so ignoring
-// them hides no leak of ours.
-func containerEnginePath(mountpoint string) bool {
+// Container engines (podman/buildah in .ci, docker) and the image test's
+// debootstrap roots (.ci/image-test) work on this machine at the same time
+// as the tests: their storage mounts and bridges come and go. nslab never
+// mounts there nor names a link like that, so ignoring them hides no leak
+// of ours. /run/netns mounts are ignored here because the names under
+// /run/netns are compared on their own.
+func foreignMount(mountpoint string) bool {
 	for _, p := range []string{"/var/lib/containers/", "/run/containers/", "/var/lib/docker/", "/run/docker/",
-		"/run/containerd/", "/var/tmp/buildah", "/run/user/", "/run/libpod/"} {
+		"/run/containerd/", "/var/tmp/buildah", "/run/user/", "/run/libpod/",
+		"/var/cache/nslab-ci/", "/run/netns/"} {
 		if strings.HasPrefix(mountpoint+"/", p) {
 			return true
 		}
 	}
-	return false
+	return strings.HasPrefix(strings.TrimPrefix(mountpoint, os.TempDir()), "/nslab-ci-")
 }
 
 func containerEngineLink(name string) bool {
@@ -222,16 +231,22 @@ func containerEngineLink(name string) bool {
 	return false
 }
 
-// hostMounts is mountinfo without the container engines' mounts.
+// hostMounts is mountinfo without foreign mounts, and without the mount
+// and parent IDs, sorted: another program that remounts something (podman
+// does) changes those but leaves the table as it was.
 func hostMounts(mi string) string {
 	var keep []string
-	for _, line := range strings.Split(mi, "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(mi), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 4 && containerEnginePath(f[4]) {
+		if len(f) > 4 && foreignMount(f[4]) {
 			continue
+		}
+		if len(f) > 2 {
+			line = strings.Join(f[2:], " ")
 		}
 		keep = append(keep, line)
 	}
+	slices.Sort(keep)
 	return strings.Join(keep, "\n")
 }
 

@@ -1,6 +1,7 @@
 package sandboxtest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -9,8 +10,10 @@ import (
 
 // TestHostPrintCatchesALink shows the fingerprint can fail: a link created
 // on the host after the print is reported, and once it is deleted the host
-// is back to what it was. A dummy link is simplest; a kernel without the
-// dummy driver gets a veth pair (deleting one end deletes both).
+// is back to what it was. The link is named like an engine's host veth end
+// for this process ("nslab<PID>"): other test binaries running at the same
+// time take it for a live neighbour's and ignore it, this one must not.
+// A dummy link is simplest; a kernel without the dummy driver gets a bridge.
 func TestHostPrintCatchesALink(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: it adds a link to the host")
@@ -18,17 +21,23 @@ func TestHostPrintCatchesALink(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs ip(8) from iproute2")
 	}
-	const name, peer = "nslabtestdummy", "nslabtestpeer"
-	for _, n := range []string{name, peer} {
-		if err := exec.Command("ip", "link", "show", n).Run(); err == nil {
-			t.Fatalf("%s already exists on the host: not ours to touch", n)
-		}
+	name := fmt.Sprintf("nslab%d", os.Getpid())
+	if err := exec.Command("ip", "link", "show", name).Run(); err == nil {
+		t.Fatalf("%s already exists on the host: not ours to touch", name)
 	}
 	before := TakeHostPrint(t)
-	if _, err := exec.Command("ip", "link", "add", name, "type", "dummy").CombinedOutput(); err != nil {
-		if out, err := exec.Command("ip", "link", "add", name, "type", "veth", "peer", "name", peer).CombinedOutput(); err != nil {
-			t.Skipf("cannot add a dummy link nor a veth pair here: %v %s", err, out)
+	var added bool
+	var why []string
+	for _, kind := range []string{"dummy", "bridge"} {
+		out, err := exec.Command("ip", "link", "add", name, "type", kind).CombinedOutput()
+		if err == nil {
+			added = true
+			break
 		}
+		why = append(why, fmt.Sprintf("%s: %v %s", kind, err, strings.TrimSpace(string(out))))
+	}
+	if !added {
+		t.Skipf("cannot add a link here: %v", why)
 	}
 	deleted := false
 	del := func() {
@@ -42,11 +51,28 @@ func TestHostPrintCatchesALink(t *testing.T) {
 	}
 	defer del()
 	d := before.Diff(TakeHostPrint(t))
-	if !strings.Contains(d, "links changed") || !strings.Contains(d, name) {
+	if !strings.Contains(d, "links changed") || !strings.Contains(d, " "+name+" ") {
 		t.Errorf("a new link %s is not reported:\n%q", name, d)
 	}
 	del()
 	UnchangedSince(t, before)
+}
+
+// TestUnchangedSinceAlso shows an extra check is polled with the print and
+// reported when it never settles.
+func TestUnchangedSinceAlso(t *testing.T) {
+	before := TakeHostPrint(t)
+	polls := 0
+	settles := func() string {
+		if polls++; polls < 3 {
+			return "not yet"
+		}
+		return ""
+	}
+	UnchangedSince(t, before, settles)
+	if polls < 3 {
+		t.Errorf("the extra check ran %d times, want it polled until it settles", polls)
+	}
 }
 
 func TestDiffFields(t *testing.T) {
