@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // binPath is the nslab binary TestMain builds once; the end-to-end tests
@@ -422,119 +422,11 @@ func TestProgressBadFileAndHome(t *testing.T) {
 	}
 }
 
-// hostState is what a command must leave as it found it.
-type hostState struct {
-	hostname, domain string
-	mountinfo        string
-	links            []string
-	netns            []string
-	sysvipc          string
-	mqueues          []string
-}
-
-func readHost(t *testing.T) hostState {
+// readHost takes the host's fingerprint, the one every privileged test in
+// the module shares (sandbox/sandboxtest).
+func readHost(t *testing.T) sandboxtest.HostPrint {
 	t.Helper()
-	var s hostState
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	s.hostname, s.domain = unix.ByteSliceToString(u.Nodename[:]), unix.ByteSliceToString(u.Domainname[:])
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Without the mount and parent IDs: another program that remounts
-	// something (podman does) changes those but leaves the table as it was.
-	var mounts []string
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && !foreignMount(f[4]) {
-			mounts = append(mounts, strings.Join(f[2:], " "))
-		}
-	}
-	slices.Sort(mounts)
-	s.mountinfo = strings.Join(mounts, "\n")
-	links, err := netlink.LinkList()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range links {
-		if name := l.Attrs().Name; ownLink(name) {
-			s.links = append(s.links, name)
-		}
-	}
-	slices.Sort(s.links)
-	ents, _ := os.ReadDir("/run/netns")
-	for _, e := range ents {
-		s.netns = append(s.netns, e.Name())
-	}
-	for _, f := range []string{"shm", "msg", "sem"} {
-		b, _ := os.ReadFile("/proc/sysvipc/" + f)
-		s.sysvipc += string(b)
-	}
-	ents, _ = os.ReadDir("/dev/mqueue")
-	for _, e := range ents {
-		s.mqueues = append(s.mqueues, e.Name())
-	}
-	return s
-}
-
-// foreignMount reports whether a mount point belongs to another program
-// that may run on the same host at the same time: podman's storage and the
-// image test's debootstrap roots (.ci/image-test). nslab never mounts there.
-func foreignMount(mountpoint string) bool {
-	for _, prefix := range []string{"/var/lib/containers/", "/var/cache/nslab-ci/", "/run/containers/", "/run/netns/"} {
-		if strings.HasPrefix(mountpoint+"/", prefix) {
-			return true
-		}
-	}
-	return strings.HasPrefix(strings.TrimPrefix(mountpoint, os.TempDir()), "/nslab-ci-")
-}
-
-// ownLink reports whether a host link could be one nslab left: the
-// engine names its host veth ends "nslab<agent PID>". Other packages' tests
-// run at the same time (go test ./...) and make their own links while
-// their agents live; those are not this test's business, a dead agent's
-// link is.
-func ownLink(name string) bool {
-	pid, err := strconv.Atoi(strings.TrimPrefix(name, "nslab"))
-	if err != nil || !strings.HasPrefix(name, "nslab") {
-		return false
-	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
-	return err != nil || strings.TrimSuffix(exe, " (deleted)") == bin.path
-}
-
-// hostDiff names what differs, line by line.
-func hostDiff(a, b hostState, left []string) string {
-	var out []string
-	field := func(name, x, y string) {
-		if x == y {
-			return
-		}
-		xs, ys := strings.Split(x, "\n"), strings.Split(y, "\n")
-		for _, l := range xs {
-			if !slices.Contains(ys, l) {
-				out = append(out, name+" - "+l)
-			}
-		}
-		for _, l := range ys {
-			if !slices.Contains(xs, l) {
-				out = append(out, name+" + "+l)
-			}
-		}
-	}
-	field("hostname", a.hostname, b.hostname)
-	field("domainname", a.domain, b.domain)
-	field("mount", a.mountinfo, b.mountinfo)
-	field("link", strings.Join(a.links, "\n"), strings.Join(b.links, "\n"))
-	field("netns", strings.Join(a.netns, "\n"), strings.Join(b.netns, "\n"))
-	field("sysvipc", a.sysvipc, b.sysvipc)
-	field("mqueue", strings.Join(a.mqueues, "\n"), strings.Join(b.mqueues, "\n"))
-	for _, l := range left {
-		out = append(out, "process left: "+l)
-	}
-	return strings.Join(out, "\n")
+	return sandboxtest.TakeHostPrint(t)
 }
 
 // leftovers lists processes still running the test's nslab binary.
@@ -558,25 +450,15 @@ func leftovers() []string {
 // checkHostUnchanged compares the host with before, allowing the kernel a
 // bounded time for its asynchronous namespace teardown, and fails on any
 // process of nslab left behind.
-func checkHostUnchanged(t *testing.T, before hostState) {
+func checkHostUnchanged(t *testing.T, before sandboxtest.HostPrint) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		after := readHost(t)
-		left := leftovers()
-		same := after.hostname == before.hostname && after.domain == before.domain &&
-			after.mountinfo == before.mountinfo && slices.Equal(after.links, before.links) &&
-			slices.Equal(after.netns, before.netns) && after.sysvipc == before.sysvipc &&
-			slices.Equal(after.mqueues, before.mqueues)
-		if same && len(left) == 0 {
-			return
+	sandboxtest.UnchangedSince(t, before, func() string {
+		var out []string
+		for _, l := range leftovers() {
+			out = append(out, "process left: "+l)
 		}
-		if time.Now().After(deadline) {
-			t.Errorf("host changed or processes left:\n%s", hostDiff(before, after, left))
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Join(out, "\n")
+	})
 }
 
 func TestDoctorAsRoot(t *testing.T) {
