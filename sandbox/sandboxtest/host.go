@@ -146,7 +146,9 @@ func (p HostPrint) Diff(q HostPrint) string {
 	cmp("hostname", p.Hostname, q.Hostname)
 	cmp("domainname", p.Domainname, q.Domainname)
 	cmp("the test process's namespaces", p.SelfNS, q.SelfNS)
-	cmp("mountinfo", p.MountInfo, q.MountInfo)
+	if p.MountInfo != q.MountInfo {
+		out = append(out, "mountinfo changed:\n"+lineDiff(p.MountInfo, q.MountInfo))
+	}
 	cmp("links", strings.Join(p.Links, "; "), strings.Join(q.Links, "; "))
 	cmp("routes", strings.Join(p.Routes, "; "), strings.Join(q.Routes, "; "))
 	cmp("/run/netns", strings.Join(p.NetNS, " "), strings.Join(q.NetNS, " "))
@@ -160,6 +162,23 @@ func (p HostPrint) Diff(q HostPrint) string {
 		}
 	}
 	slices.Sort(out)
+	return strings.Join(out, "\n")
+}
+
+// lineDiff shows the lines only one side has.
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for _, l := range al {
+		if !slices.Contains(bl, l) {
+			out = append(out, "  - "+l)
+		}
+	}
+	for _, l := range bl {
+		if !slices.Contains(al, l) {
+			out = append(out, "  + "+l)
+		}
+	}
 	return strings.Join(out, "\n")
 }
 
@@ -213,7 +232,7 @@ func UnchangedSince(tb testing.TB, before HostPrint, also ...func() string) {
 // /run/netns are compared on their own.
 func foreignMount(mountpoint string) bool {
 	for _, p := range []string{"/var/lib/containers/", "/run/containers/", "/var/lib/docker/", "/run/docker/",
-		"/run/containerd/", "/var/tmp/buildah", "/run/user/", "/run/libpod/",
+		"/run/containerd/", "/run/crun/", "/run/runc/", "/var/tmp/buildah", "/run/user/", "/run/libpod/",
 		"/var/cache/nslab-ci/", "/run/netns/"} {
 		if strings.HasPrefix(mountpoint+"/", p) {
 			return true
@@ -308,10 +327,11 @@ func parentPID(pid int) (int, error) {
 
 var errShortStat = errors.New("too few fields")
 
-func descendsFromMe(pid int) bool {
-	me := os.Getpid()
+// selfOrAncestor reports whether match holds for pid or one of its
+// ancestors (bounded: a chain longer than 64 is not ours).
+func selfOrAncestor(pid int, match func(pid int) bool) bool {
 	for i := 0; i < 64 && pid > 1; i++ {
-		if pid == me {
+		if match(pid) {
 			return true
 		}
 		ppid, err := parentPID(pid)
@@ -323,24 +343,22 @@ func descendsFromMe(pid int) bool {
 	return false
 }
 
+func descendsFromMe(pid int) bool {
+	me := os.Getpid()
+	return selfOrAncestor(pid, func(p int) bool { return p == me })
+}
+
 // ourProc reports whether pid runs this test binary or descends from this
 // process or from a process running this binary.
 func ourProc(pid int) bool {
 	me := os.Getpid()
-	for i := 0; i < 64 && pid > 1; i++ {
-		if pid == me {
+	return selfOrAncestor(pid, func(p int) bool {
+		if p == me {
 			return true
 		}
-		if exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err == nil && isOurExe(exe) {
-			return true
-		}
-		ppid, err := parentPID(pid)
-		if err != nil {
-			return false
-		}
-		pid = ppid
-	}
-	return false
+		exe, err := os.Readlink("/proc/" + strconv.Itoa(p) + "/exe")
+		return err == nil && isOurExe(exe)
+	})
 }
 
 func nsIDs(pid string) map[string]string {
