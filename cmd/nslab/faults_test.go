@@ -27,12 +27,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 const (
@@ -554,81 +553,22 @@ func fiLeftFiles(state, tmp string) []string {
 	return out
 }
 
-// fiHostPrint is what no run may change.
+// fiHostPrint is what no run may change: the fingerprint every privileged
+// test in the module shares (sandbox/sandboxtest), plus what only the
+// matrix checks.
 type fiHostPrint struct {
-	hostname, domainname string
-	mountinfo            string
-	links, routes        []string
-	netns                []string
-	sysvipc              map[string]string
-	mqueue               []string // /dev/mqueue, when mounted
-	mqNslab              bool     // the lessons' POSIX queue /nslab exists in this ipc namespace
-	shm                  []string // /dev/shm entries naming nslab
-	procs                map[string]string
+	host    sandboxtest.HostPrint
+	mqNslab bool     // the lessons' POSIX queue /nslab exists in this ipc namespace
+	shm     []string // /dev/shm entries naming nslab
+	procs   map[string]string
 }
 
-// fiTakeHostPrint reads the host as this process sees it. Links, routes
-// and processes that belong to another test binary running at the same
-// time (go test runs packages in parallel) are left out; see fiOthers.
+// fiTakeHostPrint reads the host as this process sees it. Processes that
+// belong to another test binary running at the same time (go test runs
+// packages in parallel) are left out; see fiProcs.
 func fiTakeHostPrint(t *testing.T, bin string) fiHostPrint {
 	t.Helper()
-	var p fiHostPrint
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	p.hostname = unix.ByteSliceToString(u.Nodename[:])
-	p.domainname = unix.ByteSliceToString(u.Domainname[:])
-	p.mountinfo = fiMounts(t)
-
-	links, err := netlink.LinkList()
-	if err != nil {
-		t.Fatal(err)
-	}
-	skipIdx := map[int]bool{}
-	for _, l := range links {
-		a := l.Attrs()
-		if fiOthersLink(a.Name, bin) {
-			skipIdx[a.Index] = true
-			continue
-		}
-		addrs, _ := netlink.AddrList(l, netlink.FAMILY_ALL)
-		var as []string
-		for _, ad := range addrs {
-			as = append(as, ad.IPNet.String())
-		}
-		slices.Sort(as)
-		p.links = append(p.links, fmt.Sprintf("%d %s %s %s [%s]", a.Index, a.Name, a.OperState, a.HardwareAddr, strings.Join(as, " ")))
-	}
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range routes {
-		if skipIdx[r.LinkIndex] {
-			continue
-		}
-		p.routes = append(p.routes, r.String())
-	}
-	slices.Sort(p.routes)
-	if ents, err := os.ReadDir("/run/netns"); err == nil {
-		for _, e := range ents {
-			p.netns = append(p.netns, e.Name())
-		}
-	}
-	p.sysvipc = map[string]string{}
-	for _, f := range []string{"msg", "shm", "sem"} {
-		b, err := os.ReadFile("/proc/sysvipc/" + f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.sysvipc[f] = fiIPCKeys(string(b))
-	}
-	if ents, err := os.ReadDir("/dev/mqueue"); err == nil {
-		for _, e := range ents {
-			p.mqueue = append(p.mqueue, e.Name())
-		}
-	}
+	p := fiHostPrint{host: sandboxtest.TakeHostPrint(t)}
 	// MQueueExists probes the calling thread's ipc namespace: this test
 	// never leaves the host's.
 	p.mqNslab, _ = sandbox.MQueueExists("/nslab")
@@ -642,54 +582,6 @@ func fiTakeHostPrint(t *testing.T, bin string) fiHostPrint {
 	}
 	p.procs = fiProcs(t, bin)
 	return p
-}
-
-// fiOtherMountRoots are where other tools mount on the host while these
-// tests run: container engines (CI builds the Docker image) and chroot
-// builds in temporary directories. No lesson mounts below any of them
-// (lessons mount on /tmp itself, /proc, /mnt, /srv, /media, /opt,
-// /dev/mqueue, /sys/fs/cgroup — all still compared).
-func fiOtherMountRoots() []string {
-	return []string{"/var/lib/containers", "/var/lib/docker", "/run/containers", "/run/docker", "/run/crun", "/run/runc", "/run/user",
-		filepath.Clean(os.TempDir())}
-}
-
-// fiMounts is this mount namespace's table, one line per mount with every
-// field of mountinfo(5), minus mounts of container engines.
-func fiMounts(t *testing.T) string {
-	t.Helper()
-	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
-		for _, r := range fiOtherMountRoots() {
-			// Below r only: a mount on /tmp itself is compared.
-			if strings.HasPrefix(m.Mountpoint, r+"/") {
-				return true, false
-			}
-		}
-		return false, false
-	})
-	if err != nil {
-		t.Fatalf("mountinfo: %v", err)
-	}
-	var b strings.Builder
-	for _, m := range ms {
-		fmt.Fprintf(&b, "%d %d %d:%d %s %s %s %s - %s %s %s\n", m.ID, m.Parent, m.Major, m.Minor, m.Root, m.Mountpoint,
-			m.Options, m.Optional, m.FSType, m.Source, m.VFSOptions)
-	}
-	return b.String()
-}
-
-// fiIPCKeys keeps the key and id columns of a /proc/sysvipc file.
-func fiIPCKeys(s string) string {
-	var out []string
-	for i, line := range strings.Split(strings.TrimSpace(s), "\n") {
-		f := strings.Fields(line)
-		if i == 0 || len(f) < 2 {
-			continue
-		}
-		out = append(out, f[0]+" "+f[1])
-	}
-	slices.Sort(out)
-	return strings.Join(out, ", ")
 }
 
 // fiProcInfo is what the process scan needs of one /proc entry.
@@ -788,24 +680,6 @@ func fiProcs(t *testing.T, bin string) map[string]string {
 	return out
 }
 
-// fiOthersLink reports whether a link is the host end ("nslab<PID>") of a
-// live agent of another binary (another test package's sandbox).
-func fiOthersLink(name, bin string) bool {
-	n, ok := strings.CutPrefix(name, "nslab")
-	if !ok {
-		return false
-	}
-	pid, err := strconv.Atoi(n)
-	if err != nil {
-		return false
-	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
-	if err != nil {
-		return false
-	}
-	return strings.TrimSuffix(exe, " (deleted)") != bin
-}
-
 // fiReapOrphans reaps the zombies re-parented to this subreaper (agents
 // of a killed nslab). Only zombies are waited for, by pid, so no live
 // child's status is taken from os/exec.
@@ -826,23 +700,14 @@ func fiReapOrphans() {
 
 func (a fiHostPrint) diff(b fiHostPrint) []string {
 	var out []string
+	if d := a.host.Diff(b.host); d != "" {
+		out = append(out, d)
+	}
 	cmp := func(what, x, y string) {
 		if x != y {
 			out = append(out, fmt.Sprintf("%s changed:\n  before: %s\n  after:  %s", what, x, y))
 		}
 	}
-	cmp("hostname", a.hostname, b.hostname)
-	cmp("domainname", a.domainname, b.domainname)
-	if a.mountinfo != b.mountinfo {
-		out = append(out, "mountinfo changed:\n"+fiLineDiff(a.mountinfo, b.mountinfo))
-	}
-	cmp("links", strings.Join(a.links, "; "), strings.Join(b.links, "; "))
-	cmp("routes", strings.Join(a.routes, "; "), strings.Join(b.routes, "; "))
-	cmp("/run/netns", strings.Join(a.netns, " "), strings.Join(b.netns, " "))
-	for _, f := range []string{"msg", "shm", "sem"} {
-		cmp("/proc/sysvipc/"+f, a.sysvipc[f], b.sysvipc[f])
-	}
-	cmp("/dev/mqueue", strings.Join(a.mqueue, " "), strings.Join(b.mqueue, " "))
 	cmp("POSIX queue /nslab in the host's ipc namespace", strconv.FormatBool(a.mqNslab), strconv.FormatBool(b.mqNslab))
 	cmp("nslab entries in /dev/shm", strings.Join(a.shm, " "), strings.Join(b.shm, " "))
 	for k, v := range b.procs {
@@ -852,21 +717,4 @@ func (a fiHostPrint) diff(b fiHostPrint) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// fiLineDiff shows the lines only one side has.
-func fiLineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out strings.Builder
-	for _, l := range al {
-		if !slices.Contains(bl, l) {
-			fmt.Fprintf(&out, "  - %s\n", l)
-		}
-	}
-	for _, l := range bl {
-		if !slices.Contains(al, l) {
-			fmt.Fprintf(&out, "  + %s\n", l)
-		}
-	}
-	return out.String()
 }
