@@ -140,6 +140,7 @@ type Sandbox struct {
 	emitMu  sync.Mutex
 
 	exited  chan struct{}
+	gone    chan struct{} // closed once dead is set: the reply stream ended
 	stderr  *limitedBuffer
 	closeMu sync.Mutex
 }
@@ -158,7 +159,7 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	e.mu.Unlock()
 
 	s := &Sandbox{eng: e, spec: spec, flags: spec.Flags, pending: map[int]chan reply{},
-		exited: make(chan struct{}), stderr: &limitedBuffer{max: 16 << 10}, timeout: spec.Timeout}
+		exited: make(chan struct{}), gone: make(chan struct{}), stderr: &limitedBuffer{max: 16 << 10}, timeout: spec.Timeout}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
@@ -432,6 +433,7 @@ func (s *Sandbox) readReplies(r io.ReadCloser) {
 	pend := s.pending
 	s.pending = map[int]chan reply{}
 	s.mu.Unlock()
+	close(s.gone)
 	for _, ch := range pend {
 		close(ch)
 	}
@@ -492,6 +494,16 @@ func (s *Sandbox) call(ctx context.Context, req request) (reply, error) {
 	s.wmu.Unlock()
 	if err != nil {
 		s.drop(req.ID)
+		// A broken pipe means the agent is gone; the reply reader knows
+		// how it ended, which says more to a learner than EPIPE.
+		select {
+		case <-s.gone:
+			s.mu.Lock()
+			dead := s.dead
+			s.mu.Unlock()
+			return reply{}, dead
+		case <-time.After(time.Second):
+		}
 		return reply{}, fmt.Errorf("%w: send %s: %w", ErrAgent, req.Op, err)
 	}
 	r, err := s.await(ctx, req.ID, ch)
