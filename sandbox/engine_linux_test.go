@@ -771,3 +771,27 @@ func TestEnterAfterPIDNamespaceDied(t *testing.T) {
 		t.Fatalf("%v: %q", err, out)
 	}
 }
+
+// TestAgentIsNamedForLearners: the PID view shows nslab-agent, not "exe".
+func TestAgentIsNamedForLearners(t *testing.T) {
+	eng := newEngine(t)
+	sb := start(t, eng, Spec{Flags: CloneNewPID | CloneNewNS, Rootless: RootlessNever})
+	if _, err := sb.Spawn(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	// The idle child names itself once its runtime started: poll a little.
+	names := map[string]bool{}
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end) && !names["nslab-idle"]; time.Sleep(20 * time.Millisecond) {
+		snap, err := sb.Observe(testCtx(t), []View{ViewPIDs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = map[string]bool{}
+		for _, p := range snap.Procs {
+			names[p.Comm] = true
+		}
+	}
+	if !names["nslab-agent"] || !names["nslab-idle"] {
+		t.Errorf("process names inside: %v", names)
+	}
+}
