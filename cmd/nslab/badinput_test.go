@@ -393,20 +393,8 @@ func biLearnerHostname(t *testing.T, bin string) {
 	before := fiTakeHostPrint(t, bin)
 	ctx, cancel := context.WithTimeout(t.Context(), biLimit)
 	defer cancel()
-	cmd := biCmd(ctx, bin, t.TempDir(), nil, "run", "uts", "--plain")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := newFiLockedBuf()
-	var errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	biWaitFor(t, out, "challenge> ", done)
+	run := biStartAtChallenge(ctx, t, bin)
+	out := run.out
 	agent := agentPIDFrom(out.String())
 	if agent == 0 {
 		t.Fatalf("no agent pid in the output:\n%s", out.String())
@@ -429,17 +417,10 @@ func biLearnerHostname(t *testing.T, bin string) {
 		t.Fatalf("set a hostname with escapes inside the sandbox: %v", err)
 	}
 	mark := len(out.String())
-	io.WriteString(stdin, "check\n")
-	biWaitFor(t, out, "not yet", done)
-	io.WriteString(stdin, "quit\n")
-	stdin.Close()
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("nslab did not end after quit")
-	}
-	code, _ := fiExit(err)
-	r := biOut{code: code, stdout: out.String(), stderr: errb.String()}
+	io.WriteString(run.stdin, "check\n")
+	biWaitFor(t, out, "not yet", run.done)
+	r := run.end(t, "quit\n", "nslab did not end after quit")
+	code := r.code
 	biNoCrash(t, []string{"run", "uts"}, r)
 	if got := r.stdout[mark:]; strings.Contains(got, "\x1b") {
 		t.Errorf("the learner's hostname reached the terminal unquoted: %q", got)
@@ -448,6 +429,48 @@ func biLearnerHostname(t *testing.T, bin string) {
 		t.Errorf("want exit 1:\n%s", r)
 	}
 	fiSettleHost(t, bin, before)
+}
+
+// biChallengeRun is `nslab run uts --plain` waiting at its challenge
+// prompt for the learner's commands on stdin.
+type biChallengeRun struct {
+	stdin io.WriteCloser
+	out   *fiLockedBuf
+	errb  bytes.Buffer
+	done  chan error
+}
+
+func biStartAtChallenge(ctx context.Context, t *testing.T, bin string) *biChallengeRun {
+	t.Helper()
+	cmd := biCmd(ctx, bin, t.TempDir(), nil, "run", "uts", "--plain")
+	r := &biChallengeRun{out: newFiLockedBuf(), done: make(chan error, 1)}
+	var err error
+	if r.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = r.out, &r.errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- cmd.Wait() }()
+	biWaitFor(t, r.out, "challenge> ", r.done)
+	return r
+}
+
+// end sends the last input, closes stdin and waits (bounded) for nslab to
+// exit; hang is the failure when it does not.
+func (r *biChallengeRun) end(t *testing.T, input, hang string) biOut {
+	t.Helper()
+	io.WriteString(r.stdin, input)
+	r.stdin.Close()
+	var err error
+	select {
+	case err = <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal(hang)
+	}
+	code, _ := fiExit(err)
+	return biOut{code: code, stdout: r.out.String(), stderr: r.errb.String()}
 }
 
 // agentPIDFrom reads the agent's host PID from the runner's nsenter hint.
@@ -523,34 +546,13 @@ func biBinaryGone(t *testing.T, bin string) {
 		before := fiTakeHostPrint(t, bin)
 		ctx, cancel := context.WithTimeout(t.Context(), biLimit)
 		defer cancel()
-		cmd := biCmd(ctx, bin, t.TempDir(), nil, "run", "uts", "--plain")
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := newFiLockedBuf()
-		var errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = out, &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		biWaitFor(t, out, "challenge> ", done)
+		run := biStartAtChallenge(ctx, t, bin)
 		if err := os.Remove(bin); err != nil {
 			t.Fatal(err)
 		}
-		io.WriteString(stdin, "check\nhint\nquit\n")
-		stdin.Close()
-		select {
-		case err = <-done:
-		case <-time.After(30 * time.Second):
-			t.Fatal("nslab hung after its binary was deleted")
-		}
-		code, _ := fiExit(err)
-		r := biOut{code: code, stdout: out.String(), stderr: errb.String()}
+		r := run.end(t, "check\nhint\nquit\n", "nslab hung after its binary was deleted")
 		biNoCrash(t, []string{"run", "uts"}, r)
-		if code != exitFailed || !strings.Contains(r.stdout, "not yet") {
+		if r.code != exitFailed || !strings.Contains(r.stdout, "not yet") {
 			t.Errorf("want the check to run and exit 1:\n%s", r)
 		}
 		fiSettleHost(t, bin, before)
