@@ -395,7 +395,7 @@ func biLearnerHostname(t *testing.T, bin string) {
 	defer cancel()
 	run := biStartAtChallenge(ctx, t, bin)
 	out := run.out
-	agent := agentPIDFrom(out.String())
+	agent := agentPID(out.String())
 	if agent == 0 {
 		t.Fatalf("no agent pid in the output:\n%s", out.String())
 	}
@@ -471,21 +471,6 @@ func (r *biChallengeRun) end(t *testing.T, input, hang string) biOut {
 	}
 	code, _ := fiExit(err)
 	return biOut{code: code, stdout: r.out.String(), stderr: r.errb.String()}
-}
-
-// agentPIDFrom reads the agent's host PID from the runner's nsenter hint.
-func agentPIDFrom(out string) int {
-	const marker = "nsenter --target "
-	i := strings.LastIndex(out, marker)
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(out[i+len(marker):])
-	if len(f) == 0 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[0])
-	return n
 }
 
 // fiSettleHost fails t if the host differs from before after a bounded
