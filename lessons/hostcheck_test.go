@@ -25,6 +25,11 @@ func TestMain(m *testing.M) {
 	if sandbox.IsHidden(os.Args) {
 		os.Exit(sandbox.RunHidden(os.Args))
 	}
+	// Under `sudo go test` (the README's command) nslab would act for the
+	// user who ran sudo; the tests set SUDO_* themselves where they mean it.
+	for _, k := range []string{"SUDO_USER", "SUDO_UID", "SUDO_GID"} {
+		os.Unsetenv(k)
+	}
 	os.Exit(m.Run())
 }
 

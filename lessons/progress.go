@@ -11,9 +11,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nslab/nslab/sandbox/userfs"
 )
 
 // The progress file: what a learner has done, kept across runs in
@@ -252,46 +254,40 @@ func EncodeProgress(p Progress) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// progressOwner is who must own what nslab writes in a home: under sudo
-// (euid 0 with SUDO_UID and SUDO_GID set) the invoking user, so that no
-// root-owned file lands in their home. ok is false when files keep the
-// process's own ownership.
-func progressOwner() (uid, gid int, ok bool) {
-	if os.Geteuid() != 0 {
-		return 0, 0, false
+// progressFS is how nslab reaches the progress file: as the user it
+// works for (under sudo, the user who ran sudo, with their own
+// file-system credentials) and never through a symlink. See
+// sandbox/userfs and the README's Security section.
+func progressFS() (userfs.FS, error) {
+	id, err := userfs.Invoker(os.Getenv)
+	if err != nil {
+		return userfs.FS{}, fmt.Errorf("%w; nslab will not touch files for a user it cannot name, so your progress is kept in memory for this run (run nslab through sudo, or as yourself)", err)
 	}
-	u, err1 := strconv.Atoi(os.Getenv("SUDO_UID"))
-	g, err2 := strconv.Atoi(os.Getenv("SUDO_GID"))
-	if err1 != nil || err2 != nil || u < 0 || g < 0 {
-		return 0, 0, false
-	}
-	return u, g, true
+	return userfs.FS{As: id}, nil
 }
 
 // ProgressPath is where the progress file lives: $XDG_STATE_HOME/nslab/
 // progress.json, else ~/.local/state/nslab/progress.json. Under sudo the
-// home is the invoking user's (SUDO_USER), not root's, so progress follows
-// the learner whether or not they used sudo. Without HOME (and without an
+// home is the invoking user's from the password database (not $HOME,
+// which sudo -E keeps from anyone), so progress follows the learner
+// whether or not they used sudo. XDG_STATE_HOME is honoured under sudo
+// too, but only as the learner could use it: every file operation there
+// runs with the learner's credentials. Without HOME (and without an
 // absolute XDG_STATE_HOME) it fails with ErrNoHome, saying what to set.
 func ProgressPath() (string, error) {
+	fsys, err := progressFS()
+	if err != nil {
+		return "", err
+	}
 	// The XDG spec says a relative XDG_STATE_HOME is invalid and ignored.
 	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {
-		return filepath.Join(x, "nslab", "progress.json"), nil
+		return filepath.Join(filepath.Clean(x), "nslab", "progress.json"), nil
 	}
-	home := os.Getenv("HOME")
-	if _, _, sudo := progressOwner(); sudo {
-		if name := os.Getenv("SUDO_USER"); name != "" {
-			u, err := user.Lookup(name)
-			if err != nil {
-				return "", fmt.Errorf("find the home of %s (SUDO_USER) for the progress file: %w; set XDG_STATE_HOME to a directory of yours", name, err)
-			}
-			home = u.HomeDir
-		}
-	}
+	home := fsys.As.Home
 	if !filepath.IsAbs(home) {
 		return "", fmt.Errorf("%w: nslab keeps your progress in ~/.local/state/nslab; set HOME (e.g. `export HOME=%s`) or XDG_STATE_HOME", ErrNoHome, guessHome())
 	}
-	return filepath.Join(home, ".local", "state", "nslab", "progress.json"), nil
+	return filepath.Join(filepath.Clean(home), ".local", "state", "nslab", "progress.json"), nil
 }
 
 // guessHome is only for the example in ErrNoHome's message.
@@ -302,182 +298,137 @@ func guessHome() string {
 	return "/root"
 }
 
-// LoadProgress reads the progress file at path. A missing file is empty
-// progress. A file nslab cannot trust (corrupt, truncated, bigger than
-// MaxProgressSize, from a newer version, a symlink or anything but a
-// regular file) is renamed to path.corrupt-<time> and warning says so;
-// progress is then empty. err is set only when the learner must act (the
-// file cannot be read or moved aside): the message says what to do and
-// the caller should keep the progress it has.
+// LoadProgress reads the progress file at path, as the user nslab works
+// for, never through a symlink. A missing file is empty progress. A file
+// nslab cannot trust (corrupt, truncated, bigger than MaxProgressSize,
+// from a newer version, a FIFO or anything but a regular file) is renamed
+// to path.corrupt-<time>, as that user, and warning says so; progress is
+// then empty. err is set when the learner must act: the file or a
+// directory on its way is a symlink or not a directory, or cannot be read
+// or moved aside. The message says what to do, the file is left as it is,
+// and the caller should keep the progress it has in memory.
 func LoadProgress(path string) (p Progress, warning string, err error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	fsys, err := progressFS()
+	if err != nil {
+		return NewProgress(), "", err
+	}
+	b, err := fsys.ReadFile(path, MaxProgressSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return NewProgress(), "", nil
-	}
-	if err != nil {
-		return NewProgress(), "", unreadable(path, err)
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		target, _ := os.Readlink(path)
-		return moveAside(path, fmt.Sprintf("is a symlink (to %s), which nslab does not follow", target))
-	}
-	if !fi.Mode().IsRegular() {
-		return moveAside(path, "is not a regular file ("+fi.Mode().Type().String()+")")
-	}
-	// O_NOFOLLOW|O_NONBLOCK: a file swapped for a symlink or a FIFO after
-	// the Lstat must neither be followed nor block the open.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return moveAside(path, "is a symlink, which nslab does not follow")
-		}
-		return NewProgress(), "", unreadable(path, err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil {
-		return NewProgress(), "", unreadable(path, err)
-	} else if !st.Mode().IsRegular() {
-		return moveAside(path, "is not a regular file")
-	}
-	// Never read more than the limit: a huge file is refused, not loaded.
-	b, err := io.ReadAll(io.LimitReader(f, MaxProgressSize+1))
-	if err != nil {
-		return NewProgress(), "", unreadable(path, err)
-	}
-	if len(b) > MaxProgressSize {
-		return moveAside(path, fmt.Sprintf("is bigger than %d bytes", MaxProgressSize))
+	case errors.Is(err, userfs.ErrNotRegular):
+		return moveAside(fsys, path, "is not a regular file ("+kindOf(err)+")")
+	case err != nil:
+		return NewProgress(), "", unreadable(fsys, path, err)
+	case len(b) > MaxProgressSize:
+		return moveAside(fsys, path, fmt.Sprintf("is bigger than %d bytes", MaxProgressSize))
 	}
 	p, err = DecodeProgress(b)
 	switch {
 	case errors.Is(err, ErrProgressFuture):
-		return moveAside(path, "was written by a newer nslab ("+err.Error()+")")
+		return moveAside(fsys, path, "was written by a newer nslab ("+err.Error()+")")
 	case len(b) == 0:
-		return moveAside(path, "is empty (truncated)")
+		return moveAside(fsys, path, "is empty (truncated)")
 	case err != nil:
-		return moveAside(path, "is not valid ("+err.Error()+")")
+		return moveAside(fsys, path, "is not valid ("+err.Error()+")")
 	}
 	return p, "", nil
 }
 
-func unreadable(path string, err error) error {
-	fix := "check the file and its directory"
-	if errors.Is(err, fs.ErrPermission) {
-		fix = fmt.Sprintf("make it yours with `sudo chown -R $(id -u):$(id -g) %s`, or remove it", filepath.Dir(path))
+// kindOf is what a userfs.PathError found ("is a FIFO, not ..." → "a FIFO").
+func kindOf(err error) string {
+	var pe *userfs.PathError
+	if errors.As(err, &pe) {
+		k, _, _ := strings.Cut(strings.TrimPrefix(pe.Found, "is "), ",")
+		return k
 	}
-	return fmt.Errorf("cannot read your progress file %s: %w; %s (your progress is unchanged)", path, err, fix)
+	return "not a regular file"
 }
 
-// moveAside renames a file nslab cannot trust out of the way, keeping it
-// for the learner to inspect, and starts with empty progress.
-func moveAside(path, why string) (Progress, string, error) {
-	stamp := time.Now().UTC().Format("20060102T150405Z")
-	dst := path + ".corrupt-" + stamp
-	for i := 1; ; i++ {
-		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		dst = fmt.Sprintf("%s.corrupt-%s-%d", path, stamp, i)
+// unsafe explains a path nslab will not use: a symlink or a non-directory
+// on the way to the progress file. Nothing was read or written there.
+func unsafe(path string, err error) error {
+	var pe *userfs.PathError
+	comp := path
+	if errors.As(err, &pe) {
+		comp = pe.Path
 	}
-	// rename(2) moves a symlink itself, never its target.
-	if err := os.Rename(path, dst); err != nil {
-		return NewProgress(), "", fmt.Errorf("your progress file %s %s and could not be moved aside: %w; move or remove it yourself", path, why, err)
+	var fix string
+	switch {
+	case errors.Is(err, userfs.ErrSymlink) && comp == path:
+		fix = fmt.Sprintf("nslab never follows a symlink to your progress file (under sudo a link could choose where root writes). Remove the link (`rm %s`); if it pointed at your progress, move that file here in its place", path)
+	case errors.Is(err, userfs.ErrSymlink):
+		fix = fmt.Sprintf("nslab never follows a symlink on the way to your progress file (under sudo a link could choose where root writes). Replace it with a real directory (`mv %s %s.link && mkdir -p %s`), or set XDG_STATE_HOME to a directory whose path has no symlink", comp, comp, comp)
+	default:
+		fix = fmt.Sprintf("nslab needs a directory there. Move it away (`mv %s %s.old`) and nslab makes the directory, or set XDG_STATE_HOME to another directory", comp, comp)
+	}
+	return fmt.Errorf("your progress file %s cannot be used: %w. %s. Your progress is kept in memory for this run", path, err, fix)
+}
+
+func unreadable(fsys userfs.FS, path string, err error) error {
+	if errors.Is(err, userfs.ErrSymlink) || errors.Is(err, userfs.ErrNotDir) {
+		return unsafe(path, err)
+	}
+	fix := "check the file and its directory"
+	if errors.Is(err, fs.ErrPermission) {
+		fix = "nslab reads it with your own permissions" + asWhom(fsys) + "; make it yours (`sudo chown -R $(id -u):$(id -g) " + filepath.Dir(path) + "`) or point XDG_STATE_HOME at a directory of yours"
+	}
+	return fmt.Errorf("cannot read your progress file %s: %w; %s (your progress is unchanged, and kept in memory for this run)", path, err, fix)
+}
+
+// asWhom names the user nslab acted as, under sudo.
+func asWhom(fsys userfs.FS) string {
+	if fsys.As.Switch {
+		return " (as " + fsys.As.String() + ", who ran sudo)"
+	}
+	return ""
+}
+
+// moveAside renames a file nslab cannot trust out of the way, as the user
+// nslab works for, keeping it for the learner to inspect, and starts with
+// empty progress.
+func moveAside(fsys userfs.FS, path, why string) (Progress, string, error) {
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	dst, err := fsys.RenameAside(path, ".corrupt-"+stamp)
+	if errors.Is(err, userfs.ErrSymlink) || errors.Is(err, userfs.ErrNotDir) {
+		return NewProgress(), "", unsafe(path, err)
+	}
+	if err != nil {
+		return NewProgress(), "", fmt.Errorf("your progress file %s %s and could not be moved aside%s: %w; move or remove it yourself (your progress is kept in memory for this run)", path, why, asWhom(fsys), err)
 	}
 	return NewProgress(), fmt.Sprintf("your progress file %s %s; moved it to %s and started fresh", path, why, dst), nil
 }
 
-// SaveProgress writes the progress file atomically: a temporary file in
-// the same directory, fsync, rename over the old one, fsync the directory.
-// The file is 0600 and the directories it creates 0700; under sudo they
-// belong to the invoking user. On failure the old file is untouched and the
-// error says what to do.
+// SaveProgress writes the progress file atomically, as the user nslab
+// works for and never through a symlink: a new file in the same
+// directory, fsync, rename over the old one, fsync the directory. The file
+// is 0600 and the directories it creates 0700; under sudo they are the
+// invoking user's because that user's credentials made them. On failure
+// the old file is untouched and the error says what to do.
 func SaveProgress(path string, p Progress) error {
 	b, err := EncodeProgress(p)
 	if err != nil {
 		return err
 	}
-	uid, gid, chown := progressOwner()
-	dir := filepath.Dir(path)
-	if err := mkdirOwned(dir, uid, gid, chown); err != nil {
-		return unwritable(dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".progress-*.tmp") // mode 0600
+	fsys, err := progressFS()
 	if err != nil {
-		return unwritable(dir, err)
+		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if chown {
-		if err := f.Chown(uid, gid); err != nil {
-			return unwritable(dir, err)
-		}
-	}
-	if _, err := f.Write(b); err != nil {
-		return unwritable(dir, err)
-	}
-	if err := f.Sync(); err != nil {
-		return unwritable(dir, err)
-	}
-	if err := f.Close(); err != nil {
-		return unwritable(dir, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return unwritable(dir, err)
-	}
-	ok = true
-	// The rename is durable only once the directory is on disk too.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := fsys.WriteFileAtomic(path, b); err != nil {
+		return unwritable(fsys, filepath.Dir(path), err)
 	}
 	return nil
 }
 
-func unwritable(dir string, err error) error {
+func unwritable(fsys userfs.FS, dir string, err error) error {
+	if errors.Is(err, userfs.ErrSymlink) || errors.Is(err, userfs.ErrNotDir) {
+		return unsafe(filepath.Join(dir, "progress.json"), err)
+	}
 	fix := "check the directory"
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-		fix = fmt.Sprintf("make it writable (`sudo chown -R $(id -u):$(id -g) %s`) or point XDG_STATE_HOME at a writable directory", dir)
+		fix = "nslab writes there with your own permissions" + asWhom(fsys) + ", so it must be a directory you could write yourself: make it yours (`sudo chown -R $(id -u):$(id -g) " + dir + "`) or point XDG_STATE_HOME at a directory of yours"
 	}
 	return fmt.Errorf("cannot save your progress in %s: %w; %s", dir, err, fix)
-}
-
-// mkdirOwned creates dir and its missing parents with mode 0700, and under
-// sudo hands each directory it created to the invoking user.
-func mkdirOwned(dir string, uid, gid int, chown bool) error {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		missing = append(missing, d)
-		if d == filepath.Dir(d) {
-			break
-		}
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		d := missing[i]
-		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		if chown {
-			if err := os.Lchown(d, uid, gid); err != nil {
-				return err
-			}
-		}
-	}
-	if fi, err := os.Stat(dir); err != nil {
-		return err
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s: %w", dir, syscall.ENOTDIR)
-	}
-	return nil
 }
 
 // ProgressFile is the progress file at Path as a store with Load and Save

@@ -7,11 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox/userfs"
 )
 
 func sampleProgress() Progress {
@@ -259,9 +260,10 @@ func write(t *testing.T, path string, b []byte) {
 	}
 }
 
-// A symlink is moved aside itself; what it points to is never read,
-// written or moved.
-func TestProgressSymlinkMovedAside(t *testing.T) {
+// A symlink at the file is refused with what to do: nothing is read
+// through it, moved or written, and the caller keeps its progress in
+// memory. (Directories on the way: sandbox/userfs and cmd/nslab's tests.)
+func TestProgressSymlinkRefused(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "elsewhere")
 	good, _ := EncodeProgress(sampleProgress())
@@ -271,26 +273,23 @@ func TestProgressSymlinkMovedAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, warn, err := LoadProgress(path)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, userfs.ErrSymlink) || !strings.Contains(err.Error(), "kept in memory") || !strings.Contains(err.Error(), "rm "+path) {
+		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(warn, "symlink") || len(p.Lessons) != 0 {
+	if warn != "" || len(p.Lessons) != 0 {
 		t.Fatalf("warning %q, progress %+v", warn, p)
 	}
-	c := corruptFiles(t, dir)
-	if len(c) != 1 {
+	if c := corruptFiles(t, dir); len(c) != 0 {
 		t.Fatalf("moved aside: %v", c)
 	}
-	if fi, err := os.Lstat(filepath.Join(dir, c[0])); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
-		t.Errorf("the link itself was not moved: %v %v", fi, err)
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link was touched: %v %v", fi, err)
 	}
 	if b, err := os.ReadFile(target); err != nil || !bytes.Equal(b, good) {
 		t.Errorf("the link's target changed: %v", err)
 	}
-	// Saving afterwards writes a regular file, never through a link.
-	if err := os.Symlink(target, path); err != nil {
-		t.Fatal(err)
-	}
+	// Saving replaces the link itself with a regular file, never writing
+	// through it.
 	if err := SaveProgress(path, NewProgress()); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +309,7 @@ func TestProgressUnwritableDir(t *testing.T) {
 	write(t, blocker, []byte("a file where the directory should be"))
 	path := filepath.Join(blocker, "nslab", "progress.json")
 	err := SaveProgress(path, sampleProgress())
-	if err == nil || !errors.Is(err, syscall.ENOTDIR) || !strings.Contains(err.Error(), "cannot save your progress") {
+	if !errors.Is(err, userfs.ErrNotDir) || !strings.Contains(err.Error(), blocker+" is a regular file, not a directory") || !strings.Contains(err.Error(), "mv "+blocker) {
 		t.Fatalf("err = %v", err)
 	}
 	// Read-only: /proc/sys refuses to create files even for root.
@@ -362,21 +361,54 @@ func TestProgressPathUnderSudo(t *testing.T) {
 		t.Fatalf("under sudo the path is %q, want nobody's home", p)
 	}
 	t.Setenv("SUDO_USER", "no-such-user-nslab")
-	if _, err := ProgressPath(); err == nil || !strings.Contains(err.Error(), "XDG_STATE_HOME") {
-		t.Fatalf("unknown SUDO_USER: %v", err)
+	if _, err := ProgressPath(); !errors.Is(err, userfs.ErrInvoker) || !strings.Contains(err.Error(), "kept in memory") {
+		t.Fatalf("SUDO_USER naming another user than SUDO_UID: %v", err)
+	}
+	t.Setenv("SUDO_USER", "")
+	t.Setenv("SUDO_UID", "not-a-number")
+	if _, err := ProgressPath(); !errors.Is(err, userfs.ErrInvoker) {
+		t.Fatalf("bad SUDO_UID: %v", err)
 	}
 }
 
 // Under sudo every file and directory nslab creates in the learner's home
-// belongs to the learner, and what existed keeps its owner.
+// belongs to the learner (their credentials made it), what existed keeps
+// its owner, and a directory the learner could not write refuses root too.
 func TestProgressSudoOwnership(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("chown to another user needs root; this test runs as uid", os.Geteuid())
+		t.Skip("acting as another user needs root; this test runs as uid", os.Geteuid())
 	}
 	const nobody = 65534
+	t.Setenv("SUDO_USER", "")
 	t.Setenv("SUDO_UID", "65534")
 	t.Setenv("SUDO_GID", "65534")
-	home := t.TempDir()
+	base, err := os.MkdirTemp("", "nslab-progress-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// root's own 0700 directory: root could write it, the learner not.
+	rootOnly := filepath.Join(base, "R")
+	if err := os.Mkdir(rootOnly, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err = SaveProgress(filepath.Join(rootOnly, "nslab", "progress.json"), sampleProgress())
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "as nobody (uid 65534)") {
+		t.Errorf("save into root's 0700 directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(rootOnly); len(ents) != 0 {
+		t.Errorf("root's directory got %v", ents)
+	}
+	home := filepath.Join(base, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(home, ".local", "state", "nslab", "progress.json")
 	if err := SaveProgress(path, sampleProgress()); err != nil {
 		t.Fatal(err)
@@ -401,7 +433,7 @@ func TestProgressSudoOwnership(t *testing.T) {
 			t.Errorf("%s mode %v: writable by others", p, mode)
 		}
 	}
-	if uid, _, _ := owner(home); uid != 0 {
+	if uid, _, _ := owner(home); uid != nobody {
 		t.Errorf("the existing home changed owner to %d", uid)
 	}
 	// A corrupt file moved aside keeps its owner: rename never makes root

@@ -195,7 +195,8 @@ func biUsage(t *testing.T, bin string) {
 
 // A progress file nslab cannot trust, met by `nslab run`: the lesson still
 // runs (exit 0), the file is moved aside intact with a warning saying
-// where, a symlink's target is never touched, and nothing hangs (a FIFO).
+// where, and nothing hangs (a FIFO). A symlink is neither followed nor
+// moved: the run says so and records nothing (see leastpriv_test.go).
 func biProgressFiles(t *testing.T, bin string) {
 	biNeedRoot(t)
 	biLesson(t, "uts")
@@ -209,6 +210,7 @@ func biProgressFiles(t *testing.T, bin string) {
 		content []byte            // written as the file, unless make is set
 		make    func(path string) // makes the file some other way
 		want    string
+		refused bool // left in place, progress not recorded
 	}{
 		{name: "corrupt", content: []byte("{\x00\xff garbage"), want: "is not valid"},
 		{name: "truncated", content: []byte(`{"version":1,"lessons":{"overview":{"status":"do`), want: "is not valid"},
@@ -219,7 +221,7 @@ func biProgressFiles(t *testing.T, bin string) {
 			if err := os.Symlink(outside, p); err != nil {
 				t.Fatal(err)
 			}
-		}, want: "is a symlink"},
+		}, want: "is a symlink", refused: true},
 		{name: "fifo", make: func(p string) {
 			if err := syscall.Mkfifo(p, 0o600); err != nil {
 				t.Fatal(err)
@@ -244,6 +246,18 @@ func biProgressFiles(t *testing.T, bin string) {
 				t.Fatal(err)
 			}
 			r := biRun(t, bin, state, nil, nil, "run", "uts", "--plain", "--solve")
+			if tc.refused {
+				if r.code != 0 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "progress not recorded") {
+					t.Fatalf("want exit 0 and %q … progress not recorded:\n%s", tc.want, r)
+				}
+				if aside, _ := filepath.Glob(path + ".corrupt-*"); len(aside) != 0 {
+					t.Errorf("moved aside: %v", aside)
+				}
+				if b, err := os.ReadFile(outside); err != nil || string(b) != "not yours\n" {
+					t.Errorf("the symlink's target was touched: %q %v", b, err)
+				}
+				return
+			}
 			if r.code != 0 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "moved it to") {
 				t.Fatalf("want exit 0 and a warning %q … moved it to:\n%s", tc.want, r)
 			}

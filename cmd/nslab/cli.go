@@ -36,6 +36,8 @@ const exitCodeHelp = `Exit codes:
   2    usage error: unknown command, flag or lesson id; reset without --yes and no terminal
   3    this machine cannot do it: missing privilege or namespace support,
        no terminal for the TUI, HOME unset, progress directory not writable
+       (by you: under sudo nslab uses your permissions) or reached through
+       a symlink (nslab never follows one there)
   4    internal error in nslab or its agent (please report it)
   129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (every sandbox was closed first)`
 

@@ -43,6 +43,11 @@ func TestMain(m *testing.M) {
 	if sandbox.IsHidden(os.Args) {
 		os.Exit(sandbox.RunHidden(os.Args))
 	}
+	// Under `sudo go test` (the README's command) nslab would act for the
+	// user who ran sudo; the tests set SUDO_* themselves where they mean it.
+	for _, k := range []string{"SUDO_USER", "SUDO_UID", "SUDO_GID"} {
+		os.Unsetenv(k)
+	}
 	dir, err := os.MkdirTemp("", "nslab-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -885,10 +890,25 @@ func TestTUIStartsAndQuits(t *testing.T) {
 
 // Under sudo (root with SUDO_UID/SUDO_GID of the learner, here nobody) the
 // progress file and the directories nslab creates belong to the learner,
-// and none is writable by others.
+// and none is writable by others. (The state directory is nobody's: nslab
+// writes with the learner's permissions, see leastpriv_test.go.)
 func TestProgressUnderSudoBelongsToTheUser(t *testing.T) {
 	needRoot(t)
-	state := t.TempDir()
+	base, err := os.MkdirTemp("", "nslab-sudo-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	state := filepath.Join(base, "state")
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
 	r := nslab(t, invocation{args: []string{"progress", "--reset", "--yes"},
 		env: []string{"SUDO_USER=nobody", "SUDO_UID=65534", "SUDO_GID=65534", "XDG_STATE_HOME=" + state}})
 	if r.code != 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/charmbracelet/x/term"
@@ -15,33 +16,52 @@ import (
 
 // progressStore is the progress file as the TUI's store. When there is no
 // path (HOME unset) it still works in memory: Load and Save return the
-// reason, the TUI shows it and keeps going.
+// reason, the TUI shows it and keeps going. Once Load has failed (a
+// symlink on the way, a file it may not read), Save refuses with the same
+// reason for the rest of the run: writing what is in memory then would
+// replace the learner's earlier progress, which was never read.
 type progressStore struct {
 	path    string
 	pathErr error
+
+	mu   sync.Mutex
+	held error // why Load failed; Save keeps the progress in memory
 }
 
-func (s progressStore) Load() (lessons.Progress, string, error) {
+func (s *progressStore) Load() (lessons.Progress, string, error) {
 	if s.pathErr != nil {
 		return lessons.NewProgress(), "", s.pathErr
 	}
-	return lessons.LoadProgress(s.path)
+	p, warning, err := lessons.LoadProgress(s.path)
+	if err != nil {
+		s.mu.Lock()
+		s.held = err
+		s.mu.Unlock()
+	}
+	return p, warning, err
 }
 
-func (s progressStore) Save(p lessons.Progress) error {
+func (s *progressStore) Save(p lessons.Progress) error {
 	if s.pathErr != nil {
 		return s.pathErr
+	}
+	s.mu.Lock()
+	held := s.held
+	s.mu.Unlock()
+	if held != nil {
+		return held
 	}
 	return lessons.SaveProgress(s.path, p)
 }
 
-// progressStore finds the progress file; err (HOME unset) says what to set.
-func (a *app) progressStore() (progressStore, error) {
+// progressStore finds the progress file; err (HOME unset, SUDO_* naming no
+// user) says what to set.
+func (a *app) progressStore() (*progressStore, error) {
 	path, err := lessons.ProgressPath()
 	if err != nil {
-		return progressStore{pathErr: err}, err
+		return &progressStore{pathErr: err}, err
 	}
-	return progressStore{path: path}, nil
+	return &progressStore{path: path}, nil
 }
 
 // loadProgressQuiet reads the progress for a default choice; any problem
@@ -67,7 +87,12 @@ func (a *app) progressCmd() *cobra.Command {
 $XDG_STATE_HOME/nslab/progress.json (default ~/.local/state/nslab/; under
 sudo, the invoking user's). --reset forgets every lesson, or only lesson ID;
 it asks for confirmation unless --yes is given, and without a terminal to
-ask on it refuses.`,
+ask on it refuses.
+
+Under sudo nslab reads and writes that file with your own permissions, and
+never through a symlink: a file or directory you could not write yourself,
+or a symlink on the way, ends the command with exit code 3 and says what to
+do; the file is left as it was.`,
 		Example: `  nslab progress
   nslab progress --reset uts
   nslab progress --reset --yes`,
@@ -104,7 +129,7 @@ ask on it refuses.`,
 
 // loadForCommand loads the progress file for `nslab progress`; problems
 // the learner must fix end the command with exit code 3.
-func (a *app) loadForCommand() (progressStore, lessons.Progress, error) {
+func (a *app) loadForCommand() (*progressStore, lessons.Progress, error) {
 	s, err := a.progressStore()
 	if err != nil {
 		return s, lessons.Progress{}, withCode(exitMachine, err)

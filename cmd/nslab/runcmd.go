@@ -29,7 +29,10 @@ screen readers) or, with --json, one JSON object a line for tooling.
 ID is a lesson id or number from ` + "`nslab list`" + `.
 
 It exits 0 only when every fact held and the challenge check passed, 1 when
-one did not, 3 when this machine or user lacks what the lesson needs.`,
+one did not, 3 when this machine or user lacks what the lesson needs. The
+outcome is recorded in your progress file (see ` + "`nslab progress --help`" + `);
+when that file cannot be used the run says why ("progress not recorded")
+and the exit code is still the lesson's.`,
 		Example: `  sudo nslab run uts --plain
   nslab run uts --solve --json | jq .type`,
 		Args:              exactLessonArg,

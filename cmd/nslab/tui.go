@@ -10,7 +10,7 @@ import (
 )
 
 // The TUI's progress store is the progress file.
-var _ ui.ProgressStore = progressStore{}
+var _ ui.ProgressStore = (*progressStore)(nil)
 
 // runTUI is `nslab` with no command: the lesson browser, on a terminal.
 func (a *app) runTUI(ctx context.Context, start string) error {
