@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -12,6 +14,7 @@ import (
 const (
 	envEnterPID   = "_NSLAB_ENTER_PID"
 	envEnterLabel = "_NSLAB_ENTER_LABEL"
+	envEnterShell = "_NSLAB_ENTER_SHELL"
 )
 
 // ErrNoEnter is returned where this nslab was built without cgo and so
@@ -37,7 +40,10 @@ func (s *Sandbox) ShellCommand(argv ...string) (*exec.Cmd, error) {
 	if label == "" {
 		label = "sandbox"
 	}
-	cmd.Env = append(cleanEnv(), envEnterPID+"="+strconv.Itoa(s.pid), envEnterLabel+"="+label)
+	// A root shell gets an allowlisted environment (shellenv.go); $SHELL
+	// goes along separately, for chooseShell to check inside the sandbox.
+	root := os.Geteuid() == 0
+	cmd.Env = append(shellEnv(os.Environ(), root, rootHome()), envEnterPID+"="+strconv.Itoa(s.pid), envEnterLabel+"="+label, envEnterShell+"="+os.Getenv("SHELL"))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd, nil
 }
@@ -51,8 +57,10 @@ func runEnter(args []string) int {
 		return 1
 	}
 	label := os.Getenv(envEnterLabel)
+	shell := os.Getenv(envEnterShell)
 	os.Unsetenv(envEnterPID)
 	os.Unsetenv(envEnterLabel)
+	os.Unsetenv(envEnterShell)
 	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2
@@ -61,10 +69,11 @@ func runEnter(args []string) int {
 		args = args[1:]
 	}
 	prompt := fmt.Sprintf(`[nslab:%s] \u@\h:\w\$ `, label)
-	if len(args) == 0 {
-		args = pickShell()
-	}
 	env := append(os.Environ(), "PS1="+prompt, "NSLAB_SANDBOX="+label)
+	if len(args) == 0 {
+		args = pickShell(shell)
+		env = append(env, "SHELL="+args[0])
+	}
 	dir := "/"
 	if h := os.Getenv("HOME"); h != "" {
 		if st, err := os.Stat(h); err == nil && st.IsDir() {
@@ -84,21 +93,22 @@ func runEnter(args []string) int {
 	return 127
 }
 
-// pickShell chooses the learner's shell as seen inside the sandbox. bash
-// gets --norc so the rc file cannot replace the prompt that says where the
-// learner is.
-func pickShell() []string {
-	cands := []string{os.Getenv("SHELL"), "/bin/bash", "/bin/sh"}
-	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		if st, err := os.Stat(c); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			if len(c) >= 4 && c[len(c)-4:] == "bash" {
-				return []string{c, "--norc", "--noprofile", "-i"}
-			}
-			return []string{c, "-i"}
-		}
+// pickShell chooses the learner's shell as seen inside the sandbox (see
+// chooseShell): $SHELL only if /etc/shells lists it, and never with rc
+// files, so that they cannot replace the prompt that says where the
+// learner is, nor run as root.
+func pickShell(shell string) []string {
+	etc, _ := os.ReadFile("/etc/shells")
+	return chooseShell(shell, string(etc), func(p string) bool {
+		st, err := os.Stat(p)
+		return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+	})
+}
+
+// rootHome is root's home from the password database ("/root" if none).
+func rootHome() string {
+	if u, err := user.LookupId("0"); err == nil && filepath.IsAbs(u.HomeDir) {
+		return u.HomeDir
 	}
-	return []string{"/bin/sh", "-i"}
+	return "/root"
 }
