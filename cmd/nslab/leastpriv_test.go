@@ -478,3 +478,43 @@ func TestLeastPrivSwapRace(t *testing.T) {
 		t.Error("no run met the symlink: the race was not exercised")
 	}
 }
+
+// The TUI's store: once Load met a symlink, Save keeps the progress in
+// memory for the rest of the run, even after the link is gone (writing
+// then would replace an earlier file that was never read).
+func TestProgressStoreHoldsAfterAFailedLoad(t *testing.T) {
+	state := t.TempDir()
+	elsewhere := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	if err := os.Symlink(elsewhere, filepath.Join(state, "nslab")); err != nil {
+		t.Fatal(err)
+	}
+	a := newApp()
+	s, err := a.progressStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Load(); err == nil || !strings.Contains(err.Error(), "is a symlink") {
+		t.Fatalf("load: %v", err)
+	}
+	os.Remove(filepath.Join(state, "nslab"))
+	p := lessons.NewProgress()
+	p.Mark("uts", lessons.StatusDone, lessons.PartRecap)
+	if err := s.Save(p); err == nil || !strings.Contains(err.Error(), "kept in memory") {
+		t.Errorf("save after a failed load: %v", err)
+	}
+	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+		t.Errorf("the state directory got %v", ents)
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Errorf("the link's target got %v", ents)
+	}
+	// Control: a fresh store (a new run) saves.
+	s2, _ := a.progressStore()
+	if _, _, err := s2.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Save(p); err != nil {
+		t.Errorf("a new run's save: %v", err)
+	}
+}
