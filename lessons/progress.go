@@ -20,11 +20,13 @@ import (
 
 // The progress file: what a learner has done, kept across runs in
 // $XDG_STATE_HOME/nslab/progress.json (default ~/.local/state/nslab/).
-// Loading never crashes on a bad file: anything it cannot trust is moved
-// aside with a warning and the learner starts fresh; an error is returned
-// only when the learner must do something (HOME unset, a file or directory
-// nslab may not read or write), and then the caller keeps the progress it
-// has in memory.
+// Every access runs as the user nslab works for (under sudo, the invoking
+// user's credentials) and follows no symlink (sandbox/userfs). Loading
+// never crashes on a bad file: a file it cannot trust is moved aside with
+// a warning and the learner starts fresh; an error is returned only when
+// the learner must do something (HOME unset, a symlink or non-directory on
+// the way, a file or directory they may not read or write), and then the
+// caller keeps the progress it has in memory.
 
 // ProgressVersion is the format version this nslab writes and reads.
 const ProgressVersion = 1
