@@ -360,11 +360,11 @@ func unsafe(path string, err error) error {
 	case errors.Is(err, userfs.ErrSymlink) && comp == path:
 		fix = fmt.Sprintf("nslab never follows a symlink to your progress file (under sudo a link could choose where root writes). Remove the link (`rm %s`); if it pointed at your progress, move that file here in its place", path)
 	case errors.Is(err, userfs.ErrSymlink):
-		fix = fmt.Sprintf("nslab never follows a symlink on the way to your progress file (under sudo a link could choose where root writes). Replace it with a real directory (`mv %s %s.link && mkdir -p %s`), or set XDG_STATE_HOME to a directory whose path has no symlink", comp, comp, comp)
+		fix = fmt.Sprintf("nslab never follows a symlink on the way to your progress file (under sudo a link could choose where root writes). Replace it with a real directory holding what it points to (`mv %s %s.link && mkdir -p %s && cp -a %s.link/. %s/`), or set XDG_STATE_HOME to a directory whose path has no symlink", comp, comp, comp, comp, comp)
 	default:
 		fix = fmt.Sprintf("nslab needs a directory there. Move it away (`mv %s %s.old`) and nslab makes the directory, or set XDG_STATE_HOME to another directory", comp, comp)
 	}
-	return fmt.Errorf("your progress file %s cannot be used: %w. %s. Your progress is kept in memory for this run", path, err, fix)
+	return fmt.Errorf("your progress file %s cannot be used: %w. %s. Nothing there was changed; your progress is kept in memory for this run", path, err, fix)
 }
 
 func unreadable(fsys userfs.FS, path string, err error) error {
