@@ -1,6 +1,7 @@
 package userfs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -509,4 +510,48 @@ func TestSwapRace(t *testing.T) {
 func setThreadFsuid(uid int) {
 	runtime.LockOSThread()
 	unix.Setfsuid(uid)
+}
+
+// What acting as the learner costs: one progress-sized save, as this
+// process and through a fresh thread with the learner's credentials.
+func BenchmarkWriteFileAtomic(b *testing.B) {
+	data := bytes.Repeat([]byte("x"), 2048)
+	for _, tc := range []struct {
+		name string
+		fsys FS
+	}{{"self", FS{}}, {"self-nofollow-walk", FS{NoOpenat2: true}}, {"as-nobody", FS{As: nobody}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			if tc.fsys.As.Switch && os.Geteuid() != 0 {
+				b.Skip("needs root")
+			}
+			d, err := os.MkdirTemp("", "userfs-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer os.RemoveAll(d)
+			if err := os.Chmod(d, 0o777); err != nil {
+				b.Fatal(err)
+			}
+			path := filepath.Join(d, "state", "nslab", "progress.json")
+			for b.Loop() {
+				if err := tc.fsys.WriteFileAtomic(path, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// The credential switch alone: a new locked thread, setgroups, setfsgid,
+// setfsuid, and the thread's end.
+func BenchmarkDo(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	as := FS{As: nobody}
+	for b.Loop() {
+		if err := as.Do(func() error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
