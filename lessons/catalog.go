@@ -2,42 +2,52 @@ package lessons
 
 import (
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
-// The lesson folders: lessons/NN-slug/{meta.json,lesson.md}.
+// The lesson folders: lessons/NN-id/{lesson.toml,lesson.md}, beside the
+// lesson's Go logic.
 //
-//go:embed */meta.json */lesson.md
+//go:embed */lesson.toml */lesson.md
 var content embed.FS
 
 // ErrUnknownLesson wraps an id that names no lesson.
-var ErrUnknownLesson = fmt.Errorf("unknown lesson")
+var ErrUnknownLesson = errors.New("unknown lesson")
+
+// ErrContent wraps a lesson folder whose text or data is malformed.
+var ErrContent = errors.New("malformed lesson content")
+
+// Content is the embedded catalogue: one NN-id folder per lesson.
+func Content() fs.FS { return content }
 
 // Catalog returns every lesson in curriculum order, text and logic joined.
 // It fails only if the embedded content is broken, which the content lint
 // test rules out.
-func Catalog() ([]Lesson, error) {
-	dirs, err := fs.Glob(content, "*/meta.json")
+func Catalog() ([]Lesson, error) { return Load(content, registry()) }
+
+// Load reads every lesson folder of fsys and joins each with its logic
+// from logics (by id), in curriculum order.
+func Load(fsys fs.FS, logics map[string]func() Logic) ([]Lesson, error) {
+	dirs, err := Folders(fsys)
 	if err != nil {
-		return nil, fmt.Errorf("list lessons: %w", err)
+		return nil, err
 	}
-	logics := registry()
 	var out []Lesson
-	for _, m := range dirs {
-		dir := path.Dir(m)
-		l, err := loadLesson(dir)
+	for _, dir := range dirs {
+		l, err := LoadFolder(fsys, dir)
 		if err != nil {
 			return nil, err
 		}
 		lg, ok := logics[l.ID]
 		if !ok {
-			return nil, fmt.Errorf("lesson %s (%s): no logic registered", l.ID, dir)
+			return nil, fmt.Errorf("lesson %s (%s): no logic registered: %w", l.ID, dir, ErrContent)
 		}
 		l.Logic = lg()
 		out = append(out, l)
@@ -46,11 +56,11 @@ func Catalog() ([]Lesson, error) {
 	return out, nil
 }
 
-// Folders lists the lesson folder names embedded, for the content lint.
-func Folders() ([]string, error) {
-	dirs, err := fs.Glob(content, "*/meta.json")
+// Folders lists the lesson folders of fsys: those holding a lesson.toml.
+func Folders(fsys fs.FS) ([]string, error) {
+	dirs, err := fs.Glob(fsys, "*/lesson.toml")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list lessons: %w", err)
 	}
 	for i, d := range dirs {
 		dirs[i] = path.Dir(d)
@@ -58,32 +68,51 @@ func Folders() ([]string, error) {
 	return dirs, nil
 }
 
-func loadLesson(dir string) (Lesson, error) {
+// lessonFile is the layout of lesson.toml.
+type lessonFile struct {
+	Meta
+	Experiments []string   `toml:"experiments"`
+	Prediction  Prediction `toml:"prediction"`
+	Challenge   Challenge  `toml:"challenge"`
+}
+
+// LoadFolder reads one lesson folder's text and data, without logic. A key
+// lesson.toml does not define is an error, so a typo cannot drop a field.
+func LoadFolder(fsys fs.FS, dir string) (Lesson, error) {
 	var l Lesson
-	b, err := content.ReadFile(dir + "/meta.json")
+	b, err := fs.ReadFile(fsys, dir+"/lesson.toml")
 	if err != nil {
 		return l, fmt.Errorf("lesson %s: %w", dir, err)
 	}
-	if err := json.Unmarshal(b, &l.Meta); err != nil {
-		return l, fmt.Errorf("lesson %s: meta.json: %w", dir, err)
+	var f lessonFile
+	md, err := toml.Decode(string(b), &f)
+	if err != nil {
+		return l, fmt.Errorf("lesson %s: lesson.toml: %w: %w", dir, ErrContent, err)
 	}
-	md, err := content.ReadFile(dir + "/lesson.md")
+	if u := md.Undecoded(); len(u) > 0 {
+		return l, fmt.Errorf("lesson %s: lesson.toml: %w: unknown keys %v", dir, ErrContent, u)
+	}
+	l.Meta, l.Prediction, l.Challenge, l.Experiments = f.Meta, f.Prediction, f.Challenge, f.Experiments
+	text, err := fs.ReadFile(fsys, dir+"/lesson.md")
 	if errors.Is(err, fs.ErrNotExist) {
 		// A lesson still being written has no text yet: it loads with no
-		// sections, and the content lint test fails on it.
+		// sections, and the content lint fails on it.
 		return l, nil
 	}
 	if err != nil {
 		return l, fmt.Errorf("lesson %s: %w", dir, err)
 	}
-	l.Sections = ParseSections(string(md))
+	if l.Sections, err = ParseSections(string(text)); err != nil {
+		return l, fmt.Errorf("lesson %s: lesson.md: %w", dir, err)
+	}
 	return l, nil
 }
 
 // ParseSections splits lesson Markdown at its "## " headings. A heading's
 // first word names the part ("## Concept: what a UTS namespace is"); text
-// before the first heading (the "# Title") is dropped.
-func ParseSections(md string) []Section {
+// before the first heading (the "# Title") is dropped. A heading with no
+// words is an error wrapping ErrContent.
+func ParseSections(md string) ([]Section, error) {
 	var out []Section
 	var cur *Section
 	var body []string
@@ -94,12 +123,15 @@ func ParseSections(md string) []Section {
 		}
 		body = nil
 	}
-	for _, line := range strings.Split(md, "\n") {
-		if strings.HasPrefix(line, "## ") {
+	for i, line := range strings.Split(md, "\n") {
+		if line == "##" || strings.HasPrefix(line, "## ") {
 			flush()
-			title := strings.TrimSpace(strings.TrimPrefix(line, "## "))
-			word := strings.ToLower(strings.FieldsFunc(title, func(r rune) bool { return r == ' ' || r == ':' })[0])
-			cur = &Section{Part: Part(word), Title: title}
+			title := strings.TrimSpace(strings.TrimPrefix(line, "##"))
+			words := strings.FieldsFunc(title, func(r rune) bool { return r == ' ' || r == ':' })
+			if len(words) == 0 {
+				return nil, fmt.Errorf("line %d: %w: a \"## \" heading names no part", i+1, ErrContent)
+			}
+			cur = &Section{Part: Part(strings.ToLower(words[0])), Title: title}
 			continue
 		}
 		if cur != nil {
@@ -107,7 +139,7 @@ func ParseSections(md string) []Section {
 		}
 	}
 	flush()
-	return out
+	return out, nil
 }
 
 // ByID finds a lesson by id (or by its number, "3"). An unknown id gives an

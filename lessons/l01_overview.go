@@ -70,74 +70,45 @@ func overviewLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
 		Facts: overviewFacts,
-		Prediction: Prediction{
-			Question: "nslab clones two children: one with no CLONE_NEW* flag, one with " +
-				sandbox.FlagString(overviewFlags) + ". How many of the FLAGLESS child's namespaces differ from nslab's own?",
-			Choices: []string{
-				"None: it shares every namespace with its parent",
-				"All of them: every new process gets fresh namespaces",
-				"Some of them: the kernel isolates pid and mnt by default",
-			},
-			Answer: func(o Observation) (int, string) {
-				var diff, total []string
-				for _, k := range sandbox.Kinds() {
-					p, ok := ExtraID(o, ovPlain+k.ProcName)
-					h, hok := o.Host.IDs[k.ProcName]
-					if !ok || !hok {
-						continue
-					}
-					total = append(total, k.ProcName)
-					if p != h {
-						diff = append(diff, k.ProcName)
-					}
+		Answer: func(o Observation) (int, string) {
+			var diff, total []string
+			for _, k := range sandbox.Kinds() {
+				p, ok := ExtraID(o, ovPlain+k.ProcName)
+				h, hok := o.Host.IDs[k.ProcName]
+				if !ok || !hok {
+					continue
 				}
-				switch {
-				case len(total) > 0 && len(diff) == 0:
-					return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[ovPlainPID])
-				case len(diff) == len(total):
-					return 1, fmt.Sprintf("every identity differs (%s)", strings.Join(diff, ", "))
-				default:
-					return 2, fmt.Sprintf("these differ: %s", strings.Join(diff, ", "))
+				total = append(total, k.ProcName)
+				if p != h {
+					diff = append(diff, k.ProcName)
 				}
-			},
+			}
+			switch {
+			case len(total) > 0 && len(diff) == 0:
+				return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[ovPlainPID])
+			case len(diff) == len(total):
+				return 1, fmt.Sprintf("every identity differs (%s)", strings.Join(diff, ", "))
+			default:
+				return 2, fmt.Sprintf("these differ: %s", strings.Join(diff, ", "))
+			}
 		},
-		Challenge: Challenge{
-			Task: "From the shell inside the flagged sandbox, set its hostname to the inode number of its own UTS namespace " +
-				"(the number readlink shows for /proc/self/ns/uts). The host's hostname must not change.",
-			Hints: []string{
-				"Inside, `readlink /proc/self/ns/uts` prints uts:[NUMBER]: NUMBER is the inode of the namespace.",
-				"`hostname NAME` calls sethostname(2): it changes the hostname of the UTS namespace the shell is in, the sandbox's.",
-				"`tr -dc 0-9` keeps only the digits of what it reads: combine it with readlink in $( ).",
-			},
-			Solution: []string{`hostname "$(readlink /proc/self/ns/uts | tr -dc 0-9)"`},
-			Check: func(ctx context.Context, r *Run) (bool, string, error) {
-				sb, err := ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
-				if err != nil {
-					return false, "", err
-				}
-				host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
-				uts := sb.IDs["uts"]
-				want := strconv.FormatUint(uts.Ino, 10)
-				switch {
-				case uts.IsZero():
-					return false, "the sandbox's uts identity could not be read", nil
-				case host.Hostname != r.Get(ovHostName):
-					return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(ovHostName), host.Hostname), nil
-				case sb.Hostname != want:
-					return false, fmt.Sprintf("the sandbox's hostname is %q; its uts namespace is %s, so it should be %q", sb.Hostname, uts.Label("uts"), want), nil
-				}
-				return true, fmt.Sprintf("the sandbox is called %q, the inode of %s; the host is still %q", sb.Hostname, uts.Label("uts"), host.Hostname), nil
-			},
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, []string{`hostname "$(readlink /proc/self/ns/uts | tr -dc 0-9)"`})
-			},
-		},
-		Experiments: []string{
-			"ls -l /proc/self/ns",
-			"readlink /proc/$$/ns/uts /proc/$$/ns/net",
-			"stat -L -c '%d %i %n' /proc/self/ns/*",
-			"lsns -p $$",
-			"hostname; ip link; ls /proc | head",
+		Check: func(ctx context.Context, r *Run) (bool, string, error) {
+			sb, err := ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
+			if err != nil {
+				return false, "", err
+			}
+			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+			uts := sb.IDs["uts"]
+			want := strconv.FormatUint(uts.Ino, 10)
+			switch {
+			case uts.IsZero():
+				return false, "the sandbox's uts identity could not be read", nil
+			case host.Hostname != r.Get(ovHostName):
+				return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(ovHostName), host.Hostname), nil
+			case sb.Hostname != want:
+				return false, fmt.Sprintf("the sandbox's hostname is %q; its uts namespace is %s, so it should be %q", sb.Hostname, uts.Label("uts"), want), nil
+			}
+			return true, fmt.Sprintf("the sandbox is called %q, the inode of %s; the host is still %q", sb.Hostname, uts.Label("uts"), host.Hostname), nil
 		},
 	}
 }

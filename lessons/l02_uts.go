@@ -69,58 +69,32 @@ func utsLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
 		Facts: utsFacts,
-		Prediction: Prediction{
-			Question: fmt.Sprintf("The agent calls unshare(CLONE_NEWUTS), then sethostname(%q). What will the HOST's hostname be afterwards?", utsName),
-			Choices: []string{
-				"Its own name, unchanged",
-				fmt.Sprintf("%q, like the sandbox's", utsName),
-				"Empty: the new namespace took the name away",
-			},
-			Answer: func(o Observation) (int, string) {
-				before, set := o.Extra[utsHostBefore], o.Extra[utsSet]
-				switch o.Host.Hostname {
-				case set:
-					return 1, fmt.Sprintf("the host reads %q, the name set inside", o.Host.Hostname)
-				case before:
-					return 0, fmt.Sprintf("the host still reads %q while the sandbox reads %q: sethostname changed only the sandbox's UTS namespace", o.Host.Hostname, o.Sandbox.Hostname)
-				}
-				return 2, fmt.Sprintf("the host reads %q, neither its old name %q nor %q", o.Host.Hostname, before, set)
-			},
+		Answer: func(o Observation) (int, string) {
+			before, set := o.Extra[utsHostBefore], o.Extra[utsSet]
+			switch o.Host.Hostname {
+			case set:
+				return 1, fmt.Sprintf("the host reads %q, the name set inside", o.Host.Hostname)
+			case before:
+				return 0, fmt.Sprintf("the host still reads %q while the sandbox reads %q: sethostname changed only the sandbox's UTS namespace", o.Host.Hostname, o.Sandbox.Hostname)
+			}
+			return 2, fmt.Sprintf("the host reads %q, neither its old name %q nor %q", o.Host.Hostname, before, set)
 		},
-		Challenge: Challenge{
-			Task: fmt.Sprintf("From the shell inside, give the sandbox the hostname %q and the NIS domain name %q. The host must keep both of its own.", utsLabHost, utsLabDomain),
-			Hints: []string{
-				"`hostname NAME` calls sethostname(2); in the sandbox's shell it changes the sandbox's UTS namespace only.",
-				"The NIS domain name has its own call, setdomainname(2), and its own command: `domainname NAME`.",
-				"Check inside with `uname -n; domainname`, and on the host with `hostname; domainname`.",
-			},
-			Solution: []string{"hostname " + utsLabHost, "domainname " + utsLabDomain},
-			Check: func(ctx context.Context, r *Run) (bool, string, error) {
-				sb, err := ObserveBox(ctx, r, sandbox.ViewUTS)
-				if err != nil {
-					return false, "", err
-				}
-				host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
-				switch {
-				case host.Hostname != r.Get(utsHostBefore) || host.Domainname != r.Get(utsDomainBefore):
-					return false, fmt.Sprintf("the HOST changed: it is now %q / %q, was %q / %q",
-						host.Hostname, host.Domainname, r.Get(utsHostBefore), r.Get(utsDomainBefore)), nil
-				case sb.Hostname != utsLabHost:
-					return false, fmt.Sprintf("the sandbox's hostname is %q, not %q", sb.Hostname, utsLabHost), nil
-				case sb.Domainname != utsLabDomain:
-					return false, fmt.Sprintf("the sandbox's hostname is %q, but its domain name is %q, not %q", sb.Hostname, sb.Domainname, utsLabDomain), nil
-				}
-				return true, fmt.Sprintf("the sandbox is %s.%s; the host is still %q / %q", sb.Hostname, sb.Domainname, host.Hostname, host.Domainname), nil
-			},
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, []string{"hostname " + utsLabHost, "domainname " + utsLabDomain})
-			},
-		},
-		Experiments: []string{
-			"hostname; uname -n; domainname",
-			"readlink /proc/$$/ns/uts",
-			"hostname something-else   # and watch the SANDBOX column",
-			"cat /proc/sys/kernel/hostname",
+		Check: func(ctx context.Context, r *Run) (bool, string, error) {
+			sb, err := ObserveBox(ctx, r, sandbox.ViewUTS)
+			if err != nil {
+				return false, "", err
+			}
+			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+			switch {
+			case host.Hostname != r.Get(utsHostBefore) || host.Domainname != r.Get(utsDomainBefore):
+				return false, fmt.Sprintf("the HOST changed: it is now %q / %q, was %q / %q",
+					host.Hostname, host.Domainname, r.Get(utsHostBefore), r.Get(utsDomainBefore)), nil
+			case sb.Hostname != utsLabHost:
+				return false, fmt.Sprintf("the sandbox's hostname is %q, not %q", sb.Hostname, utsLabHost), nil
+			case sb.Domainname != utsLabDomain:
+				return false, fmt.Sprintf("the sandbox's hostname is %q, but its domain name is %q, not %q", sb.Hostname, sb.Domainname, utsLabDomain), nil
+			}
+			return true, fmt.Sprintf("the sandbox is %s.%s; the host is still %q / %q", sb.Hostname, sb.Domainname, host.Hostname, host.Domainname), nil
 		},
 	}
 }

@@ -81,45 +81,17 @@ func pidLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
 		Facts: pidFacts,
-		Prediction: Prediction{
-			Question: "The agent is cloned with CLONE_NEWPID. What will getpid() return inside it?",
-			Choices: []string{
-				"1: it is the first process of its PID namespace",
-				"The same PID the host lists it under",
-				"0: a process in a new namespace has no PID yet",
-			},
-			Answer: func(o Observation) (int, string) {
-				inner, host := o.Extra[pidInner], o.Extra[pidHost]
-				switch {
-				case inner == "1":
-					return 0, fmt.Sprintf("getpid() inside returned 1, while the host lists the same process as %s", host)
-				case inner == host:
-					return 1, fmt.Sprintf("getpid() returned %s, the host's number", inner)
-				}
-				return 2, fmt.Sprintf("getpid() returned %s (host: %s)", inner, host)
-			},
+		Answer: func(o Observation) (int, string) {
+			inner, host := o.Extra[pidInner], o.Extra[pidHost]
+			switch {
+			case inner == "1":
+				return 0, fmt.Sprintf("getpid() inside returned 1, while the host lists the same process as %s", host)
+			case inner == host:
+				return 1, fmt.Sprintf("getpid() returned %s, the host's number", inner)
+			}
+			return 2, fmt.Sprintf("getpid() returned %s (host: %s)", inner, host)
 		},
-		Challenge: Challenge{
-			Task: "Make `ps` inside the sandbox show only the sandbox's own processes, with the agent as PID 1, " +
-				"by giving the sandbox a /proc of its own. The host's /proc must stay as it is.",
-			Hints: []string{
-				"A proc file system lists the processes of the PID namespace of whoever mounted it, not of whoever reads it: the /proc the sandbox inherited was mounted on the host.",
-				"The sandbox has its own mount namespace (CLONE_NEWNS), so a mount made inside does not reach the host.",
-				"Mount a new instance of proc over /proc inside: `mount -t proc proc /proc`, then `ps -ef`.",
-			},
-			Solution: []string{"mount -t proc proc /proc"},
-			Check:    pidCheck,
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, []string{"mount -t proc proc /proc"})
-			},
-		},
-		Experiments: []string{
-			"echo $$; ps -ef | head",
-			"grep NSpid /proc/self/status",
-			"readlink /proc/self/ns/pid /proc/self/ns/pid_for_children",
-			"sleep 1000 & ps -o pid,ppid,comm",
-			"mount -t proc proc /proc && ps -ef",
-		},
+		Check: pidCheck,
 	}
 }
 

@@ -65,43 +65,16 @@ func mntLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewMount},
 		Facts: mntFacts,
-		Prediction: Prediction{
-			Question: "Inside its own mount namespace, the agent mounts a tmpfs on " + mntDemo + ". Will the host see a new mount at " + mntDemo + "?",
-			Choices: []string{
-				"No: the mount is only in the sandbox's mount table",
-				"Yes: there is one file system tree for everybody",
-				"Only once the sandbox exits",
-			},
-			Answer: func(o Observation) (int, string) {
-				before := o.Extra[mntHostCounts+mntDemo]
-				now := strconv.Itoa(mntCount(o.Host.Mounts, mntDemo))
-				inside := mntCount(o.Sandbox.Mounts, mntDemo)
-				if now != before {
-					return 1, fmt.Sprintf("the host has %s mount(s) at %s, it had %s", now, mntDemo, before)
-				}
-				return 0, fmt.Sprintf("the sandbox has %d mount(s) at %s, the host still %s", inside, mntDemo, now)
-			},
+		Answer: func(o Observation) (int, string) {
+			before := o.Extra[mntHostCounts+mntDemo]
+			now := strconv.Itoa(mntCount(o.Host.Mounts, mntDemo))
+			inside := mntCount(o.Sandbox.Mounts, mntDemo)
+			if now != before {
+				return 1, fmt.Sprintf("the host has %s mount(s) at %s, it had %s", now, mntDemo, before)
+			}
+			return 0, fmt.Sprintf("the sandbox has %d mount(s) at %s, the host still %s", inside, mntDemo, now)
 		},
-		Challenge: Challenge{
-			Task: "Give the sandbox a /tmp of its own: from the shell inside, mount a new tmpfs on /tmp. The host's /tmp must stay as it is.",
-			Hints: []string{
-				"The sandbox's shell is in the sandbox's mount namespace: what it mounts lands only in the sandbox's mount table.",
-				"mount(8) takes a file system type with -t; tmpfs needs no device, any name will do as the source.",
-				"`mount -t tmpfs tmpfs /tmp`, then compare `findmnt /tmp` inside and on the host.",
-			},
-			Solution: []string{"mount -t tmpfs tmpfs /tmp"},
-			Check:    mntCheck,
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, []string{"mount -t tmpfs tmpfs /tmp"})
-			},
-		},
-		Experiments: []string{
-			"findmnt -o TARGET,FSTYPE,PROPAGATION /mnt /srv /media /opt",
-			"touch /srv/hello; ls /mnt   # one tmpfs, seen at two places",
-			"cat /proc/self/mountinfo | tail",
-			"readlink /proc/self/ns/mnt",
-			"mount -t tmpfs demo /mnt; findmnt /srv",
-		},
+		Check: mntCheck,
 	}
 }
 

@@ -46,47 +46,8 @@ func netLogic() Logic {
 		Perform: netPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewNet},
 		Facts:   netFacts,
-		Prediction: Prediction{
-			Question: "nslab clones a child with CLONE_NEWNET. Which network links will the child see, in which state?",
-			Choices: []string{
-				"The host's links (lo, eth0 ...), all up: the namespace starts as a copy",
-				"Only lo, and it is DOWN",
-				"Only lo, and it is UP, so 127.0.0.1 works at once",
-				"No link at all, not even lo",
-			},
-			Answer: netAnswer,
-		},
-		Challenge: Challenge{
-			Task: "The sandbox reaches the host's end of the veth, but not the host's main address (on the interface of " +
-				"the host's default route; the facts name it): its routing table knows only the veth subnet. From the shell " +
-				"inside, add a default route through the host's end of the veth, so that a ping from the sandbox to the " +
-				"host's main address gets an answer.",
-			Hints: []string{
-				"Compare `ip route` inside with `ip route` on the host: inside there is a route for the veth subnet only, " +
-					"so any other destination is \"Network is unreachable\".",
-				"A default route sends everything else to a gateway on a link you can reach. The host's end of the veth " +
-					"has address .1 in the sandbox's /24 (eth0 inside has .2).",
-				"`ip route add default via 10.A.B.1` where 10.A.B is the start of eth0's address (`ip -4 addr show eth0`).",
-			},
-			Solution: []string{
-				"# the gateway is the host's end of the veth: .1 in the subnet of eth0 (which is .2)",
-				`ip route replace default via "$(ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d. -f1-3).1" dev eth0`,
-				"ip route",
-			},
-			Check: netCheck,
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
-			},
-		},
-		Experiments: []string{
-			"ip link   # lo and eth0 only: the host's eth0 is another device that happens to share the name",
-			"ip addr show eth0   # the inside end of the veth pair and its address",
-			"ip route   # the sandbox's own routing table",
-			"ip link set lo down; ip link set lo up   # watch the SANDBOX column change, the HOST column stay",
-			"ss -tulpn   # sockets are per network namespace too: nothing listens here",
-			"cat /proc/net/dev   # the kernel's per-namespace interface counters",
-			"ip netns identify $$   # empty: nslab does not name its namespaces in /run/netns",
-		},
+		Answer:  netAnswer,
+		Check:   netCheck,
 	}
 }
 

@@ -54,17 +54,17 @@ func walkLesson(t *testing.T, eng *sandbox.Engine, id string) (*Session, Observa
 		}
 		t.Logf("extra: %v", o.Extra)
 	}
-	p := l.Logic.Prediction
-	if len(p.Choices) < 2 || p.Question == "" || p.Answer == nil {
+	p := l.Prediction
+	if len(p.Choices) < 2 || p.Question == "" || l.Logic.Answer == nil {
 		t.Fatalf("prediction incomplete: %+v", p)
 	}
-	right, why := p.Answer(o)
+	right, why := l.Logic.Answer(o)
 	if right < 0 || right >= len(p.Choices) || why == "" {
 		t.Errorf("prediction answer %d (%q) is no choice", right, why)
 	}
 
-	ch := l.Logic.Challenge
-	if ch.Task == "" || len(ch.Hints) == 0 || len(ch.Hints) > 3 || len(ch.Solution) == 0 || ch.Check == nil || ch.Solve == nil {
+	ch := l.Challenge
+	if ch.Task == "" || len(ch.Hints) == 0 || len(ch.Hints) > 3 || len(ch.Solution) == 0 || l.Logic.Check == nil {
 		t.Fatalf("challenge incomplete: %+v", ch)
 	}
 	ok, detail, err := sess.Check(ctx)
@@ -123,7 +123,7 @@ func TestNetLesson(t *testing.T) {
 	if _, err := netlink.LinkByName(hostEnd); err != nil {
 		t.Fatalf("the host end %s is not on the host while the lesson runs: %v", hostEnd, err)
 	}
-	if right, _ := sess.Lesson().Logic.Prediction.Answer(o); right != 1 {
+	if right, _ := sess.Lesson().Logic.Answer(o); right != 1 {
 		t.Errorf("the kernel's answer to the prediction is %d, want 1 (lo DOWN)", right)
 	}
 	if err := sess.Close(); err != nil {

@@ -45,40 +45,9 @@ func ipcLogic() Logic {
 		Perform: ipcPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewIPC, sandbox.ViewMount},
 		Facts:   ipcFacts,
-		Prediction: Prediction{
-			Question: "nslab is about to create a System V message queue (key " + i6Key + ") inside a new IPC namespace. " +
-				"Will `ipcs -q` on the host list it?",
-			Choices: []string{
-				"Yes: System V IPC objects are global to the machine, like files in /tmp",
-				"No: the host's queues and the sandbox's are two separate tables",
-			},
-			Answer: ipcAnswer,
-		},
-		Challenge: Challenge{
-			Task: "List the POSIX message queue " + i6MQName + " as a file, from the shell inside. An mqueue file system shows " +
-				"the queues of the IPC namespace of the process that mounted it: mount a new one inside, on /dev/mqueue if that " +
-				"directory exists, else on /mnt. The host must see neither the mount nor the queue.",
-			Hints: []string{
-				"`ls /dev/mqueue`: if it exists, it is the host's mqueue mount, copied with the rest of the mount table when the " +
-					"mount namespace was made: it still shows the host's queues, not the sandbox's.",
-				"`mount -t mqueue NAME DIR` mounts a fresh mqueue file system for the caller's IPC namespace; your shell joined " +
-					"the sandbox's IPC and mount namespaces, so the mount is inside and lists the sandbox's queues.",
-				"mount -t mqueue mqueue /mnt && ls -l /mnt   (or /dev/mqueue instead of /mnt when it exists)",
-			},
-			Solution: []string{
-				"# /dev/mqueue where it exists (it is a directory already), else /mnt",
-				`d=/dev/mqueue; [ -d "$d" ] || d=/mnt; mount -t mqueue mqueue "$d" && ls -l "$d" && cat "$d` + i6MQName + `"`,
-			},
-			Check: ipcCheck,
-			Solve: ipcSolve,
-		},
-		Experiments: []string{
-			"ipcs   # the sandbox's System V objects: the queue and the segment nslab made, nothing of the host's",
-			"cat /proc/sysvipc/msg /proc/sysvipc/shm   # what ipcs reads; it shows the reader's IPC namespace",
-			"ipcmk -Q && ipcs -q   # another queue inside: the HOST column never gets it",
-			"ls /dev/mqueue   # if it exists: the host's mqueue mount, copied with the mount table, shows the host's queues",
-			"readlink /proc/$$/ns/ipc /proc/$$/ns/mnt   # the sandbox's IPC and mount namespaces",
-		},
+		Answer:  ipcAnswer,
+		Check:   ipcCheck,
+		Solve:   ipcSolve,
 	}
 }
 
@@ -269,7 +238,7 @@ func ipcCheck(ctx context.Context, r *Run) (bool, string, error) {
 // ipcSolve runs the solution in the sandbox's shell. Without cgo nslab
 // cannot enter the sandbox, and the engine mounts instead.
 func ipcSolve(ctx context.Context, r *Run) error {
-	err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
+	err := RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if !errors.Is(err, sandbox.ErrNoEnter) {
 		return err
 	}

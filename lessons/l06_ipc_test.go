@@ -16,7 +16,7 @@ func TestIPCLesson(t *testing.T) {
 	defer eng.Close()
 
 	sess, o := walkLesson(t, eng, "ipc")
-	if right, _ := sess.Lesson().Logic.Prediction.Answer(o); right != 1 {
+	if right, _ := sess.Lesson().Logic.Answer(o); right != 1 {
 		t.Errorf("the kernel's answer to the prediction is %d, want 1 (separate tables)", right)
 	}
 	// The queue made inside must not be on the host, before or after the

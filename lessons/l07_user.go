@@ -49,37 +49,9 @@ func userLogic() Logic {
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUser, sandbox.ViewUTS},
 		Extra:   userExtra,
 		Facts:   userFacts,
-		Prediction: Prediction{
-			Question: "nslab clones an agent with CLONE_NEWUSER and maps uid 0 inside to one unprivileged uid outside " +
-				"(65534, nobody, when nslab runs as root; your own uid otherwise). What is the agent inside?",
-			Choices: []string{
-				"uid 0 with every capability, inside its user namespace; outside it is still the unprivileged uid",
-				"uid 0 with every capability on the whole machine: real root",
-				"uid 65534 (nobody) with no capability: a map does not make anyone root",
-			},
-			Answer: userAnswer,
-		},
-		Challenge: Challenge{
-			Task: "The agent, unprivileged on the host, made a UTS namespace of its own with unshare(CLONE_NEWUTS). From the " +
-				"shell inside, name it `" + u7Challenge + "`. The host must keep its hostname.",
-			Hints: []string{
-				"`readlink /proc/$$/ns/user /proc/$$/ns/uts`: your shell joined the agent's user namespace first, then its UTS namespace.",
-				"sethostname(2) needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace: the agent's, where your shell " +
-					"has every capability (`grep CapEff /proc/self/status`).",
-				"hostname " + u7Challenge,
-			},
-			Solution: []string{"hostname " + u7Challenge},
-			Check:    userCheck,
-			Solve:    userSolve,
-		},
-		Experiments: []string{
-			"cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups   # the maps nslab wrote, and setgroups deny",
-			"grep -E '^(Uid|Gid|CapEff)' /proc/self/status   # IDs and capabilities as this namespace sees them",
-			"ls -ln /etc/passwd /   # files owned by IDs with no mapping here show as 65534 (overflowuid)",
-			"cat /proc/sys/kernel/overflowuid   # the uid every unmapped uid is shown as",
-			"readlink /proc/$$/ns/user /proc/$$/ns/uts   # compare with readlink /proc/self/ns/user on the host",
-			"unshare --user --map-root-user id   # as any user: root in yet another user namespace",
-		},
+		Answer:  userAnswer,
+		Check:   userCheck,
+		Solve:   userSolve,
 	}
 }
 
@@ -297,7 +269,7 @@ func userCheck(ctx context.Context, r *Run) (bool, string, error) {
 // userSolve runs the solution in the sandbox's shell. Without cgo nslab
 // cannot enter the sandbox, and the engine sets the name instead.
 func userSolve(ctx context.Context, r *Run) error {
-	err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
+	err := RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if errors.Is(err, sandbox.ErrNoEnter) {
 		return r.Box.SetHostname(ctx, u7Challenge)
 	}

@@ -71,7 +71,7 @@ func TestUserLesson(t *testing.T) {
 	defer eng.Close()
 
 	sess, o := walkLesson(t, eng, "user")
-	if right, why := sess.Lesson().Logic.Prediction.Answer(o); right != 0 {
+	if right, why := sess.Lesson().Logic.Answer(o); right != 0 {
 		t.Errorf("the kernel's answer to the prediction is %d (%s), want 0 (root inside only)", right, why)
 	}
 	// As root, the agent must be nobody on the host: read it here too,

@@ -54,36 +54,9 @@ func setnsLogic() Logic {
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs},
 		Extra:   setnsExtra,
 		Facts:   setnsFacts,
-		Prediction: Prediction{
-			Question: "The joiner opens /proc/TARGET/ns/pid and calls setns(fd, CLONE_NEWPID). Which of the joiner's own " +
-				"entries in /proc/self/ns will then name the target's PID namespace?",
-			Choices: []string{
-				"pid and pid_for_children: the joiner moves into the target's PID namespace",
-				"only pid_for_children: the joiner stays where it is, its future children are born in the target's",
-				"neither: a PID namespace cannot be joined",
-			},
-			Answer: setnsAnswer,
-		},
-		Challenge: Challenge{
-			Task: "The joiner has joined the target's UTS namespace. From the shell inside the target, rename it `" + s8Challenge +
-				"`: the joiner's hostname must follow (one namespace, two members), and the host keeps its own.",
-			Hints: []string{
-				"setns(2) makes the joiner a member of the very same namespace, not of a copy: what one member changes, the other sees.",
-				"Your shell is in the target's namespaces; `hostname NAME` calls sethostname(2) there. On the host, " +
-					"`nsenter --target JOINER_PID --uts hostname` reads the joiner's name (its PID is in the trace).",
-				"hostname " + s8Challenge,
-			},
-			Solution: []string{"hostname " + s8Challenge},
-			Check:    setnsCheck,
-			Solve:    setnsSolve,
-		},
-		Experiments: []string{
-			"hostname   # the target's name: the joiner reads the same one",
-			"ls -l /proc/self/ns   # one file per namespace: these are what setns(2) takes, opened as fds",
-			"readlink /proc/self/ns/pid /proc/self/ns/pid_for_children   # nslab forked your shell after joining: both are the target's",
-			"echo $$   # your shell's PID in the target's PID namespace (not the number /proc/$$ means here)",
-			"cat /proc/1/comm   # /proc is still the host's (none was mounted here): PID 1 in it is the host's init, not the target",
-		},
+		Answer:  setnsAnswer,
+		Check:   setnsCheck,
+		Solve:   setnsSolve,
 	}
 }
 
@@ -341,7 +314,7 @@ func setnsCheck(ctx context.Context, r *Run) (bool, string, error) {
 // setnsSolve runs the solution in the target's shell. Without cgo nslab
 // cannot enter the sandbox, and the engine sets the name instead.
 func setnsSolve(ctx context.Context, r *Run) error {
-	err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
+	err := RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if errors.Is(err, sandbox.ErrNoEnter) {
 		return r.Box.SetHostname(ctx, s8Challenge)
 	}

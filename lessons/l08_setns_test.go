@@ -17,7 +17,7 @@ func TestSetnsLesson(t *testing.T) {
 	defer eng.Close()
 
 	sess, o := walkLesson(t, eng, "setns")
-	if right, why := sess.Lesson().Logic.Prediction.Answer(o); right != 1 {
+	if right, why := sess.Lesson().Logic.Answer(o); right != 1 {
 		t.Errorf("the kernel's answer to the prediction is %d (%s), want 1 (only pid_for_children)", right, why)
 	}
 	// The EINVAL of the wrong nstype and of the user namespace are in the

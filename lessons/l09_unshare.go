@@ -46,40 +46,8 @@ func unshareLogic() Logic {
 		Perform: unsharePerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount},
 		Facts:   unshareFacts,
-		Prediction: Prediction{
-			Question: "The agent calls unshare(CLONE_NEWPID). Which PID does the agent have afterwards, as the host sees it?",
-			Choices: []string{
-				"The same PID as before: unshare(2) creates no process",
-				"PID 1: it has become init of the new PID namespace",
-				"A new PID: unshare(2) forked a new process into the namespace",
-			},
-			Answer: unshareAnswer,
-		},
-		Challenge: Challenge{
-			Task: "The agent now has a UTS and a mount namespace of its own, made by unshare(2). From the shell inside, " +
-				"give it the hostname `" + u9ChallengeHN + "` and mount a tmpfs on `" + u9ChallengeDir + "`. The host must keep its hostname and see no new mount.",
-			Hints: []string{
-				"Your shell joined the agent's namespaces: `readlink /proc/$$/ns/uts /proc/$$/ns/mnt` shows the same identities as the agent's.",
-				"`hostname NAME` calls sethostname(2); `mount -t tmpfs NAME DIR` calls mount(2).",
-				"hostname " + u9ChallengeHN + " && mount -t tmpfs lab " + u9ChallengeDir,
-			},
-			Solution: []string{
-				"hostname " + u9ChallengeHN,
-				"mount -t tmpfs lab " + u9ChallengeDir,
-			},
-			Check: unshareCheck,
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
-			},
-		},
-		Experiments: []string{
-			"readlink /proc/$$/ns/uts /proc/$$/ns/mnt   # the namespaces unshare(2) gave the agent",
-			"ls -l /proc/self/ns   # your shell: the agent's new uts and mnt, but the host's pid (only children move)",
-			"unshare --uts sh -c 'echo $$; readlink /proc/self/ns/uts'   # unshare(1): same PID as the unshare process, new uts",
-			"unshare --pid sh -c 'echo $$'   # no --fork: sh is not in the new PID namespace, only its children would be",
-			"unshare --pid --fork sh -c 'echo $$'   # with --fork: the child is PID 1",
-			"strace -f -e trace=unshare unshare --uts true   # the wrapper calls unshare(CLONE_NEWUTS)",
-		},
+		Answer:  unshareAnswer,
+		Check:   unshareCheck,
 	}
 }
 

@@ -61,7 +61,7 @@ func playLessonCore(t *testing.T, ctx context.Context, id string, wantAnswer int
 			t.Logf("ok: %s (%s)", f.Text, f.Got)
 		}
 	}
-	if n := len(l.Logic.Prediction.Choices); n < 2 {
+	if n := len(l.Prediction.Choices); n < 2 {
 		t.Errorf("prediction has %d choices", n)
 	}
 	ok, right, why := s.Answer(wantAnswer, o)
@@ -91,7 +91,7 @@ func playLessonCore(t *testing.T, ctx context.Context, id string, wantAnswer int
 // state, then true after the reference solution.
 func challengeRoundTrip(t *testing.T, ctx context.Context, s *Session) {
 	t.Helper()
-	c := s.Lesson().Logic.Challenge
+	c := s.Lesson().Challenge
 	if c.Task == "" || len(c.Hints) < 1 || len(c.Hints) > 3 || len(c.Solution) == 0 {
 		t.Errorf("challenge incomplete: %+v", c)
 	}

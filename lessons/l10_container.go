@@ -34,42 +34,10 @@ func containerLogic() Logic {
 		Perform: containerPerform,
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet,
 			sandbox.ViewIPC, sandbox.ViewUser, sandbox.ViewCgrp},
-		Extra: containerExtra,
-		Facts: containerFacts,
-		Prediction: Prediction{
-			Question: "The container has its own network namespace. Which network interfaces will it see?",
-			Choices: []string{
-				"Only lo, the loopback: none of the host's interfaces",
-				"All of the host's interfaces, as they are on the host",
-				"None at all, not even a loopback",
-			},
-			Answer: containerAnswer,
-		},
-		Challenge: Challenge{
-			Task: "Give the container a /tmp of its own: mount a tmpfs on /tmp inside and create the file " + c10File +
-				" in it. The host's /tmp must not get the file.",
-			Hints: []string{
-				"Your shell is in the container's mount namespace: a mount made there is invisible on the host.",
-				"Mount first, then write: a file written before the mount lands in the host's /tmp, which the container still shares.",
-				"mount -t tmpfs tmp /tmp && echo hello > " + c10File,
-			},
-			Solution: []string{
-				"mount -t tmpfs tmp /tmp",
-				"echo hello > " + c10File,
-			},
-			Check: containerCheck,
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
-			},
-		},
-		Experiments: []string{
-			"hostname; ps -ef   # own hostname, own /proc: PID 1 is the agent; your shell's parent is outside (PPID 0)",
-			"ip link; ip route   # only lo, up; the main routing table is empty",
-			"ip route show table local   # 127.0.0.0/8 lives in the local table, made when lo came up",
-			"id; cat /proc/self/uid_map   # root inside, mapped by one line",
-			"ipcs; cat /proc/self/cgroup   # no IPC objects; the cgroup root is /",
-			"readlink /proc/self/ns/*   # compare with a terminal on the host: only time is shared",
-		},
+		Extra:  containerExtra,
+		Facts:  containerFacts,
+		Answer: containerAnswer,
+		Check:  containerCheck,
 	}
 }
 

@@ -29,35 +29,8 @@ func cgroupLogic() Logic {
 		Perform: cgroupPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewCgrp, sandbox.ViewMount},
 		Facts:   cgroupFacts,
-		Prediction: Prediction{
-			Question: "The agent was cloned with CLONE_NEWCGROUP and never moved. What does /proc/self/cgroup show it, read from inside?",
-			Choices: []string{
-				"/ in every hierarchy: its own cgroup is the root of its namespace",
-				"the same paths the host sees for it",
-				"nothing: the file is empty inside a cgroup namespace",
-			},
-			Answer: cgroupAnswer,
-		},
-		Challenge: Challenge{
-			Task: "Mount a cgroup2 filesystem on " + g11Target + " inside the sandbox (its own mount namespace), the way a container gets its cgroup tree. " +
-				"Its root will be the namespace's root; the host's mounts must not change.",
-			Hints: []string{
-				"cgroup2 is a filesystem type like tmpfs: mount(2) takes it with any source name.",
-				"Your shell is in the sandbox's mount namespace, whose mounts are private: nothing propagates to the host.",
-				"mount -t cgroup2 cgroup2 " + g11Target,
-			},
-			Solution: []string{"mount -t cgroup2 cgroup2 " + g11Target},
-			Check:    cgroupCheck,
-			Solve: func(ctx context.Context, r *Run) error {
-				return RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution)
-			},
-		},
-		Experiments: []string{
-			"cat /proc/self/cgroup   # / everywhere: you are at the root of the namespace",
-			"cat /proc/1/cgroup   # a process outside your root shows as /.. (or /../..)",
-			"grep cgroup /proc/self/mountinfo   # the 4th field: a mount's root, relative to your namespace",
-			"mount -t cgroup2 cgroup2 " + g11Target + " && ls " + g11Target + "   # only your subtree",
-		},
+		Answer:  cgroupAnswer,
+		Check:   cgroupCheck,
 	}
 }
 

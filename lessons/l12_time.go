@@ -45,35 +45,9 @@ func timeLogic() Logic {
 		Perform: timePerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewTime, sandbox.ViewPIDs},
 		Facts:   timeFacts,
-		Prediction: Prediction{
-			Question: fmt.Sprintf("The agent calls unshare(CLONE_NEWTIME) and sets a CLOCK_MONOTONIC offset of %d s (one day). Which monotonic clock does the agent itself read afterwards?", t12Mono),
-			Choices: []string{
-				"The host's: unshare(CLONE_NEWTIME) moves only the children it starts afterwards",
-				"One day ahead of the host's: the caller moves into the new namespace",
-				"Zero: a new time namespace starts its clock from scratch",
-			},
-			Answer: timeAnswer,
-		},
-		Challenge: Challenge{
-			Task: "Keep a process in the agent's new time namespace: from the shell, start a long `sleep` inside it " +
-				"(the agent is PID 1 in this sandbox). Its CLOCK_BOOTTIME will be a week ahead of the host's.",
-			Hints: []string{
-				"The namespace the agent's children get is /proc/1/ns/time_for_children; your shell itself is in the host's time namespace.",
-				"nsenter(1) can join a namespace from a file: nsenter --time=FILE COMMAND. Put the sleep in the background, with its output away from the terminal.",
-				"nsenter --time=/proc/1/ns/time_for_children sleep 1000 >/dev/null 2>&1 &",
-			},
-			Solution: []string{"nsenter --time=/proc/1/ns/time_for_children sleep 1000 >/dev/null 2>&1 &"},
-			Check:    timeCheck,
-			Solve:    timeSolve,
-		},
-		Experiments: []string{
-			"cat /proc/uptime   # your shell reads the host's clock: it joined the agent's own time namespace",
-			"ls -l /proc/1/ns/time /proc/1/ns/time_for_children   # the agent: host's time, new one for children",
-			"cat /proc/1/timens_offsets   # the offsets of the namespace its children get",
-			"nsenter --time=/proc/1/ns/time_for_children cat /proc/uptime   # a week more",
-			"/bin/echo 'monotonic 5 0' > /proc/1/timens_offsets   # Permission denied (EACCES): a process has entered already",
-			"unshare --time --boottime 86400 --fork cat /proc/uptime   # a time namespace of your own, one day ahead",
-		},
+		Answer:  timeAnswer,
+		Check:   timeCheck,
+		Solve:   timeSolve,
 	}
 }
 
@@ -338,7 +312,7 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 // nsenter to have joined the namespace: the shell returns as soon as it
 // has forked it.
 func timeSolve(ctx context.Context, r *Run) error {
-	if err := RunSolution(ctx, r, r.Lesson.Logic.Challenge.Solution); err != nil {
+	if err := RunSolution(ctx, r, r.Lesson.Challenge.Solution); err != nil {
 		return err
 	}
 	var detail string

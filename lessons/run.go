@@ -93,12 +93,7 @@ func (r *Run) Observe(ctx context.Context) (Observation, error) {
 	if r.Box == nil {
 		return Observation{}, errors.New("observe: the lesson's sandbox is not started")
 	}
-	views := []sandbox.View{sandbox.ViewIDs}
-	for _, v := range r.Lesson.Logic.Views {
-		if v != sandbox.ViewIDs {
-			views = append(views, v)
-		}
-	}
+	views := r.Lesson.Views()
 	sb, err := r.Box.Observe(ctx, views)
 	if err != nil {
 		return Observation{}, fmt.Errorf("observe the sandbox: %w", err)

@@ -160,7 +160,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 
 		switch part {
 		case PartPredict:
-			pr := l.Logic.Prediction
+			pr := l.Prediction
 			p.text("\n? %s\n", pr.Question)
 			for j, c := range pr.Choices {
 				p.text("  %d) %s\n", j+1, c)
@@ -210,20 +210,20 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			_, right, why := sess.Answer(-1, o)
 			res.PredictionRight, res.PredictionWhy = right, why
 			choice := ""
-			if pr := l.Logic.Prediction; right >= 0 && right < len(pr.Choices) {
+			if pr := l.Prediction; right >= 0 && right < len(pr.Choices) {
 				choice = pr.Choices[right]
 				p.text("\nYour prediction: the answer was %d) %s\n  %s\n", right+1, choice, why)
 			}
 			p.obj("verdict", map[string]any{"right": right, "choice": choice, "why": why})
 
 		case PartExperiment:
-			if len(l.Logic.Experiments) > 0 {
+			if len(l.Experiments) > 0 {
 				p.text("\nTry in a shell inside the sandbox:\n")
-				for _, e := range l.Logic.Experiments {
+				for _, e := range l.Experiments {
 					p.text("  $ %s\n", e)
 				}
 			}
-			p.obj("experiments", map[string]any{"commands": l.Logic.Experiments})
+			p.obj("experiments", map[string]any{"commands": l.Experiments})
 
 		case PartChallenge:
 			if !observed {
@@ -255,7 +255,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 // quit is true when the learner quit the lesson.
 func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt RunOptions,
 	step func() (context.Context, context.CancelFunc), res *Result) (quit bool, err error) {
-	ch := l.Logic.Challenge
+	ch := l.Challenge
 	p.text("\nTask: %s\n", ch.Task)
 	p.obj("challenge", map[string]any{"task": ch.Task, "hints": len(ch.Hints)})
 	check := func() error {
@@ -399,13 +399,7 @@ func (p *printer) event(e sandbox.Event) {
 
 // observation prints every view of the lesson side by side.
 func (p *printer) observation(l Lesson, o Observation) {
-	views := []sandbox.View{sandbox.ViewIDs}
-	for _, v := range l.Logic.Views {
-		if v != sandbox.ViewIDs {
-			views = append(views, v)
-		}
-	}
-	for _, v := range views {
+	for _, v := range l.Views() {
 		ds := o.Diffs[v]
 		same, onlyHost, onlySB, changed := sandbox.Summarize(ds)
 		p.obj("observation", map[string]any{"view": v, "rows": ds,

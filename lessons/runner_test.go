@@ -45,7 +45,7 @@ func TestRunnerLearnerCommands(t *testing.T) {
 	if res.Passed || !res.Quit || res.ChallengeOK {
 		t.Errorf("result after quit: %+v", res)
 	}
-	ch := l.Logic.Challenge
+	ch := l.Challenge
 	for _, want := range []string{
 		"Hint 1/3: " + ch.Hints[0],
 		"Hint 2/3: " + ch.Hints[1],
@@ -257,7 +257,8 @@ func TestRunnerCancelWhileWaiting(t *testing.T) {
 	defer pw.Close()
 	agent := 0
 	l := testLesson2(func(ctx context.Context, r *Run) error { agent = r.Box.PID(); return nil })
-	l.Logic.Challenge = Challenge{Task: "wait", Check: func(context.Context, *Run) (bool, string, error) { return false, "no", nil }}
+	l.Challenge = Challenge{Task: "wait"}
+	l.Logic.Check = func(context.Context, *Run) (bool, string, error) { return false, "no", nil }
 	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -201,11 +201,11 @@ func (s *Session) Facts(o Observation) []Fact {
 // Answer checks the learner's choice (0-based) against the choice the
 // observation makes right. right is -1 when the lesson has no Answer.
 func (s *Session) Answer(choice int, o Observation) (correct bool, right int, why string) {
-	p := s.lesson.Logic.Prediction
-	if p.Answer == nil {
+	answer := s.lesson.Logic.Answer
+	if answer == nil {
 		return false, -1, "this lesson has no prediction"
 	}
-	right, why = p.Answer(o)
+	right, why = answer(o)
 	return choice == right, right, why
 }
 
@@ -214,21 +214,25 @@ func (s *Session) Check(ctx context.Context) (ok bool, detail string, err error)
 	if err := s.ready("check"); err != nil {
 		return false, "", err
 	}
-	if s.lesson.Logic.Challenge.Check == nil {
+	if s.lesson.Logic.Check == nil {
 		return false, "", fmt.Errorf("check %s: %w", s.lesson.ID, ErrNoLogic)
 	}
-	return s.lesson.Logic.Challenge.Check(ctx, s.run)
+	return s.lesson.Logic.Check(ctx, s.run)
 }
 
-// Solve performs the challenge's reference solution.
+// Solve performs the challenge's reference solution: the lesson's own Solve
+// if it has one, else its Solution lines in the lesson sandbox's shell.
 func (s *Session) Solve(ctx context.Context) error {
 	if err := s.ready("solve"); err != nil {
 		return err
 	}
-	if s.lesson.Logic.Challenge.Solve == nil {
+	if solve := s.lesson.Logic.Solve; solve != nil {
+		return solve(ctx, s.run)
+	}
+	if len(s.lesson.Challenge.Solution) == 0 {
 		return fmt.Errorf("solve %s: %w", s.lesson.ID, ErrNoLogic)
 	}
-	return s.lesson.Logic.Challenge.Solve(ctx, s.run)
+	return RunSolution(ctx, s.run, s.lesson.Challenge.Solution)
 }
 
 // ShellCommand is a shell inside every namespace of the lesson's sandbox.

@@ -143,7 +143,7 @@ func biLesson(t *testing.T, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Logic.Perform == nil || l.Logic.Challenge.Check == nil || l.Logic.Challenge.Solve == nil {
+	if l.Logic.Perform == nil || l.Logic.Check == nil {
 		t.Skipf("lesson %s is still a placeholder", id)
 	}
 }

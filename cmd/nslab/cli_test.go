@@ -661,7 +661,7 @@ func utsReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Logic.Perform == nil || l.Logic.Challenge.Solve == nil || l.Logic.Challenge.Check == nil {
+	if l.Logic.Perform == nil || l.Logic.Check == nil {
 		t.Skip("the uts lesson's logic is not written yet (Perform/Check/Solve missing)")
 	}
 }

@@ -242,7 +242,7 @@ func fiMatrix(t *testing.T, bin, pass string) {
 		if len(only) > 0 && !only[l.ID] {
 			continue
 		}
-		if l.Logic.Perform == nil || l.Logic.Challenge.Solve == nil {
+		if l.Logic.Perform == nil || l.Logic.Check == nil {
 			placeholders++
 			t.Logf("[%s] lesson %s SKIPPED: its logic is still a placeholder (no Perform or Solve); the matrix covers it once it lands", pass, l.ID)
 			continue
@@ -269,7 +269,7 @@ func fiMatrix(t *testing.T, bin, pass string) {
 	}
 	lessonsRun := 0
 	for _, l := range ls {
-		if (len(only) == 0 || only[l.ID]) && l.Logic.Perform != nil && l.Logic.Challenge.Solve != nil {
+		if (len(only) == 0 || only[l.ID]) && l.Logic.Perform != nil && l.Logic.Check != nil {
 			lessonsRun++
 		}
 	}
