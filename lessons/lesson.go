@@ -85,15 +85,15 @@ type Logic struct {
 	// for lessons that unshare or setns from an agent that starts plain).
 	Spec sandbox.Spec
 	// Perform does the lesson's real syscalls after the sandbox started.
-	Perform func(ctx context.Context, r *Run) error
+	Perform func(ctx context.Context, r *Sandboxes) error
 	// Views are the views the Observe part shows, host against sandbox
 	// (Lesson.Views adds the namespace identities in front).
 	Views []sandbox.View
 	// Extra, if set, adds lesson-specific observations to every
 	// Observation (Observation.Extra), read live from kernel state at
 	// observe time (a second sandbox's identities, a process count).
-	// Values kept with Run.Set during Perform are added as well.
-	Extra func(ctx context.Context, r *Run) (map[string]string, error)
+	// Values kept with Sandboxes.Set during Perform are added as well.
+	Extra func(ctx context.Context, r *Sandboxes) (map[string]string, error)
 	// Facts derives the lesson's statements from an observation.
 	Facts func(o Observation) []Fact
 	// Answer returns the index of the prediction's choice that is right
@@ -102,10 +102,10 @@ type Logic struct {
 	Answer func(o Observation) (correct int, why string)
 	// Check inspects real kernel state for the challenge; detail says what
 	// it saw. It must report false on the unsolved state (a test shows it).
-	Check func(ctx context.Context, r *Run) (ok bool, detail string, err error)
+	Check func(ctx context.Context, r *Sandboxes) (ok bool, detail string, err error)
 	// Solve, if set, replaces running the Solution lines in the lesson
 	// sandbox's shell (the headless runner's --solve and the tests use it).
-	Solve func(ctx context.Context, r *Run) error
+	Solve func(ctx context.Context, r *Sandboxes) error
 }
 
 // Lesson is a lesson's text, data and logic together.

@@ -91,12 +91,12 @@ func TestSessionLifecycle(t *testing.T) {
 	performs := 0
 	l := Lesson{Meta: Meta{ID: "tiny"}, Logic: Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewUTS},
-		Perform: func(ctx context.Context, r *Run) error {
+		Perform: func(ctx context.Context, r *Sandboxes) error {
 			performs++
 			r.Set("kept", "yes")
 			return r.Box.SetHostname(ctx, "tiny")
 		},
-		Extra: func(ctx context.Context, r *Run) (map[string]string, error) {
+		Extra: func(ctx context.Context, r *Sandboxes) (map[string]string, error) {
 			return map[string]string{"live": r.Box.Label()}, nil
 		},
 		Views: []sandbox.View{sandbox.ViewUTS},
@@ -107,8 +107,8 @@ func TestSessionLifecycle(t *testing.T) {
 	if err := s.Perform(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pid := s.Run().Box.PID()
-	if err := s.Perform(ctx); err != nil || performs != 1 || s.Run().Box.PID() != pid {
+	pid := s.Sandboxes().Box.PID()
+	if err := s.Perform(ctx); err != nil || performs != 1 || s.Sandboxes().Box.PID() != pid {
 		t.Fatalf("second Perform: err %v, performs %d", err, performs)
 	}
 	if !s.Performed() {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 )
 
 const biLimit = 60 * time.Second
@@ -139,7 +140,7 @@ func biNeedRoot(t *testing.T) {
 // biLesson skips while lesson id is still a placeholder.
 func biLesson(t *testing.T, id string) {
 	t.Helper()
-	l, err := lessons.ByID(id)
+	l, err := catalog.ByID(id)
 	if err != nil {
 		t.Fatal(err)
 	}

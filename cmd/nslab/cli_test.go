@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
@@ -146,7 +147,7 @@ func nslab(t *testing.T, inv invocation) result {
 
 func catalogIDs(t *testing.T) []string {
 	t.Helper()
-	ls, err := lessons.Catalog()
+	ls, err := catalog.All()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -657,7 +658,7 @@ func TestProgressPermissionsAsNobody(t *testing.T) {
 
 func utsReady(t *testing.T) {
 	t.Helper()
-	l, err := lessons.ByID("uts")
+	l, err := catalog.ByID("uts")
 	if err != nil {
 		t.Fatal(err)
 	}

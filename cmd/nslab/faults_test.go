@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
@@ -225,7 +226,7 @@ func fiMatrix(t *testing.T, bin, pass string) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Fatalf("become a child subreaper: %v", err)
 	}
-	ls, err := lessons.Catalog()
+	ls, err := catalog.All()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +506,7 @@ func TestFaultMatrixSeesLeaks(t *testing.T) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Fatalf("become a child subreaper: %v", err)
 	}
-	l, err := lessons.ByID("overview")
+	l, err := catalog.ByID("overview")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package lessons
+// Package headless plays a lesson without the TUI, as plain text or JSON
+// lines: for projectors, screen readers, scripts and tests. It drives a
+// lessons.Session exactly as the ui does; it may import lessons and
+// sandbox, never ui, and it prints only to the writer it is given.
+package headless
 
 import (
 	"bufio"
@@ -8,15 +12,15 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// RunOptions configure the headless runner.
-type RunOptions struct {
+// Options configure the headless runner.
+type Options struct {
 	// JSON prints one JSON object a line, each with a "type" field,
 	// instead of plain text.
 	JSON bool
@@ -35,7 +39,7 @@ type RunOptions struct {
 	// OnPart, if set, is called before each part starts, in the runner's
 	// goroutine: the fault-injection tests stop or break a run exactly at
 	// a part boundary through it.
-	OnPart func(p Part)
+	OnPart func(p lessons.Part)
 }
 
 // Result is how a headless run ended.
@@ -43,8 +47,8 @@ type Result struct {
 	Lesson string `json:"lesson"`
 	// Passed is true only when every fact held and the challenge check
 	// passed.
-	Passed bool   `json:"passed"`
-	Facts  []Fact `json:"facts"`
+	Passed bool           `json:"passed"`
+	Facts  []lessons.Fact `json:"facts"`
 	// PredictionRight is the choice the observation made right (0-based,
 	// -1 when there was none); PredictionWhy explains it.
 	PredictionRight int    `json:"prediction_right"`
@@ -57,66 +61,11 @@ type Result struct {
 	Quit    bool `json:"quit,omitempty"`
 }
 
-// Markers of the side-by-side tables: a row that differs, one only the
-// sandbox has, one only the host has.
-const (
-	markChanged     = "≠"
-	markOnlySandbox = "+"
-	markOnlyHost    = "-"
-)
-
-// Collapse thresholds: beyond these, rows that say little are counted
-// instead of listed (the host's hundreds of processes, its mount table).
-const (
-	maxOnlyHostRows = 8
-	maxSameRows     = 12
-)
-
-// printer writes plain text or JSON lines; trace events arrive from another
-// goroutine, so every write holds mu.
-type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	json  bool
-	width int
-	err   error // first write error
-}
-
-func (p *printer) text(format string, args ...any) {
-	if p.json {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, err := fmt.Fprintf(p.w, format, args...); err != nil && p.err == nil {
-		p.err = err
-	}
-}
-
-func (p *printer) obj(typ string, fields map[string]any) {
-	if !p.json {
-		return
-	}
-	m := map[string]any{"type": typ}
-	for k, v := range fields {
-		m[k] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		b, _ = json.Marshal(map[string]any{"type": "error", "error": err.Error()})
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, err := p.w.Write(append(b, '\n')); err != nil && p.err == nil {
-		p.err = err
-	}
-}
-
-// RunHeadless plays lesson l part by part without the TUI, on opt.Out.
+// Play plays lesson l part by part without the TUI, on opt.Out.
 // It always closes the lesson's sandboxes, also after an error or a panic.
 // The error is about the run itself (a syscall failed, the output broke);
 // a failed fact or check is in the Result, not an error.
-func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOptions) (res Result, err error) {
+func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Options) (res Result, err error) {
 	if opt.Out == nil {
 		opt.Out = os.Stdout
 	}
@@ -128,7 +77,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 	}
 	p := &printer{w: opt.Out, json: opt.JSON, width: opt.Width}
 	res = Result{Lesson: l.ID, PredictionRight: -1}
-	sess := NewSession(eng, l, func(e sandbox.Event) { p.event(e) })
+	sess := lessons.NewSession(eng, l, func(e sandbox.Event) { p.event(e) })
 	defer func() {
 		if cerr := sess.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close lesson %s: %w", l.ID, cerr)
@@ -146,7 +95,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 	p.obj("lesson", map[string]any{"id": l.ID, "number": l.Number, "title": l.Title, "summary": l.Summary})
 
 	observed := false
-	for i, part := range Parts() {
+	for i, part := range lessons.Parts() {
 		if opt.OnPart != nil {
 			opt.OnPart(part)
 		}
@@ -155,11 +104,11 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 		}
 		sess.Goto(part)
 		sec := l.Section(part)
-		p.text("\n── %d/%d %s ──\n\n%s\n", i+1, len(Parts()), sectionTitle(sec, part), sec.Body)
+		p.text("\n── %d/%d %s ──\n\n%s\n", i+1, len(lessons.Parts()), sectionTitle(sec, part), sec.Body)
 		p.obj("part", map[string]any{"part": part, "index": i, "title": sectionTitle(sec, part), "body": sec.Body})
 
 		switch part {
-		case PartPredict:
+		case lessons.PartPredict:
 			pr := l.Prediction
 			p.text("\n? %s\n", pr.Question)
 			for j, c := range pr.Choices {
@@ -167,7 +116,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			}
 			p.obj("prediction", map[string]any{"question": pr.Question, "choices": pr.Choices})
 
-		case PartPerform:
+		case lessons.PartPerform:
 			if l.Command != "" {
 				p.text("\nBy hand, util-linux does the same with:\n  $ %s\n", l.Command)
 				p.obj("command", map[string]any{"command": l.Command})
@@ -182,7 +131,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 				return res, err
 			}
 
-		case PartObserve:
+		case lessons.PartObserve:
 			c, cancel := step()
 			o, err := sess.Observe(c)
 			cancel()
@@ -216,7 +165,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			}
 			p.obj("verdict", map[string]any{"right": right, "choice": choice, "why": why})
 
-		case PartExperiment:
+		case lessons.PartExperiment:
 			if len(l.Experiments) > 0 {
 				p.text("\nTry in a shell inside the sandbox:\n")
 				for _, e := range l.Experiments {
@@ -225,9 +174,9 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			}
 			p.obj("experiments", map[string]any{"commands": l.Experiments})
 
-		case PartChallenge:
+		case lessons.PartChallenge:
 			if !observed {
-				return res, fmt.Errorf("challenge before observe: %w", ErrNotPerformed)
+				return res, fmt.Errorf("challenge before observe: %w", lessons.ErrNotPerformed)
 			}
 			quit, err := p.challenge(ctx, sess, l, opt, step, &res)
 			if err != nil {
@@ -241,7 +190,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 			}
 		}
 	}
-	res.Passed = AllOK(res.Facts) && res.ChallengeOK
+	res.Passed = lessons.AllOK(res.Facts) && res.ChallengeOK
 	verdict := "PASSED"
 	if !res.Passed {
 		verdict = "NOT PASSED"
@@ -253,7 +202,7 @@ func RunHeadless(ctx context.Context, eng *sandbox.Engine, l Lesson, opt RunOpti
 
 // challenge prints the task and then solves it or waits for the learner.
 // quit is true when the learner quit the lesson.
-func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt RunOptions,
+func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lessons.Lesson, opt Options,
 	step func() (context.Context, context.CancelFunc), res *Result) (quit bool, err error) {
 	ch := l.Challenge
 	p.text("\nTask: %s\n", ch.Task)
@@ -292,7 +241,7 @@ func (p *printer) challenge(ctx context.Context, sess *Session, l Lesson, opt Ru
 		}
 		return false, check()
 	}
-	if box := sess.Run().Box; box != nil {
+	if box := sess.Sandboxes().Box; box != nil {
 		p.text("\nWork in a shell inside the sandbox, from another terminal:\n  $ sudo nsenter --target %d --all\n", box.PID())
 		p.obj("enter", map[string]any{"pid": box.PID(), "command": fmt.Sprintf("nsenter --target %d --all", box.PID())})
 	}
@@ -381,157 +330,14 @@ func readLines(ctx context.Context, in io.Reader) <-chan string {
 	return ch
 }
 
-// event prints one trace event as it happens.
-func (p *printer) event(e sandbox.Event) {
-	if p.json {
-		p.obj("event", map[string]any{"event": e, "text": e.String(), "detail": e.Detail()})
-		return
-	}
-	line := fmt.Sprintf("  [pid %d] %s", e.PID, e.String())
-	if d := e.Detail(); d != "" {
-		line += "   " + d
-	}
-	if e.Note != "" {
-		line += "\n           # " + e.Note
-	}
-	p.text("%s\n", line)
-}
-
-// observation prints every view of the lesson side by side.
-func (p *printer) observation(l Lesson, o Observation) {
-	for _, v := range l.Views() {
-		ds := o.Diffs[v]
-		same, onlyHost, onlySB, changed := sandbox.Summarize(ds)
-		p.obj("observation", map[string]any{"view": v, "rows": ds,
-			"same": same, "only_host": onlyHost, "only_sandbox": onlySB, "changed": changed})
-		if p.json {
-			continue
-		}
-		p.text("\n%s", renderView(v, ds, p.width))
-	}
-	if len(o.Extra) > 0 {
-		p.obj("extra", map[string]any{"extra": o.Extra})
-	}
-}
-
-// renderView renders one view as a HOST | SANDBOX table with markers, and
-// the differences in words below it.
-func renderView(v sandbox.View, ds []sandbox.Delta, width int) string {
-	var b strings.Builder
-	same, onlyHost, onlySB, changed := sandbox.Summarize(ds)
-	fmt.Fprintf(&b, "[%s]  %d same, %d changed, %d only in the sandbox, %d only on the host\n", v, same, changed, onlySB, onlyHost)
-	keyW := 18
-	for _, d := range ds {
-		keyW = max(keyW, min(30, utf8.RuneCountInString(rowKey(d))))
-	}
-	colW := max(12, (width-keyW-7)/2)
-	fmt.Fprintf(&b, "  %s %s | %s\n", pad("", keyW), pad("HOST", colW), "SANDBOX")
-	collapseHost := onlyHost > maxOnlyHostRows
-	collapseSame := same > maxSameRows
-	for _, d := range ds {
-		if (collapseHost && d.Kind == sandbox.OnlyHost) || (collapseSame && d.Kind == sandbox.Same) {
-			continue
-		}
-		fmt.Fprintf(&b, "%s %s %s | %s\n", marker(d.Kind), pad(rowKey(d), keyW), pad(d.Host, colW), cut(d.Sandbox, colW))
-	}
-	if collapseSame {
-		fmt.Fprintf(&b, "  … %d rows the same on both sides\n", same)
-	}
-	if collapseHost {
-		what := "rows"
-		if v == sandbox.ViewPIDs {
-			what = "processes"
-		}
-		fmt.Fprintf(&b, "%s … %d %s only the host sees\n", markOnlyHost, onlyHost, what)
-	}
-	if words := inWords(ds, collapseHost); words != "" {
-		fmt.Fprintf(&b, "  In words: %s\n", words)
-	}
-	return b.String()
-}
-
-// inWords says what differs, the first few rows by name.
-func inWords(ds []sandbox.Delta, skipOnlyHost bool) string {
-	var out []string
-	n := 0
-	for _, d := range ds {
-		var s string
-		switch d.Kind {
-		case sandbox.Changed:
-			s = fmt.Sprintf("%s differs (host %s, sandbox %s)", rowKey(d), quoteEmpty(d.Host), quoteEmpty(d.Sandbox))
-		case sandbox.OnlySandbox:
-			s = fmt.Sprintf("%s only in the sandbox", rowKey(d))
-		case sandbox.OnlyHost:
-			if skipOnlyHost {
-				continue
-			}
-			s = fmt.Sprintf("%s only on the host", rowKey(d))
-		default:
-			continue
-		}
-		n++
-		if len(out) < 6 {
-			out = append(out, s)
-		}
-	}
-	if n > len(out) {
-		out = append(out, fmt.Sprintf("and %d more", n-len(out)))
-	}
-	if n == 0 {
-		return "no differences"
-	}
-	return strings.Join(out, "; ")
-}
-
-func rowKey(d sandbox.Delta) string {
-	if d.Label != "" {
-		return d.Key + " (" + d.Label + ")"
-	}
-	return d.Key
-}
-
-func quoteEmpty(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return s
-}
-
-func marker(k sandbox.DeltaKind) string {
-	switch k {
-	case sandbox.Changed:
-		return markChanged
-	case sandbox.OnlySandbox:
-		return markOnlySandbox
-	case sandbox.OnlyHost:
-		return markOnlyHost
-	}
-	return " "
-}
-
-// pad cuts or pads s to n runes.
-func pad(s string, n int) string {
-	s = cut(s, n)
-	return s + strings.Repeat(" ", n-utf8.RuneCountInString(s))
-}
-
-func cut(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-func sectionTitle(s Section, p Part) string {
+func sectionTitle(s lessons.Section, p lessons.Part) string {
 	if s.Title != "" {
 		return s.Title
 	}
 	return strings.ToUpper(string(p[:1])) + string(p[1:])
 }
 
-func countOK(fs []Fact) int {
+func countOK(fs []lessons.Fact) int {
 	n := 0
 	for _, f := range fs {
 		if f.OK {

@@ -1,4 +1,4 @@
-package lessons
+package overview
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -30,10 +31,10 @@ const (
 	ovBoxPID     = "box.pid"       // the flagged child
 )
 
-func overviewLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: overviewFlags, Label: "overview"},
-		Perform: func(ctx context.Context, r *Run) error {
+		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
 			r.Set(ovHostName, r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS}).Hostname)
 			plain, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Rootless: sandbox.RootlessNever, Label: "overview-plain"})
 			if err != nil {
@@ -43,7 +44,7 @@ func overviewLogic() Logic {
 			r.Set(ovPlainFlags, sandbox.FlagString(plain.Flags()))
 			return nil
 		},
-		Extra: func(ctx context.Context, r *Run) (map[string]string, error) {
+		Extra: func(ctx context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 			ex := map[string]string{
 				ovNslabPID: strconv.Itoa(os.Getpid()),
 				ovBoxPID:   strconv.Itoa(r.Box.PID()),
@@ -51,16 +52,16 @@ func overviewLogic() Logic {
 			}
 			others := r.Others()
 			if len(others) == 0 {
-				return nil, fmt.Errorf("the flagless child is missing: %w", ErrNotPerformed)
+				return nil, fmt.Errorf("the flagless child is missing: %w", lessons.ErrNotPerformed)
 			}
 			plain := others[0]
 			ids, err := plain.IDs()
 			if err != nil {
 				return nil, fmt.Errorf("identities of the flagless child: %w", err)
 			}
-			PutIDs(ex, ovPlain, ids)
+			lessons.PutIDs(ex, ovPlain, ids)
 			for key, pid := range map[string]int{ovBoxPPID: r.Box.PID(), ovPlainPPID: plain.PID()} {
-				ppid, err := ParentPID(pid)
+				ppid, err := lessons.ParentPID(pid)
 				if err != nil {
 					return nil, err
 				}
@@ -70,10 +71,10 @@ func overviewLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
 		Facts: overviewFacts,
-		Answer: func(o Observation) (int, string) {
+		Answer: func(o lessons.Observation) (int, string) {
 			var diff, total []string
 			for _, k := range sandbox.Kinds() {
-				p, ok := ExtraID(o, ovPlain+k.ProcName)
+				p, ok := lessons.ExtraID(o, ovPlain+k.ProcName)
 				h, hok := o.Host.IDs[k.ProcName]
 				if !ok || !hok {
 					continue
@@ -92,8 +93,8 @@ func overviewLogic() Logic {
 				return 2, fmt.Sprintf("these differ: %s", strings.Join(diff, ", "))
 			}
 		},
-		Check: func(ctx context.Context, r *Run) (bool, string, error) {
-			sb, err := ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
+		Check: func(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+			sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
 			if err != nil {
 				return false, "", err
 			}
@@ -113,8 +114,8 @@ func overviewLogic() Logic {
 	}
 }
 
-func overviewFacts(o Observation) []Fact {
-	var fs []Fact
+func overviewFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
 
 	// /proc/self/ns has one entry per kind.
 	var have []string
@@ -130,13 +131,13 @@ func overviewFacts(o Observation) []Fact {
 			missing++
 		}
 	}
-	fs = append(fs, NewFact("/proc/self/ns holds one link per namespace kind the process is in", missing == 0 && len(have) >= len(core),
+	fs = append(fs, lessons.NewFact("/proc/self/ns holds one link per namespace kind the process is in", missing == 0 && len(have) >= len(core),
 		"%s", strings.Join(have, " ")))
 
 	// A flagless clone shares every namespace.
 	var same, diff []string
 	for _, k := range have {
-		p, ok := ExtraID(o, ovPlain+k)
+		p, ok := lessons.ExtraID(o, ovPlain+k)
 		if !ok {
 			diff = append(diff, k+" (unread)")
 			continue
@@ -149,21 +150,21 @@ func overviewFacts(o Observation) []Fact {
 	}
 	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[ovPlainFlags] + ") shares every namespace with its parent"
 	if len(diff) == 0 && len(same) > 0 {
-		fs = append(fs, NewFact(plainText, true, "all %d identities equal", len(same)))
+		fs = append(fs, lessons.NewFact(plainText, true, "all %d identities equal", len(same)))
 	} else {
-		fs = append(fs, NewFact(plainText, false, "different: %s", strings.Join(diff, ", ")))
+		fs = append(fs, lessons.NewFact(plainText, false, "different: %s", strings.Join(diff, ", ")))
 	}
 
 	// The flagged child gets a new namespace of each kind asked for.
 	flags, err := sandbox.ParseFlags(o.Extra[ovBoxFlags])
 	if err != nil || flags == 0 {
-		fs = append(fs, NewFact("The child cloned with CLONE_NEW* flags is in new namespaces", false, "flags unknown: %q", o.Extra[ovBoxFlags]))
+		fs = append(fs, lessons.NewFact("The child cloned with CLONE_NEW* flags is in new namespaces", false, "flags unknown: %q", o.Extra[ovBoxFlags]))
 		return fs
 	}
 	var asked, newOnes, notNew []string
 	for _, k := range sandbox.KindsIn(flags) {
 		asked = append(asked, k.ProcName)
-		if DifferentNS(o, k.ProcName) {
+		if lessons.DifferentNS(o, k.ProcName) {
 			newOnes = append(newOnes, o.Sandbox.IDs[k.ProcName].Label(k.ProcName))
 		} else {
 			notNew = append(notNew, k.ProcName)
@@ -171,11 +172,11 @@ func overviewFacts(o Observation) []Fact {
 	}
 	flagText := "The child cloned with " + o.Extra[ovBoxFlags] + " is in a new namespace of each kind asked for"
 	if len(notNew) == 0 && len(newOnes) > 0 {
-		fs = append(fs, NewFact(flagText, true, "%s", strings.Join(newOnes, " ")))
+		fs = append(fs, lessons.NewFact(flagText, true, "%s", strings.Join(newOnes, " ")))
 	} else {
-		fs = append(fs, NewFact(flagText, false, "still the parent's: %s", strings.Join(notNew, ", ")))
+		fs = append(fs, lessons.NewFact(flagText, false, "still the parent's: %s", strings.Join(notNew, ", ")))
 	}
-	fs = append(fs, SharedExcept(o, "…and it stays in its parent's namespace of every kind it did not ask for", asked...))
+	fs = append(fs, lessons.SharedExcept(o, "…and it stays in its parent's namespace of every kind it did not ask for", asked...))
 
 	// An identity is device + inode: every namespace file is on the one
 	// nsfs device, the inode tells namespaces apart.
@@ -185,14 +186,14 @@ func overviewFacts(o Observation) []Fact {
 			devs[id.Dev] = true
 		}
 	}
-	h, s, ok := NSPair(o, "uts")
-	fs = append(fs, NewFact("An identity is a device and an inode: every namespace file is on the same nsfs device, and the inode tells two namespaces apart",
+	h, s, ok := lessons.NSPair(o, "uts")
+	fs = append(fs, lessons.NewFact("An identity is a device and an inode: every namespace file is on the same nsfs device, and the inode tells two namespaces apart",
 		ok && len(devs) == 1 && h.Dev == s.Dev && h.Ino != s.Ino,
 		"%d device(s); uts inodes host %d, sandbox %d", len(devs), h.Ino, s.Ino))
 
 	// clone() makes a new process, a child of nslab.
 	nslab := o.Extra[ovNslabPID]
-	fs = append(fs, NewFact("clone() creates a new process: both children have their own PID, and nslab is their parent",
+	fs = append(fs, lessons.NewFact("clone() creates a new process: both children have their own PID, and nslab is their parent",
 		nslab != "" && o.Extra[ovBoxPPID] == nslab && o.Extra[ovPlainPPID] == nslab && o.Extra[ovBoxPID] != nslab && o.Extra[ovPlainPID] != nslab,
 		"nslab %s; children %s and %s, parents %s and %s", nslab, o.Extra[ovBoxPID], o.Extra[ovPlainPID], o.Extra[ovBoxPPID], o.Extra[ovPlainPPID]))
 	return fs

@@ -1,4 +1,4 @@
-package lessons
+package cgroup
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -20,11 +21,11 @@ const (
 	g11Target      = "/sys/fs/cgroup"
 )
 
-// cgroupLogic clones an agent with CLONE_NEWCGROUP (and CLONE_NEWNS, so
+// Logic clones an agent with CLONE_NEWCGROUP (and CLONE_NEWNS, so
 // the challenge's mount stays inside) and reads the agent's
 // /proc/PID/cgroup twice: once from the host, once from inside.
-func cgroupLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec:    sandbox.Spec{Flags: sandbox.CloneNewCgroup | sandbox.CloneNewNS, Label: "cgroup"},
 		Perform: cgroupPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewCgrp, sandbox.ViewMount},
@@ -34,7 +35,7 @@ func cgroupLogic() Logic {
 	}
 }
 
-func cgroupPerform(ctx context.Context, r *Run) error {
+func cgroupPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	pid := r.Box.PID()
 	path := fmt.Sprintf("/proc/%d/cgroup", pid)
 	host, err := os.ReadFile(path)
@@ -51,7 +52,7 @@ func cgroupPerform(ctx context.Context, r *Run) error {
 	// The same file, read by a process that has joined the agent's cgroup
 	// namespace: the kernel renders the paths relative to the reader's
 	// namespace root.
-	inside, err := Shell(ctx, r.Box, "cat "+path)
+	inside, err := lessons.Shell(ctx, r.Box, "cat "+path)
 	if errors.Is(err, sandbox.ErrNoEnter) {
 		// Without cgo nslab cannot enter; the agent's own reading of the
 		// unified (v2) line is still an inside reading.
@@ -94,10 +95,10 @@ func hierName(l cgLine) string {
 	return l.ctrl
 }
 
-func cgroupFacts(o Observation) []Fact {
-	var fs []Fact
-	fs = append(fs, NSFact(o, "cgroup", false, "the agent has a cgroup namespace of its own"))
-	fs = append(fs, SharedExcept(o, "every other namespace but mnt (for the challenge; and user, which nslab adds without root) is shared with the host", "cgroup", "mnt", "user"))
+func cgroupFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "cgroup", false, "the agent has a cgroup namespace of its own"))
+	fs = append(fs, lessons.SharedExcept(o, "every other namespace but mnt (for the challenge; and user, which nslab adds without root) is shared with the host", "cgroup", "mnt", "user"))
 
 	inside, ils := parseCgroupFile(o.Extra[g11InsideReads])
 	host, hls := parseCgroupFile(o.Extra[g11HostReads])
@@ -109,9 +110,9 @@ func cgroupFacts(o Observation) []Fact {
 			allRoot = false
 		}
 	}
-	fs = append(fs, NewFact("read from inside, the agent's /proc/PID/cgroup shows / in every hierarchy: the namespace's root", allRoot,
+	fs = append(fs, lessons.NewFact("read from inside, the agent's /proc/PID/cgroup shows / in every hierarchy: the namespace's root", allRoot,
 		"%s", strings.ReplaceAll(o.Extra[g11InsideReads], "\n", "  ")))
-	fs = append(fs, NewFact("the agent itself reads / as its cgroup (the unified line, or the first)", o.Sandbox.Cgroup == "/",
+	fs = append(fs, lessons.NewFact("the agent itself reads / as its cgroup (the unified line, or the first)", o.Sandbox.Cgroup == "/",
 		"agent reads %q; nslab reads %q for itself", o.Sandbox.Cgroup, o.Host.Cgroup))
 
 	sameAsCreator := len(hls) > 0 && len(hls) == len(creator)
@@ -120,7 +121,7 @@ func cgroupFacts(o Observation) []Fact {
 			sameAsCreator = false
 		}
 	}
-	fs = append(fs, NewFact("read from the host, the same file shows nslab's own cgroups: a namespace's root is the cgroup its creator was in", sameAsCreator,
+	fs = append(fs, lessons.NewFact("read from the host, the same file shows nslab's own cgroups: a namespace's root is the cgroup its creator was in", sameAsCreator,
 		"%s", strings.ReplaceAll(o.Extra[g11HostReads], "\n", "  ")))
 
 	// Only where nslab does not sit at a hierarchy's root do the two
@@ -141,13 +142,13 @@ func cgroupFacts(o Observation) []Fact {
 		}
 	}
 	if len(differ) > 0 {
-		fs = append(fs, NewFact("one process, one file, two readers: where the host sees a deeper path, the inside sees /", matched,
+		fs = append(fs, lessons.NewFact("one process, one file, two readers: where the host sees a deeper path, the inside sees /", matched,
 			"%s", strings.Join(differ, "; ")))
 	}
 	return fs
 }
 
-func cgroupAnswer(o Observation) (int, string) {
+func cgroupAnswer(o lessons.Observation) (int, string) {
 	inside, ils := parseCgroupFile(o.Extra[g11InsideReads])
 	if len(ils) == 0 {
 		return 2, "The file read from inside was empty."
@@ -173,8 +174,8 @@ func cgroupAnswer(o Observation) (int, string) {
 	return 0, why
 }
 
-func cgroupCheck(ctx context.Context, r *Run) (bool, string, error) {
-	sb, err := ObserveBox(ctx, r, sandbox.ViewMount)
+func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
 	if err != nil {
 		return false, "", err
 	}
@@ -188,7 +189,7 @@ func cgroupCheck(ctx context.Context, r *Run) (bool, string, error) {
 		}
 		return n
 	}
-	top, ok := MountAt(sb.Mounts, g11Target)
+	top, ok := lessons.MountAt(sb.Mounts, g11Target)
 	if !ok || top.FSType != "cgroup2" || count(sb.Mounts) <= count(host.Mounts) {
 		what := "nothing"
 		if ok {

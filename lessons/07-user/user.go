@@ -1,4 +1,4 @@
-package lessons
+package user
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Keys of the values the user lesson keeps (Run.Set during Perform, and
+// Keys of the values the user lesson keeps (Sandboxes.Set during Perform, and
 // its live Extra), and the names it uses.
 const (
 	u7CallerUID    = "user.caller_uid"    // nslab's own effective uid
@@ -36,13 +37,13 @@ const (
 	u7CapSysAdmin  = "CAP_SYS_ADMIN"
 )
 
-// userLogic: clone(CLONE_NEWUSER) with uid 0 inside mapped to nobody (as
+// Logic: clone(CLONE_NEWUSER) with uid 0 inside mapped to nobody (as
 // root) or the learner's uid: root with every capability inside, an
 // unprivileged user outside; its capabilities do not reach the host's
 // namespaces, yet they let it create (and own) a UTS namespace; and one
 // clone(CLONE_NEWUSER|CLONE_NEWUTS) does both at once.
-func userLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewUser, Rootless: sandbox.RootlessAlways,
 			MapRootToNobody: os.Geteuid() == 0, Label: "user"},
 		Perform: userPerform,
@@ -55,7 +56,7 @@ func userLogic() Logic {
 	}
 }
 
-func userPerform(ctx context.Context, r *Run) error {
+func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
 	r.Set(u7CallerUID, strconv.Itoa(os.Geteuid()))
 	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
@@ -72,12 +73,12 @@ func userPerform(ctx context.Context, r *Run) error {
 	// Every capability, but only in namespaces its user namespace owns:
 	// joining nslab's own UTS namespace (owned by the initial user
 	// namespace) is refused. The refusal is the point; it is kept.
-	r.Set(u7JoinHost, outcomeOf("joined", sb.Setns(ctx, os.Getpid(), "uts", sandbox.CloneNewUTS)))
+	r.Set(u7JoinHost, lessons.Outcome("joined", sb.Setns(ctx, os.Getpid(), "uts", sandbox.CloneNewUTS)))
 
 	// The same capabilities suffice for a new UTS namespace: it is owned
 	// by the agent's user namespace.
 	err = sb.Unshare(ctx, sandbox.CloneNewUTS)
-	r.Set(u7Unshare, outcomeOf("unshared", err))
+	r.Set(u7Unshare, lessons.Outcome("unshared", err))
 	if err != nil {
 		return fmt.Errorf("unshare(CLONE_NEWUTS) as root of a user namespace: %w", err)
 	}
@@ -90,7 +91,7 @@ func userPerform(ctx context.Context, r *Run) error {
 		return fmt.Errorf("clone(CLONE_NEWUSER|CLONE_NEWUTS): %w", err)
 	}
 	r.Set(u7BothFlags, sandbox.FlagString(both.Flags()))
-	r.Set(u7BothSet, outcomeOf("named", both.SetHostname(ctx, u7BothName)))
+	r.Set(u7BothSet, lessons.Outcome("named", both.SetHostname(ctx, u7BothName)))
 	snap, err := both.Observe(ctx, []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewUser})
 	if err != nil {
 		return fmt.Errorf("look inside the second sandbox: %w", err)
@@ -106,7 +107,7 @@ func userPerform(ctx context.Context, r *Run) error {
 
 // userExtra reads, live from the host, the agent's credentials as the
 // host sees them.
-func userExtra(_ context.Context, r *Run) (map[string]string, error) {
+func userExtra(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 	if r.Box == nil {
 		return nil, nil
 	}
@@ -168,7 +169,7 @@ func fullCaps(lastCap string) (uint64, bool) {
 	return 1<<(uint(n)+1) - 1, true
 }
 
-func userFacts(o Observation) []Fact {
+func userFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
 	u := o.Sandbox.User
 	if u == nil {
@@ -192,31 +193,31 @@ func userFacts(o Observation) []Fact {
 		wantOutside = u7Nobody
 	}
 	joinErr := ex[u7JoinHost]
-	return []Fact{
-		NSFact(o, "user", false, "The agent has a user namespace of its own"),
-		NewFact("uid_map maps uid 0 inside to the agent's uid outside, and no other uid",
-			oneMap(u.UIDMap, outUID, uerr), "uid_map %s; outside uid %s", mapText(u.UIDMap), orNone(ex[u7OutsideUID])),
-		NewFact("gid_map does the same for gid 0, written after setgroups was set to deny",
+	return []lessons.Fact{
+		lessons.NSFact(o, "user", false, "The agent has a user namespace of its own"),
+		lessons.NewFact("uid_map maps uid 0 inside to the agent's uid outside, and no other uid",
+			oneMap(u.UIDMap, outUID, uerr), "uid_map %s; outside uid %s", mapText(u.UIDMap), lessons.OrNone(ex[u7OutsideUID])),
+		lessons.NewFact("gid_map does the same for gid 0, written after setgroups was set to deny",
 			oneMap(u.GIDMap, outGID, gerr) && u.Setgroups == "deny",
-			"gid_map %s; setgroups %s; outside gid %s", mapText(u.GIDMap), orNone(u.Setgroups), orNone(ex[u7OutsideGID])),
-		NewFact("Inside, the agent's effective uid is 0: root",
+			"gid_map %s; setgroups %s; outside gid %s", mapText(u.GIDMap), lessons.OrNone(u.Setgroups), lessons.OrNone(ex[u7OutsideGID])),
+		lessons.NewFact("Inside, the agent's effective uid is 0: root",
 			u.EUID == 0, "euid inside %d", u.EUID),
-		NewFact("…with every capability of this kernel in its effective set, "+u7CapSysAdmin+" among them",
+		lessons.NewFact("…with every capability of this kernel in its effective set, "+u7CapSysAdmin+" among them",
 			fullOK && u.CapEff == full, "CapEff %#x (%d capabilities) of %#x", u.CapEff, bits.OnesCount64(u.CapEff), full),
-		NewFact("Seen from the host (/proc/PID/status), the same process is an unprivileged uid: "+unprivilegedName(wantOutside),
-			uerr == nil && cerr == nil && outUID != 0 && outUID == wantOutside, "Uid on the host %s", orNone(ex[u7OutsideUID])),
-		NewFact("Its capabilities do not reach the host's namespaces: joining nslab's own UTS namespace was refused",
-			joinErr == "EACCES" || joinErr == "EPERM", "setns into the host's uts: %s", orNone(joinErr)),
-		NewFact("Yet it could create a UTS namespace of its own, owned by its user namespace",
-			outcomeOK(ex[u7Unshare]) && DifferentNS(o, "uts"),
-			"unshare(CLONE_NEWUTS): %s; uts %s → %s", orNone(ex[u7Unshare]), orNone(ex[u7UTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),
-		NewFact("One clone("+orNone(ex[u7BothFlags])+") does both at once: the second sandbox is root in a user namespace of its own and named itself "+u7BothName,
-			outcomeOK(ex[u7BothSet]) && ex[u7BothHostname] == u7BothName && ex[u7BothUID] == "0" &&
+		lessons.NewFact("Seen from the host (/proc/PID/status), the same process is an unprivileged uid: "+unprivilegedName(wantOutside),
+			uerr == nil && cerr == nil && outUID != 0 && outUID == wantOutside, "Uid on the host %s", lessons.OrNone(ex[u7OutsideUID])),
+		lessons.NewFact("Its capabilities do not reach the host's namespaces: joining nslab's own UTS namespace was refused",
+			joinErr == "EACCES" || joinErr == "EPERM", "setns into the host's uts: %s", lessons.OrNone(joinErr)),
+		lessons.NewFact("Yet it could create a UTS namespace of its own, owned by its user namespace",
+			lessons.OutcomeOK(ex[u7Unshare]) && lessons.DifferentNS(o, "uts"),
+			"unshare(CLONE_NEWUTS): %s; uts %s → %s", lessons.OrNone(ex[u7Unshare]), lessons.OrNone(ex[u7UTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),
+		lessons.NewFact("One clone("+lessons.OrNone(ex[u7BothFlags])+") does both at once: the second sandbox is root in a user namespace of its own and named itself "+u7BothName,
+			lessons.OutcomeOK(ex[u7BothSet]) && ex[u7BothHostname] == u7BothName && ex[u7BothUID] == "0" &&
 				ex[u7BothUTS] != o.Host.IDs["uts"].Label("uts") && ex[u7BothUser] != o.Host.IDs["user"].Label("user") &&
 				ex[u7BothUser] != o.Sandbox.IDs["user"].Label("user"),
-			"sethostname: %s; hostname %s; euid %s; %s, %s", orNone(ex[u7BothSet]), orNone(ex[u7BothHostname]),
-			orNone(ex[u7BothUID]), orNone(ex[u7BothUTS]), orNone(ex[u7BothUser])),
-		NewFact("The host kept its hostname",
+			"sethostname: %s; hostname %s; euid %s; %s, %s", lessons.OrNone(ex[u7BothSet]), lessons.OrNone(ex[u7BothHostname]),
+			lessons.OrNone(ex[u7BothUID]), lessons.OrNone(ex[u7BothUTS]), lessons.OrNone(ex[u7BothUser])),
+		lessons.NewFact("The host kept its hostname",
 			o.Host.Hostname != "" && o.Host.Hostname == ex[u7HostHostname] && o.Host.Hostname != u7BothName,
 			"host hostname %q (during Perform %q)", o.Host.Hostname, ex[u7HostHostname]),
 	}
@@ -229,7 +230,7 @@ func unprivilegedName(uid int) string {
 	return strconv.Itoa(uid) + ", your own uid"
 }
 
-func userAnswer(o Observation) (int, string) {
+func userAnswer(o lessons.Observation) (int, string) {
 	u := o.Sandbox.User
 	if u == nil {
 		return -1, "the user view was not observed"
@@ -246,11 +247,11 @@ func userAnswer(o Observation) (int, string) {
 	return 2, fmt.Sprintf("inside, euid %d and CapEff %#x; on the host, Uid %s", u.EUID, u.CapEff, out)
 }
 
-func userCheck(ctx context.Context, r *Run) (bool, string, error) {
+func userCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	if r.Get(u7Unshare) == "" {
-		return false, "", fmt.Errorf("check: %w", ErrNotPerformed)
+		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
 	}
-	snap, err := ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
+	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
 	if err != nil {
 		return false, "", err
 	}
@@ -268,8 +269,8 @@ func userCheck(ctx context.Context, r *Run) (bool, string, error) {
 
 // userSolve runs the solution in the sandbox's shell. Without cgo nslab
 // cannot enter the sandbox, and the engine sets the name instead.
-func userSolve(ctx context.Context, r *Run) error {
-	err := RunSolution(ctx, r, r.Lesson.Challenge.Solution)
+func userSolve(ctx context.Context, r *lessons.Sandboxes) error {
+	err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if errors.Is(err, sandbox.ErrNoEnter) {
 		return r.Box.SetHostname(ctx, u7Challenge)
 	}

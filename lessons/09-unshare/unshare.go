@@ -1,4 +1,4 @@
-package lessons
+package unshare
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Keys of the values the unshare lesson keeps with Run.Set during Perform.
+// Keys of the values the unshare lesson keeps with Sandboxes.Set during Perform.
 const (
 	u9PIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
 	u9PIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
@@ -36,12 +37,12 @@ const (
 	u9ChallengeDir = "/mnt"
 )
 
-// unshareLogic: a plain agent (sharing every namespace with nslab) calls
+// Logic: a plain agent (sharing every namespace with nslab) calls
 // unshare(2) for uts, pid, mnt and user, one at a time, and the lesson shows
 // that no process was created, that only pid_for_children moved for pid,
 // and that util-linux unshare(1) does the same thing.
-func unshareLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec:    sandbox.Spec{Flags: 0, Label: "unshare"},
 		Perform: unsharePerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount},
@@ -51,7 +52,7 @@ func unshareLogic() Logic {
 	}
 }
 
-func unsharePerform(ctx context.Context, r *Run) error {
+func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
 	pid := sb.PID()
 	ids, err := sb.IDs()
@@ -91,7 +92,7 @@ func unsharePerform(ctx context.Context, r *Run) error {
 	r.Set(u9ChildrenNS, now["pid_for_children"].Label("pid"))
 	// The child has answered but may still be exiting: wait (bounded)
 	// until the namespace it was PID 1 of has no member left.
-	if err := waitUntil(ctx, 5*time.Second, func() bool {
+	if err := lessons.WaitUntil(ctx, 5*time.Second, func() bool {
 		ps, err := sandbox.ObserveProcs(now["pid_for_children"])
 		return err == nil && len(ps) == 0
 	}); err != nil {
@@ -138,7 +139,7 @@ func unsharePerform(ctx context.Context, r *Run) error {
 // unshareTool runs util-linux unshare(1) without --fork: it calls
 // unshare(2) and then execs the command in the same process, so the
 // command's $$ is the PID nslab started.
-func unshareTool(ctx context.Context, r *Run) error {
+func unshareTool(ctx context.Context, r *lessons.Sandboxes) error {
 	path, err := exec.LookPath("unshare")
 	if err != nil {
 		return nil // not installed: the fact about it is left out
@@ -160,78 +161,78 @@ func unshareTool(ctx context.Context, r *Run) error {
 	return nil
 }
 
-func unshareFacts(o Observation) []Fact {
+func unshareFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
 	sbIDs := o.Sandbox.IDs
-	var fs []Fact
+	var fs []lessons.Fact
 
 	same := ex[u9PIDBefore] != "" && ex[u9PIDBefore] == ex[u9PIDAfter] && ex[u9PIDAfter] == strconv.Itoa(o.Sandbox.PID) &&
 		ex[u9StartBefore] != "" && ex[u9StartBefore] == ex[u9StartAfter]
-	fs = append(fs, NewFact("unshare(2) created no process: the agent has the same host PID and start time before and after", same,
+	fs = append(fs, lessons.NewFact("unshare(2) created no process: the agent has the same host PID and start time before and after", same,
 		"PID %s → %s (now %d), start time %s → %s", ex[u9PIDBefore], ex[u9PIDAfter], o.Sandbox.PID, ex[u9StartBefore], ex[u9StartAfter]))
 
 	for _, k := range []struct{ kind, flag, key string }{{"uts", "CLONE_NEWUTS", u9UTSBefore}, {"mnt", "CLONE_NEWNS", u9MntBefore}} {
 		now := sbIDs[k.kind].Label(k.kind)
-		fs = append(fs, NewFact("unshare("+k.flag+") moved the agent itself into a new "+k.kind+" namespace",
-			ex[k.key] != "" && now != ex[k.key] && DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
+		fs = append(fs, lessons.NewFact("unshare("+k.flag+") moved the agent itself into a new "+k.kind+" namespace",
+			ex[k.key] != "" && now != ex[k.key] && lessons.DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
 	}
 
-	fs = append(fs, NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
+	fs = append(fs, lessons.NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
 	hpid, pfc := o.Host.IDs["pid"], sbIDs["pid_for_children"]
-	fs = append(fs, NewFact("…but pid_for_children, the namespace its next children get, is a new one", !pfc.IsZero() && pfc != hpid,
+	fs = append(fs, lessons.NewFact("…but pid_for_children, the namespace its next children get, is a new one", !pfc.IsZero() && pfc != hpid,
 		"host pid %s, agent pid_for_children %s", hpid.Label("pid"), pfc.Label("pid")))
 
-	fs = append(fs, NewFact("the first child started afterwards is PID 1 of that new namespace", ex[u9ChildPID] == "1" &&
+	fs = append(fs, lessons.NewFact("the first child started afterwards is PID 1 of that new namespace", ex[u9ChildPID] == "1" &&
 		ex[u9ChildPIDNS] != "" && ex[u9ChildPIDNS] == ex[u9ChildrenNS] && ex[u9ChildPIDNS] != hpid.Label("pid"),
 		"the child's getpid() = %s in %s; agent's pid_for_children %s", ex[u9ChildPID], ex[u9ChildPIDNS], ex[u9ChildrenNS]))
 
 	// Its PID 1 exited long before this observation: a PID namespace
 	// whose init is gone has no members, and gets none.
-	fs = append(fs, NewFact("that child has exited, and with its PID 1 gone the new PID namespace is empty", o.Sandbox.Has(sandbox.ViewPIDs) &&
+	fs = append(fs, lessons.NewFact("that child has exited, and with its PID 1 gone the new PID namespace is empty", o.Sandbox.Has(sandbox.ViewPIDs) &&
 		o.Sandbox.Errs[sandbox.ViewPIDs] == "" && len(o.Sandbox.Procs) == 0 && !pfc.IsZero(),
 		"%d processes in %s", len(o.Sandbox.Procs), pfc.Label("pid")))
 
 	tr := strings.Split(ex[u9MntTrace], "\n")
 	fsFirst := len(tr) >= 2 && tr[0] == "unshare(CLONE_FS) = 0" && tr[1] == "unshare(CLONE_NEWNS) = 0"
-	fs = append(fs, NewFact("in a multithreaded process unshare(CLONE_NEWNS) needs unshare(CLONE_FS) first: the trace shows both", fsFirst,
+	fs = append(fs, lessons.NewFact("in a multithreaded process unshare(CLONE_NEWNS) needs unshare(CLONE_FS) first: the trace shows both", fsFirst,
 		"%s", strings.ReplaceAll(ex[u9MntTrace], "\n", "; ")))
 
 	threads, _ := strconv.Atoi(ex[u9Threads])
-	fs = append(fs, NewFact("unshare(CLONE_NEWUSER) is refused with EINVAL: the agent, a Go program, has more than one thread",
+	fs = append(fs, lessons.NewFact("unshare(CLONE_NEWUSER) is refused with EINVAL: the agent, a Go program, has more than one thread",
 		ex[u9UserErrno] == "EINVAL" && threads > 1, "errno %q with %d threads", ex[u9UserErrno], threads))
-	fs = append(fs, NewFact("so the agent's user namespace is unchanged", ex[u9UserBefore] != "" && sbIDs["user"].Label("user") == ex[u9UserBefore],
+	fs = append(fs, lessons.NewFact("so the agent's user namespace is unchanged", ex[u9UserBefore] != "" && sbIDs["user"].Label("user") == ex[u9UserBefore],
 		"%s → %s", ex[u9UserBefore], sbIDs["user"].Label("user")))
 
 	// A user namespace the engine added at clone time for an unprivileged
 	// learner is not the lesson's doing: it is left out here.
-	fs = append(fs, SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
+	fs = append(fs, lessons.SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
 
 	if ex[u9ToolCmd] != "" {
 		f := strings.Fields(ex[u9ToolSaw])
 		ok := len(f) == 2 && f[0] == ex[u9ToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
-		fs = append(fs, NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
+		fs = append(fs, lessons.NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
 			"`%s` started as PID %s printed %q (host %s)", ex[u9ToolCmd], ex[u9ToolPID], ex[u9ToolSaw], o.Host.IDs["uts"].Label("uts")))
 	}
 	return fs
 }
 
-func unshareAnswer(o Observation) (int, string) {
+func unshareAnswer(o lessons.Observation) (int, string) {
 	ex := o.Extra
 	samePID := ex[u9PIDBefore] == strconv.Itoa(o.Sandbox.PID) && ex[u9StartBefore] == ex[u9StartAfter]
 	switch {
-	case samePID && SameNS(o, "pid"):
+	case samePID && lessons.SameNS(o, "pid"):
 		return 0, fmt.Sprintf("The agent is still host PID %d, the same process (start time %s), in the host's %s. "+
 			"Only pid_for_children changed, to %s: its first child there got PID %s.",
 			o.Sandbox.PID, ex[u9StartAfter], o.Host.IDs["pid"].Label("pid"), o.Sandbox.IDs["pid_for_children"].Label("pid"), ex[u9ChildPID])
-	case DifferentNS(o, "pid"):
+	case lessons.DifferentNS(o, "pid"):
 		return 1, fmt.Sprintf("The agent's own PID namespace changed, to %s.", o.Sandbox.IDs["pid"].Label("pid"))
 	default:
 		return 2, fmt.Sprintf("The agent's host PID changed from %s to %d.", ex[u9PIDBefore], o.Sandbox.PID)
 	}
 }
 
-func unshareCheck(ctx context.Context, r *Run) (bool, string, error) {
-	sb, err := ObserveBox(ctx, r, sandbox.ViewUTS, sandbox.ViewMount)
+func unshareCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS, sandbox.ViewMount)
 	if err != nil {
 		return false, "", err
 	}
@@ -249,10 +250,10 @@ func hostnameAndTmpfs(sb, host sandbox.Snapshot, name, dir string) (bool, string
 	if host.Hostname == name {
 		missing = append(missing, fmt.Sprintf("the host's hostname is %q too: it must keep its own", host.Hostname))
 	}
-	m, ok := MountAt(sb.Mounts, dir)
+	m, ok := lessons.MountAt(sb.Mounts, dir)
 	// A copied mount namespace starts with the host's mounts (under new
 	// mount IDs): the learner's mount is one more stacked on dir.
-	if !ok || m.FSType != "tmpfs" || mountsAt(sb.Mounts, dir) <= mountsAt(host.Mounts, dir) {
+	if !ok || m.FSType != "tmpfs" || lessons.MountCount(sb.Mounts, dir) <= lessons.MountCount(host.Mounts, dir) {
 		missing = append(missing, "no tmpfs of the sandbox's own is mounted on "+dir)
 	}
 	if len(missing) > 0 {

@@ -9,10 +9,10 @@ import (
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Run is one lesson being played: its sandbox(es) and what the lesson keeps
-// between parts. The ui and the headless runner drive it; lesson logic
-// receives it.
-type Run struct {
+// Sandboxes are a lesson's sandboxes while a learner plays it: the lesson's
+// own (Box), any further agents it starts, and the values it keeps between
+// parts. A Session owns them; lesson logic receives them.
+type Sandboxes struct {
 	Lesson Lesson
 	Engine *sandbox.Engine
 	// Box is the lesson's sandbox, started from Logic.Spec by Start.
@@ -25,12 +25,12 @@ type Run struct {
 	vars   map[string]string
 }
 
-// NewRun prepares a run; nothing is started until Start.
-func NewRun(eng *sandbox.Engine, l Lesson, onEvent func(sandbox.Event)) *Run {
-	return &Run{Lesson: l, Engine: eng, OnEvent: onEvent, vars: map[string]string{}}
+// NewSandboxes prepares a run; nothing is started until Start.
+func NewSandboxes(eng *sandbox.Engine, l Lesson, onEvent func(sandbox.Event)) *Sandboxes {
+	return &Sandboxes{Lesson: l, Engine: eng, OnEvent: onEvent, vars: map[string]string{}}
 }
 
-func (r *Run) spec(s sandbox.Spec) sandbox.Spec {
+func (r *Sandboxes) spec(s sandbox.Spec) sandbox.Spec {
 	if s.Label == "" {
 		s.Label = r.Lesson.ID
 	}
@@ -48,7 +48,7 @@ func (r *Run) spec(s sandbox.Spec) sandbox.Spec {
 
 // Start starts the lesson's sandbox (Logic.Spec). Calling it twice is an
 // error.
-func (r *Run) Start(ctx context.Context) error {
+func (r *Sandboxes) Start(ctx context.Context) error {
 	if r.Box != nil {
 		return errors.New("lesson sandbox already started")
 	}
@@ -62,7 +62,7 @@ func (r *Run) Start(ctx context.Context) error {
 
 // StartOther starts a further agent (the setns lesson's joiner, a host-side
 // witness); it is closed with the run.
-func (r *Run) StartOther(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox, error) {
+func (r *Sandboxes) StartOther(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox, error) {
 	b, err := r.Engine.Start(ctx, r.spec(s))
 	if err != nil {
 		return nil, err
@@ -74,14 +74,14 @@ func (r *Run) StartOther(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox,
 }
 
 // Set keeps a value between parts; Get reads it back.
-func (r *Run) Set(key, val string) {
+func (r *Sandboxes) Set(key, val string) {
 	r.mu.Lock()
 	r.vars[key] = val
 	r.mu.Unlock()
 }
 
 // Get reads a value kept with Set ("" when unset).
-func (r *Run) Get(key string) string {
+func (r *Sandboxes) Get(key string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.vars[key]
@@ -89,7 +89,7 @@ func (r *Run) Get(key string) string {
 
 // Observe looks at both sides for the lesson's views (and always the
 // namespace identities) and computes the diffs.
-func (r *Run) Observe(ctx context.Context) (Observation, error) {
+func (r *Sandboxes) Observe(ctx context.Context) (Observation, error) {
 	if r.Box == nil {
 		return Observation{}, errors.New("observe: the lesson's sandbox is not started")
 	}
@@ -103,7 +103,7 @@ func (r *Run) Observe(ctx context.Context) (Observation, error) {
 }
 
 // Close closes every sandbox of the run. Idempotent.
-func (r *Run) Close() error {
+func (r *Sandboxes) Close() error {
 	r.mu.Lock()
 	others := r.others
 	r.others = nil
@@ -119,7 +119,7 @@ func (r *Run) Close() error {
 }
 
 // Vars returns a copy of every value kept with Set.
-func (r *Run) Vars() map[string]string {
+func (r *Sandboxes) Vars() map[string]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make(map[string]string, len(r.vars))
@@ -130,7 +130,7 @@ func (r *Run) Vars() map[string]string {
 }
 
 // Others returns the further agents started with StartOther, in order.
-func (r *Run) Others() []*sandbox.Sandbox {
+func (r *Sandboxes) Others() []*sandbox.Sandbox {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]*sandbox.Sandbox(nil), r.others...)
@@ -138,7 +138,7 @@ func (r *Run) Others() []*sandbox.Sandbox {
 
 // Events is the trace of the run's sandboxes so far: the lesson's sandbox
 // first, then the others in the order they started.
-func (r *Run) Events() []sandbox.Event {
+func (r *Sandboxes) Events() []sandbox.Event {
 	var out []sandbox.Event
 	if r.Box != nil {
 		out = append(out, r.Box.Events(0)...)

@@ -1,4 +1,4 @@
-package lessons
+package pid
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -33,10 +34,10 @@ const (
 // starts before it is killed.
 const pidDoomedChildren = 3
 
-func pidLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "pid"},
-		Perform: func(ctx context.Context, r *Run) error {
+		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
 			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
 			r.Set(pidHostProcMnts, strconv.Itoa(pidMountsAt(host.Mounts, "/proc")))
 
@@ -65,7 +66,7 @@ func pidLogic() Logic {
 			}
 			return pidDoomed(ctx, r)
 		},
-		Extra: func(_ context.Context, r *Run) (map[string]string, error) {
+		Extra: func(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 			ex := map[string]string{
 				pidInner: strconv.Itoa(r.Box.InnerPID()),
 				pidHost:  strconv.Itoa(r.Box.PID()),
@@ -81,7 +82,7 @@ func pidLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
 		Facts: pidFacts,
-		Answer: func(o Observation) (int, string) {
+		Answer: func(o lessons.Observation) (int, string) {
 			inner, host := o.Extra[pidInner], o.Extra[pidHost]
 			switch {
 			case inner == "1":
@@ -98,7 +99,7 @@ func pidLogic() Logic {
 // pidAwaitOrphan waits (bounded) until the orphan's parent, the child, has
 // exited and been reaped: Orphan returns as soon as both are started, and
 // the child's exit, like the re-parenting, happens on its own time.
-func pidAwaitOrphan(ctx context.Context, r *Run, child int) error {
+func pidAwaitOrphan(ctx context.Context, r *lessons.Sandboxes, child int) error {
 	ids, err := r.Box.IDs()
 	if err != nil {
 		return err
@@ -108,7 +109,7 @@ func pidAwaitOrphan(ctx context.Context, r *Run, child int) error {
 		if err != nil {
 			return err
 		}
-		if _, ok := ProcByPID(ps, child); !ok {
+		if _, ok := lessons.ProcByPID(ps, child); !ok {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -118,7 +119,7 @@ func pidAwaitOrphan(ctx context.Context, r *Run, child int) error {
 
 // pidDoomed starts a second PID namespace, gives its PID 1 idle children,
 // kills only PID 1 and counts what is left.
-func pidDoomed(ctx context.Context, r *Run) error {
+func pidDoomed(ctx context.Context, r *lessons.Sandboxes) error {
 	doomed, err := r.StartOther(ctx, sandbox.Spec{Flags: sandbox.CloneNewPID, Label: "pid-doomed"})
 	if err != nil {
 		return fmt.Errorf("start a second PID namespace: %w", err)
@@ -157,8 +158,8 @@ func pidDoomed(ctx context.Context, r *Run) error {
 	return nil
 }
 
-func pidCheck(ctx context.Context, r *Run) (bool, string, error) {
-	sb, err := ObserveBox(ctx, r, sandbox.ViewMount)
+func pidCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
 	if err != nil {
 		return false, "", err
 	}
@@ -166,7 +167,7 @@ func pidCheck(ctx context.Context, r *Run) (bool, string, error) {
 	if n := strconv.Itoa(pidMountsAt(host.Mounts, "/proc")); n != r.Get(pidHostProcMnts) {
 		return false, fmt.Sprintf("the HOST's /proc changed: %s mounts there, was %s", n, r.Get(pidHostProcMnts)), nil
 	}
-	top, ok := MountAt(sb.Mounts, "/proc")
+	top, ok := lessons.MountAt(sb.Mounts, "/proc")
 	if !ok || top.FSType != "proc" {
 		return false, "the sandbox has no proc mounted at /proc", nil
 	}
@@ -187,43 +188,43 @@ func pidCheck(ctx context.Context, r *Run) (bool, string, error) {
 	return true, fmt.Sprintf("/proc inside is a fresh proc (mount %d): it lists %d processes and PID 1 is the agent", top.ID, n), nil
 }
 
-func pidFacts(o Observation) []Fact {
-	var fs []Fact
-	fs = append(fs, NSFact(o, "pid", false, "The agent is in a new PID namespace"))
-	fs = append(fs, NewFact("The agent is PID 1 to itself: getpid() inside returns 1", o.Extra[pidInner] == "1", "getpid() = %s", o.Extra[pidInner]))
+func pidFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "pid", false, "The agent is in a new PID namespace"))
+	fs = append(fs, lessons.NewFact("The agent is PID 1 to itself: getpid() inside returns 1", o.Extra[pidInner] == "1", "getpid() = %s", o.Extra[pidInner]))
 
 	hostPID, _ := strconv.Atoi(o.Extra[pidHost])
-	agent, found := ProcByHostPID(o.Sandbox.Procs, hostPID)
-	fs = append(fs, NewFact("…and another PID on the host: its NSpid line lists both numbers, outermost first",
+	agent, found := lessons.ProcByHostPID(o.Sandbox.Procs, hostPID)
+	fs = append(fs, lessons.NewFact("…and another PID on the host: its NSpid line lists both numbers, outermost first",
 		found && hostPID != 1 && len(agent.NSpid) >= 2 && agent.NSpid[0] == hostPID && agent.NSpid[len(agent.NSpid)-1] == 1,
 		"NSpid: %s", pidJoinInts(agent.NSpid)))
-	fs = append(fs, NewFact("Its parent lives outside the namespace, so inside its PPID reads 0",
+	fs = append(fs, lessons.NewFact("Its parent lives outside the namespace, so inside its PPID reads 0",
 		found && agent.PPID == 0, "PPID %d", agent.PPID))
 
 	missing := 0
 	for _, p := range o.Sandbox.Procs {
-		if _, ok := ProcByHostPID(o.Host.Procs, p.HostPID); !ok {
+		if _, ok := lessons.ProcByHostPID(o.Host.Procs, p.HostPID); !ok {
 			missing++
 		}
 	}
-	fs = append(fs, NewFact("The sandbox sees only its own processes; the host sees those too, under other numbers",
+	fs = append(fs, lessons.NewFact("The sandbox sees only its own processes; the host sees those too, under other numbers",
 		len(o.Sandbox.Procs) > 0 && missing == 0 && len(o.Host.Procs) > len(o.Sandbox.Procs),
 		"sandbox %d processes, host %d", len(o.Sandbox.Procs), len(o.Host.Procs)))
 
 	grand, _ := strconv.Atoi(o.Extra[pidOrphanGrand])
 	child, _ := strconv.Atoi(o.Extra[pidOrphanChild])
-	g, gok := ProcByPID(o.Sandbox.Procs, grand)
-	_, cok := ProcByPID(o.Sandbox.Procs, child)
-	fs = append(fs, NewFact("An orphan is re-parented to the namespace's PID 1",
+	g, gok := lessons.ProcByPID(o.Sandbox.Procs, grand)
+	_, cok := lessons.ProcByPID(o.Sandbox.Procs, child)
+	fs = append(fs, lessons.NewFact("An orphan is re-parented to the namespace's PID 1",
 		grand > 1 && gok && !cok && g.PPID == 1,
 		"child %d exited; grandchild %d has PPID %d", child, grand, g.PPID))
 
-	fs = append(fs, NewFact("Until a fresh proc is mounted, /proc inside still lists the host's PID namespace: its PID 1 is the host's init",
+	fs = append(fs, lessons.NewFact("Until a fresh proc is mounted, /proc inside still lists the host's PID namespace: its PID 1 is the host's init",
 		o.Extra[pidBeforePID1] != "" && o.Extra[pidBeforePID1] == o.Extra[pidHostInit] && o.Extra[pidBeforePID1] != o.Extra[pidBoxStart],
 		"%s processes listed; its PID 1 started at tick %s, the host's init at %s", o.Extra[pidBeforeCount], o.Extra[pidBeforePID1], o.Extra[pidHostInit]))
 
 	before, _ := strconv.Atoi(o.Extra[pidDoomedBefore])
-	fs = append(fs, NewFact("When PID 1 of a namespace dies, the kernel kills every other process in it",
+	fs = append(fs, lessons.NewFact("When PID 1 of a namespace dies, the kernel kills every other process in it",
 		before > 1 && o.Extra[pidDoomedAfter] == "0",
 		"%s: %d processes while PID 1 lived, %s after it was killed", o.Extra[pidDoomedNS], before, o.Extra[pidDoomedAfter]))
 	return fs

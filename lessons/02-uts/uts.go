@@ -1,4 +1,4 @@
-package lessons
+package uts
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -31,10 +32,10 @@ const (
 	utsSethostTrace = "trace.sethostname" // the sethostname event, and its identity change
 )
 
-func utsLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: 0, Label: "uts"},
-		Perform: func(ctx context.Context, r *Run) error {
+		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
 			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
 			r.Set(utsHostBefore, host.Hostname)
 			r.Set(utsDomainBefore, host.Domainname)
@@ -53,13 +54,13 @@ func utsLogic() Logic {
 			r.Set(utsSet, utsName)
 			return nil
 		},
-		Extra: func(_ context.Context, r *Run) (map[string]string, error) {
+		Extra: func(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 			ex := map[string]string{}
 			for _, e := range r.Box.Events(0) {
 				switch e.Syscall {
 				case "unshare":
 					if e.Kind == "uts" {
-						PutIDs(ex, "", sandbox.IDs{utsUnshareFrom: e.Before, utsUnshareTo: e.After})
+						lessons.PutIDs(ex, "", sandbox.IDs{utsUnshareFrom: e.Before, utsUnshareTo: e.After})
 					}
 				case "sethostname":
 					ex[utsSethostTrace] = strings.TrimSpace(e.String() + " " + e.Detail())
@@ -69,7 +70,7 @@ func utsLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
 		Facts: utsFacts,
-		Answer: func(o Observation) (int, string) {
+		Answer: func(o lessons.Observation) (int, string) {
 			before, set := o.Extra[utsHostBefore], o.Extra[utsSet]
 			switch o.Host.Hostname {
 			case set:
@@ -79,8 +80,8 @@ func utsLogic() Logic {
 			}
 			return 2, fmt.Sprintf("the host reads %q, neither its old name %q nor %q", o.Host.Hostname, before, set)
 		},
-		Check: func(ctx context.Context, r *Run) (bool, string, error) {
-			sb, err := ObserveBox(ctx, r, sandbox.ViewUTS)
+		Check: func(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+			sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS)
 			if err != nil {
 				return false, "", err
 			}
@@ -99,32 +100,36 @@ func utsLogic() Logic {
 	}
 }
 
-func utsFacts(o Observation) []Fact {
-	var fs []Fact
-	fs = append(fs, NSFact(o, "uts", false, "After unshare(CLONE_NEWUTS) the agent is in a new UTS namespace"))
+func utsFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "uts", false, "After unshare(CLONE_NEWUTS) the agent is in a new UTS namespace"))
 	except := []string{"uts"}
 	if o.Extra[utsRootless] == "true" {
 		except = append(except, "user") // added so that an unprivileged user may unshare
 	}
-	fs = append(fs, SharedExcept(o, "Every other namespace is still the host's", except...))
+	fs = append(fs, lessons.SharedExcept(o, "Every other namespace is still the host's", except...))
 
 	before := o.Extra[utsHostBefore]
-	fs = append(fs, NewFact("The new UTS namespace started as a copy: right after unshare it had the host's hostname",
+	fs = append(fs, lessons.NewFact("The new UTS namespace started as a copy: right after unshare it had the host's hostname",
 		before != "" && o.Extra[utsCopy] == before, "host %q, sandbox after unshare %q", before, o.Extra[utsCopy]))
 	set := o.Extra[utsSet]
-	fs = append(fs, NewFact(fmt.Sprintf("sethostname(%q) inside changed the sandbox's hostname", set),
+	fs = append(fs, lessons.NewFact(fmt.Sprintf("sethostname(%q) inside changed the sandbox's hostname", set),
 		set != "" && o.Sandbox.Hostname == set, "sandbox reads %q", o.Sandbox.Hostname))
-	fs = append(fs, NewFact("The host's hostname did not change",
+	fs = append(fs, lessons.NewFact("The host's hostname did not change",
 		o.Host.Hostname == before && o.Host.Hostname != set, "host reads %q, was %q", o.Host.Hostname, before))
-	fs = append(fs, NewFact("The NIS domain name was copied too, and nothing changed it: both sides still read the same",
-		o.Sandbox.Domainname == o.Host.Domainname && o.Host.Domainname == o.Extra[utsDomainBefore],
+	fs = append(fs, lessons.NewFact("The NIS domain name was copied too, and nothing changed it: both sides still read the same",
+		// Both sides' hostnames are read with the domain names: without
+		// them the UTS view was not observed, and equal empty strings
+		// prove nothing.
+		o.Host.Hostname != "" && o.Sandbox.Hostname != "" &&
+			o.Sandbox.Domainname == o.Host.Domainname && o.Host.Domainname == o.Extra[utsDomainBefore],
 		"host %q, sandbox %q", o.Host.Domainname, o.Sandbox.Domainname))
 
-	from, okFrom := ExtraID(o, utsUnshareFrom)
-	to, okTo := ExtraID(o, utsUnshareTo)
-	h, s, ok := NSPair(o, "uts")
+	from, okFrom := lessons.ExtraID(o, utsUnshareFrom)
+	to, okTo := lessons.ExtraID(o, utsUnshareTo)
+	h, s, ok := lessons.NSPair(o, "uts")
 	sethost, okSet := o.Extra[utsSethostTrace]
-	fs = append(fs, NewFact("The uts identity changed at unshare(2), not at sethostname(2)",
+	fs = append(fs, lessons.NewFact("The uts identity changed at unshare(2), not at sethostname(2)",
 		okFrom && okTo && ok && okSet && from == h && to == s && from != to && !strings.ContainsRune(sethost, '→'),
 		"unshare: %s → %s; %s", from.Label("uts"), to.Label("uts"), sethost))
 	return fs

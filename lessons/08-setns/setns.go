@@ -1,4 +1,4 @@
-package lessons
+package setns
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Keys of the values the setns lesson keeps (Run.Set during Perform, and
+// Keys of the values the setns lesson keeps (Sandboxes.Set during Perform, and
 // its live Extra), and the names it uses.
 const (
 	s8HostHostname = "setns.host_hostname"   // the host's hostname during Perform
@@ -39,13 +40,13 @@ const (
 	s8ThreadsField = "Threads"
 )
 
-// setnsLogic: a target sandbox with its own UTS, network and PID (and user)
+// Logic: a target sandbox with its own UTS, network and PID (and user)
 // namespaces, and a plain agent that joins them through /proc/PID/ns/*
 // with setns(2): a wrong nstype (EINVAL), the right one, 0 (no check), a
 // user namespace (EINVAL for a multithreaded caller) and a PID namespace
 // (only children move).
-func setnsLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		// The target also gets a user namespace of its own, so that the
 		// joiner has a foreign user namespace to try (joining its own is
 		// EINVAL for another reason).
@@ -60,7 +61,7 @@ func setnsLogic() Logic {
 	}
 }
 
-func setnsPerform(ctx context.Context, r *Run) error {
+func setnsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	target := r.Box
 	if err := target.SetHostname(ctx, s8TargetName); err != nil {
 		return fmt.Errorf("name the target: %w", err)
@@ -82,14 +83,14 @@ func setnsPerform(ctx context.Context, r *Run) error {
 
 	// 1. The fd names a UTS namespace, nstype says network: refused, and
 	// nothing moves. The refusal is the lesson; it is kept, not returned.
-	r.Set(s8Wrong, outcomeOf("joined", joiner.Setns(ctx, tpid, "uts", sandbox.CloneNewNet)))
+	r.Set(s8Wrong, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "uts", sandbox.CloneNewNet)))
 	if ids, err := joiner.IDs(); err == nil {
 		r.Set(s8WrongUTS, idText(ids["uts"]))
 	}
 
 	// 2. The right nstype.
 	err = joiner.Setns(ctx, tpid, "uts", sandbox.CloneNewUTS)
-	r.Set(s8Right, outcomeOf("joined", err))
+	r.Set(s8Right, lessons.Outcome("joined", err))
 	if err != nil {
 		// Without root the joiner has a user namespace of its own, which
 		// owns nothing of the target's: EPERM. See the lesson text.
@@ -97,11 +98,11 @@ func setnsPerform(ctx context.Context, r *Run) error {
 	}
 
 	// 3. nstype 0: the kernel joins whatever kind the fd refers to.
-	r.Set(s8Zero, outcomeOf("joined", joiner.Setns(ctx, tpid, "net", 0)))
+	r.Set(s8Zero, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "net", 0)))
 
 	// 4. A user namespace: EINVAL for any multithreaded caller.
 	r.Set(s8Threads, procStatusField(joiner.PID(), s8ThreadsField))
-	r.Set(s8User, outcomeOf("joined", joiner.Setns(ctx, tpid, "user", sandbox.CloneNewUser)))
+	r.Set(s8User, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "user", sandbox.CloneNewUser)))
 	if ids, err := joiner.IDs(); err == nil {
 		r.Set(s8UserAfter, idText(ids["user"]))
 	}
@@ -109,7 +110,7 @@ func setnsPerform(ctx context.Context, r *Run) error {
 	// 5. A PID namespace: the caller stays, its next children go in. Last,
 	// because from now on the kernel refuses the joiner new threads.
 	err = joiner.Setns(ctx, tpid, "pid", sandbox.CloneNewPID)
-	r.Set(s8PID, outcomeOf("joined", err))
+	r.Set(s8PID, lessons.Outcome("joined", err))
 	if err != nil {
 		return fmt.Errorf("join the target's PID namespace: %w", err)
 	}
@@ -138,17 +139,17 @@ func waitReaped(ctx context.Context, box *sandbox.Sandbox, pid int) {
 		if err != nil {
 			return
 		}
-		if _, ok := ProcByPID(snap.Procs, pid); !ok {
+		if _, ok := lessons.ProcByPID(snap.Procs, pid); !ok {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// setIDs keeps identities with Run.Set in the form ExtraID reads.
-func setIDs(r *Run, prefix string, ids sandbox.IDs) {
+// setIDs keeps identities with Sandboxes.Set in the form ExtraID reads.
+func setIDs(r *lessons.Sandboxes, prefix string, ids sandbox.IDs) {
 	m := map[string]string{}
-	PutIDs(m, prefix, ids)
+	lessons.PutIDs(m, prefix, ids)
 	for k, v := range m {
 		r.Set(k, v)
 	}
@@ -157,7 +158,7 @@ func setIDs(r *Run, prefix string, ids sandbox.IDs) {
 // idText renders one identity the way PutIDs stores it.
 func idText(id sandbox.NSID) string {
 	m := map[string]string{}
-	PutIDs(m, "", sandbox.IDs{"x": id})
+	lessons.PutIDs(m, "", sandbox.IDs{"x": id})
 	return m["x"]
 }
 
@@ -177,18 +178,18 @@ func procStatusField(pid int, field string) string {
 }
 
 // setnsJoiner is the joining agent, once Perform started it.
-func setnsJoiner(r *Run) (*sandbox.Sandbox, error) {
+func setnsJoiner(r *lessons.Sandboxes) (*sandbox.Sandbox, error) {
 	for _, o := range r.Others() {
 		if o.Label() == s8JoinerLabel {
 			return o, nil
 		}
 	}
-	return nil, fmt.Errorf("the joiner: %w", ErrNotPerformed)
+	return nil, fmt.Errorf("the joiner: %w", lessons.ErrNotPerformed)
 }
 
 // setnsExtra looks at the joiner now: its identities from the host's
 // /proc, and the hostname it reads.
-func setnsExtra(ctx context.Context, r *Run) (map[string]string, error) {
+func setnsExtra(ctx context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 	joiner, err := setnsJoiner(r)
 	if err != nil {
 		return nil, nil // Perform has not got that far: nothing to add
@@ -198,7 +199,7 @@ func setnsExtra(ctx context.Context, r *Run) (map[string]string, error) {
 		return nil, fmt.Errorf("the joiner's namespaces: %w", err)
 	}
 	out := map[string]string{}
-	PutIDs(out, s8Now, ids)
+	lessons.PutIDs(out, s8Now, ids)
 	snap, err := joiner.Observe(ctx, []sandbox.View{sandbox.ViewUTS})
 	if err != nil {
 		return nil, fmt.Errorf("look through the joiner: %w", err)
@@ -208,16 +209,16 @@ func setnsExtra(ctx context.Context, r *Run) (map[string]string, error) {
 }
 
 // extraIDIs reports whether the identity kept under key equals id.
-func extraIDIs(o Observation, key string, id sandbox.NSID) bool {
-	got, ok := ExtraID(o, key)
+func extraIDIs(o lessons.Observation, key string, id sandbox.NSID) bool {
+	got, ok := lessons.ExtraID(o, key)
 	return ok && !id.IsZero() && got == id
 }
 
-func setnsFacts(o Observation) []Fact {
+func setnsFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
 	tIDs, hIDs := o.Sandbox.IDs, o.Host.IDs
 	label := func(key, kind string) string {
-		id, ok := ExtraID(o, key)
+		id, ok := lessons.ExtraID(o, key)
 		if !ok {
 			return kind + ": (unknown)"
 		}
@@ -225,50 +226,50 @@ func setnsFacts(o Observation) []Fact {
 	}
 	threads, _ := strconv.Atoi(ex[s8Threads])
 	childPID, _ := strconv.Atoi(ex[s8ChildPID])
-	return []Fact{
-		NewFact("The target has UTS, network and PID namespaces of its own",
-			DifferentNS(o, "uts") && DifferentNS(o, "net") && DifferentNS(o, "pid"),
+	return []lessons.Fact{
+		lessons.NewFact("The target has UTS, network and PID namespaces of its own",
+			lessons.DifferentNS(o, "uts") && lessons.DifferentNS(o, "net") && lessons.DifferentNS(o, "pid"),
 			"target %s %s %s", tIDs["uts"].Label("uts"), tIDs["net"].Label("net"), tIDs["pid"].Label("pid")),
-		NewFact("The joiner started in the host's namespaces",
+		lessons.NewFact("The joiner started in the host's namespaces",
 			extraIDIs(o, s8Before+"uts", hIDs["uts"]) && extraIDIs(o, s8Before+"net", hIDs["net"]) && extraIDIs(o, s8Before+"pid", hIDs["pid"]),
 			"joiner then %s %s", label(s8Before+"uts", "uts"), label(s8Before+"net", "net")),
-		NewFact("setns(fd of the target's uts, CLONE_NEWNET) was refused with EINVAL: the fd is no network namespace",
-			ex[s8Wrong] == "EINVAL", "%s", orNone(ex[s8Wrong])),
-		NewFact("…and changed nothing: the joiner was still in the host's UTS namespace",
+		lessons.NewFact("setns(fd of the target's uts, CLONE_NEWNET) was refused with EINVAL: the fd is no network namespace",
+			ex[s8Wrong] == "EINVAL", "%s", lessons.OrNone(ex[s8Wrong])),
+		lessons.NewFact("…and changed nothing: the joiner was still in the host's UTS namespace",
 			extraIDIs(o, s8WrongUTS, hIDs["uts"]), "joiner after it %s", label(s8WrongUTS, "uts")),
-		NewFact("setns(fd, CLONE_NEWUTS) joined: the joiner is in the target's UTS namespace",
-			outcomeOK(ex[s8Right]) && extraIDIs(o, s8Now+"uts", tIDs["uts"]),
-			"%s; joiner %s, target %s", orNone(ex[s8Right]), label(s8Now+"uts", "uts"), tIDs["uts"].Label("uts")),
-		NewFact("…so it reads the target's hostname, not the host's",
+		lessons.NewFact("setns(fd, CLONE_NEWUTS) joined: the joiner is in the target's UTS namespace",
+			lessons.OutcomeOK(ex[s8Right]) && extraIDIs(o, s8Now+"uts", tIDs["uts"]),
+			"%s; joiner %s, target %s", lessons.OrNone(ex[s8Right]), label(s8Now+"uts", "uts"), tIDs["uts"].Label("uts")),
+		lessons.NewFact("…so it reads the target's hostname, not the host's",
 			ex[s8NowHostname] != "" && ex[s8NowHostname] == o.Sandbox.Hostname && ex[s8NowHostname] != o.Host.Hostname,
 			"joiner %q, target %q, host %q", ex[s8NowHostname], o.Sandbox.Hostname, o.Host.Hostname),
-		NewFact("nstype 0 checks nothing: setns(fd of the target's net, 0) joined its network namespace",
-			outcomeOK(ex[s8Zero]) && extraIDIs(o, s8Now+"net", tIDs["net"]),
-			"%s; joiner %s, target %s", orNone(ex[s8Zero]), label(s8Now+"net", "net"), tIDs["net"].Label("net")),
-		NewFact("Joining a user namespace from Go fails with EINVAL: the kernel refuses a multithreaded caller",
+		lessons.NewFact("nstype 0 checks nothing: setns(fd of the target's net, 0) joined its network namespace",
+			lessons.OutcomeOK(ex[s8Zero]) && extraIDIs(o, s8Now+"net", tIDs["net"]),
+			"%s; joiner %s, target %s", lessons.OrNone(ex[s8Zero]), label(s8Now+"net", "net"), tIDs["net"].Label("net")),
+		lessons.NewFact("Joining a user namespace from Go fails with EINVAL: the kernel refuses a multithreaded caller",
 			ex[s8User] == "EINVAL" && threads > 1 && extraIDIs(o, s8UserAfter, hIDs["user"]) && tIDs["user"] != hIDs["user"],
-			"%s with %s threads; joiner %s, target %s", orNone(ex[s8User]), orNone(ex[s8Threads]), label(s8UserAfter, "user"), tIDs["user"].Label("user")),
-		NewFact("setns(fd, CLONE_NEWPID) moved only pid_for_children: the joiner's own PID namespace is still the host's",
-			outcomeOK(ex[s8PID]) && extraIDIs(o, s8PIDAfter, hIDs["pid"]) && extraIDIs(o, s8PFCAfter, tIDs["pid"]),
-			"%s; pid %s, pid_for_children %s", orNone(ex[s8PID]), label(s8PIDAfter, "pid"), label(s8PFCAfter, "pid")),
-		NewFact("A child the joiner started afterwards was born in the target's PID namespace, as PID "+orNone(ex[s8ChildPID])+" there",
+			"%s with %s threads; joiner %s, target %s", lessons.OrNone(ex[s8User]), lessons.OrNone(ex[s8Threads]), label(s8UserAfter, "user"), tIDs["user"].Label("user")),
+		lessons.NewFact("setns(fd, CLONE_NEWPID) moved only pid_for_children: the joiner's own PID namespace is still the host's",
+			lessons.OutcomeOK(ex[s8PID]) && extraIDIs(o, s8PIDAfter, hIDs["pid"]) && extraIDIs(o, s8PFCAfter, tIDs["pid"]),
+			"%s; pid %s, pid_for_children %s", lessons.OrNone(ex[s8PID]), label(s8PIDAfter, "pid"), label(s8PFCAfter, "pid")),
+		lessons.NewFact("A child the joiner started afterwards was born in the target's PID namespace, as PID "+lessons.OrNone(ex[s8ChildPID])+" there",
 			extraIDIs(o, s8ChildPIDNS, tIDs["pid"]) && childPID > 1,
-			"child %s, PID %s", label(s8ChildPIDNS, "pid"), orNone(ex[s8ChildPID])),
-		NewFact("The host kept its hostname",
+			"child %s, PID %s", label(s8ChildPIDNS, "pid"), lessons.OrNone(ex[s8ChildPID])),
+		lessons.NewFact("The host kept its hostname",
 			o.Host.Hostname != "" && o.Host.Hostname == ex[s8HostHostname] && o.Host.Hostname != o.Sandbox.Hostname,
 			"host %q (during Perform %q)", o.Host.Hostname, ex[s8HostHostname]),
 	}
 }
 
-func setnsAnswer(o Observation) (int, string) {
+func setnsAnswer(o lessons.Observation) (int, string) {
 	if o.Extra[s8PID] == "" {
 		return -1, "the joiner did not get to the PID namespace"
 	}
-	if !outcomeOK(o.Extra[s8PID]) {
+	if !lessons.OutcomeOK(o.Extra[s8PID]) {
 		return 2, "setns(fd, CLONE_NEWPID) failed: " + o.Extra[s8PID]
 	}
-	pid, pidOK := ExtraID(o, s8PIDAfter)
-	pfc, pfcOK := ExtraID(o, s8PFCAfter)
+	pid, pidOK := lessons.ExtraID(o, s8PIDAfter)
+	pfc, pfcOK := lessons.ExtraID(o, s8PFCAfter)
 	target := o.Sandbox.IDs["pid"]
 	if !pidOK || !pfcOK {
 		return -1, "the joiner's identities after setns were not read"
@@ -284,12 +285,12 @@ func setnsAnswer(o Observation) (int, string) {
 	return 2, why
 }
 
-func setnsCheck(ctx context.Context, r *Run) (bool, string, error) {
+func setnsCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	joiner, err := setnsJoiner(r)
 	if err != nil {
 		return false, "", err
 	}
-	ts, err := ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
+	ts, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
 	if err != nil {
 		return false, "", err
 	}
@@ -313,8 +314,8 @@ func setnsCheck(ctx context.Context, r *Run) (bool, string, error) {
 
 // setnsSolve runs the solution in the target's shell. Without cgo nslab
 // cannot enter the sandbox, and the engine sets the name instead.
-func setnsSolve(ctx context.Context, r *Run) error {
-	err := RunSolution(ctx, r, r.Lesson.Challenge.Solution)
+func setnsSolve(ctx context.Context, r *lessons.Sandboxes) error {
+	err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if errors.Is(err, sandbox.ErrNoEnter) {
 		return r.Box.SetHostname(ctx, s8Challenge)
 	}

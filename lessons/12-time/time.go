@@ -1,4 +1,4 @@
-package lessons
+package time
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -35,12 +36,12 @@ const (
 	t12UptimeHi   = "time.host_uptime_hi" // and just after
 )
 
-// timeLogic: an agent (PID 1 of its own PID namespace, with its own /proc,
+// Logic: an agent (PID 1 of its own PID namespace, with its own /proc,
 // so that whatever the learner starts there dies with it) calls
 // unshare(CLONE_NEWTIME), writes clock offsets for the namespace its
 // children will get, and a child reads the shifted clocks.
-func timeLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec:    sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "time"},
 		Perform: timePerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewTime, sandbox.ViewPIDs},
@@ -51,7 +52,7 @@ func timeLogic() Logic {
 	}
 }
 
-func timePerform(ctx context.Context, r *Run) error {
+func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
 	// A /proc of the sandbox's PID namespace, so that /proc/1 in the shell
 	// is the agent.
@@ -101,7 +102,7 @@ func timePerform(ctx context.Context, r *Run) error {
 
 	// The observer child has answered but may still be exiting; the
 	// challenge starts from a namespace with no member, so wait (bounded).
-	if err := waitUntil(ctx, 5*time.Second, func() bool {
+	if err := lessons.WaitUntil(ctx, 5*time.Second, func() bool {
 		_, member := timeMember(ctx, r)
 		return !member
 	}); err != nil {
@@ -125,7 +126,7 @@ func timePerform(ctx context.Context, r *Run) error {
 
 // timeTool runs the util-linux equivalent, unshare --time with the same
 // offsets, between two readings of the host's /proc/uptime.
-func timeTool(ctx context.Context, r *Run) error {
+func timeTool(ctx context.Context, r *lessons.Sandboxes) error {
 	path, err := exec.LookPath("unshare")
 	if err != nil {
 		return nil // not installed: the fact about it is left out
@@ -170,7 +171,7 @@ func readUptime() (string, error) {
 	return f[0], nil
 }
 
-func extraDur(o Observation, key string) (time.Duration, bool) {
+func extraDur(o lessons.Observation, key string) (time.Duration, bool) {
 	n, err := strconv.ParseInt(o.Extra[key], 10, 64)
 	return time.Duration(n), err == nil
 }
@@ -178,25 +179,25 @@ func extraDur(o Observation, key string) (time.Duration, bool) {
 // offsetFact states that a child's clock was ahead of the host's by want
 // seconds: the child read between the host's lo and hi readings, so
 // child-hi <= offset <= child-lo.
-func offsetFact(o Observation, clock string, childKey, loKey, hiKey string, want int) Fact {
+func offsetFact(o lessons.Observation, clock string, childKey, loKey, hiKey string, want int) lessons.Fact {
 	c, ok1 := extraDur(o, childKey)
 	lo, ok2 := extraDur(o, loKey)
 	hi, ok3 := extraDur(o, hiKey)
 	off := time.Duration(want) * time.Second
 	ok := ok1 && ok2 && ok3 && c-hi <= off && off <= c-lo
-	return NewFact(fmt.Sprintf("a child reads %s exactly %d s (%v) ahead of the host", clock, want, off), ok,
+	return lessons.NewFact(fmt.Sprintf("a child reads %s exactly %d s (%v) ahead of the host", clock, want, off), ok,
 		"child %v, host %v…%v: ahead by %v…%v", c.Round(time.Millisecond), lo.Round(time.Millisecond), hi.Round(time.Millisecond),
 		(c - hi).Round(time.Millisecond), (c - lo).Round(time.Millisecond))
 }
 
-func timeFacts(o Observation) []Fact {
+func timeFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
-	var fs []Fact
-	fs = append(fs, NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
-	fs = append(fs, NewFact("…its time_for_children is a new one, the namespace its next children get",
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
+	fs = append(fs, lessons.NewFact("…its time_for_children is a new one, the namespace its next children get",
 		ex[t12ForChildren] != "" && ex[t12ForChildren] != o.Host.IDs["time"].Label("time") && ex[t12ForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
 		"host %s, agent's time_for_children %s (now %s)", o.Host.IDs["time"].Label("time"), ex[t12ForChildren], o.Sandbox.IDs["time_for_children"].Label("time")))
-	fs = append(fs, NewFact("the child the agent started afterwards is in that new namespace", ex[t12ChildNS] != "" && ex[t12ChildNS] == ex[t12ForChildren],
+	fs = append(fs, lessons.NewFact("the child the agent started afterwards is in that new namespace", ex[t12ChildNS] != "" && ex[t12ChildNS] == ex[t12ForChildren],
 		"child %s", ex[t12ChildNS]))
 	fs = append(fs, offsetFact(o, "CLOCK_MONOTONIC", t12ChildMono, t12HostMonoLo, t12HostMonoHi, t12Mono))
 	fs = append(fs, offsetFact(o, "CLOCK_BOOTTIME", t12ChildBoot, t12HostBootLo, t12HostBootHi, t12Boot))
@@ -207,16 +208,16 @@ func timeFacts(o Observation) []Fact {
 	if sc != nil && hc != nil {
 		got = fmt.Sprintf("agent monotonic %v, host %v", sc.Monotonic.Round(time.Millisecond), hc.Monotonic.Round(time.Millisecond))
 	}
-	fs = append(fs, NewFact("the agent itself still reads the host's clocks", agentSame, "%s", got))
+	fs = append(fs, lessons.NewFact("the agent itself still reads the host's clocks", agentSame, "%s", got))
 
 	wantOffsets := fmt.Sprintf("monotonic %d 0; boottime %d 0", t12Mono, t12Boot)
 	offs := ""
 	if sc != nil {
 		offs = sc.Offsets
 	}
-	fs = append(fs, NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, written once", offs == wantOffsets,
+	fs = append(fs, lessons.NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, written once", offs == wantOffsets,
 		"%q", offs))
-	fs = append(fs, NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[t12SecondErrno] == "EACCES",
+	fs = append(fs, lessons.NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[t12SecondErrno] == "EACCES",
 		"writing \"boottime %d 0\" afterwards: %q", t12SecondOffset, ex[t12SecondErrno]))
 
 	if ex[t12ToolCmd] != "" {
@@ -225,7 +226,7 @@ func timeFacts(o Observation) []Fact {
 		lo, e2 := strconv.ParseFloat(ex[t12UptimeLo], 64)
 		hi, e3 := strconv.ParseFloat(ex[t12UptimeHi], 64)
 		ok := e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= t12Boot && t12Boot <= tool-lo+0.01
-		fs = append(fs, NewFact("util-linux unshare(1) does the same: its child's /proc/uptime is a week ahead", ok,
+		fs = append(fs, lessons.NewFact("util-linux unshare(1) does the same: its child's /proc/uptime is a week ahead", ok,
 			"`%s` printed %s; the host's uptime was %s…%s", ex[t12ToolCmd], ex[t12ToolUptime], ex[t12UptimeLo], ex[t12UptimeHi]))
 	}
 	return fs
@@ -238,7 +239,7 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-func timeAnswer(o Observation) (int, string) {
+func timeAnswer(o lessons.Observation) (int, string) {
 	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
 	if sc == nil || hc == nil {
 		return 0, "The clocks were not observed."
@@ -257,8 +258,8 @@ func timeAnswer(o Observation) (int, string) {
 
 // timeMember finds a process of the sandbox, other than the agent, that
 // is in the agent's time_for_children namespace, and describes it.
-func timeMember(ctx context.Context, r *Run) (string, bool) {
-	snap, err := ObserveBox(ctx, r, sandbox.ViewPIDs)
+func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
+	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewPIDs)
 	if err != nil {
 		return "", false
 	}
@@ -283,40 +284,23 @@ func timeMember(ctx context.Context, r *Run) (string, bool) {
 		target.Label("time"), len(snap.Procs)), false
 }
 
-func timeCheck(ctx context.Context, r *Run) (bool, string, error) {
-	if _, err := ObserveBox(ctx, r, sandbox.ViewIDs); err != nil {
+func timeCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	if _, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs); err != nil {
 		return false, "", err
 	}
 	detail, ok := timeMember(ctx, r)
 	return ok, detail, nil
 }
 
-// waitUntil polls cond every 20 ms until it holds, ctx ends or limit
-// passes.
-func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still not so after %v", limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return nil
-}
-
 // timeSolve runs the solution, then waits (bounded) for the background
 // nsenter to have joined the namespace: the shell returns as soon as it
 // has forked it.
-func timeSolve(ctx context.Context, r *Run) error {
-	if err := RunSolution(ctx, r, r.Lesson.Challenge.Solution); err != nil {
+func timeSolve(ctx context.Context, r *lessons.Sandboxes) error {
+	if err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution); err != nil {
 		return err
 	}
 	var detail string
-	err := waitUntil(ctx, 3*time.Second, func() bool {
+	err := lessons.WaitUntil(ctx, 3*time.Second, func() bool {
 		var ok bool
 		detail, ok = timeMember(ctx, r)
 		return ok

@@ -1,8 +1,7 @@
-package lessons
+package net
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -10,10 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Keys of the values the net lesson keeps with Run.Set during Perform.
+// Keys of the values the net lesson keeps with Sandboxes.Set during Perform.
 const (
 	n5FirstLinks  = "net.first_links"     // "lo DOWN": the links right after clone, "NAME STATE" each
 	n5FirstRoutes = "net.first_routes"    // how many routes the new namespace had then
@@ -31,17 +31,16 @@ const (
 	n5HostDefault = "net.host_default"    // the host's default route, as RouteValue renders it
 	n5HostGateway = "net.host_gateway"    // the host's default gateway ("" without one)
 	n5Loopback    = "127.0.0.1"           // the address lo carries once up
-	n5OutcomeOK   = "ok"                  // prefix of a successful outcome
 	n5NoTarget    = "no-address-to-reach" // n5Target's value when the host has none
 )
 
-// netLogic: clone(CLONE_NEWNET) gives a network stack with nothing but a
+// Logic: clone(CLONE_NEWNET) gives a network stack with nothing but a
 // loopback device that is down; the lesson brings it up, joins the
 // namespace to the host with a veth pair, pings across and sets the two
 // routing tables side by side. The challenge (a default route inside) is
 // left undone by Perform.
-func netLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec:    sandbox.Spec{Flags: sandbox.CloneNewNet, Label: "net"},
 		Perform: netPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewNet},
@@ -51,7 +50,7 @@ func netLogic() Logic {
 	}
 }
 
-func netPerform(ctx context.Context, r *Run) error {
+func netPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
 	first, err := sb.Observe(ctx, []sandbox.View{sandbox.ViewNet})
 	if err != nil {
@@ -65,11 +64,11 @@ func netPerform(ctx context.Context, r *Run) error {
 
 	// Failing here is the point: with lo down there is no route, not
 	// even to 127.0.0.1. The outcome is kept, not returned.
-	r.Set(n5PingLoDown, outcomeOf(sb.Ping(ctx, n5Loopback)))
+	r.Set(n5PingLoDown, lessons.Outcome(sb.Ping(ctx, n5Loopback)))
 	if err := sb.LinkUp(ctx, "lo"); err != nil {
 		return fmt.Errorf("bring lo up: %w", err)
 	}
-	r.Set(n5PingLoUp, outcomeOf(sb.Ping(ctx, n5Loopback)))
+	r.Set(n5PingLoUp, lessons.Outcome(sb.Ping(ctx, n5Loopback)))
 
 	v, err := sb.AddVeth(ctx)
 	if err != nil {
@@ -88,7 +87,7 @@ func netPerform(ctx context.Context, r *Run) error {
 	if err := waitVethUp(ctx, r, v); err != nil {
 		return err
 	}
-	r.Set(n5PingVeth, outcomeOf(sb.Ping(ctx, v.HostIP())))
+	r.Set(n5PingVeth, lessons.Outcome(sb.Ping(ctx, v.HostIP())))
 
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewNet})
 	if e := host.Errs[sandbox.ViewNet]; e != "" {
@@ -107,13 +106,13 @@ func netPerform(ctx context.Context, r *Run) error {
 	r.Set(n5TargetDev, dev)
 	// Before the challenge this fails (no route): the check below must
 	// see the opposite once the learner has solved it.
-	r.Set(n5PingTarget, outcomeOf(sb.Ping(ctx, target)))
+	r.Set(n5PingTarget, lessons.Outcome(sb.Ping(ctx, target)))
 	return nil
 }
 
 // waitVethUp waits (3 s at most) until both ends of the veth pair have
 // the operational state UP.
-func waitVethUp(ctx context.Context, r *Run, v sandbox.Veth) error {
+func waitVethUp(ctx context.Context, r *lessons.Sandboxes, v sandbox.Veth) error {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		in, err := r.Box.Observe(ctx, []sandbox.View{sandbox.ViewNet})
@@ -146,26 +145,6 @@ func linkStates(ls []sandbox.Link) string {
 	}
 	return strings.Join(out, ", ")
 }
-
-// outcomeOf renders a call's result for Extra: "ok: TEXT" on success, the
-// errno name ("ENETUNREACH") when the kernel refused, or "error: MSG".
-func outcomeOf(text string, err error) string {
-	if err == nil {
-		return n5OutcomeOK + ": " + text
-	}
-	var se *sandbox.SyscallError
-	if errors.As(err, &se) && se.Errno != "" {
-		return se.Errno
-	}
-	return "error: " + err.Error()
-}
-
-// outcomeOK reports whether an outcome kept with outcomeOf succeeded.
-func outcomeOK(s string) bool { return strings.HasPrefix(s, n5OutcomeOK+":") }
-
-// outcomeFailed reports whether an outcome is a recorded failure (not
-// merely missing).
-func outcomeFailed(s string) bool { return s != "" && !outcomeOK(s) }
 
 func defaultRoute(rs []sandbox.Route) (sandbox.Route, bool) {
 	for _, r := range rs {
@@ -256,19 +235,19 @@ func routeCovering(rs []sandbox.Route, ip string) (sandbox.Route, bool) {
 	return best, bestLen >= 0
 }
 
-func netFacts(o Observation) []Fact {
+func netFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
-	fs := []Fact{
-		NSFact(o, "net", false, "The sandbox has a network namespace of its own: its net identity differs from the host's"),
-		SharedExcept(o, "Every other namespace is still the host's: CLONE_NEWNET changed only the network", "net"),
-		NewFact("Right after clone(CLONE_NEWNET) the new namespace had a single link, lo, and it was DOWN",
-			ex[n5FirstLinks] == "lo DOWN", "links then: %s", orNone(ex[n5FirstLinks])),
-		NewFact("…and an empty routing table",
-			ex[n5FirstRoutes] == "0", "routes then: %s", orNone(ex[n5FirstRoutes])),
-		NewFact("With lo down, even 127.0.0.1 was unreachable from inside",
-			outcomeFailed(ex[n5PingLoDown]), "ping 127.0.0.1: %s", orNone(ex[n5PingLoDown])),
-		NewFact("Once lo was up, 127.0.0.1 answered",
-			outcomeOK(ex[n5PingLoUp]), "ping 127.0.0.1: %s", orNone(ex[n5PingLoUp])),
+	fs := []lessons.Fact{
+		lessons.NSFact(o, "net", false, "The sandbox has a network namespace of its own: its net identity differs from the host's"),
+		lessons.SharedExcept(o, "Every other namespace is still the host's: CLONE_NEWNET changed only the network", "net"),
+		lessons.NewFact("Right after clone(CLONE_NEWNET) the new namespace had a single link, lo, and it was DOWN",
+			ex[n5FirstLinks] == "lo DOWN", "links then: %s", lessons.OrNone(ex[n5FirstLinks])),
+		lessons.NewFact("…and an empty routing table",
+			ex[n5FirstRoutes] == "0", "routes then: %s", lessons.OrNone(ex[n5FirstRoutes])),
+		lessons.NewFact("With lo down, even 127.0.0.1 was unreachable from inside",
+			lessons.OutcomeFailed(ex[n5PingLoDown]), "ping 127.0.0.1: %s", lessons.OrNone(ex[n5PingLoDown])),
+		lessons.NewFact("Once lo was up, 127.0.0.1 answered",
+			lessons.OutcomeOK(ex[n5PingLoUp]), "ping 127.0.0.1: %s", lessons.OrNone(ex[n5PingLoUp])),
 	}
 
 	// The links each side has now.
@@ -280,29 +259,29 @@ func netFacts(o Observation) []Fact {
 	slices.Sort(sbNames)
 	inner, innerOK := linkNamed(o.Sandbox.Links, boxEnd)
 	_, loOK := linkNamed(o.Sandbox.Links, "lo")
-	fs = append(fs, NewFact("Inside there are exactly two links now: lo and "+orNone(boxEnd)+", the inside end of the veth pair; none of the host's",
+	fs = append(fs, lessons.NewFact("Inside there are exactly two links now: lo and "+lessons.OrNone(boxEnd)+", the inside end of the veth pair; none of the host's",
 		len(o.Sandbox.Links) == 2 && loOK && innerOK && inner.Type == "veth" && !sameMACOnHost(o, inner),
 		"sandbox links: %s", strings.Join(sbNames, ", ")))
 
 	outer, outerOK := linkNamed(o.Host.Links, hostEnd)
-	fs = append(fs, NewFact("The other end, "+orNone(hostEnd)+", is a link of the host's namespace, with address "+orNone(ex[n5HostAddr]),
+	fs = append(fs, lessons.NewFact("The other end, "+lessons.OrNone(hostEnd)+", is a link of the host's namespace, with address "+lessons.OrNone(ex[n5HostAddr]),
 		outerOK && outer.Type == "veth" && slices.Contains(outer.Addrs, ex[n5HostAddr]),
-		"host %s: %s %v", orNone(hostEnd), outer.Type, outer.Addrs))
-	fs = append(fs, NewFact(orNone(boxEnd)+" inside has address "+orNone(ex[n5BoxAddr])+" and is UP",
+		"host %s: %s %v", lessons.OrNone(hostEnd), outer.Type, outer.Addrs))
+	fs = append(fs, lessons.NewFact(lessons.OrNone(boxEnd)+" inside has address "+lessons.OrNone(ex[n5BoxAddr])+" and is UP",
 		innerOK && slices.Contains(inner.Addrs, ex[n5BoxAddr]) && inner.State != "DOWN",
-		"sandbox %s: %s %v", orNone(boxEnd), inner.State, inner.Addrs))
-	fs = append(fs, NewFact("An ICMP echo from inside crossed the veth pair and the host's end answered",
-		outcomeOK(ex[n5PingVeth]), "ping %s: %s", stripCIDR(ex[n5HostAddr]), orNone(ex[n5PingVeth])))
+		"sandbox %s: %s %v", lessons.OrNone(boxEnd), inner.State, inner.Addrs))
+	fs = append(fs, lessons.NewFact("An ICMP echo from inside crossed the veth pair and the host's end answered",
+		lessons.OutcomeOK(ex[n5PingVeth]), "ping %s: %s", stripCIDR(ex[n5HostAddr]), lessons.OrNone(ex[n5PingVeth])))
 	if t := ex[n5Target]; t != "" && t != n5NoTarget {
-		fs = append(fs, NewFact("Yet the host's main address "+t+" (on its "+orNone(ex[n5TargetDev])+") was unreachable from inside: no route leads there",
-			outcomeFailed(ex[n5PingTarget]), "ping %s: %s", t, orNone(ex[n5PingTarget])))
+		fs = append(fs, lessons.NewFact("Yet the host's main address "+t+" (on its "+lessons.OrNone(ex[n5TargetDev])+") was unreachable from inside: no route leads there",
+			lessons.OutcomeFailed(ex[n5PingTarget]), "ping %s: %s", t, lessons.OrNone(ex[n5PingTarget])))
 	}
 
 	// Routing tables side by side.
 	subnet := ex[n5Subnet]
 	_, inRoute := routeTo(o.Sandbox.Routes, subnet, boxEnd)
 	_, outRoute := routeTo(o.Host.Routes, subnet, hostEnd)
-	fs = append(fs, NewFact("Each side routes the veth subnet "+orNone(subnet)+" through its own end: "+orNone(boxEnd)+" inside, "+orNone(hostEnd)+" on the host",
+	fs = append(fs, lessons.NewFact("Each side routes the veth subnet "+lessons.OrNone(subnet)+" through its own end: "+lessons.OrNone(boxEnd)+" inside, "+lessons.OrNone(hostEnd)+" on the host",
 		subnet != "" && inRoute && outRoute,
 		"sandbox: %s; host: %s", routesText(o.Sandbox.Routes), routeText(o.Host.Routes, subnet)))
 	gw := ex[n5HostGateway]
@@ -312,14 +291,14 @@ func netFacts(o Observation) []Fact {
 			leaked = true
 		}
 	}
-	fs = append(fs, NewFact("The routing tables are separate: the host's default route ("+orNone(ex[n5HostDefault])+") is not in the sandbox's table",
+	fs = append(fs, lessons.NewFact("The routing tables are separate: the host's default route ("+lessons.OrNone(ex[n5HostDefault])+") is not in the sandbox's table",
 		ex[n5HostDefault] != "" && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
 	return fs
 }
 
 // sameMACOnHost reports whether a sandbox link's MAC address is also one of
 // the host's links' (it would then be the same device, which cannot be).
-func sameMACOnHost(o Observation, l sandbox.Link) bool {
+func sameMACOnHost(o lessons.Observation, l sandbox.Link) bool {
 	for _, h := range o.Host.Links {
 		if l.MAC != "" && h.MAC == l.MAC && h.Type != "loopback" {
 			return true
@@ -358,15 +337,7 @@ func routeText(rs []sandbox.Route, dst string) string {
 			return routeLine(r)
 		}
 	}
-	return "no route to " + orNone(dst)
-}
-
-// orNone shows an empty value as "(none)".
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
+	return "no route to " + lessons.OrNone(dst)
 }
 
 func stripCIDR(s string) string {
@@ -377,29 +348,29 @@ func stripCIDR(s string) string {
 	return ip
 }
 
-func netAnswer(o Observation) (int, string) {
+func netAnswer(o lessons.Observation) (int, string) {
 	first := o.Extra[n5FirstLinks]
 	switch {
 	case first == "":
 		return 3, "the new namespace showed no link at all"
 	case first == "lo DOWN":
 		return 1, "the kernel showed `lo DOWN` and nothing else: a new network namespace gets its own loopback device, " +
-			"and it starts down, so even 127.0.0.1 is unreachable (" + orNone(o.Extra[n5PingLoDown]) + ") until `ip link set lo up`"
+			"and it starts down, so even 127.0.0.1 is unreachable (" + lessons.OrNone(o.Extra[n5PingLoDown]) + ") until `ip link set lo up`"
 	case strings.HasPrefix(first, "lo ") && !strings.Contains(first, ","):
 		return 2, "the kernel showed " + first + ": a single loopback device, already up"
 	}
 	return 0, "the kernel showed " + first
 }
 
-func netCheck(ctx context.Context, r *Run) (bool, string, error) {
+func netCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	target, boxEnd := r.Get(n5Target), r.Get(n5BoxEnd)
 	if target == "" || boxEnd == "" {
-		return false, "", fmt.Errorf("check: %w", ErrNotPerformed)
+		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
 	}
 	if target == n5NoTarget {
 		return false, "", fmt.Errorf("check: the host has no IPv4 address outside lo and the veth for the sandbox to reach")
 	}
-	snap, err := ObserveBox(ctx, r, sandbox.ViewNet)
+	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewNet)
 	if err != nil {
 		return false, "", err
 	}
@@ -420,7 +391,7 @@ func netCheck(ctx context.Context, r *Run) (bool, string, error) {
 	}
 	text, err := r.Box.Ping(ctx, target)
 	if err != nil {
-		return false, fmt.Sprintf("route %s is there, but ping %s from inside failed: %s", routeLine(rt), target, outcomeOf(text, err)), nil
+		return false, fmt.Sprintf("route %s is there, but ping %s from inside failed: %s", routeLine(rt), target, lessons.Outcome(text, err)), nil
 	}
 	return true, fmt.Sprintf("route %s; ping %s from inside: %s", routeLine(rt), target, text), nil
 }

@@ -1,4 +1,4 @@
-package lessons
+package headless_test
 
 import (
 	"bufio"
@@ -13,30 +13,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
+	"github.com/nslab/nslab/lessons/headless"
+	"github.com/nslab/nslab/lessons/lessontest"
 	"github.com/nslab/nslab/sandbox"
 )
 
-func runnerEngine(t *testing.T) *sandbox.Engine {
-	t.Helper()
-	eng, err := sandbox.NewEngine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	return eng
-}
+func TestMain(m *testing.M) { lessontest.Main(m) }
 
 // TestRunnerLearnerCommands plays the uts lesson without Solve, the way a
 // workshop would: two hints, the solution, then quit.
 func TestRunnerLearnerCommands(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
-	l, err := ByID("uts")
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
+	l, err := catalog.ByID("uts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{
+	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{
 		In: strings.NewReader("hint\nhint\nsolution\nquit\n"), Out: &out})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +61,7 @@ func TestRunnerLearnerCommands(t *testing.T) {
 	if strings.Contains(text, "── 7/7") {
 		t.Error("the recap was shown after quit")
 	}
-	if !AllOK(res.Facts) {
+	if !lessons.AllOK(res.Facts) {
 		t.Errorf("facts: %+v", res.Facts)
 	}
 }
@@ -73,14 +69,14 @@ func TestRunnerLearnerCommands(t *testing.T) {
 // TestRunnerCheckThenSkip: a check on the unsolved state fails, skip ends
 // the challenge without passing, and the recap still follows.
 func TestRunnerCheckThenSkip(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
-	l, err := ByID("uts")
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
+	l, err := catalog.ByID("uts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{
+	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{
 		In: strings.NewReader("frobnicate\ncheck\nhint\nhint\nhint\nhint\nskip\n"), Out: &out})
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +95,14 @@ func TestRunnerCheckThenSkip(t *testing.T) {
 // TestRunnerJSON: with JSON every line is an object with a type, and the
 // stream has the parts, the trace, the observation, facts and the result.
 func TestRunnerJSON(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
-	l, err := ByID("pid")
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
+	l, err := catalog.ByID("pid")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{JSON: true, Solve: true, Out: &out})
+	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{JSON: true, Solve: true, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,15 +143,15 @@ func TestRunnerJSON(t *testing.T) {
 // TestRunnerClosesOnPanic: a lesson whose Perform panics after its sandbox
 // started ends in an error, and its agent is gone.
 func TestRunnerClosesOnPanic(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
 	agent := 0
-	l := testLesson2(func(ctx context.Context, r *Run) error {
+	l := testLesson2(func(ctx context.Context, r *lessons.Sandboxes) error {
 		agent = r.Box.PID()
 		panic("boom")
 	})
 	var out bytes.Buffer
-	_, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{Solve: true, Out: &out})
+	_, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{Solve: true, Out: &out})
 	if err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("err = %v", err)
 	}
@@ -170,16 +166,16 @@ func TestRunnerClosesOnPanic(t *testing.T) {
 // TestRunnerStepTimeout: a step that hangs is cut off by the step timeout,
 // and the sandbox is closed.
 func TestRunnerStepTimeout(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
 	agent := 0
-	l := testLesson2(func(ctx context.Context, r *Run) error {
+	l := testLesson2(func(ctx context.Context, r *lessons.Sandboxes) error {
 		agent = r.Box.PID()
 		<-ctx.Done()
 		return ctx.Err()
 	})
 	start := time.Now()
-	_, err := RunHeadless(t.Context(), runnerEngine(t), l, RunOptions{Solve: true, Out: &bytes.Buffer{}, StepTimeout: 500 * time.Millisecond})
+	_, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{Solve: true, Out: &bytes.Buffer{}, StepTimeout: 500 * time.Millisecond})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
@@ -192,8 +188,8 @@ func TestRunnerStepTimeout(t *testing.T) {
 }
 
 // testLesson2 is a minimal lesson around a given Perform.
-func testLesson2(perform func(ctx context.Context, r *Run) error) Lesson {
-	return Lesson{Meta: Meta{ID: "test", Title: "t"}, Logic: Logic{
+func testLesson2(perform func(ctx context.Context, r *lessons.Sandboxes) error) lessons.Lesson {
+	return lessons.Lesson{Meta: lessons.Meta{ID: "test", Title: "t"}, Logic: lessons.Logic{
 		Spec:    sandbox.Spec{Flags: sandbox.CloneNewUTS},
 		Perform: perform,
 		Views:   []sandbox.View{sandbox.ViewUTS},
@@ -214,41 +210,11 @@ func alive(pid int) bool {
 	return len(f) > 0 && f[0] != "Z"
 }
 
-func TestRenderView(t *testing.T) {
-	var ds []sandbox.Delta
-	ds = append(ds, sandbox.Delta{Key: "1", Host: "1", Sandbox: "1", Kind: sandbox.Changed, Label: "agent"})
-	ds = append(ds, sandbox.Delta{Key: "hostname", Host: "vm", Sandbox: "lab", Kind: sandbox.Changed})
-	ds = append(ds, sandbox.Delta{Key: "/mnt", Sandbox: "tmpfs", Kind: sandbox.OnlySandbox})
-	for i := 0; i < 20; i++ {
-		ds = append(ds, sandbox.Delta{Key: fmt.Sprint(100 + i), Host: fmt.Sprint(100 + i), Kind: sandbox.OnlyHost, Label: "sh"})
-	}
-	ds = append(ds, sandbox.Delta{Key: "/usr", Host: "ext4", Sandbox: "ext4", Kind: sandbox.Same})
-	got := renderView(sandbox.ViewPIDs, ds, 80)
-	for _, want := range []string{"HOST", "SANDBOX", "≠ hostname", "+ /mnt", "- … 20 processes only the host sees", "  /usr", "hostname differs (host vm, sandbox lab)", "/mnt only in the sandbox"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("missing %q in:\n%s", want, got)
-		}
-	}
-	if strings.Contains(got, "- 100") {
-		t.Errorf("only-host rows were listed, not counted:\n%s", got)
-	}
-	for _, line := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
-		if strings.Contains(line, "|") && len([]rune(line)) > 80 {
-			t.Errorf("line wider than 80: %q", line)
-		}
-	}
-	// Few only-host rows are listed.
-	small := renderView(sandbox.ViewMount, ds[:5], 80)
-	if !strings.Contains(small, "- 100") {
-		t.Errorf("a short only-host list was collapsed:\n%s", small)
-	}
-}
-
 // TestRunnerCancelWhileWaiting: a learner who never types does not keep
 // the run alive once its context ends (Ctrl-C), and the sandbox closes.
 func TestRunnerCancelWhileWaiting(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -256,13 +222,13 @@ func TestRunnerCancelWhileWaiting(t *testing.T) {
 	defer pr.Close()
 	defer pw.Close()
 	agent := 0
-	l := testLesson2(func(ctx context.Context, r *Run) error { agent = r.Box.PID(); return nil })
-	l.Challenge = Challenge{Task: "wait"}
-	l.Logic.Check = func(context.Context, *Run) (bool, string, error) { return false, "no", nil }
+	l := testLesson2(func(ctx context.Context, r *lessons.Sandboxes) error { agent = r.Box.PID(); return nil })
+	l.Challenge = lessons.Challenge{Task: "wait"}
+	l.Logic.Check = func(context.Context, *lessons.Sandboxes) (bool, string, error) { return false, "no", nil }
 	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, err := RunHeadless(ctx, runnerEngine(t), l, RunOptions{In: pr, Out: &bytes.Buffer{}})
+	res, err := headless.Play(ctx, lessontest.Engine(t), l, headless.Options{In: pr, Out: &bytes.Buffer{}})
 	if !errors.Is(err, context.DeadlineExceeded) || res.Passed {
 		t.Fatalf("err %v, result %+v", err, res)
 	}

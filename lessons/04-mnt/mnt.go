@@ -1,4 +1,4 @@
-package lessons
+package mnt
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -26,10 +27,10 @@ func mntPoints() []string {
 	return []string{mntDemo, mntPeer, mntPrivate, mntPrivCopy, mntChallenge}
 }
 
-func mntLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewNS, Label: "mnt"},
-		Perform: func(ctx context.Context, r *Run) error {
+		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
 			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
 			if e := host.Errs[sandbox.ViewMount]; e != "" {
 				return fmt.Errorf("read the host's mounts: %s", e)
@@ -65,7 +66,7 @@ func mntLogic() Logic {
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewMount},
 		Facts: mntFacts,
-		Answer: func(o Observation) (int, string) {
+		Answer: func(o lessons.Observation) (int, string) {
 			before := o.Extra[mntHostCounts+mntDemo]
 			now := strconv.Itoa(mntCount(o.Host.Mounts, mntDemo))
 			inside := mntCount(o.Sandbox.Mounts, mntDemo)
@@ -78,8 +79,8 @@ func mntLogic() Logic {
 	}
 }
 
-func mntCheck(ctx context.Context, r *Run) (bool, string, error) {
-	sb, err := ObserveBox(ctx, r, sandbox.ViewMount)
+func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
 	if err != nil {
 		return false, "", err
 	}
@@ -93,7 +94,7 @@ func mntCheck(ctx context.Context, r *Run) (bool, string, error) {
 	}
 	before, _ := strconv.Atoi(r.Get(mntBoxTmp))
 	n := mntCount(sb.Mounts, mntChallenge)
-	top, ok := MountAt(sb.Mounts, mntChallenge)
+	top, ok := lessons.MountAt(sb.Mounts, mntChallenge)
 	switch {
 	case n <= before:
 		return false, fmt.Sprintf("the sandbox has no new mount at %s (%d there, as before)", mntChallenge, n), nil
@@ -103,19 +104,19 @@ func mntCheck(ctx context.Context, r *Run) (bool, string, error) {
 	return true, fmt.Sprintf("the sandbox's %s is a tmpfs of its own (mount %d); the host still has %s mount(s) there", mntChallenge, top.ID, hostNow), nil
 }
 
-func mntFacts(o Observation) []Fact {
-	var fs []Fact
-	fs = append(fs, NSFact(o, "mnt", false, "The agent is in a new mount namespace"))
+func mntFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "mnt", false, "The agent is in a new mount namespace"))
 
 	// A host mount that was shared shows as "changed" inside: the copy is
 	// there, only its propagation became private. So both count as copied.
 	same, onlyHost, onlySB, changed := sandbox.Summarize(o.Diffs[sandbox.ViewMount])
-	fs = append(fs, NewFact("Its mount table started as a copy of the host's: every host mount is there too",
+	fs = append(fs, lessons.NewFact("Its mount table started as a copy of the host's: every host mount is there too",
 		same+changed > 0 && onlyHost == 0, "%d mounts on both sides (%d with another propagation), %d only on the host, %d only in the sandbox",
 		same+changed, changed, onlyHost, onlySB))
 
-	root, ok := MountAt(o.Sandbox.Mounts, "/")
-	fs = append(fs, NewFact("nslab made the copy private (mount --make-rprivate /) before anything else, so nothing propagates back to the host",
+	root, ok := lessons.MountAt(o.Sandbox.Mounts, "/")
+	fs = append(fs, lessons.NewFact("nslab made the copy private (mount --make-rprivate /) before anything else, so nothing propagates back to the host",
 		ok && mntPeerGroup(root.Propagation) == "" && !strings.Contains(root.Propagation, "master:"),
 		"/ inside: %s", root.Propagation))
 
@@ -126,26 +127,26 @@ func mntFacts(o Observation) []Fact {
 		}
 	}
 	demo := mntCount(o.Sandbox.Mounts, mntDemo)
-	fs = append(fs, NewFact("A tmpfs mounted inside is invisible on the host",
+	fs = append(fs, lessons.NewFact("A tmpfs mounted inside is invisible on the host",
 		demo > mntCount(o.Host.Mounts, mntDemo) && len(hostSame) == 0,
 		"%s: %d mount(s) inside, %d on the host", mntDemo, demo, mntCount(o.Host.Mounts, mntDemo)))
 
 	// Shared: the second tmpfs on /mnt appeared at /srv as well, in the
 	// same peer group.
-	demoTop, _ := MountAt(o.Sandbox.Mounts, mntDemo)
-	peerTop, _ := MountAt(o.Sandbox.Mounts, mntPeer)
+	demoTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntDemo)
+	peerTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPeer)
 	peerGroup := mntPeerGroup(demoTop.Propagation)
-	fs = append(fs, NewFact("On a shared mount, a mount event propagates to its peers: the tmpfs mounted on "+mntDemo+" appeared at "+mntPeer+" (its bind) too",
+	fs = append(fs, lessons.NewFact("On a shared mount, a mount event propagates to its peers: the tmpfs mounted on "+mntDemo+" appeared at "+mntPeer+" (its bind) too",
 		mntCount(o.Sandbox.Mounts, mntPeer) == 2 && peerGroup != "" && mntPeerGroup(peerTop.Propagation) == peerGroup,
 		"%s: %d mounts, top %q; %s: %d mounts, top %q", mntDemo, demo, demoTop.Propagation, mntPeer, mntCount(o.Sandbox.Mounts, mntPeer), peerTop.Propagation))
 
 	// Private: the second tmpfs on /media stayed there.
-	privTop, _ := MountAt(o.Sandbox.Mounts, mntPrivate)
-	fs = append(fs, NewFact("On a private mount, nothing propagates: the tmpfs mounted on "+mntPrivate+" did not appear at "+mntPrivCopy+" (its bind)",
+	privTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPrivate)
+	fs = append(fs, lessons.NewFact("On a private mount, nothing propagates: the tmpfs mounted on "+mntPrivate+" did not appear at "+mntPrivCopy+" (its bind)",
 		mntCount(o.Sandbox.Mounts, mntPrivate) == 2 && mntCount(o.Sandbox.Mounts, mntPrivCopy) == 1 && mntPeerGroup(privTop.Propagation) == "",
 		"%s: %d mounts (%s); %s: %d", mntPrivate, mntCount(o.Sandbox.Mounts, mntPrivate), privTop.Propagation, mntPrivCopy, mntCount(o.Sandbox.Mounts, mntPrivCopy)))
 
-	fs = append(fs, NewFact("The host's mount table did not change at any of the lesson's mount points",
+	fs = append(fs, lessons.NewFact("The host's mount table did not change at any of the lesson's mount points",
 		len(hostSame) == 0, "changed: %s", strings.Join(append(hostSame, "none")[:max(1, len(hostSame))], " ")))
 	return fs
 }

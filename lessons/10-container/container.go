@@ -1,4 +1,4 @@
-package lessons
+package container
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -23,11 +24,11 @@ const (
 	c10File      = "/tmp/hello-from-container"
 )
 
-// containerLogic clones one agent with every namespace kind but time (and
+// Logic clones one agent with every namespace kind but time (and
 // a user namespace mapping root inside, as unshare --map-root-user does),
 // then gives it a hostname, a fresh /proc and a loopback link that is up.
-func containerLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		// RootlessAlways: a user namespace even for root, so the sandbox is
 		// exactly what `unshare --user --map-root-user` builds.
 		Spec:    sandbox.Spec{Flags: c10Flags, Rootless: sandbox.RootlessAlways, Label: "container"},
@@ -41,7 +42,7 @@ func containerLogic() Logic {
 	}
 }
 
-func containerPerform(ctx context.Context, r *Run) error {
+func containerPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
 	var kinds []string
 	for _, k := range sandbox.KindsIn(sb.Flags()) {
@@ -62,9 +63,9 @@ func containerPerform(ctx context.Context, r *Run) error {
 // containerExtra lists the PIDs in the container's /proc, looked up from
 // the host through /proc/AGENT/root, which resolves paths in the agent's
 // mount namespace.
-func containerExtra(_ context.Context, r *Run) (map[string]string, error) {
+func containerExtra(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 	if r.Box == nil {
-		return nil, ErrNotPerformed
+		return nil, lessons.ErrNotPerformed
 	}
 	inside, err := listPIDDir(fmt.Sprintf("/proc/%d/root/proc", r.Box.PID()))
 	if err != nil {
@@ -91,31 +92,31 @@ func listPIDDir(dir string) ([]string, error) {
 	return out, nil
 }
 
-func containerFacts(o Observation) []Fact {
-	var fs []Fact
+func containerFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
 	var diff []string
 	want := strings.Split(o.Extra[c10Kinds], ",")
 	for _, k := range want {
-		if DifferentNS(o, k) {
+		if lessons.DifferentNS(o, k) {
 			diff = append(diff, k)
 		}
 	}
-	fs = append(fs, NewFact("the container has a new namespace of every kind it was cloned with", o.Extra[c10Kinds] != "" && len(diff) == len(want),
-		"cloned with %s; different from the host: %s", o.Extra[c10Kinds], strings.Join(DifferentKinds(o), ", ")))
-	fs = append(fs, SharedExcept(o, "only the time namespace is still the host's", want...))
+	fs = append(fs, lessons.NewFact("the container has a new namespace of every kind it was cloned with", o.Extra[c10Kinds] != "" && len(diff) == len(want),
+		"cloned with %s; different from the host: %s", o.Extra[c10Kinds], strings.Join(lessons.DifferentKinds(o), ", ")))
+	fs = append(fs, lessons.SharedExcept(o, "only the time namespace is still the host's", want...))
 
-	fs = append(fs, NewFact("the container has its own hostname; the host keeps its own", o.Sandbox.Hostname == c10Hostname && o.Host.Hostname != c10Hostname,
+	fs = append(fs, lessons.NewFact("the container has its own hostname; the host keeps its own", o.Sandbox.Hostname == c10Hostname && o.Host.Hostname != c10Hostname,
 		"sandbox %q, host %q", o.Sandbox.Hostname, o.Host.Hostname))
 
-	agent, ok := ProcByHostPID(o.Sandbox.Procs, o.Sandbox.PID)
-	fs = append(fs, NewFact("the agent is PID 1 inside, and another PID on the host", ok && agent.PID == 1 && o.Sandbox.PID != 1,
+	agent, ok := lessons.ProcByHostPID(o.Sandbox.Procs, o.Sandbox.PID)
+	fs = append(fs, lessons.NewFact("the agent is PID 1 inside, and another PID on the host", ok && agent.PID == 1 && o.Sandbox.PID != 1,
 		"inside PID %d, host PID %d, NSpid %v", agent.PID, o.Sandbox.PID, agent.NSpid))
 
 	pids := strings.Split(o.Extra[c10ProcPIDs], ",")
 	hostN, _ := strconv.Atoi(o.Extra[c10HostProcs])
-	top, _ := MountAt(o.Sandbox.Mounts, "/proc")
+	top, _ := lessons.MountAt(o.Sandbox.Mounts, "/proc")
 	ownProc := top.FSType == "proc" && slices.Contains(pids, "1") && !slices.Contains(pids, strconv.Itoa(o.Sandbox.PID)) && len(pids) < hostN
-	fs = append(fs, NewFact("its /proc is its own: it lists only the container's processes, starting at 1", ownProc,
+	fs = append(fs, lessons.NewFact("its /proc is its own: it lists only the container's processes, starting at 1", ownProc,
 		"/proc inside (%s, mount %d) lists %s; the host's lists %d", top.FSType, top.ID, o.Extra[c10ProcPIDs], hostN))
 
 	var names []string
@@ -126,7 +127,7 @@ func containerFacts(o Observation) []Fact {
 			loUp = true
 		}
 	}
-	fs = append(fs, NewFact("its network has only lo, which is now up with 127.0.0.1", len(names) == 1 && loUp && len(o.Host.Links) > 1,
+	fs = append(fs, lessons.NewFact("its network has only lo, which is now up with 127.0.0.1", len(names) == 1 && loUp && len(o.Host.Links) > 1,
 		"sandbox links %v; host has %d links", names, len(o.Host.Links)))
 
 	u, hu := o.Sandbox.User, o.Host.User
@@ -136,20 +137,20 @@ func containerFacts(o Observation) []Fact {
 	if u != nil && hu != nil {
 		got = fmt.Sprintf("inside euid %d, uid_map %v; host uid_map %v", u.EUID, u.UIDMap, hu.UIDMap)
 	}
-	fs = append(fs, NewFact("it is root inside a user namespace whose uid_map has a single line (root ↔ one outside uid)", rootMapped, "%s", got))
+	fs = append(fs, lessons.NewFact("it is root inside a user namespace whose uid_map has a single line (root ↔ one outside uid)", rootMapped, "%s", got))
 
 	nIPC := -1
 	if o.Sandbox.IPC != nil {
 		nIPC = len(o.Sandbox.IPC.MsgQueues) + len(o.Sandbox.IPC.ShmSegs) + len(o.Sandbox.IPC.Semaphores)
 	}
-	fs = append(fs, NewFact("its IPC namespace is new and empty", DifferentNS(o, "ipc") && nIPC == 0, "%d System V objects inside", nIPC))
+	fs = append(fs, lessons.NewFact("its IPC namespace is new and empty", lessons.DifferentNS(o, "ipc") && nIPC == 0, "%d System V objects inside", nIPC))
 
-	fs = append(fs, NewFact("its cgroup namespace makes its own cgroup look like the root, /", DifferentNS(o, "cgroup") && o.Sandbox.Cgroup == "/",
+	fs = append(fs, lessons.NewFact("its cgroup namespace makes its own cgroup look like the root, /", lessons.DifferentNS(o, "cgroup") && o.Sandbox.Cgroup == "/",
 		"inside %q, host %q", o.Sandbox.Cgroup, o.Host.Cgroup))
 	return fs
 }
 
-func containerAnswer(o Observation) (int, string) {
+func containerAnswer(o lessons.Observation) (int, string) {
 	var names []string
 	for _, l := range o.Sandbox.Links {
 		names = append(names, l.Name)
@@ -165,16 +166,16 @@ func containerAnswer(o Observation) (int, string) {
 	}
 }
 
-func containerCheck(ctx context.Context, r *Run) (bool, string, error) {
-	sb, err := ObserveBox(ctx, r, sandbox.ViewMount)
+func containerCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
 	if err != nil {
 		return false, "", err
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
-	m, ok := MountAt(sb.Mounts, "/tmp")
+	m, ok := lessons.MountAt(sb.Mounts, "/tmp")
 	// Mount IDs differ between namespaces even for copies, so "a mount of
 	// its own" is one more mount stacked on /tmp than the host has.
-	if !ok || m.FSType != "tmpfs" || mountsAt(sb.Mounts, "/tmp") <= mountsAt(host.Mounts, "/tmp") {
+	if !ok || m.FSType != "tmpfs" || lessons.MountCount(sb.Mounts, "/tmp") <= lessons.MountCount(host.Mounts, "/tmp") {
 		return false, "no tmpfs of the container's own is mounted on /tmp", nil
 	}
 	if _, err := os.Stat(c10File); err == nil {
@@ -189,15 +190,4 @@ func containerCheck(ctx context.Context, r *Run) (bool, string, error) {
 		return false, "", fmt.Errorf("look for %s inside: %w", c10File, err)
 	}
 	return true, fmt.Sprintf("tmpfs on /tmp inside (mount %d) holds %s; the host's /tmp has no such file", m.ID, c10File), nil
-}
-
-// mountsAt counts the mounts stacked on path.
-func mountsAt(ms []sandbox.Mount, path string) int {
-	n := 0
-	for _, m := range ms {
-		if m.Mountpoint == path {
-			n++
-		}
-	}
-	return n
 }

@@ -1,25 +1,18 @@
-package lessons
+package setns
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/lessontest"
 )
 
-func TestSetnsLesson(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
-	eng, err := sandbox.NewEngine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+func TestMain(m *testing.M) { lessontest.Main(m) }
 
-	sess, o := walkLesson(t, eng, "setns")
-	if right, why := sess.Lesson().Logic.Answer(o); right != 1 {
-		t.Errorf("the kernel's answer to the prediction is %d (%s), want 1 (only pid_for_children)", right, why)
-	}
+func TestLesson(t *testing.T) {
+	// The kernel's answer to the prediction is 1: only pid_for_children.
+	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "setns", Logic), lessontest.Want{Right: 1})
 	// The EINVAL of the wrong nstype and of the user namespace are in the
 	// trace the learner sees, from the joiner.
 	var einval []string
@@ -34,14 +27,10 @@ func TestSetnsLesson(t *testing.T) {
 	if joined := strings.Join(einval, " "); !strings.Contains(joined, "CLONE_NEWNET") || !strings.Contains(joined, "CLONE_NEWUSER") {
 		t.Errorf("the EINVAL events do not name the nstypes: %q", einval)
 	}
-	if err := sess.Close(); err != nil {
-		t.Fatal(err)
-	}
-	headlessSolves(t, eng, "setns")
 }
 
 func TestSetnsFactsEmptyObservation(t *testing.T) {
-	for _, f := range setnsFacts(Observation{Extra: map[string]string{}}) {
+	for _, f := range setnsFacts(lessons.Observation{Extra: map[string]string{}}) {
 		if f.OK {
 			t.Errorf("fact holds on an empty observation: %s (%s)", f.Text, f.Got)
 		}

@@ -1,21 +1,21 @@
-package lessons
+package cgroup
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/moby/sys/mountinfo"
+	"github.com/nslab/nslab/lessons/lessontest"
 )
 
-func TestCgroupLesson(t *testing.T) {
-	needRoot(t)
-	t.Cleanup(hostUnchanged(t))
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	lessontest.NeedRoot(t)
 	before := cgroupTree(t)
 	t.Cleanup(func() {
 		// The lesson must create or remove no cgroup on the host.
@@ -23,11 +23,7 @@ func TestCgroupLesson(t *testing.T) {
 			t.Errorf("the host's cgroup tree changed:\nbefore %v\nafter  %v", before, after)
 		}
 	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	s, _ := playLessonCore(t, ctx, "cgroup", 0)
-	challengeRoundTrip(t, ctx, s)
-	headlessSolved(t, ctx, "cgroup", 0)
+	lessontest.Play(t, lessontest.Lesson(t, "cgroup", Logic), lessontest.Want{Right: 0})
 }
 
 // cgroupTree lists every cgroup directory of every cgroup mount on the

@@ -1,24 +1,18 @@
-package lessons
+package ipc
 
 import (
 	"testing"
 
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/lessontest"
 	"github.com/nslab/nslab/sandbox"
 )
 
-func TestIPCLesson(t *testing.T) {
-	needRoot(t)
-	defer hostUnchanged(t)()
-	eng, err := sandbox.NewEngine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+func TestMain(m *testing.M) { lessontest.Main(m) }
 
-	sess, o := walkLesson(t, eng, "ipc")
-	if right, _ := sess.Lesson().Logic.Answer(o); right != 1 {
-		t.Errorf("the kernel's answer to the prediction is %d, want 1 (separate tables)", right)
-	}
+func TestLesson(t *testing.T) {
+	// The kernel's answer to the prediction is 1: separate tables.
+	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1})
 	// The queue made inside must not be on the host, before or after the
 	// challenge's mount.
 	if on, err := sandbox.MQueueExists(i6MQName); err != nil || on {
@@ -27,11 +21,10 @@ func TestIPCLesson(t *testing.T) {
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
 	}
-	headlessSolves(t, eng, "ipc")
 }
 
 func TestIPCFactsEmptyObservation(t *testing.T) {
-	for _, f := range ipcFacts(Observation{Extra: map[string]string{}}) {
+	for _, f := range ipcFacts(lessons.Observation{Extra: map[string]string{}}) {
 		if f.OK {
 			t.Errorf("fact holds on an empty observation: %s (%s)", f.Text, f.Got)
 		}

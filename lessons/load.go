@@ -27,11 +27,6 @@ var ErrContent = errors.New("malformed lesson content")
 // Content is the embedded catalogue: one NN-id folder per lesson.
 func Content() fs.FS { return content }
 
-// Catalog returns every lesson in curriculum order, text and logic joined.
-// It fails only if the embedded content is broken, which the content lint
-// test rules out.
-func Catalog() ([]Lesson, error) { return Load(content, registry()) }
-
 // Load reads every lesson folder of fsys and joins each with its logic
 // from logics (by id), in curriculum order.
 func Load(fsys fs.FS, logics map[string]func() Logic) ([]Lesson, error) {
@@ -108,6 +103,26 @@ func LoadFolder(fsys fs.FS, dir string) (Lesson, error) {
 	return l, nil
 }
 
+// LoadLesson finds the folder of fsys whose lesson.toml has id and joins it
+// with logic: one lesson, for the lesson's own tests.
+func LoadLesson(fsys fs.FS, id string, logic func() Logic) (Lesson, error) {
+	dirs, err := Folders(fsys)
+	if err != nil {
+		return Lesson{}, err
+	}
+	for _, dir := range dirs {
+		l, err := LoadFolder(fsys, dir)
+		if err != nil {
+			return Lesson{}, err
+		}
+		if l.ID == id {
+			l.Logic = logic()
+			return l, nil
+		}
+	}
+	return Lesson{}, fmt.Errorf("%w %q: no folder has it", ErrUnknownLesson, id)
+}
+
 // ParseSections splits lesson Markdown at its "## " headings. A heading's
 // first word names the part ("## Concept: what a UTS namespace is"); text
 // before the first heading (the "# Title") is dropped. A heading with no
@@ -140,66 +155,4 @@ func ParseSections(md string) ([]Section, error) {
 	}
 	flush()
 	return out, nil
-}
-
-// ByID finds a lesson by id (or by its number, "3"). An unknown id gives an
-// error that names the closest ids and `nslab list`.
-func ByID(id string) (Lesson, error) {
-	all, err := Catalog()
-	if err != nil {
-		return Lesson{}, err
-	}
-	want := strings.ToLower(strings.TrimSpace(id))
-	for _, l := range all {
-		if l.ID == want || fmt.Sprint(l.Number) == want {
-			return l, nil
-		}
-	}
-	var ids []string
-	for _, l := range all {
-		ids = append(ids, l.ID)
-	}
-	return Lesson{}, fmt.Errorf("%w %q: did you mean %s? (`nslab list` shows all)", ErrUnknownLesson, id, strings.Join(Closest(want, ids, 3), ", "))
-}
-
-// Closest returns up to n candidates nearest to s by edit distance.
-func Closest(s string, cands []string, n int) []string {
-	type sc struct {
-		id string
-		d  int
-	}
-	var all []sc
-	for _, c := range cands {
-		d := editDistance(s, c)
-		if strings.HasPrefix(c, s) && s != "" {
-			d = 0
-		}
-		all = append(all, sc{c, d})
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].d < all[j].d })
-	var out []string
-	for i := 0; i < len(all) && i < n; i++ {
-		out = append(out, all[i].id)
-	}
-	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

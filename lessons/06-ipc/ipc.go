@@ -1,4 +1,4 @@
-package lessons
+package ipc
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Keys of the values the ipc lesson keeps with Run.Set during Perform, and
+// Keys of the values the ipc lesson keeps with Sandboxes.Set during Perform, and
 // the names it uses.
 const (
 	i6Created      = "ipc.created"        // what CreateIPC made inside: "shm id 0, msg id 0, mq /nslab"
@@ -34,13 +35,13 @@ const (
 	i6Private = "0x00000000"
 )
 
-// ipcLogic: clone(CLONE_NEWIPC|CLONE_NEWNS); a System V message queue, a
+// Logic: clone(CLONE_NEWIPC|CLONE_NEWNS); a System V message queue, a
 // shared memory segment and a POSIX message queue made inside are
 // invisible on the host, and a segment made on the host (for a moment) is
 // invisible inside. POSIX queues can only be listed through an mqueue
 // mount that belongs to the namespace: the challenge.
-func ipcLogic() Logic {
-	return Logic{
+func Logic() lessons.Logic {
+	return lessons.Logic{
 		Spec:    sandbox.Spec{Flags: sandbox.CloneNewIPC | sandbox.CloneNewNS, Label: "ipc"},
 		Perform: ipcPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewIPC, sandbox.ViewMount},
@@ -51,7 +52,7 @@ func ipcLogic() Logic {
 	}
 }
 
-func ipcPerform(ctx context.Context, r *Run) error {
+func ipcPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
 	text, err := sb.CreateIPC(ctx, i6MQName)
 	if err != nil {
@@ -87,7 +88,7 @@ func ipcPerform(ctx context.Context, r *Run) error {
 // ipcHostProbe shows the other direction: a shared memory segment made on
 // the host is not in the sandbox's table. The segment lives only while
 // both sides are looked at and is removed on every path.
-func ipcHostProbe(ctx context.Context, r *Run) (err error) {
+func ipcHostProbe(ctx context.Context, r *lessons.Sandboxes) (err error) {
 	id, err := unix.SysvShmGet(unix.IPC_PRIVATE, 4096, unix.IPC_CREAT|0o600)
 	if err != nil {
 		return fmt.Errorf("shmget(IPC_PRIVATE) on the host: %w", err)
@@ -150,7 +151,7 @@ func mqueueMounts(ms []sandbox.Mount) string {
 	return strings.Join(out, " ")
 }
 
-func ipcFacts(o Observation) []Fact {
+func ipcFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
 	var hostMsg, hostShm, inMsg, inShm []sandbox.IPCObject
 	if o.Host.IPC != nil {
@@ -160,26 +161,26 @@ func ipcFacts(o Observation) []Fact {
 		inMsg, inShm = o.Sandbox.IPC.MsgQueues, o.Sandbox.IPC.ShmSegs
 	}
 	probe := ex[i6ProbeID]
-	return []Fact{
-		NSFact(o, "ipc", false, "The sandbox has an IPC namespace of its own"),
-		NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
-		NewFact("Inside, the System V message queue with key "+i6Key+" exists",
+	return []lessons.Fact{
+		lessons.NSFact(o, "ipc", false, "The sandbox has an IPC namespace of its own"),
+		lessons.NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
+		lessons.NewFact("Inside, the System V message queue with key "+i6Key+" exists",
 			hasIPCObject(inMsg, i6Key, -1), "sandbox msg queues: %s", ipcObjects(inMsg)),
-		NewFact("…and so does the shared memory segment with that key",
+		lessons.NewFact("…and so does the shared memory segment with that key",
 			hasIPCObject(inShm, i6Key, -1), "sandbox shm segments: %s", ipcObjects(inShm)),
-		NewFact("The host's tables have neither: `ipcs` on the host does not list them",
+		lessons.NewFact("The host's tables have neither: `ipcs` on the host does not list them",
 			o.Host.IPC != nil && !hasIPCObject(hostMsg, i6Key, -1) && !hasIPCObject(hostShm, i6Key, -1),
 			"host msg queues: %s; host shm segments: %s", ipcObjects(hostMsg), ipcObjects(hostShm)),
-		NewFact("mq_open(\""+i6MQName+"\", O_CREAT) inside created the POSIX message queue",
-			strings.Contains(ex[i6Created], "mq "+i6MQName), "created inside: %s", orNone(ex[i6Created])),
-		NewFact("On the host, mq_open(\""+i6MQName+"\") finds no such queue",
-			ex[i6HostMQ] == "false", "exists on the host: %s", orNone(ex[i6HostMQ])),
-		NewFact("Inside, "+i6MQName+" was not listed as a file: no mqueue file system of the sandbox's IPC namespace was mounted",
-			ex[i6InsideListed] == "false", "%s", orNone(ex[i6InsideMQ])),
-		NewFact("The other way round: a shared memory segment made on the host (IPC_PRIVATE, id "+orNone(probe)+") was in the host's table",
-			ex[i6ProbeOnHost] == "true", "host shm segments then: %s", orNone(ex[i6ProbeHostN])),
-		NewFact("…and not in the sandbox's",
-			ex[i6ProbeInside] == "false", "sandbox shm segments then: %s", orNone(ex[i6ProbeInN])),
+		lessons.NewFact("mq_open(\""+i6MQName+"\", O_CREAT) inside created the POSIX message queue",
+			strings.Contains(ex[i6Created], "mq "+i6MQName), "created inside: %s", lessons.OrNone(ex[i6Created])),
+		lessons.NewFact("On the host, mq_open(\""+i6MQName+"\") finds no such queue",
+			ex[i6HostMQ] == "false", "exists on the host: %s", lessons.OrNone(ex[i6HostMQ])),
+		lessons.NewFact("Inside, "+i6MQName+" was not listed as a file: no mqueue file system of the sandbox's IPC namespace was mounted",
+			ex[i6InsideListed] == "false", "%s", lessons.OrNone(ex[i6InsideMQ])),
+		lessons.NewFact("The other way round: a shared memory segment made on the host (IPC_PRIVATE, id "+lessons.OrNone(probe)+") was in the host's table",
+			ex[i6ProbeOnHost] == "true", "host shm segments then: %s", lessons.OrNone(ex[i6ProbeHostN])),
+		lessons.NewFact("…and not in the sandbox's",
+			ex[i6ProbeInside] == "false", "sandbox shm segments then: %s", lessons.OrNone(ex[i6ProbeInN])),
 	}
 }
 
@@ -195,7 +196,7 @@ func ipcObjects(objs []sandbox.IPCObject) string {
 	return strings.Join(out, ", ")
 }
 
-func ipcAnswer(o Observation) (int, string) {
+func ipcAnswer(o lessons.Observation) (int, string) {
 	if o.Host.IPC == nil || o.Sandbox.IPC == nil {
 		return -1, "the IPC view was not observed on both sides"
 	}
@@ -207,12 +208,12 @@ func ipcAnswer(o Observation) (int, string) {
 		"an IPC namespace has its own System V identifiers and POSIX queues", ipcObjects(in), ipcObjects(host))
 }
 
-func ipcCheck(ctx context.Context, r *Run) (bool, string, error) {
+func ipcCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	before := r.Get(i6Created)
 	if before == "" {
-		return false, "", fmt.Errorf("check: %w", ErrNotPerformed)
+		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
 	}
-	snap, err := ObserveBox(ctx, r, sandbox.ViewIPC, sandbox.ViewMount)
+	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewIPC, sandbox.ViewMount)
 	if err != nil {
 		return false, "", err
 	}
@@ -230,15 +231,15 @@ func ipcCheck(ctx context.Context, r *Run) (bool, string, error) {
 	listed, view := mqueueListing(snap)
 	inside := mqueueMounts(snap.Mounts)
 	if !listed {
-		return false, fmt.Sprintf("%s is not listed inside (mqueue mounts inside: %s; %s)", i6MQName, orNone(inside), view), nil
+		return false, fmt.Sprintf("%s is not listed inside (mqueue mounts inside: %s; %s)", i6MQName, lessons.OrNone(inside), view), nil
 	}
 	return true, fmt.Sprintf("inside, the mqueue mount at %s lists %s; the host has no such queue and no new mount", inside, i6MQName), nil
 }
 
 // ipcSolve runs the solution in the sandbox's shell. Without cgo nslab
 // cannot enter the sandbox, and the engine mounts instead.
-func ipcSolve(ctx context.Context, r *Run) error {
-	err := RunSolution(ctx, r, r.Lesson.Challenge.Solution)
+func ipcSolve(ctx context.Context, r *lessons.Sandboxes) error {
+	err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if !errors.Is(err, sandbox.ErrNoEnter) {
 		return err
 	}
