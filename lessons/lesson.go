@@ -1,7 +1,11 @@
-// Package lessons is the curriculum: each lesson's text (Markdown, embedded)
-// and metadata, the Go logic that performs its real syscalls through the
-// sandbox engine, the checks of its prediction and challenge against kernel
-// state, and a headless runner. It knows nothing about bubbletea.
+// Package lessons is the core of the curriculum: what a lesson is (text,
+// data, logic), the embedded lesson folders and their loader and content
+// lint, the Session that walks a lesson part by part, the Sandboxes a
+// lesson plays in, the helpers lesson logic shares, and the learner's
+// progress. Each lesson's logic lives in its own package below (NN-id/),
+// joined by package catalog; the headless runner is package headless.
+// It may import sandbox only: never a lesson, catalog, headless, ui or
+// bubbletea.
 package lessons
 
 import (

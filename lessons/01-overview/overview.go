@@ -1,3 +1,9 @@
+// Package overview is lesson 1, "Namespaces: what a process can see": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package overview
 
 import (
@@ -20,35 +26,36 @@ const overviewFlags = sandbox.CloneNewUTS | sandbox.CloneNewIPC | sandbox.CloneN
 
 // Keys of the overview's Extra.
 const (
-	ovPlain      = "plain."        // + kind: the flagless child's identities
-	ovNslabPID   = "nslab.pid"     // this process
-	ovBoxPPID    = "box.ppid"      // the flagged child's parent, as the host sees it
-	ovPlainPPID  = "plain.ppid"    // the flagless child's parent
-	ovPlainPID   = "plain.pid"     // the flagless child
-	ovBoxFlags   = "box.flags"     // the flags the flagged child was cloned with
-	ovHostName   = "host.hostname" // the host's hostname before the lesson
-	ovPlainFlags = "plain.flags"   // the flags the flagless child was cloned with
-	ovBoxPID     = "box.pid"       // the flagged child
+	overviewPlain      = "plain."        // + kind: the flagless child's identities
+	overviewNslabPID   = "nslab.pid"     // this process
+	overviewBoxPPID    = "box.ppid"      // the flagged child's parent, as the host sees it
+	overviewPlainPPID  = "plain.ppid"    // the flagless child's parent
+	overviewPlainPID   = "plain.pid"     // the flagless child
+	overviewBoxFlags   = "box.flags"     // the flags the flagged child was cloned with
+	overviewHostName   = "host.hostname" // the host's hostname before the lesson
+	overviewPlainFlags = "plain.flags"   // the flags the flagless child was cloned with
+	overviewBoxPID     = "box.pid"       // the flagged child
 )
 
+// Logic is the lesson's Go side, for the registry in package catalog.
 func Logic() lessons.Logic {
 	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: overviewFlags, Label: "overview"},
 		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
-			r.Set(ovHostName, r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS}).Hostname)
+			r.Set(overviewHostName, r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS}).Hostname)
 			plain, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Rootless: sandbox.RootlessNever, Label: "overview-plain"})
 			if err != nil {
 				return fmt.Errorf("start the flagless child: %w", err)
 			}
-			r.Set(ovPlainPID, strconv.Itoa(plain.PID()))
-			r.Set(ovPlainFlags, sandbox.FlagString(plain.Flags()))
+			r.Set(overviewPlainPID, strconv.Itoa(plain.PID()))
+			r.Set(overviewPlainFlags, sandbox.FlagString(plain.Flags()))
 			return nil
 		},
 		Extra: func(ctx context.Context, r *lessons.Sandboxes) (map[string]string, error) {
 			ex := map[string]string{
-				ovNslabPID: strconv.Itoa(os.Getpid()),
-				ovBoxPID:   strconv.Itoa(r.Box.PID()),
-				ovBoxFlags: sandbox.FlagString(r.Box.Flags()),
+				overviewNslabPID: strconv.Itoa(os.Getpid()),
+				overviewBoxPID:   strconv.Itoa(r.Box.PID()),
+				overviewBoxFlags: sandbox.FlagString(r.Box.Flags()),
 			}
 			others := r.Others()
 			if len(others) == 0 {
@@ -59,8 +66,8 @@ func Logic() lessons.Logic {
 			if err != nil {
 				return nil, fmt.Errorf("identities of the flagless child: %w", err)
 			}
-			lessons.PutIDs(ex, ovPlain, ids)
-			for key, pid := range map[string]int{ovBoxPPID: r.Box.PID(), ovPlainPPID: plain.PID()} {
+			lessons.PutIDs(ex, overviewPlain, ids)
+			for key, pid := range map[string]int{overviewBoxPPID: r.Box.PID(), overviewPlainPPID: plain.PID()} {
 				ppid, err := lessons.ParentPID(pid)
 				if err != nil {
 					return nil, err
@@ -74,7 +81,7 @@ func Logic() lessons.Logic {
 		Answer: func(o lessons.Observation) (int, string) {
 			var diff, total []string
 			for _, k := range sandbox.Kinds() {
-				p, ok := lessons.ExtraID(o, ovPlain+k.ProcName)
+				p, ok := lessons.ExtraID(o, overviewPlain+k.ProcName)
 				h, hok := o.Host.IDs[k.ProcName]
 				if !ok || !hok {
 					continue
@@ -86,7 +93,7 @@ func Logic() lessons.Logic {
 			}
 			switch {
 			case len(total) > 0 && len(diff) == 0:
-				return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[ovPlainPID])
+				return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[overviewPlainPID])
 			case len(diff) == len(total):
 				return 1, fmt.Sprintf("every identity differs (%s)", strings.Join(diff, ", "))
 			default:
@@ -104,8 +111,8 @@ func Logic() lessons.Logic {
 			switch {
 			case uts.IsZero():
 				return false, "the sandbox's uts identity could not be read", nil
-			case host.Hostname != r.Get(ovHostName):
-				return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(ovHostName), host.Hostname), nil
+			case host.Hostname != r.Get(overviewHostName):
+				return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(overviewHostName), host.Hostname), nil
 			case sb.Hostname != want:
 				return false, fmt.Sprintf("the sandbox's hostname is %q; its uts namespace is %s, so it should be %q", sb.Hostname, uts.Label("uts"), want), nil
 			}
@@ -137,7 +144,7 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 	// A flagless clone shares every namespace.
 	var same, diff []string
 	for _, k := range have {
-		p, ok := lessons.ExtraID(o, ovPlain+k)
+		p, ok := lessons.ExtraID(o, overviewPlain+k)
 		if !ok {
 			diff = append(diff, k+" (unread)")
 			continue
@@ -148,7 +155,7 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 			diff = append(diff, k)
 		}
 	}
-	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[ovPlainFlags] + ") shares every namespace with its parent"
+	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[overviewPlainFlags] + ") shares every namespace with its parent"
 	if len(diff) == 0 && len(same) > 0 {
 		fs = append(fs, lessons.NewFact(plainText, true, "all %d identities equal", len(same)))
 	} else {
@@ -156,9 +163,9 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 	}
 
 	// The flagged child gets a new namespace of each kind asked for.
-	flags, err := sandbox.ParseFlags(o.Extra[ovBoxFlags])
+	flags, err := sandbox.ParseFlags(o.Extra[overviewBoxFlags])
 	if err != nil || flags == 0 {
-		fs = append(fs, lessons.NewFact("The child cloned with CLONE_NEW* flags is in new namespaces", false, "flags unknown: %q", o.Extra[ovBoxFlags]))
+		fs = append(fs, lessons.NewFact("The child cloned with CLONE_NEW* flags is in new namespaces", false, "flags unknown: %q", o.Extra[overviewBoxFlags]))
 		return fs
 	}
 	var asked, newOnes, notNew []string
@@ -170,7 +177,7 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 			notNew = append(notNew, k.ProcName)
 		}
 	}
-	flagText := "The child cloned with " + o.Extra[ovBoxFlags] + " is in a new namespace of each kind asked for"
+	flagText := "The child cloned with " + o.Extra[overviewBoxFlags] + " is in a new namespace of each kind asked for"
 	if len(notNew) == 0 && len(newOnes) > 0 {
 		fs = append(fs, lessons.NewFact(flagText, true, "%s", strings.Join(newOnes, " ")))
 	} else {
@@ -192,9 +199,9 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 		"%d device(s); uts inodes host %d, sandbox %d", len(devs), h.Ino, s.Ino))
 
 	// clone() makes a new process, a child of nslab.
-	nslab := o.Extra[ovNslabPID]
+	nslab := o.Extra[overviewNslabPID]
 	fs = append(fs, lessons.NewFact("clone() creates a new process: both children have their own PID, and nslab is their parent",
-		nslab != "" && o.Extra[ovBoxPPID] == nslab && o.Extra[ovPlainPPID] == nslab && o.Extra[ovBoxPID] != nslab && o.Extra[ovPlainPID] != nslab,
-		"nslab %s; children %s and %s, parents %s and %s", nslab, o.Extra[ovBoxPID], o.Extra[ovPlainPID], o.Extra[ovBoxPPID], o.Extra[ovPlainPPID]))
+		nslab != "" && o.Extra[overviewBoxPPID] == nslab && o.Extra[overviewPlainPPID] == nslab && o.Extra[overviewBoxPID] != nslab && o.Extra[overviewPlainPID] != nslab,
+		"nslab %s; children %s and %s, parents %s and %s", nslab, o.Extra[overviewBoxPID], o.Extra[overviewPlainPID], o.Extra[overviewBoxPPID], o.Extra[overviewPlainPPID]))
 	return fs
 }

@@ -1,3 +1,9 @@
+// Package uts is lesson 2, "UTS namespaces: a hostname of your own": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package uts
 
 import (
@@ -32,6 +38,7 @@ const (
 	utsSethostTrace = "trace.sethostname" // the sethostname event, and its identity change
 )
 
+// Logic is the lesson's Go side, for the registry in package catalog.
 func Logic() lessons.Logic {
 	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: 0, Label: "uts"},

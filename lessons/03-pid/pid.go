@@ -1,3 +1,9 @@
+// Package pid is lesson 3, "PID namespaces: PID 1 again": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package pid
 
 import (
@@ -34,6 +40,7 @@ const (
 // starts before it is killed.
 const pidDoomedChildren = 3
 
+// Logic is the lesson's Go side, for the registry in package catalog.
 func Logic() lessons.Logic {
 	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "pid"},

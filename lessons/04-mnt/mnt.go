@@ -1,3 +1,9 @@
+// Package mnt is lesson 4, "Mount namespaces: a private mount table": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package mnt
 
 import (
@@ -27,6 +33,7 @@ func mntPoints() []string {
 	return []string{mntDemo, mntPeer, mntPrivate, mntPrivCopy, mntChallenge}
 }
 
+// Logic is the lesson's Go side, for the registry in package catalog.
 func Logic() lessons.Logic {
 	return lessons.Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewNS, Label: "mnt"},

@@ -1,3 +1,9 @@
+// Package net is lesson 5, "Network namespaces: a network stack of its own": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package net
 
 import (
@@ -15,23 +21,23 @@ import (
 
 // Keys of the values the net lesson keeps with Sandboxes.Set during Perform.
 const (
-	n5FirstLinks  = "net.first_links"     // "lo DOWN": the links right after clone, "NAME STATE" each
-	n5FirstRoutes = "net.first_routes"    // how many routes the new namespace had then
-	n5PingLoDown  = "net.ping_lo_down"    // outcome of ping 127.0.0.1 with lo down
-	n5PingLoUp    = "net.ping_lo_up"      // the same after lo was brought up
-	n5HostEnd     = "net.host_end"        // the veth end on the host ("nslab<PID>")
-	n5HostAddr    = "net.host_addr"       // its CIDR
-	n5BoxEnd      = "net.sandbox_end"     // the end inside ("eth0")
-	n5BoxAddr     = "net.sandbox_addr"    // its CIDR
-	n5Subnet      = "net.subnet"          // the veth pair's /24
-	n5PingVeth    = "net.ping_veth"       // outcome of the ping to the host's end
-	n5Target      = "net.target"          // the host's main address: the challenge's destination
-	n5TargetDev   = "net.target_dev"      // the host link that carries it
-	n5PingTarget  = "net.ping_target"     // outcome of a ping to it before the challenge
-	n5HostDefault = "net.host_default"    // the host's default route, as RouteValue renders it
-	n5HostGateway = "net.host_gateway"    // the host's default gateway ("" without one)
-	n5Loopback    = "127.0.0.1"           // the address lo carries once up
-	n5NoTarget    = "no-address-to-reach" // n5Target's value when the host has none
+	netFirstLinks  = "net.first_links"     // "lo DOWN": the links right after clone, "NAME STATE" each
+	netFirstRoutes = "net.first_routes"    // how many routes the new namespace had then
+	netPingLoDown  = "net.ping_lo_down"    // outcome of ping 127.0.0.1 with lo down
+	netPingLoUp    = "net.ping_lo_up"      // the same after lo was brought up
+	netHostEnd     = "net.host_end"        // the veth end on the host ("nslab<PID>")
+	netHostAddr    = "net.host_addr"       // its CIDR
+	netBoxEnd      = "net.sandbox_end"     // the end inside ("eth0")
+	netBoxAddr     = "net.sandbox_addr"    // its CIDR
+	netSubnet      = "net.subnet"          // the veth pair's /24
+	netPingVeth    = "net.ping_veth"       // outcome of the ping to the host's end
+	netTarget      = "net.target"          // the host's main address: the challenge's destination
+	netTargetDev   = "net.target_dev"      // the host link that carries it
+	netPingTarget  = "net.ping_target"     // outcome of a ping to it before the challenge
+	netHostDefault = "net.host_default"    // the host's default route, as RouteValue renders it
+	netHostGateway = "net.host_gateway"    // the host's default gateway ("" without one)
+	netLoopback    = "127.0.0.1"           // the address lo carries once up
+	netNoTarget    = "no-address-to-reach" // netTarget's value when the host has none
 )
 
 // Logic: clone(CLONE_NEWNET) gives a network stack with nothing but a
@@ -59,27 +65,27 @@ func netPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if e := first.Errs[sandbox.ViewNet]; e != "" {
 		return fmt.Errorf("look at the new network namespace: %s", e)
 	}
-	r.Set(n5FirstLinks, linkStates(first.Links))
-	r.Set(n5FirstRoutes, strconv.Itoa(len(first.Routes)))
+	r.Set(netFirstLinks, linkStates(first.Links))
+	r.Set(netFirstRoutes, strconv.Itoa(len(first.Routes)))
 
 	// Failing here is the point: with lo down there is no route, not
 	// even to 127.0.0.1. The outcome is kept, not returned.
-	r.Set(n5PingLoDown, lessons.Outcome(sb.Ping(ctx, n5Loopback)))
+	r.Set(netPingLoDown, lessons.Outcome(sb.Ping(ctx, netLoopback)))
 	if err := sb.LinkUp(ctx, "lo"); err != nil {
 		return fmt.Errorf("bring lo up: %w", err)
 	}
-	r.Set(n5PingLoUp, lessons.Outcome(sb.Ping(ctx, n5Loopback)))
+	r.Set(netPingLoUp, lessons.Outcome(sb.Ping(ctx, netLoopback)))
 
 	v, err := sb.AddVeth(ctx)
 	if err != nil {
 		return fmt.Errorf("veth pair to the host: %w", err)
 	}
-	r.Set(n5HostEnd, v.HostName)
-	r.Set(n5HostAddr, v.HostAddr)
-	r.Set(n5BoxEnd, v.SandboxName)
-	r.Set(n5BoxAddr, v.SandboxAddr)
+	r.Set(netHostEnd, v.HostName)
+	r.Set(netHostAddr, v.HostAddr)
+	r.Set(netBoxEnd, v.SandboxName)
+	r.Set(netBoxAddr, v.SandboxAddr)
 	if _, subnet, err := net.ParseCIDR(v.SandboxAddr); err == nil {
-		r.Set(n5Subnet, subnet.String())
+		r.Set(netSubnet, subnet.String())
 	}
 	// A veth's carrier comes on asynchronously (the kernel's link watch
 	// may take up to a second); until then packets are dropped. Wait until
@@ -87,26 +93,26 @@ func netPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err := waitVethUp(ctx, r, v); err != nil {
 		return err
 	}
-	r.Set(n5PingVeth, lessons.Outcome(sb.Ping(ctx, v.HostIP())))
+	r.Set(netPingVeth, lessons.Outcome(sb.Ping(ctx, v.HostIP())))
 
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewNet})
 	if e := host.Errs[sandbox.ViewNet]; e != "" {
 		return fmt.Errorf("look at the host's network: %s", e)
 	}
 	if d, ok := defaultRoute(host.Routes); ok {
-		r.Set(n5HostDefault, routeLine(d))
-		r.Set(n5HostGateway, d.Gateway)
+		r.Set(netHostDefault, routeLine(d))
+		r.Set(netHostGateway, d.Gateway)
 	}
 	target, dev := hostMainAddr(host, v)
 	if target == "" {
-		r.Set(n5Target, n5NoTarget)
+		r.Set(netTarget, netNoTarget)
 		return nil
 	}
-	r.Set(n5Target, target)
-	r.Set(n5TargetDev, dev)
+	r.Set(netTarget, target)
+	r.Set(netTargetDev, dev)
 	// Before the challenge this fails (no route): the check below must
 	// see the opposite once the learner has solved it.
-	r.Set(n5PingTarget, lessons.Outcome(sb.Ping(ctx, target)))
+	r.Set(netPingTarget, lessons.Outcome(sb.Ping(ctx, target)))
 	return nil
 }
 
@@ -241,17 +247,17 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NSFact(o, "net", false, "The sandbox has a network namespace of its own: its net identity differs from the host's"),
 		lessons.SharedExcept(o, "Every other namespace is still the host's: CLONE_NEWNET changed only the network", "net"),
 		lessons.NewFact("Right after clone(CLONE_NEWNET) the new namespace had a single link, lo, and it was DOWN",
-			ex[n5FirstLinks] == "lo DOWN", "links then: %s", lessons.OrNone(ex[n5FirstLinks])),
+			ex[netFirstLinks] == "lo DOWN", "links then: %s", lessons.OrNone(ex[netFirstLinks])),
 		lessons.NewFact("…and an empty routing table",
-			ex[n5FirstRoutes] == "0", "routes then: %s", lessons.OrNone(ex[n5FirstRoutes])),
+			ex[netFirstRoutes] == "0", "routes then: %s", lessons.OrNone(ex[netFirstRoutes])),
 		lessons.NewFact("With lo down, even 127.0.0.1 was unreachable from inside",
-			lessons.OutcomeFailed(ex[n5PingLoDown]), "ping 127.0.0.1: %s", lessons.OrNone(ex[n5PingLoDown])),
+			lessons.OutcomeFailed(ex[netPingLoDown]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoDown])),
 		lessons.NewFact("Once lo was up, 127.0.0.1 answered",
-			lessons.OutcomeOK(ex[n5PingLoUp]), "ping 127.0.0.1: %s", lessons.OrNone(ex[n5PingLoUp])),
+			lessons.OutcomeOK(ex[netPingLoUp]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoUp])),
 	}
 
 	// The links each side has now.
-	hostEnd, boxEnd := ex[n5HostEnd], ex[n5BoxEnd]
+	hostEnd, boxEnd := ex[netHostEnd], ex[netBoxEnd]
 	var sbNames []string
 	for _, l := range o.Sandbox.Links {
 		sbNames = append(sbNames, l.Name+"("+l.Type+")")
@@ -264,35 +270,35 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 		"sandbox links: %s", strings.Join(sbNames, ", ")))
 
 	outer, outerOK := linkNamed(o.Host.Links, hostEnd)
-	fs = append(fs, lessons.NewFact("The other end, "+lessons.OrNone(hostEnd)+", is a link of the host's namespace, with address "+lessons.OrNone(ex[n5HostAddr]),
-		outerOK && outer.Type == "veth" && slices.Contains(outer.Addrs, ex[n5HostAddr]),
+	fs = append(fs, lessons.NewFact("The other end, "+lessons.OrNone(hostEnd)+", is a link of the host's namespace, with address "+lessons.OrNone(ex[netHostAddr]),
+		outerOK && outer.Type == "veth" && slices.Contains(outer.Addrs, ex[netHostAddr]),
 		"host %s: %s %v", lessons.OrNone(hostEnd), outer.Type, outer.Addrs))
-	fs = append(fs, lessons.NewFact(lessons.OrNone(boxEnd)+" inside has address "+lessons.OrNone(ex[n5BoxAddr])+" and is UP",
-		innerOK && slices.Contains(inner.Addrs, ex[n5BoxAddr]) && inner.State != "DOWN",
+	fs = append(fs, lessons.NewFact(lessons.OrNone(boxEnd)+" inside has address "+lessons.OrNone(ex[netBoxAddr])+" and is UP",
+		innerOK && slices.Contains(inner.Addrs, ex[netBoxAddr]) && inner.State != "DOWN",
 		"sandbox %s: %s %v", lessons.OrNone(boxEnd), inner.State, inner.Addrs))
 	fs = append(fs, lessons.NewFact("An ICMP echo from inside crossed the veth pair and the host's end answered",
-		lessons.OutcomeOK(ex[n5PingVeth]), "ping %s: %s", stripCIDR(ex[n5HostAddr]), lessons.OrNone(ex[n5PingVeth])))
-	if t := ex[n5Target]; t != "" && t != n5NoTarget {
-		fs = append(fs, lessons.NewFact("Yet the host's main address "+t+" (on its "+lessons.OrNone(ex[n5TargetDev])+") was unreachable from inside: no route leads there",
-			lessons.OutcomeFailed(ex[n5PingTarget]), "ping %s: %s", t, lessons.OrNone(ex[n5PingTarget])))
+		lessons.OutcomeOK(ex[netPingVeth]), "ping %s: %s", stripCIDR(ex[netHostAddr]), lessons.OrNone(ex[netPingVeth])))
+	if t := ex[netTarget]; t != "" && t != netNoTarget {
+		fs = append(fs, lessons.NewFact("Yet the host's main address "+t+" (on its "+lessons.OrNone(ex[netTargetDev])+") was unreachable from inside: no route leads there",
+			lessons.OutcomeFailed(ex[netPingTarget]), "ping %s: %s", t, lessons.OrNone(ex[netPingTarget])))
 	}
 
 	// Routing tables side by side.
-	subnet := ex[n5Subnet]
+	subnet := ex[netSubnet]
 	_, inRoute := routeTo(o.Sandbox.Routes, subnet, boxEnd)
 	_, outRoute := routeTo(o.Host.Routes, subnet, hostEnd)
 	fs = append(fs, lessons.NewFact("Each side routes the veth subnet "+lessons.OrNone(subnet)+" through its own end: "+lessons.OrNone(boxEnd)+" inside, "+lessons.OrNone(hostEnd)+" on the host",
 		subnet != "" && inRoute && outRoute,
 		"sandbox: %s; host: %s", routesText(o.Sandbox.Routes), routeText(o.Host.Routes, subnet)))
-	gw := ex[n5HostGateway]
+	gw := ex[netHostGateway]
 	leaked := false
 	for _, r := range o.Sandbox.Routes {
 		if gw != "" && r.Gateway == gw {
 			leaked = true
 		}
 	}
-	fs = append(fs, lessons.NewFact("The routing tables are separate: the host's default route ("+lessons.OrNone(ex[n5HostDefault])+") is not in the sandbox's table",
-		ex[n5HostDefault] != "" && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
+	fs = append(fs, lessons.NewFact("The routing tables are separate: the host's default route ("+lessons.OrNone(ex[netHostDefault])+") is not in the sandbox's table",
+		ex[netHostDefault] != "" && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
 	return fs
 }
 
@@ -349,13 +355,13 @@ func stripCIDR(s string) string {
 }
 
 func netAnswer(o lessons.Observation) (int, string) {
-	first := o.Extra[n5FirstLinks]
+	first := o.Extra[netFirstLinks]
 	switch {
 	case first == "":
 		return 3, "the new namespace showed no link at all"
 	case first == "lo DOWN":
 		return 1, "the kernel showed `lo DOWN` and nothing else: a new network namespace gets its own loopback device, " +
-			"and it starts down, so even 127.0.0.1 is unreachable (" + lessons.OrNone(o.Extra[n5PingLoDown]) + ") until `ip link set lo up`"
+			"and it starts down, so even 127.0.0.1 is unreachable (" + lessons.OrNone(o.Extra[netPingLoDown]) + ") until `ip link set lo up`"
 	case strings.HasPrefix(first, "lo ") && !strings.Contains(first, ","):
 		return 2, "the kernel showed " + first + ": a single loopback device, already up"
 	}
@@ -363,11 +369,11 @@ func netAnswer(o lessons.Observation) (int, string) {
 }
 
 func netCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
-	target, boxEnd := r.Get(n5Target), r.Get(n5BoxEnd)
+	target, boxEnd := r.Get(netTarget), r.Get(netBoxEnd)
 	if target == "" || boxEnd == "" {
 		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
 	}
-	if target == n5NoTarget {
+	if target == netNoTarget {
 		return false, "", fmt.Errorf("check: the host has no IPv4 address outside lo and the veth for the sandbox to reach")
 	}
 	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewNet)
@@ -384,7 +390,7 @@ func netCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	rt, ok := routeCovering(snap.Routes, target)
 	if !ok {
 		return false, fmt.Sprintf("the sandbox has no route to the host's address %s (on %s): its routes are %s",
-			target, r.Get(n5TargetDev), routesText(snap.Routes)), nil
+			target, r.Get(netTargetDev), routesText(snap.Routes)), nil
 	}
 	if rt.Dev != boxEnd {
 		return false, fmt.Sprintf("the route to %s (%s) does not leave through %s", target, routeLine(rt), boxEnd), nil

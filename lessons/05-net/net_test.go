@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 func TestLesson(t *testing.T) {
 	// The kernel's answer to the prediction is 1: lo, DOWN.
 	sess, o := lessontest.Play(t, lessontest.Lesson(t, "net", Logic), lessontest.Want{Right: 1})
-	hostEnd := o.Extra[n5HostEnd]
+	hostEnd := o.Extra[netHostEnd]
 	if !strings.HasPrefix(hostEnd, "nslab") {
 		t.Fatalf("host end of the veth %q", hostEnd)
 	}
@@ -39,7 +39,7 @@ func TestNetFactsEmptyObservation(t *testing.T) {
 			t.Errorf("fact holds on an empty observation: %s (%s)", f.Text, f.Got)
 		}
 	}
-	if right, _ := netAnswer(lessons.Observation{Extra: map[string]string{n5FirstLinks: "lo UP"}}); right != 2 {
+	if right, _ := netAnswer(lessons.Observation{Extra: map[string]string{netFirstLinks: "lo UP"}}); right != 2 {
 		t.Errorf("answer for lo UP: %d", right)
 	}
 }

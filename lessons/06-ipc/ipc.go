@@ -1,3 +1,9 @@
+// Package ipc is lesson 6, "IPC namespaces: private message queues and shared memory": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package ipc
 
 import (
@@ -17,22 +23,22 @@ import (
 // Keys of the values the ipc lesson keeps with Sandboxes.Set during Perform, and
 // the names it uses.
 const (
-	i6Created      = "ipc.created"        // what CreateIPC made inside: "shm id 0, msg id 0, mq /nslab"
-	i6HostMQ       = "ipc.host_mq"        // did mq_open on the host find the queue? "true"/"false"
-	i6InsideListed = "ipc.inside_listed"  // was the queue listed inside before any mount of its own?
-	i6InsideMQ     = "ipc.inside_mq_view" // what the sandbox's POSIX queue listing said then
-	i6HostMqueues  = "ipc.host_mqueue_mounts"
-	i6ProbeID      = "ipc.probe_id"         // id of the segment made on the host for a moment
-	i6ProbeOnHost  = "ipc.probe_host"       // was it in the host's table? "true"/"false"
-	i6ProbeInside  = "ipc.probe_inside"     // was it in the sandbox's table?
-	i6ProbeHostN   = "ipc.probe_host_shm"   // the host's segments while it existed
-	i6ProbeInN     = "ipc.probe_inside_shm" // the sandbox's segments at the same time
-	// i6Key is the System V key sandbox.CreateIPC uses ("nslb"), as the
+	ipcCreated      = "ipc.created"        // what CreateIPC made inside: "shm id 0, msg id 0, mq /nslab"
+	ipcHostMQ       = "ipc.host_mq"        // did mq_open on the host find the queue? "true"/"false"
+	ipcInsideListed = "ipc.inside_listed"  // was the queue listed inside before any mount of its own?
+	ipcInsideMQ     = "ipc.inside_mq_view" // what the sandbox's POSIX queue listing said then
+	ipcHostMqueues  = "ipc.host_mqueue_mounts"
+	ipcProbeID      = "ipc.probe_id"         // id of the segment made on the host for a moment
+	ipcProbeOnHost  = "ipc.probe_host"       // was it in the host's table? "true"/"false"
+	ipcProbeInside  = "ipc.probe_inside"     // was it in the sandbox's table?
+	ipcProbeHostN   = "ipc.probe_host_shm"   // the host's segments while it existed
+	ipcProbeInN     = "ipc.probe_inside_shm" // the sandbox's segments at the same time
+	// ipcKey is the System V key sandbox.CreateIPC uses ("nslb"), as the
 	// snapshots render keys.
-	i6Key    = "0x6e736c62"
-	i6MQName = "/nslab"
-	// i6Private is how snapshots render the IPC_PRIVATE key.
-	i6Private = "0x00000000"
+	ipcKey    = "0x6e736c62"
+	ipcMQName = "/nslab"
+	// ipcPrivate is how snapshots render the IPC_PRIVATE key.
+	ipcPrivate = "0x00000000"
 )
 
 // Logic: clone(CLONE_NEWIPC|CLONE_NEWNS); a System V message queue, a
@@ -54,33 +60,33 @@ func Logic() lessons.Logic {
 
 func ipcPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
-	text, err := sb.CreateIPC(ctx, i6MQName)
+	text, err := sb.CreateIPC(ctx, ipcMQName)
 	if err != nil {
 		return fmt.Errorf("create IPC objects inside: %w", err)
 	}
-	r.Set(i6Created, text)
+	r.Set(ipcCreated, text)
 
 	// No syscall lists POSIX queues; mq_open on the host, from this
 	// process (which never leaves the host's namespaces), asks directly.
-	onHost, err := sandbox.MQueueExists(i6MQName)
+	onHost, err := sandbox.MQueueExists(ipcMQName)
 	if err != nil {
-		return fmt.Errorf("look for %s on the host: %w", i6MQName, err)
+		return fmt.Errorf("look for %s on the host: %w", ipcMQName, err)
 	}
-	r.Set(i6HostMQ, strconv.FormatBool(onHost))
+	r.Set(ipcHostMQ, strconv.FormatBool(onHost))
 
 	in, err := sb.Observe(ctx, []sandbox.View{sandbox.ViewIPC})
 	if err != nil {
 		return fmt.Errorf("look inside: %w", err)
 	}
 	listed, view := mqueueListing(in)
-	r.Set(i6InsideListed, strconv.FormatBool(listed))
-	r.Set(i6InsideMQ, view)
+	r.Set(ipcInsideListed, strconv.FormatBool(listed))
+	r.Set(ipcInsideMQ, view)
 
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
 	if e := host.Errs[sandbox.ViewMount]; e != "" {
 		return fmt.Errorf("the host's mount table: %s", e)
 	}
-	r.Set(i6HostMqueues, mqueueMounts(host.Mounts))
+	r.Set(ipcHostMqueues, mqueueMounts(host.Mounts))
 
 	return ipcHostProbe(ctx, r)
 }
@@ -98,7 +104,7 @@ func ipcHostProbe(ctx context.Context, r *lessons.Sandboxes) (err error) {
 			err = errors.Join(err, fmt.Errorf("remove the host's segment %d: %w", id, rmErr))
 		}
 	}()
-	r.Set(i6ProbeID, strconv.Itoa(id))
+	r.Set(ipcProbeID, strconv.Itoa(id))
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewIPC})
 	in, err := r.Box.Observe(ctx, []sandbox.View{sandbox.ViewIPC})
 	if err != nil {
@@ -107,10 +113,10 @@ func ipcHostProbe(ctx context.Context, r *lessons.Sandboxes) (err error) {
 	if host.IPC == nil || in.IPC == nil {
 		return fmt.Errorf("IPC view missing: host %v, sandbox %v", host.Errs, in.Errs)
 	}
-	r.Set(i6ProbeOnHost, strconv.FormatBool(hasIPCObject(host.IPC.ShmSegs, i6Private, id)))
-	r.Set(i6ProbeInside, strconv.FormatBool(hasIPCObject(in.IPC.ShmSegs, i6Private, id)))
-	r.Set(i6ProbeHostN, ipcObjects(host.IPC.ShmSegs))
-	r.Set(i6ProbeInN, ipcObjects(in.IPC.ShmSegs))
+	r.Set(ipcProbeOnHost, strconv.FormatBool(hasIPCObject(host.IPC.ShmSegs, ipcPrivate, id)))
+	r.Set(ipcProbeInside, strconv.FormatBool(hasIPCObject(in.IPC.ShmSegs, ipcPrivate, id)))
+	r.Set(ipcProbeHostN, ipcObjects(host.IPC.ShmSegs))
+	r.Set(ipcProbeInN, ipcObjects(in.IPC.ShmSegs))
 	return nil
 }
 
@@ -137,7 +143,7 @@ func mqueueListing(s sandbox.Snapshot) (bool, string) {
 	if len(s.IPC.MQueues) == 0 {
 		return false, "an mqueue mount lists no queue"
 	}
-	return slices.Contains(s.IPC.MQueues, i6MQName), "queues listed: " + strings.Join(s.IPC.MQueues, " ")
+	return slices.Contains(s.IPC.MQueues, ipcMQName), "queues listed: " + strings.Join(s.IPC.MQueues, " ")
 }
 
 // mqueueMounts lists the mount points of mqueue file systems.
@@ -160,27 +166,27 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 	if o.Sandbox.IPC != nil {
 		inMsg, inShm = o.Sandbox.IPC.MsgQueues, o.Sandbox.IPC.ShmSegs
 	}
-	probe := ex[i6ProbeID]
+	probe := ex[ipcProbeID]
 	return []lessons.Fact{
 		lessons.NSFact(o, "ipc", false, "The sandbox has an IPC namespace of its own"),
 		lessons.NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
-		lessons.NewFact("Inside, the System V message queue with key "+i6Key+" exists",
-			hasIPCObject(inMsg, i6Key, -1), "sandbox msg queues: %s", ipcObjects(inMsg)),
+		lessons.NewFact("Inside, the System V message queue with key "+ipcKey+" exists",
+			hasIPCObject(inMsg, ipcKey, -1), "sandbox msg queues: %s", ipcObjects(inMsg)),
 		lessons.NewFact("…and so does the shared memory segment with that key",
-			hasIPCObject(inShm, i6Key, -1), "sandbox shm segments: %s", ipcObjects(inShm)),
+			hasIPCObject(inShm, ipcKey, -1), "sandbox shm segments: %s", ipcObjects(inShm)),
 		lessons.NewFact("The host's tables have neither: `ipcs` on the host does not list them",
-			o.Host.IPC != nil && !hasIPCObject(hostMsg, i6Key, -1) && !hasIPCObject(hostShm, i6Key, -1),
+			o.Host.IPC != nil && !hasIPCObject(hostMsg, ipcKey, -1) && !hasIPCObject(hostShm, ipcKey, -1),
 			"host msg queues: %s; host shm segments: %s", ipcObjects(hostMsg), ipcObjects(hostShm)),
-		lessons.NewFact("mq_open(\""+i6MQName+"\", O_CREAT) inside created the POSIX message queue",
-			strings.Contains(ex[i6Created], "mq "+i6MQName), "created inside: %s", lessons.OrNone(ex[i6Created])),
-		lessons.NewFact("On the host, mq_open(\""+i6MQName+"\") finds no such queue",
-			ex[i6HostMQ] == "false", "exists on the host: %s", lessons.OrNone(ex[i6HostMQ])),
-		lessons.NewFact("Inside, "+i6MQName+" was not listed as a file: no mqueue file system of the sandbox's IPC namespace was mounted",
-			ex[i6InsideListed] == "false", "%s", lessons.OrNone(ex[i6InsideMQ])),
+		lessons.NewFact("mq_open(\""+ipcMQName+"\", O_CREAT) inside created the POSIX message queue",
+			strings.Contains(ex[ipcCreated], "mq "+ipcMQName), "created inside: %s", lessons.OrNone(ex[ipcCreated])),
+		lessons.NewFact("On the host, mq_open(\""+ipcMQName+"\") finds no such queue",
+			ex[ipcHostMQ] == "false", "exists on the host: %s", lessons.OrNone(ex[ipcHostMQ])),
+		lessons.NewFact("Inside, "+ipcMQName+" was not listed as a file: no mqueue file system of the sandbox's IPC namespace was mounted",
+			ex[ipcInsideListed] == "false", "%s", lessons.OrNone(ex[ipcInsideMQ])),
 		lessons.NewFact("The other way round: a shared memory segment made on the host (IPC_PRIVATE, id "+lessons.OrNone(probe)+") was in the host's table",
-			ex[i6ProbeOnHost] == "true", "host shm segments then: %s", lessons.OrNone(ex[i6ProbeHostN])),
+			ex[ipcProbeOnHost] == "true", "host shm segments then: %s", lessons.OrNone(ex[ipcProbeHostN])),
 		lessons.NewFact("…and not in the sandbox's",
-			ex[i6ProbeInside] == "false", "sandbox shm segments then: %s", lessons.OrNone(ex[i6ProbeInN])),
+			ex[ipcProbeInside] == "false", "sandbox shm segments then: %s", lessons.OrNone(ex[ipcProbeInN])),
 	}
 }
 
@@ -201,15 +207,15 @@ func ipcAnswer(o lessons.Observation) (int, string) {
 		return -1, "the IPC view was not observed on both sides"
 	}
 	host, in := o.Host.IPC.MsgQueues, o.Sandbox.IPC.MsgQueues
-	if hasIPCObject(host, i6Key, -1) {
-		return 0, fmt.Sprintf("the host's /proc/sysvipc/msg lists key %s: the two sides share one table", i6Key)
+	if hasIPCObject(host, ipcKey, -1) {
+		return 0, fmt.Sprintf("the host's /proc/sysvipc/msg lists key %s: the two sides share one table", ipcKey)
 	}
 	return 1, fmt.Sprintf("the sandbox's table has the queue (%s), the host's does not (%s): "+
 		"an IPC namespace has its own System V identifiers and POSIX queues", ipcObjects(in), ipcObjects(host))
 }
 
 func ipcCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
-	before := r.Get(i6Created)
+	before := r.Get(ipcCreated)
 	if before == "" {
 		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
 	}
@@ -217,23 +223,23 @@ func ipcCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	onHost, err := sandbox.MQueueExists(i6MQName)
+	onHost, err := sandbox.MQueueExists(ipcMQName)
 	if err != nil {
 		return false, "", fmt.Errorf("check on the host: %w", err)
 	}
 	if onHost {
-		return false, "the host has a queue " + i6MQName + ": it was made in the host's IPC namespace, not the sandbox's", nil
+		return false, "the host has a queue " + ipcMQName + ": it was made in the host's IPC namespace, not the sandbox's", nil
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
-	if now := mqueueMounts(host.Mounts); now != r.Get(i6HostMqueues) {
-		return false, fmt.Sprintf("the host's mqueue mounts changed: %q, were %q", now, r.Get(i6HostMqueues)), nil
+	if now := mqueueMounts(host.Mounts); now != r.Get(ipcHostMqueues) {
+		return false, fmt.Sprintf("the host's mqueue mounts changed: %q, were %q", now, r.Get(ipcHostMqueues)), nil
 	}
 	listed, view := mqueueListing(snap)
 	inside := mqueueMounts(snap.Mounts)
 	if !listed {
-		return false, fmt.Sprintf("%s is not listed inside (mqueue mounts inside: %s; %s)", i6MQName, lessons.OrNone(inside), view), nil
+		return false, fmt.Sprintf("%s is not listed inside (mqueue mounts inside: %s; %s)", ipcMQName, lessons.OrNone(inside), view), nil
 	}
-	return true, fmt.Sprintf("inside, the mqueue mount at %s lists %s; the host has no such queue and no new mount", inside, i6MQName), nil
+	return true, fmt.Sprintf("inside, the mqueue mount at %s lists %s; the host has no such queue and no new mount", inside, ipcMQName), nil
 }
 
 // ipcSolve runs the solution in the sandbox's shell. Without cgo nslab

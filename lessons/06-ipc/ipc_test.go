@@ -15,8 +15,8 @@ func TestLesson(t *testing.T) {
 	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1})
 	// The queue made inside must not be on the host, before or after the
 	// challenge's mount.
-	if on, err := sandbox.MQueueExists(i6MQName); err != nil || on {
-		t.Errorf("%s on the host: %v %v", i6MQName, on, err)
+	if on, err := sandbox.MQueueExists(ipcMQName); err != nil || on {
+		t.Errorf("%s on the host: %v %v", ipcMQName, on, err)
 	}
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestMqueueListing(t *testing.T) {
 		{nil, false},
 		{&sandbox.IPC{MQueueNote: "no mqueue"}, false},
 		{&sandbox.IPC{MQueues: []string{"/other"}}, false},
-		{&sandbox.IPC{MQueues: []string{"/a", i6MQName}}, true},
+		{&sandbox.IPC{MQueues: []string{"/a", ipcMQName}}, true},
 	}
 	for _, c := range cases {
 		if got, view := mqueueListing(sandbox.Snapshot{IPC: c.ipc}); got != c.want || view == "" {

@@ -1,3 +1,9 @@
+// Package user is lesson 7, "User namespaces: root inside, nobody outside": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package user
 
 import (
@@ -16,25 +22,25 @@ import (
 // Keys of the values the user lesson keeps (Sandboxes.Set during Perform, and
 // its live Extra), and the names it uses.
 const (
-	u7CallerUID    = "user.caller_uid"    // nslab's own effective uid
-	u7CapLast      = "user.cap_last_cap"  // /proc/sys/kernel/cap_last_cap
-	u7OutsideUID   = "user.outside_uid"   // the agent's effective uid in the host's /proc/PID/status
-	u7OutsideGID   = "user.outside_gid"   // the same for its gid
-	u7JoinHost     = "user.join_host_uts" // outcome of setns into nslab's own UTS namespace
-	u7UTSBefore    = "user.uts_before"    // the agent's uts identity before unshare
-	u7Unshare      = "user.unshare_uts"   // outcome of unshare(CLONE_NEWUTS) by the agent
-	u7HostHostname = "user.host_hostname" // the host's hostname during Perform
-	u7BothFlags    = "user.both_flags"    // the second sandbox's clone flags
-	u7BothSet      = "user.both_sethostname"
-	u7BothHostname = "user.both_hostname"
-	u7BothUTS      = "user.both_uts"  // the second sandbox's uts identity
-	u7BothUser     = "user.both_user" // and its user namespace
-	u7BothUID      = "user.both_euid" // its effective uid inside
-	u7BothName     = "both"           // the hostname the second sandbox gives itself
-	u7Challenge    = "userlab"        // the hostname the challenge asks for
-	u7StatusPrefix = "/proc/"         // where the host reads an agent's status
-	u7Nobody       = 65534            // the uid root is mapped to when nslab runs as root
-	u7CapSysAdmin  = "CAP_SYS_ADMIN"
+	userCallerUID    = "user.caller_uid"    // nslab's own effective uid
+	userCapLast      = "user.cap_last_cap"  // /proc/sys/kernel/cap_last_cap
+	userOutsideUID   = "user.outside_uid"   // the agent's effective uid in the host's /proc/PID/status
+	userOutsideGID   = "user.outside_gid"   // the same for its gid
+	userJoinHost     = "user.join_host_uts" // outcome of setns into nslab's own UTS namespace
+	userUTSBefore    = "user.uts_before"    // the agent's uts identity before unshare
+	userUnshare      = "user.unshare_uts"   // outcome of unshare(CLONE_NEWUTS) by the agent
+	userHostHostname = "user.host_hostname" // the host's hostname during Perform
+	userBothFlags    = "user.both_flags"    // the second sandbox's clone flags
+	userBothSet      = "user.both_sethostname"
+	userBothHostname = "user.both_hostname"
+	userBothUTS      = "user.both_uts"  // the second sandbox's uts identity
+	userBothUser     = "user.both_user" // and its user namespace
+	userBothUID      = "user.both_euid" // its effective uid inside
+	userBothName     = "both"           // the hostname the second sandbox gives itself
+	userChallenge    = "userlab"        // the hostname the challenge asks for
+	userStatusPrefix = "/proc/"         // where the host reads an agent's status
+	userNobody       = 65534            // the uid root is mapped to when nslab runs as root
+	userCapSysAdmin  = "CAP_SYS_ADMIN"
 )
 
 // Logic: clone(CLONE_NEWUSER) with uid 0 inside mapped to nobody (as
@@ -58,27 +64,27 @@ func Logic() lessons.Logic {
 
 func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
-	r.Set(u7CallerUID, strconv.Itoa(os.Geteuid()))
+	r.Set(userCallerUID, strconv.Itoa(os.Geteuid()))
 	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
-		r.Set(u7CapLast, strings.TrimSpace(string(b)))
+		r.Set(userCapLast, strings.TrimSpace(string(b)))
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
-	r.Set(u7HostHostname, host.Hostname)
+	r.Set(userHostHostname, host.Hostname)
 	ids, err := sb.IDs()
 	if err != nil {
 		return fmt.Errorf("the agent's namespaces: %w", err)
 	}
-	r.Set(u7UTSBefore, ids["uts"].Label("uts"))
+	r.Set(userUTSBefore, ids["uts"].Label("uts"))
 
 	// Every capability, but only in namespaces its user namespace owns:
 	// joining nslab's own UTS namespace (owned by the initial user
 	// namespace) is refused. The refusal is the point; it is kept.
-	r.Set(u7JoinHost, lessons.Outcome("joined", sb.Setns(ctx, os.Getpid(), "uts", sandbox.CloneNewUTS)))
+	r.Set(userJoinHost, lessons.Outcome("joined", sb.Setns(ctx, os.Getpid(), "uts", sandbox.CloneNewUTS)))
 
 	// The same capabilities suffice for a new UTS namespace: it is owned
 	// by the agent's user namespace.
 	err = sb.Unshare(ctx, sandbox.CloneNewUTS)
-	r.Set(u7Unshare, lessons.Outcome("unshared", err))
+	r.Set(userUnshare, lessons.Outcome("unshared", err))
 	if err != nil {
 		return fmt.Errorf("unshare(CLONE_NEWUTS) as root of a user namespace: %w", err)
 	}
@@ -90,17 +96,17 @@ func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return fmt.Errorf("clone(CLONE_NEWUSER|CLONE_NEWUTS): %w", err)
 	}
-	r.Set(u7BothFlags, sandbox.FlagString(both.Flags()))
-	r.Set(u7BothSet, lessons.Outcome("named", both.SetHostname(ctx, u7BothName)))
+	r.Set(userBothFlags, sandbox.FlagString(both.Flags()))
+	r.Set(userBothSet, lessons.Outcome("named", both.SetHostname(ctx, userBothName)))
 	snap, err := both.Observe(ctx, []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewUser})
 	if err != nil {
 		return fmt.Errorf("look inside the second sandbox: %w", err)
 	}
-	r.Set(u7BothHostname, snap.Hostname)
-	r.Set(u7BothUTS, snap.IDs["uts"].Label("uts"))
-	r.Set(u7BothUser, snap.IDs["user"].Label("user"))
+	r.Set(userBothHostname, snap.Hostname)
+	r.Set(userBothUTS, snap.IDs["uts"].Label("uts"))
+	r.Set(userBothUser, snap.IDs["user"].Label("user"))
 	if snap.User != nil {
-		r.Set(u7BothUID, strconv.Itoa(snap.User.EUID))
+		r.Set(userBothUID, strconv.Itoa(snap.User.EUID))
 	}
 	return nil
 }
@@ -111,7 +117,7 @@ func userExtra(_ context.Context, r *lessons.Sandboxes) (map[string]string, erro
 	if r.Box == nil {
 		return nil, nil
 	}
-	b, err := os.ReadFile(u7StatusPrefix + strconv.Itoa(r.Box.PID()) + "/status")
+	b, err := os.ReadFile(userStatusPrefix + strconv.Itoa(r.Box.PID()) + "/status")
 	if err != nil {
 		return nil, fmt.Errorf("the agent's status on the host: %w", err)
 	}
@@ -119,7 +125,7 @@ func userExtra(_ context.Context, r *lessons.Sandboxes) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{u7OutsideUID: strconv.Itoa(uid[1]), u7OutsideGID: strconv.Itoa(gid[1])}, nil
+	return map[string]string{userOutsideUID: strconv.Itoa(uid[1]), userOutsideGID: strconv.Itoa(gid[1])}, nil
 }
 
 // ErrStatusIDs wraps a /proc/PID/status text without usable Uid and Gid
@@ -175,10 +181,10 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 	if u == nil {
 		u = &sandbox.User{EUID: -1, EGID: -1}
 	}
-	outUID, uerr := strconv.Atoi(ex[u7OutsideUID])
-	outGID, gerr := strconv.Atoi(ex[u7OutsideGID])
-	caller, cerr := strconv.Atoi(ex[u7CallerUID])
-	full, fullOK := fullCaps(ex[u7CapLast])
+	outUID, uerr := strconv.Atoi(ex[userOutsideUID])
+	outGID, gerr := strconv.Atoi(ex[userOutsideGID])
+	caller, cerr := strconv.Atoi(ex[userCallerUID])
+	full, fullOK := fullCaps(ex[userCapLast])
 	mapText := func(m []sandbox.IDMap) string {
 		if len(m) == 0 {
 			return "empty"
@@ -190,41 +196,41 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 	}
 	wantOutside := caller
 	if caller == 0 {
-		wantOutside = u7Nobody
+		wantOutside = userNobody
 	}
-	joinErr := ex[u7JoinHost]
+	joinErr := ex[userJoinHost]
 	return []lessons.Fact{
 		lessons.NSFact(o, "user", false, "The agent has a user namespace of its own"),
 		lessons.NewFact("uid_map maps uid 0 inside to the agent's uid outside, and no other uid",
-			oneMap(u.UIDMap, outUID, uerr), "uid_map %s; outside uid %s", mapText(u.UIDMap), lessons.OrNone(ex[u7OutsideUID])),
+			oneMap(u.UIDMap, outUID, uerr), "uid_map %s; outside uid %s", mapText(u.UIDMap), lessons.OrNone(ex[userOutsideUID])),
 		lessons.NewFact("gid_map does the same for gid 0, written after setgroups was set to deny",
 			oneMap(u.GIDMap, outGID, gerr) && u.Setgroups == "deny",
-			"gid_map %s; setgroups %s; outside gid %s", mapText(u.GIDMap), lessons.OrNone(u.Setgroups), lessons.OrNone(ex[u7OutsideGID])),
+			"gid_map %s; setgroups %s; outside gid %s", mapText(u.GIDMap), lessons.OrNone(u.Setgroups), lessons.OrNone(ex[userOutsideGID])),
 		lessons.NewFact("Inside, the agent's effective uid is 0: root",
 			u.EUID == 0, "euid inside %d", u.EUID),
-		lessons.NewFact("…with every capability of this kernel in its effective set, "+u7CapSysAdmin+" among them",
+		lessons.NewFact("…with every capability of this kernel in its effective set, "+userCapSysAdmin+" among them",
 			fullOK && u.CapEff == full, "CapEff %#x (%d capabilities) of %#x", u.CapEff, bits.OnesCount64(u.CapEff), full),
 		lessons.NewFact("Seen from the host (/proc/PID/status), the same process is an unprivileged uid: "+unprivilegedName(wantOutside),
-			uerr == nil && cerr == nil && outUID != 0 && outUID == wantOutside, "Uid on the host %s", lessons.OrNone(ex[u7OutsideUID])),
+			uerr == nil && cerr == nil && outUID != 0 && outUID == wantOutside, "Uid on the host %s", lessons.OrNone(ex[userOutsideUID])),
 		lessons.NewFact("Its capabilities do not reach the host's namespaces: joining nslab's own UTS namespace was refused",
 			joinErr == "EACCES" || joinErr == "EPERM", "setns into the host's uts: %s", lessons.OrNone(joinErr)),
 		lessons.NewFact("Yet it could create a UTS namespace of its own, owned by its user namespace",
-			lessons.OutcomeOK(ex[u7Unshare]) && lessons.DifferentNS(o, "uts"),
-			"unshare(CLONE_NEWUTS): %s; uts %s → %s", lessons.OrNone(ex[u7Unshare]), lessons.OrNone(ex[u7UTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),
-		lessons.NewFact("One clone("+lessons.OrNone(ex[u7BothFlags])+") does both at once: the second sandbox is root in a user namespace of its own and named itself "+u7BothName,
-			lessons.OutcomeOK(ex[u7BothSet]) && ex[u7BothHostname] == u7BothName && ex[u7BothUID] == "0" &&
-				ex[u7BothUTS] != o.Host.IDs["uts"].Label("uts") && ex[u7BothUser] != o.Host.IDs["user"].Label("user") &&
-				ex[u7BothUser] != o.Sandbox.IDs["user"].Label("user"),
-			"sethostname: %s; hostname %s; euid %s; %s, %s", lessons.OrNone(ex[u7BothSet]), lessons.OrNone(ex[u7BothHostname]),
-			lessons.OrNone(ex[u7BothUID]), lessons.OrNone(ex[u7BothUTS]), lessons.OrNone(ex[u7BothUser])),
+			lessons.OutcomeOK(ex[userUnshare]) && lessons.DifferentNS(o, "uts"),
+			"unshare(CLONE_NEWUTS): %s; uts %s → %s", lessons.OrNone(ex[userUnshare]), lessons.OrNone(ex[userUTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),
+		lessons.NewFact("One clone("+lessons.OrNone(ex[userBothFlags])+") does both at once: the second sandbox is root in a user namespace of its own and named itself "+userBothName,
+			lessons.OutcomeOK(ex[userBothSet]) && ex[userBothHostname] == userBothName && ex[userBothUID] == "0" &&
+				ex[userBothUTS] != o.Host.IDs["uts"].Label("uts") && ex[userBothUser] != o.Host.IDs["user"].Label("user") &&
+				ex[userBothUser] != o.Sandbox.IDs["user"].Label("user"),
+			"sethostname: %s; hostname %s; euid %s; %s, %s", lessons.OrNone(ex[userBothSet]), lessons.OrNone(ex[userBothHostname]),
+			lessons.OrNone(ex[userBothUID]), lessons.OrNone(ex[userBothUTS]), lessons.OrNone(ex[userBothUser])),
 		lessons.NewFact("The host kept its hostname",
-			o.Host.Hostname != "" && o.Host.Hostname == ex[u7HostHostname] && o.Host.Hostname != u7BothName,
-			"host hostname %q (during Perform %q)", o.Host.Hostname, ex[u7HostHostname]),
+			o.Host.Hostname != "" && o.Host.Hostname == ex[userHostHostname] && o.Host.Hostname != userBothName,
+			"host hostname %q (during Perform %q)", o.Host.Hostname, ex[userHostHostname]),
 	}
 }
 
 func unprivilegedName(uid int) string {
-	if uid == u7Nobody {
+	if uid == userNobody {
 		return "65534, nobody"
 	}
 	return strconv.Itoa(uid) + ", your own uid"
@@ -235,8 +241,8 @@ func userAnswer(o lessons.Observation) (int, string) {
 	if u == nil {
 		return -1, "the user view was not observed"
 	}
-	out := o.Extra[u7OutsideUID]
-	full, ok := fullCaps(o.Extra[u7CapLast])
+	out := o.Extra[userOutsideUID]
+	full, ok := fullCaps(o.Extra[userCapLast])
 	switch {
 	case u.EUID == 0 && out == "0":
 		return 1, "the agent is uid 0 inside and uid 0 on the host"
@@ -248,7 +254,7 @@ func userAnswer(o lessons.Observation) (int, string) {
 }
 
 func userCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
-	if r.Get(u7Unshare) == "" {
+	if r.Get(userUnshare) == "" {
 		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
 	}
 	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
@@ -259,10 +265,10 @@ func userCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) 
 	switch {
 	case snap.IDs["uts"] == host.IDs["uts"]:
 		return false, "the agent is in the host's UTS namespace", nil
-	case host.Hostname != r.Get(u7HostHostname):
-		return false, fmt.Sprintf("the host's hostname changed: %q, was %q", host.Hostname, r.Get(u7HostHostname)), nil
-	case snap.Hostname != u7Challenge:
-		return false, fmt.Sprintf("the sandbox is named %q, not %q", snap.Hostname, u7Challenge), nil
+	case host.Hostname != r.Get(userHostHostname):
+		return false, fmt.Sprintf("the host's hostname changed: %q, was %q", host.Hostname, r.Get(userHostHostname)), nil
+	case snap.Hostname != userChallenge:
+		return false, fmt.Sprintf("the sandbox is named %q, not %q", snap.Hostname, userChallenge), nil
 	}
 	return true, fmt.Sprintf("the sandbox (%s) is named %q; the host keeps %q", snap.IDs["uts"].Label("uts"), snap.Hostname, host.Hostname), nil
 }
@@ -272,7 +278,7 @@ func userCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) 
 func userSolve(ctx context.Context, r *lessons.Sandboxes) error {
 	err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if errors.Is(err, sandbox.ErrNoEnter) {
-		return r.Box.SetHostname(ctx, u7Challenge)
+		return r.Box.SetHostname(ctx, userChallenge)
 	}
 	return err
 }

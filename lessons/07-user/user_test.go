@@ -16,8 +16,8 @@ func TestLesson(t *testing.T) {
 	_, o := lessontest.Play(t, lessontest.Lesson(t, "user", Logic), lessontest.Want{Right: 0})
 	// As root, the agent must be nobody on the host: read it here too,
 	// independently of the lesson's own Extra.
-	if got := o.Extra[u7OutsideUID]; got != strconv.Itoa(u7Nobody) {
-		t.Errorf("agent's uid on the host %q, want %d", got, u7Nobody)
+	if got := o.Extra[userOutsideUID]; got != strconv.Itoa(userNobody) {
+		t.Errorf("agent's uid on the host %q, want %d", got, userNobody)
 	}
 }
 

@@ -1,3 +1,9 @@
+// Package setns is lesson 8, "setns: joining a namespace that exists": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package setns
 
 import (
@@ -16,28 +22,28 @@ import (
 // Keys of the values the setns lesson keeps (Sandboxes.Set during Perform, and
 // its live Extra), and the names it uses.
 const (
-	s8HostHostname = "setns.host_hostname"   // the host's hostname during Perform
-	s8JoinerPID    = "setns.joiner_pid"      // host PID of the joining agent
-	s8Before       = "setns.before."         // + kind: the joiner's identities before any setns (PutIDs)
-	s8Wrong        = "setns.wrong_nstype"    // outcome of setns(uts fd, CLONE_NEWNET)
-	s8WrongUTS     = "setns.wrong_uts_after" // the joiner's uts identity right after it
-	s8Right        = "setns.right_nstype"    // outcome of setns(uts fd, CLONE_NEWUTS)
-	s8Zero         = "setns.zero_nstype"     // outcome of setns(net fd, 0)
-	s8User         = "setns.user"            // outcome of setns(user fd, CLONE_NEWUSER)
-	s8Threads      = "setns.joiner_threads"  // the joiner's thread count when it tried
-	s8UserAfter    = "setns.user_after"      // the joiner's user identity after that attempt
-	s8PID          = "setns.pid"             // outcome of setns(pid fd, CLONE_NEWPID)
-	s8PIDAfter     = "setns.pid_after"       // the joiner's own pid namespace right after
-	s8PFCAfter     = "setns.pfc_after"       // its pid_for_children right after
-	s8ChildPID     = "setns.child_pid"       // getpid() of a child started afterwards
-	s8ChildPIDNS   = "setns.child_pidns"     // that child's pid namespace
-	s8Now          = "setns.now."            // + kind: the joiner's identities at observe time (PutIDs)
-	s8NowHostname  = "setns.joiner_hostname" // the hostname the joiner reads at observe time
-	s8TargetName   = "target"                // the hostname the target gets
-	s8Challenge    = "joined"                // the hostname the challenge asks for
-	s8TargetKinds  = sandbox.CloneNewUTS | sandbox.CloneNewNet | sandbox.CloneNewPID
-	s8JoinerLabel  = "joiner"
-	s8ThreadsField = "Threads"
+	setnsHostHostname = "setns.host_hostname"   // the host's hostname during Perform
+	setnsJoinerPID    = "setns.joiner_pid"      // host PID of the joining agent
+	setnsBefore       = "setns.before."         // + kind: the joiner's identities before any setns (PutIDs)
+	setnsWrong        = "setns.wrong_nstype"    // outcome of setns(uts fd, CLONE_NEWNET)
+	setnsWrongUTS     = "setns.wrong_uts_after" // the joiner's uts identity right after it
+	setnsRight        = "setns.right_nstype"    // outcome of setns(uts fd, CLONE_NEWUTS)
+	setnsZero         = "setns.zero_nstype"     // outcome of setns(net fd, 0)
+	setnsUser         = "setns.user"            // outcome of setns(user fd, CLONE_NEWUSER)
+	setnsThreads      = "setns.joiner_threads"  // the joiner's thread count when it tried
+	setnsUserAfter    = "setns.user_after"      // the joiner's user identity after that attempt
+	setnsPID          = "setns.pid"             // outcome of setns(pid fd, CLONE_NEWPID)
+	setnsPIDAfter     = "setns.pid_after"       // the joiner's own pid namespace right after
+	setnsPFCAfter     = "setns.pfc_after"       // its pid_for_children right after
+	setnsChildPID     = "setns.child_pid"       // getpid() of a child started afterwards
+	setnsChildPIDNS   = "setns.child_pidns"     // that child's pid namespace
+	setnsNow          = "setns.now."            // + kind: the joiner's identities at observe time (PutIDs)
+	setnsNowHostname  = "setns.joiner_hostname" // the hostname the joiner reads at observe time
+	setnsTargetName   = "target"                // the hostname the target gets
+	setnsChallenge    = "joined"                // the hostname the challenge asks for
+	setnsTargetKinds  = sandbox.CloneNewUTS | sandbox.CloneNewNet | sandbox.CloneNewPID
+	setnsJoinerLabel  = "joiner"
+	setnsThreadsField = "Threads"
 )
 
 // Logic: a target sandbox with its own UTS, network and PID (and user)
@@ -50,7 +56,7 @@ func Logic() lessons.Logic {
 		// The target also gets a user namespace of its own, so that the
 		// joiner has a foreign user namespace to try (joining its own is
 		// EINVAL for another reason).
-		Spec:    sandbox.Spec{Flags: s8TargetKinds, Rootless: sandbox.RootlessAlways, Label: s8TargetName},
+		Spec:    sandbox.Spec{Flags: setnsTargetKinds, Rootless: sandbox.RootlessAlways, Label: setnsTargetName},
 		Perform: setnsPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs},
 		Extra:   setnsExtra,
@@ -63,34 +69,34 @@ func Logic() lessons.Logic {
 
 func setnsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	target := r.Box
-	if err := target.SetHostname(ctx, s8TargetName); err != nil {
+	if err := target.SetHostname(ctx, setnsTargetName); err != nil {
 		return fmt.Errorf("name the target: %w", err)
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
-	r.Set(s8HostHostname, host.Hostname)
+	r.Set(setnsHostHostname, host.Hostname)
 
-	joiner, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Label: s8JoinerLabel})
+	joiner, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Label: setnsJoinerLabel})
 	if err != nil {
 		return fmt.Errorf("start the joiner: %w", err)
 	}
-	r.Set(s8JoinerPID, strconv.Itoa(joiner.PID()))
+	r.Set(setnsJoinerPID, strconv.Itoa(joiner.PID()))
 	before, err := joiner.IDs()
 	if err != nil {
 		return fmt.Errorf("the joiner's namespaces: %w", err)
 	}
-	setIDs(r, s8Before, before)
+	setIDs(r, setnsBefore, before)
 	tpid := target.PID()
 
 	// 1. The fd names a UTS namespace, nstype says network: refused, and
 	// nothing moves. The refusal is the lesson; it is kept, not returned.
-	r.Set(s8Wrong, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "uts", sandbox.CloneNewNet)))
+	r.Set(setnsWrong, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "uts", sandbox.CloneNewNet)))
 	if ids, err := joiner.IDs(); err == nil {
-		r.Set(s8WrongUTS, idText(ids["uts"]))
+		r.Set(setnsWrongUTS, idText(ids["uts"]))
 	}
 
 	// 2. The right nstype.
 	err = joiner.Setns(ctx, tpid, "uts", sandbox.CloneNewUTS)
-	r.Set(s8Right, lessons.Outcome("joined", err))
+	r.Set(setnsRight, lessons.Outcome("joined", err))
 	if err != nil {
 		// Without root the joiner has a user namespace of its own, which
 		// owns nothing of the target's: EPERM. See the lesson text.
@@ -98,32 +104,32 @@ func setnsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	}
 
 	// 3. nstype 0: the kernel joins whatever kind the fd refers to.
-	r.Set(s8Zero, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "net", 0)))
+	r.Set(setnsZero, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "net", 0)))
 
 	// 4. A user namespace: EINVAL for any multithreaded caller.
-	r.Set(s8Threads, procStatusField(joiner.PID(), s8ThreadsField))
-	r.Set(s8User, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "user", sandbox.CloneNewUser)))
+	r.Set(setnsThreads, procStatusField(joiner.PID(), setnsThreadsField))
+	r.Set(setnsUser, lessons.Outcome("joined", joiner.Setns(ctx, tpid, "user", sandbox.CloneNewUser)))
 	if ids, err := joiner.IDs(); err == nil {
-		r.Set(s8UserAfter, idText(ids["user"]))
+		r.Set(setnsUserAfter, idText(ids["user"]))
 	}
 
 	// 5. A PID namespace: the caller stays, its next children go in. Last,
 	// because from now on the kernel refuses the joiner new threads.
 	err = joiner.Setns(ctx, tpid, "pid", sandbox.CloneNewPID)
-	r.Set(s8PID, lessons.Outcome("joined", err))
+	r.Set(setnsPID, lessons.Outcome("joined", err))
 	if err != nil {
 		return fmt.Errorf("join the target's PID namespace: %w", err)
 	}
 	if ids, err := joiner.IDs(); err == nil {
-		r.Set(s8PIDAfter, idText(ids["pid"]))
-		r.Set(s8PFCAfter, idText(ids["pid_for_children"]))
+		r.Set(setnsPIDAfter, idText(ids["pid"]))
+		r.Set(setnsPFCAfter, idText(ids["pid_for_children"]))
 	}
 	child, err := joiner.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs})
 	if err != nil {
 		return fmt.Errorf("a child of the joiner: %w", err)
 	}
-	r.Set(s8ChildPID, strconv.Itoa(child.PID))
-	r.Set(s8ChildPIDNS, idText(child.IDs["pid"]))
+	r.Set(setnsChildPID, strconv.Itoa(child.PID))
+	r.Set(setnsChildPIDNS, idText(child.IDs["pid"]))
 	waitReaped(ctx, target, child.PID)
 	return nil
 }
@@ -180,7 +186,7 @@ func procStatusField(pid int, field string) string {
 // setnsJoiner is the joining agent, once Perform started it.
 func setnsJoiner(r *lessons.Sandboxes) (*sandbox.Sandbox, error) {
 	for _, o := range r.Others() {
-		if o.Label() == s8JoinerLabel {
+		if o.Label() == setnsJoinerLabel {
 			return o, nil
 		}
 	}
@@ -199,12 +205,12 @@ func setnsExtra(ctx context.Context, r *lessons.Sandboxes) (map[string]string, e
 		return nil, fmt.Errorf("the joiner's namespaces: %w", err)
 	}
 	out := map[string]string{}
-	lessons.PutIDs(out, s8Now, ids)
+	lessons.PutIDs(out, setnsNow, ids)
 	snap, err := joiner.Observe(ctx, []sandbox.View{sandbox.ViewUTS})
 	if err != nil {
 		return nil, fmt.Errorf("look through the joiner: %w", err)
 	}
-	out[s8NowHostname] = snap.Hostname
+	out[setnsNowHostname] = snap.Hostname
 	return out, nil
 }
 
@@ -224,52 +230,52 @@ func setnsFacts(o lessons.Observation) []lessons.Fact {
 		}
 		return id.Label(kind)
 	}
-	threads, _ := strconv.Atoi(ex[s8Threads])
-	childPID, _ := strconv.Atoi(ex[s8ChildPID])
+	threads, _ := strconv.Atoi(ex[setnsThreads])
+	childPID, _ := strconv.Atoi(ex[setnsChildPID])
 	return []lessons.Fact{
 		lessons.NewFact("The target has UTS, network and PID namespaces of its own",
 			lessons.DifferentNS(o, "uts") && lessons.DifferentNS(o, "net") && lessons.DifferentNS(o, "pid"),
 			"target %s %s %s", tIDs["uts"].Label("uts"), tIDs["net"].Label("net"), tIDs["pid"].Label("pid")),
 		lessons.NewFact("The joiner started in the host's namespaces",
-			extraIDIs(o, s8Before+"uts", hIDs["uts"]) && extraIDIs(o, s8Before+"net", hIDs["net"]) && extraIDIs(o, s8Before+"pid", hIDs["pid"]),
-			"joiner then %s %s", label(s8Before+"uts", "uts"), label(s8Before+"net", "net")),
+			extraIDIs(o, setnsBefore+"uts", hIDs["uts"]) && extraIDIs(o, setnsBefore+"net", hIDs["net"]) && extraIDIs(o, setnsBefore+"pid", hIDs["pid"]),
+			"joiner then %s %s", label(setnsBefore+"uts", "uts"), label(setnsBefore+"net", "net")),
 		lessons.NewFact("setns(fd of the target's uts, CLONE_NEWNET) was refused with EINVAL: the fd is no network namespace",
-			ex[s8Wrong] == "EINVAL", "%s", lessons.OrNone(ex[s8Wrong])),
+			ex[setnsWrong] == "EINVAL", "%s", lessons.OrNone(ex[setnsWrong])),
 		lessons.NewFact("…and changed nothing: the joiner was still in the host's UTS namespace",
-			extraIDIs(o, s8WrongUTS, hIDs["uts"]), "joiner after it %s", label(s8WrongUTS, "uts")),
+			extraIDIs(o, setnsWrongUTS, hIDs["uts"]), "joiner after it %s", label(setnsWrongUTS, "uts")),
 		lessons.NewFact("setns(fd, CLONE_NEWUTS) joined: the joiner is in the target's UTS namespace",
-			lessons.OutcomeOK(ex[s8Right]) && extraIDIs(o, s8Now+"uts", tIDs["uts"]),
-			"%s; joiner %s, target %s", lessons.OrNone(ex[s8Right]), label(s8Now+"uts", "uts"), tIDs["uts"].Label("uts")),
+			lessons.OutcomeOK(ex[setnsRight]) && extraIDIs(o, setnsNow+"uts", tIDs["uts"]),
+			"%s; joiner %s, target %s", lessons.OrNone(ex[setnsRight]), label(setnsNow+"uts", "uts"), tIDs["uts"].Label("uts")),
 		lessons.NewFact("…so it reads the target's hostname, not the host's",
-			ex[s8NowHostname] != "" && ex[s8NowHostname] == o.Sandbox.Hostname && ex[s8NowHostname] != o.Host.Hostname,
-			"joiner %q, target %q, host %q", ex[s8NowHostname], o.Sandbox.Hostname, o.Host.Hostname),
+			ex[setnsNowHostname] != "" && ex[setnsNowHostname] == o.Sandbox.Hostname && ex[setnsNowHostname] != o.Host.Hostname,
+			"joiner %q, target %q, host %q", ex[setnsNowHostname], o.Sandbox.Hostname, o.Host.Hostname),
 		lessons.NewFact("nstype 0 checks nothing: setns(fd of the target's net, 0) joined its network namespace",
-			lessons.OutcomeOK(ex[s8Zero]) && extraIDIs(o, s8Now+"net", tIDs["net"]),
-			"%s; joiner %s, target %s", lessons.OrNone(ex[s8Zero]), label(s8Now+"net", "net"), tIDs["net"].Label("net")),
+			lessons.OutcomeOK(ex[setnsZero]) && extraIDIs(o, setnsNow+"net", tIDs["net"]),
+			"%s; joiner %s, target %s", lessons.OrNone(ex[setnsZero]), label(setnsNow+"net", "net"), tIDs["net"].Label("net")),
 		lessons.NewFact("Joining a user namespace from Go fails with EINVAL: the kernel refuses a multithreaded caller",
-			ex[s8User] == "EINVAL" && threads > 1 && extraIDIs(o, s8UserAfter, hIDs["user"]) && tIDs["user"] != hIDs["user"],
-			"%s with %s threads; joiner %s, target %s", lessons.OrNone(ex[s8User]), lessons.OrNone(ex[s8Threads]), label(s8UserAfter, "user"), tIDs["user"].Label("user")),
+			ex[setnsUser] == "EINVAL" && threads > 1 && extraIDIs(o, setnsUserAfter, hIDs["user"]) && tIDs["user"] != hIDs["user"],
+			"%s with %s threads; joiner %s, target %s", lessons.OrNone(ex[setnsUser]), lessons.OrNone(ex[setnsThreads]), label(setnsUserAfter, "user"), tIDs["user"].Label("user")),
 		lessons.NewFact("setns(fd, CLONE_NEWPID) moved only pid_for_children: the joiner's own PID namespace is still the host's",
-			lessons.OutcomeOK(ex[s8PID]) && extraIDIs(o, s8PIDAfter, hIDs["pid"]) && extraIDIs(o, s8PFCAfter, tIDs["pid"]),
-			"%s; pid %s, pid_for_children %s", lessons.OrNone(ex[s8PID]), label(s8PIDAfter, "pid"), label(s8PFCAfter, "pid")),
-		lessons.NewFact("A child the joiner started afterwards was born in the target's PID namespace, as PID "+lessons.OrNone(ex[s8ChildPID])+" there",
-			extraIDIs(o, s8ChildPIDNS, tIDs["pid"]) && childPID > 1,
-			"child %s, PID %s", label(s8ChildPIDNS, "pid"), lessons.OrNone(ex[s8ChildPID])),
+			lessons.OutcomeOK(ex[setnsPID]) && extraIDIs(o, setnsPIDAfter, hIDs["pid"]) && extraIDIs(o, setnsPFCAfter, tIDs["pid"]),
+			"%s; pid %s, pid_for_children %s", lessons.OrNone(ex[setnsPID]), label(setnsPIDAfter, "pid"), label(setnsPFCAfter, "pid")),
+		lessons.NewFact("A child the joiner started afterwards was born in the target's PID namespace, as PID "+lessons.OrNone(ex[setnsChildPID])+" there",
+			extraIDIs(o, setnsChildPIDNS, tIDs["pid"]) && childPID > 1,
+			"child %s, PID %s", label(setnsChildPIDNS, "pid"), lessons.OrNone(ex[setnsChildPID])),
 		lessons.NewFact("The host kept its hostname",
-			o.Host.Hostname != "" && o.Host.Hostname == ex[s8HostHostname] && o.Host.Hostname != o.Sandbox.Hostname,
-			"host %q (during Perform %q)", o.Host.Hostname, ex[s8HostHostname]),
+			o.Host.Hostname != "" && o.Host.Hostname == ex[setnsHostHostname] && o.Host.Hostname != o.Sandbox.Hostname,
+			"host %q (during Perform %q)", o.Host.Hostname, ex[setnsHostHostname]),
 	}
 }
 
 func setnsAnswer(o lessons.Observation) (int, string) {
-	if o.Extra[s8PID] == "" {
+	if o.Extra[setnsPID] == "" {
 		return -1, "the joiner did not get to the PID namespace"
 	}
-	if !lessons.OutcomeOK(o.Extra[s8PID]) {
-		return 2, "setns(fd, CLONE_NEWPID) failed: " + o.Extra[s8PID]
+	if !lessons.OutcomeOK(o.Extra[setnsPID]) {
+		return 2, "setns(fd, CLONE_NEWPID) failed: " + o.Extra[setnsPID]
 	}
-	pid, pidOK := lessons.ExtraID(o, s8PIDAfter)
-	pfc, pfcOK := lessons.ExtraID(o, s8PFCAfter)
+	pid, pidOK := lessons.ExtraID(o, setnsPIDAfter)
+	pfc, pfcOK := lessons.ExtraID(o, setnsPFCAfter)
 	target := o.Sandbox.IDs["pid"]
 	if !pidOK || !pfcOK {
 		return -1, "the joiner's identities after setns were not read"
@@ -300,16 +306,16 @@ func setnsCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error)
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
 	switch {
-	case host.Hostname != r.Get(s8HostHostname):
-		return false, fmt.Sprintf("the host's hostname changed: %q, was %q", host.Hostname, r.Get(s8HostHostname)), nil
+	case host.Hostname != r.Get(setnsHostHostname):
+		return false, fmt.Sprintf("the host's hostname changed: %q, was %q", host.Hostname, r.Get(setnsHostHostname)), nil
 	case js.IDs["uts"] != ts.IDs["uts"]:
 		return false, fmt.Sprintf("the joiner (%s) is not in the target's UTS namespace (%s)", js.IDs["uts"].Label("uts"), ts.IDs["uts"].Label("uts")), nil
-	case ts.Hostname != s8Challenge:
-		return false, fmt.Sprintf("the target is named %q, not %q", ts.Hostname, s8Challenge), nil
-	case js.Hostname != s8Challenge:
+	case ts.Hostname != setnsChallenge:
+		return false, fmt.Sprintf("the target is named %q, not %q", ts.Hostname, setnsChallenge), nil
+	case js.Hostname != setnsChallenge:
 		return false, fmt.Sprintf("the target is %q but the joiner reads %q", ts.Hostname, js.Hostname), nil
 	}
-	return true, fmt.Sprintf("target and joiner both read %q in %s; the host keeps %q", s8Challenge, ts.IDs["uts"].Label("uts"), host.Hostname), nil
+	return true, fmt.Sprintf("target and joiner both read %q in %s; the host keeps %q", setnsChallenge, ts.IDs["uts"].Label("uts"), host.Hostname), nil
 }
 
 // setnsSolve runs the solution in the target's shell. Without cgo nslab
@@ -317,7 +323,7 @@ func setnsCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error)
 func setnsSolve(ctx context.Context, r *lessons.Sandboxes) error {
 	err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution)
 	if errors.Is(err, sandbox.ErrNoEnter) {
-		return r.Box.SetHostname(ctx, s8Challenge)
+		return r.Box.SetHostname(ctx, setnsChallenge)
 	}
 	return err
 }

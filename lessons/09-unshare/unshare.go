@@ -1,3 +1,9 @@
+// Package unshare is lesson 9, "unshare: leaving without a new process": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package unshare
 
 import (
@@ -16,25 +22,25 @@ import (
 
 // Keys of the values the unshare lesson keeps with Sandboxes.Set during Perform.
 const (
-	u9PIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
-	u9PIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
-	u9StartBefore  = "unshare.agent_start_before" // /proc/PID/stat starttime, before
-	u9StartAfter   = "unshare.agent_start_after"  // the same, after
-	u9UTSBefore    = "unshare.uts_before"
-	u9MntBefore    = "unshare.mnt_before"
-	u9PIDNSBefore  = "unshare.pid_before"
-	u9UserBefore   = "unshare.user_before"
-	u9ChildPID     = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
-	u9ChildPIDNS   = "unshare.child_pidns"               // that child's /proc/self/ns/pid
-	u9ChildrenNS   = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
-	u9MntTrace     = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
-	u9UserErrno    = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
-	u9Threads      = "unshare.agent_threads"             // the agent's thread count when it tried
-	u9ToolPID      = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
-	u9ToolSaw      = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
-	u9ToolCmd      = "unshare.tool_cmd"                  // the unshare(1) command line run
-	u9ChallengeHN  = "unshared"
-	u9ChallengeDir = "/mnt"
+	unsharePIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
+	unsharePIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
+	unshareStartBefore  = "unshare.agent_start_before" // /proc/PID/stat starttime, before
+	unshareStartAfter   = "unshare.agent_start_after"  // the same, after
+	unshareUTSBefore    = "unshare.uts_before"
+	unshareMntBefore    = "unshare.mnt_before"
+	unsharePIDNSBefore  = "unshare.pid_before"
+	unshareUserBefore   = "unshare.user_before"
+	unshareChildPID     = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
+	unshareChildPIDNS   = "unshare.child_pidns"               // that child's /proc/self/ns/pid
+	unshareChildrenNS   = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
+	unshareMntTrace     = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
+	unshareUserErrno    = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
+	unshareThreads      = "unshare.agent_threads"             // the agent's thread count when it tried
+	unshareToolPID      = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
+	unshareToolSaw      = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
+	unshareToolCmd      = "unshare.tool_cmd"                  // the unshare(1) command line run
+	unshareChallengeHN  = "unshared"
+	unshareChallengeDir = "/mnt"
 )
 
 // Logic: a plain agent (sharing every namespace with nslab) calls
@@ -63,12 +69,12 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return err
 	}
-	r.Set(u9PIDBefore, strconv.Itoa(pid))
-	r.Set(u9StartBefore, start)
-	r.Set(u9UTSBefore, ids["uts"].Label("uts"))
-	r.Set(u9MntBefore, ids["mnt"].Label("mnt"))
-	r.Set(u9PIDNSBefore, ids["pid"].Label("pid"))
-	r.Set(u9UserBefore, ids["user"].Label("user"))
+	r.Set(unsharePIDBefore, strconv.Itoa(pid))
+	r.Set(unshareStartBefore, start)
+	r.Set(unshareUTSBefore, ids["uts"].Label("uts"))
+	r.Set(unshareMntBefore, ids["mnt"].Label("mnt"))
+	r.Set(unsharePIDNSBefore, ids["pid"].Label("pid"))
+	r.Set(unshareUserBefore, ids["user"].Label("user"))
 
 	if err := sb.Unshare(ctx, sandbox.CloneNewUTS); err != nil {
 		return err
@@ -83,13 +89,13 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return fmt.Errorf("first child after unshare(CLONE_NEWPID): %w", err)
 	}
-	r.Set(u9ChildPID, strconv.Itoa(child.PID))
-	r.Set(u9ChildPIDNS, child.IDs["pid"].Label("pid"))
+	r.Set(unshareChildPID, strconv.Itoa(child.PID))
+	r.Set(unshareChildPIDNS, child.IDs["pid"].Label("pid"))
 	now, err := sb.IDs()
 	if err != nil {
 		return err
 	}
-	r.Set(u9ChildrenNS, now["pid_for_children"].Label("pid"))
+	r.Set(unshareChildrenNS, now["pid_for_children"].Label("pid"))
 	// The child has answered but may still be exiting: wait (bounded)
 	// until the namespace it was PID 1 of has no member left.
 	if err := lessons.WaitUntil(ctx, 5*time.Second, func() bool {
@@ -109,19 +115,19 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 			lines = append(lines, e.String())
 		}
 	}
-	r.Set(u9MntTrace, strings.Join(lines, "\n"))
+	r.Set(unshareMntTrace, strings.Join(lines, "\n"))
 
 	// A Go program is multithreaded before main runs; the kernel refuses
 	// CLONE_NEWUSER to a process with more than one thread. That refusal is
 	// part of the lesson, so it is kept, not returned.
-	r.Set(u9Threads, procThreads(pid))
+	r.Set(unshareThreads, procThreads(pid))
 	err = sb.Unshare(ctx, sandbox.CloneNewUser)
 	var se *sandbox.SyscallError
 	switch {
 	case err == nil:
-		r.Set(u9UserErrno, "")
+		r.Set(unshareUserErrno, "")
 	case errors.As(err, &se):
-		r.Set(u9UserErrno, se.Errno)
+		r.Set(unshareUserErrno, se.Errno)
 	default:
 		return err
 	}
@@ -130,8 +136,8 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return fmt.Errorf("the agent after unshare: %w", err)
 	}
-	r.Set(u9PIDAfter, strconv.Itoa(pid))
-	r.Set(u9StartAfter, start)
+	r.Set(unsharePIDAfter, strconv.Itoa(pid))
+	r.Set(unshareStartAfter, start)
 
 	return unshareTool(ctx, r)
 }
@@ -155,9 +161,9 @@ func unshareTool(ctx context.Context, r *lessons.Sandboxes) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("run unshare(1): %w", err)
 	}
-	r.Set(u9ToolCmd, "unshare "+strings.Join(args[:len(args)-1], " ")+" '"+args[len(args)-1]+"'")
-	r.Set(u9ToolPID, strconv.Itoa(cmd.Process.Pid))
-	r.Set(u9ToolSaw, strings.TrimSpace(out.String()))
+	r.Set(unshareToolCmd, "unshare "+strings.Join(args[:len(args)-1], " ")+" '"+args[len(args)-1]+"'")
+	r.Set(unshareToolPID, strconv.Itoa(cmd.Process.Pid))
+	r.Set(unshareToolSaw, strings.TrimSpace(out.String()))
 	return nil
 }
 
@@ -166,12 +172,12 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 	sbIDs := o.Sandbox.IDs
 	var fs []lessons.Fact
 
-	same := ex[u9PIDBefore] != "" && ex[u9PIDBefore] == ex[u9PIDAfter] && ex[u9PIDAfter] == strconv.Itoa(o.Sandbox.PID) &&
-		ex[u9StartBefore] != "" && ex[u9StartBefore] == ex[u9StartAfter]
+	same := ex[unsharePIDBefore] != "" && ex[unsharePIDBefore] == ex[unsharePIDAfter] && ex[unsharePIDAfter] == strconv.Itoa(o.Sandbox.PID) &&
+		ex[unshareStartBefore] != "" && ex[unshareStartBefore] == ex[unshareStartAfter]
 	fs = append(fs, lessons.NewFact("unshare(2) created no process: the agent has the same host PID and start time before and after", same,
-		"PID %s → %s (now %d), start time %s → %s", ex[u9PIDBefore], ex[u9PIDAfter], o.Sandbox.PID, ex[u9StartBefore], ex[u9StartAfter]))
+		"PID %s → %s (now %d), start time %s → %s", ex[unsharePIDBefore], ex[unsharePIDAfter], o.Sandbox.PID, ex[unshareStartBefore], ex[unshareStartAfter]))
 
-	for _, k := range []struct{ kind, flag, key string }{{"uts", "CLONE_NEWUTS", u9UTSBefore}, {"mnt", "CLONE_NEWNS", u9MntBefore}} {
+	for _, k := range []struct{ kind, flag, key string }{{"uts", "CLONE_NEWUTS", unshareUTSBefore}, {"mnt", "CLONE_NEWNS", unshareMntBefore}} {
 		now := sbIDs[k.kind].Label(k.kind)
 		fs = append(fs, lessons.NewFact("unshare("+k.flag+") moved the agent itself into a new "+k.kind+" namespace",
 			ex[k.key] != "" && now != ex[k.key] && lessons.DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
@@ -182,9 +188,9 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("…but pid_for_children, the namespace its next children get, is a new one", !pfc.IsZero() && pfc != hpid,
 		"host pid %s, agent pid_for_children %s", hpid.Label("pid"), pfc.Label("pid")))
 
-	fs = append(fs, lessons.NewFact("the first child started afterwards is PID 1 of that new namespace", ex[u9ChildPID] == "1" &&
-		ex[u9ChildPIDNS] != "" && ex[u9ChildPIDNS] == ex[u9ChildrenNS] && ex[u9ChildPIDNS] != hpid.Label("pid"),
-		"the child's getpid() = %s in %s; agent's pid_for_children %s", ex[u9ChildPID], ex[u9ChildPIDNS], ex[u9ChildrenNS]))
+	fs = append(fs, lessons.NewFact("the first child started afterwards is PID 1 of that new namespace", ex[unshareChildPID] == "1" &&
+		ex[unshareChildPIDNS] != "" && ex[unshareChildPIDNS] == ex[unshareChildrenNS] && ex[unshareChildPIDNS] != hpid.Label("pid"),
+		"the child's getpid() = %s in %s; agent's pid_for_children %s", ex[unshareChildPID], ex[unshareChildPIDNS], ex[unshareChildrenNS]))
 
 	// Its PID 1 exited long before this observation: a PID namespace
 	// whose init is gone has no members, and gets none.
@@ -192,42 +198,42 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 		o.Sandbox.Errs[sandbox.ViewPIDs] == "" && len(o.Sandbox.Procs) == 0 && !pfc.IsZero(),
 		"%d processes in %s", len(o.Sandbox.Procs), pfc.Label("pid")))
 
-	tr := strings.Split(ex[u9MntTrace], "\n")
+	tr := strings.Split(ex[unshareMntTrace], "\n")
 	fsFirst := len(tr) >= 2 && tr[0] == "unshare(CLONE_FS) = 0" && tr[1] == "unshare(CLONE_NEWNS) = 0"
 	fs = append(fs, lessons.NewFact("in a multithreaded process unshare(CLONE_NEWNS) needs unshare(CLONE_FS) first: the trace shows both", fsFirst,
-		"%s", strings.ReplaceAll(ex[u9MntTrace], "\n", "; ")))
+		"%s", strings.ReplaceAll(ex[unshareMntTrace], "\n", "; ")))
 
-	threads, _ := strconv.Atoi(ex[u9Threads])
+	threads, _ := strconv.Atoi(ex[unshareThreads])
 	fs = append(fs, lessons.NewFact("unshare(CLONE_NEWUSER) is refused with EINVAL: the agent, a Go program, has more than one thread",
-		ex[u9UserErrno] == "EINVAL" && threads > 1, "errno %q with %d threads", ex[u9UserErrno], threads))
-	fs = append(fs, lessons.NewFact("so the agent's user namespace is unchanged", ex[u9UserBefore] != "" && sbIDs["user"].Label("user") == ex[u9UserBefore],
-		"%s → %s", ex[u9UserBefore], sbIDs["user"].Label("user")))
+		ex[unshareUserErrno] == "EINVAL" && threads > 1, "errno %q with %d threads", ex[unshareUserErrno], threads))
+	fs = append(fs, lessons.NewFact("so the agent's user namespace is unchanged", ex[unshareUserBefore] != "" && sbIDs["user"].Label("user") == ex[unshareUserBefore],
+		"%s → %s", ex[unshareUserBefore], sbIDs["user"].Label("user")))
 
 	// A user namespace the engine added at clone time for an unprivileged
 	// learner is not the lesson's doing: it is left out here.
 	fs = append(fs, lessons.SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
 
-	if ex[u9ToolCmd] != "" {
-		f := strings.Fields(ex[u9ToolSaw])
-		ok := len(f) == 2 && f[0] == ex[u9ToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
+	if ex[unshareToolCmd] != "" {
+		f := strings.Fields(ex[unshareToolSaw])
+		ok := len(f) == 2 && f[0] == ex[unshareToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
 		fs = append(fs, lessons.NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
-			"`%s` started as PID %s printed %q (host %s)", ex[u9ToolCmd], ex[u9ToolPID], ex[u9ToolSaw], o.Host.IDs["uts"].Label("uts")))
+			"`%s` started as PID %s printed %q (host %s)", ex[unshareToolCmd], ex[unshareToolPID], ex[unshareToolSaw], o.Host.IDs["uts"].Label("uts")))
 	}
 	return fs
 }
 
 func unshareAnswer(o lessons.Observation) (int, string) {
 	ex := o.Extra
-	samePID := ex[u9PIDBefore] == strconv.Itoa(o.Sandbox.PID) && ex[u9StartBefore] == ex[u9StartAfter]
+	samePID := ex[unsharePIDBefore] == strconv.Itoa(o.Sandbox.PID) && ex[unshareStartBefore] == ex[unshareStartAfter]
 	switch {
 	case samePID && lessons.SameNS(o, "pid"):
 		return 0, fmt.Sprintf("The agent is still host PID %d, the same process (start time %s), in the host's %s. "+
 			"Only pid_for_children changed, to %s: its first child there got PID %s.",
-			o.Sandbox.PID, ex[u9StartAfter], o.Host.IDs["pid"].Label("pid"), o.Sandbox.IDs["pid_for_children"].Label("pid"), ex[u9ChildPID])
+			o.Sandbox.PID, ex[unshareStartAfter], o.Host.IDs["pid"].Label("pid"), o.Sandbox.IDs["pid_for_children"].Label("pid"), ex[unshareChildPID])
 	case lessons.DifferentNS(o, "pid"):
 		return 1, fmt.Sprintf("The agent's own PID namespace changed, to %s.", o.Sandbox.IDs["pid"].Label("pid"))
 	default:
-		return 2, fmt.Sprintf("The agent's host PID changed from %s to %d.", ex[u9PIDBefore], o.Sandbox.PID)
+		return 2, fmt.Sprintf("The agent's host PID changed from %s to %d.", ex[unsharePIDBefore], o.Sandbox.PID)
 	}
 }
 
@@ -237,7 +243,7 @@ func unshareCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, erro
 		return false, "", err
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS, sandbox.ViewMount})
-	return hostnameAndTmpfs(sb, host, u9ChallengeHN, u9ChallengeDir)
+	return hostnameAndTmpfs(sb, host, unshareChallengeHN, unshareChallengeDir)
 }
 
 // hostnameAndTmpfs checks that the sandbox has hostname name (and the host

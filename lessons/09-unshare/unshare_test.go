@@ -27,7 +27,7 @@ func TestLesson(t *testing.T) {
 	if strings.Join(calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("unshare calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
 	}
-	if o.Extra[u9ToolCmd] == "" {
+	if o.Extra[unshareToolCmd] == "" {
 		t.Error("unshare(1) was not run")
 	}
 }

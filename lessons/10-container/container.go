@@ -1,3 +1,9 @@
+// Package container is lesson 10, "A tiny container: every namespace at once": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package container
 
 import (
@@ -15,13 +21,13 @@ import (
 )
 
 const (
-	c10Hostname = "container"
-	c10Flags    = sandbox.CloneNewUTS | sandbox.CloneNewIPC | sandbox.CloneNewNS | sandbox.CloneNewNet |
+	containerHostname = "container"
+	containerFlags    = sandbox.CloneNewUTS | sandbox.CloneNewIPC | sandbox.CloneNewNS | sandbox.CloneNewNet |
 		sandbox.CloneNewPID | sandbox.CloneNewCgroup
-	c10Kinds     = "container.kinds"      // the kinds the agent was cloned with, /proc names
-	c10ProcPIDs  = "container.proc_pids"  // PIDs listed by the container's /proc, live
-	c10HostProcs = "container.host_procs" // how many PIDs the host's /proc lists, live
-	c10File      = "/tmp/hello-from-container"
+	containerKinds     = "container.kinds"      // the kinds the agent was cloned with, /proc names
+	containerProcPIDs  = "container.proc_pids"  // PIDs listed by the container's /proc, live
+	containerHostProcs = "container.host_procs" // how many PIDs the host's /proc lists, live
+	containerFile      = "/tmp/hello-from-container"
 )
 
 // Logic clones one agent with every namespace kind but time (and
@@ -31,7 +37,7 @@ func Logic() lessons.Logic {
 	return lessons.Logic{
 		// RootlessAlways: a user namespace even for root, so the sandbox is
 		// exactly what `unshare --user --map-root-user` builds.
-		Spec:    sandbox.Spec{Flags: c10Flags, Rootless: sandbox.RootlessAlways, Label: "container"},
+		Spec:    sandbox.Spec{Flags: containerFlags, Rootless: sandbox.RootlessAlways, Label: "container"},
 		Perform: containerPerform,
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet,
 			sandbox.ViewIPC, sandbox.ViewUser, sandbox.ViewCgrp},
@@ -48,8 +54,8 @@ func containerPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	for _, k := range sandbox.KindsIn(sb.Flags()) {
 		kinds = append(kinds, k.ProcName)
 	}
-	r.Set(c10Kinds, strings.Join(kinds, ","))
-	if err := sb.SetHostname(ctx, c10Hostname); err != nil {
+	r.Set(containerKinds, strings.Join(kinds, ","))
+	if err := sb.SetHostname(ctx, containerHostname); err != nil {
 		return err
 	}
 	// The copy of the host's /proc still shows the host's PID namespace:
@@ -75,7 +81,7 @@ func containerExtra(_ context.Context, r *lessons.Sandboxes) (map[string]string,
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{c10ProcPIDs: strings.Join(inside, ","), c10HostProcs: strconv.Itoa(len(host))}, nil
+	return map[string]string{containerProcPIDs: strings.Join(inside, ","), containerHostProcs: strconv.Itoa(len(host))}, nil
 }
 
 func listPIDDir(dir string) ([]string, error) {
@@ -95,29 +101,29 @@ func listPIDDir(dir string) ([]string, error) {
 func containerFacts(o lessons.Observation) []lessons.Fact {
 	var fs []lessons.Fact
 	var diff []string
-	want := strings.Split(o.Extra[c10Kinds], ",")
+	want := strings.Split(o.Extra[containerKinds], ",")
 	for _, k := range want {
 		if lessons.DifferentNS(o, k) {
 			diff = append(diff, k)
 		}
 	}
-	fs = append(fs, lessons.NewFact("the container has a new namespace of every kind it was cloned with", o.Extra[c10Kinds] != "" && len(diff) == len(want),
-		"cloned with %s; different from the host: %s", o.Extra[c10Kinds], strings.Join(lessons.DifferentKinds(o), ", ")))
+	fs = append(fs, lessons.NewFact("the container has a new namespace of every kind it was cloned with", o.Extra[containerKinds] != "" && len(diff) == len(want),
+		"cloned with %s; different from the host: %s", o.Extra[containerKinds], strings.Join(lessons.DifferentKinds(o), ", ")))
 	fs = append(fs, lessons.SharedExcept(o, "only the time namespace is still the host's", want...))
 
-	fs = append(fs, lessons.NewFact("the container has its own hostname; the host keeps its own", o.Sandbox.Hostname == c10Hostname && o.Host.Hostname != c10Hostname,
+	fs = append(fs, lessons.NewFact("the container has its own hostname; the host keeps its own", o.Sandbox.Hostname == containerHostname && o.Host.Hostname != containerHostname,
 		"sandbox %q, host %q", o.Sandbox.Hostname, o.Host.Hostname))
 
 	agent, ok := lessons.ProcByHostPID(o.Sandbox.Procs, o.Sandbox.PID)
 	fs = append(fs, lessons.NewFact("the agent is PID 1 inside, and another PID on the host", ok && agent.PID == 1 && o.Sandbox.PID != 1,
 		"inside PID %d, host PID %d, NSpid %v", agent.PID, o.Sandbox.PID, agent.NSpid))
 
-	pids := strings.Split(o.Extra[c10ProcPIDs], ",")
-	hostN, _ := strconv.Atoi(o.Extra[c10HostProcs])
+	pids := strings.Split(o.Extra[containerProcPIDs], ",")
+	hostN, _ := strconv.Atoi(o.Extra[containerHostProcs])
 	top, _ := lessons.MountAt(o.Sandbox.Mounts, "/proc")
 	ownProc := top.FSType == "proc" && slices.Contains(pids, "1") && !slices.Contains(pids, strconv.Itoa(o.Sandbox.PID)) && len(pids) < hostN
 	fs = append(fs, lessons.NewFact("its /proc is its own: it lists only the container's processes, starting at 1", ownProc,
-		"/proc inside (%s, mount %d) lists %s; the host's lists %d", top.FSType, top.ID, o.Extra[c10ProcPIDs], hostN))
+		"/proc inside (%s, mount %d) lists %s; the host's lists %d", top.FSType, top.ID, o.Extra[containerProcPIDs], hostN))
 
 	var names []string
 	loUp := false
@@ -178,16 +184,16 @@ func containerCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, er
 	if !ok || m.FSType != "tmpfs" || lessons.MountCount(sb.Mounts, "/tmp") <= lessons.MountCount(host.Mounts, "/tmp") {
 		return false, "no tmpfs of the container's own is mounted on /tmp", nil
 	}
-	if _, err := os.Stat(c10File); err == nil {
-		return false, c10File + " exists on the host: it was written before the mount (remove it there, mount, then write)", nil
+	if _, err := os.Stat(containerFile); err == nil {
+		return false, containerFile + " exists on the host: it was written before the mount (remove it there, mount, then write)", nil
 	}
 	// /proc/AGENT/root resolves the path in the container's mount
 	// namespace, so this finds the file on the container's tmpfs.
-	inside := fmt.Sprintf("/proc/%d/root%s", r.Box.PID(), c10File)
+	inside := fmt.Sprintf("/proc/%d/root%s", r.Box.PID(), containerFile)
 	if _, err := os.Stat(inside); errors.Is(err, fs.ErrNotExist) {
-		return false, fmt.Sprintf("tmpfs on /tmp (mount %d), but no %s in it yet", m.ID, c10File), nil
+		return false, fmt.Sprintf("tmpfs on /tmp (mount %d), but no %s in it yet", m.ID, containerFile), nil
 	} else if err != nil {
-		return false, "", fmt.Errorf("look for %s inside: %w", c10File, err)
+		return false, "", fmt.Errorf("look for %s inside: %w", containerFile, err)
 	}
-	return true, fmt.Sprintf("tmpfs on /tmp inside (mount %d) holds %s; the host's /tmp has no such file", m.ID, c10File), nil
+	return true, fmt.Sprintf("tmpfs on /tmp inside (mount %d) holds %s; the host's /tmp has no such file", m.ID, containerFile), nil
 }

@@ -1,3 +1,9 @@
+// Package cgroup is lesson 11, "Cgroup namespaces: a cgroup root of its own": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package cgroup
 
 import (
@@ -15,10 +21,10 @@ import (
 )
 
 const (
-	g11HostReads   = "cgroup.host_reads"   // /proc/AGENT/cgroup read by nslab, on the host
-	g11InsideReads = "cgroup.inside_reads" // the same file read by a process inside the cgroup namespace
-	g11Creator     = "cgroup.creator"      // nslab's own /proc/self/cgroup when it cloned the agent
-	g11Target      = "/sys/fs/cgroup"
+	cgroupHostReads   = "cgroup.host_reads"   // /proc/AGENT/cgroup read by nslab, on the host
+	cgroupInsideReads = "cgroup.inside_reads" // the same file read by a process inside the cgroup namespace
+	cgroupCreator     = "cgroup.creator"      // nslab's own /proc/self/cgroup when it cloned the agent
+	cgroupTarget      = "/sys/fs/cgroup"
 )
 
 // Logic clones an agent with CLONE_NEWCGROUP (and CLONE_NEWNS, so
@@ -46,8 +52,8 @@ func cgroupPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return fmt.Errorf("read nslab's own cgroup: %w", err)
 	}
-	r.Set(g11HostReads, strings.TrimSpace(string(host)))
-	r.Set(g11Creator, strings.TrimSpace(string(self)))
+	r.Set(cgroupHostReads, strings.TrimSpace(string(host)))
+	r.Set(cgroupCreator, strings.TrimSpace(string(self)))
 
 	// The same file, read by a process that has joined the agent's cgroup
 	// namespace: the kernel renders the paths relative to the reader's
@@ -65,7 +71,7 @@ func cgroupPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return fmt.Errorf("read %s from inside: %w", path, err)
 	}
-	r.Set(g11InsideReads, strings.TrimSpace(inside))
+	r.Set(cgroupInsideReads, strings.TrimSpace(inside))
 	return nil
 }
 
@@ -100,9 +106,9 @@ func cgroupFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NSFact(o, "cgroup", false, "the agent has a cgroup namespace of its own"))
 	fs = append(fs, lessons.SharedExcept(o, "every other namespace but mnt (for the challenge; and user, which nslab adds without root) is shared with the host", "cgroup", "mnt", "user"))
 
-	inside, ils := parseCgroupFile(o.Extra[g11InsideReads])
-	host, hls := parseCgroupFile(o.Extra[g11HostReads])
-	creator, _ := parseCgroupFile(o.Extra[g11Creator])
+	inside, ils := parseCgroupFile(o.Extra[cgroupInsideReads])
+	host, hls := parseCgroupFile(o.Extra[cgroupHostReads])
+	creator, _ := parseCgroupFile(o.Extra[cgroupCreator])
 
 	allRoot := len(ils) > 0
 	for _, l := range ils {
@@ -111,7 +117,7 @@ func cgroupFacts(o lessons.Observation) []lessons.Fact {
 		}
 	}
 	fs = append(fs, lessons.NewFact("read from inside, the agent's /proc/PID/cgroup shows / in every hierarchy: the namespace's root", allRoot,
-		"%s", strings.ReplaceAll(o.Extra[g11InsideReads], "\n", "  ")))
+		"%s", strings.ReplaceAll(o.Extra[cgroupInsideReads], "\n", "  ")))
 	fs = append(fs, lessons.NewFact("the agent itself reads / as its cgroup (the unified line, or the first)", o.Sandbox.Cgroup == "/",
 		"agent reads %q; nslab reads %q for itself", o.Sandbox.Cgroup, o.Host.Cgroup))
 
@@ -122,7 +128,7 @@ func cgroupFacts(o lessons.Observation) []lessons.Fact {
 		}
 	}
 	fs = append(fs, lessons.NewFact("read from the host, the same file shows nslab's own cgroups: a namespace's root is the cgroup its creator was in", sameAsCreator,
-		"%s", strings.ReplaceAll(o.Extra[g11HostReads], "\n", "  ")))
+		"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
 
 	// Only where nslab does not sit at a hierarchy's root do the two
 	// readings differ; on such a line the difference is the lesson.
@@ -149,7 +155,7 @@ func cgroupFacts(o lessons.Observation) []lessons.Fact {
 }
 
 func cgroupAnswer(o lessons.Observation) (int, string) {
-	inside, ils := parseCgroupFile(o.Extra[g11InsideReads])
+	inside, ils := parseCgroupFile(o.Extra[cgroupInsideReads])
 	if len(ils) == 0 {
 		return 2, "The file read from inside was empty."
 	}
@@ -158,7 +164,7 @@ func cgroupAnswer(o lessons.Observation) (int, string) {
 			return 1, fmt.Sprintf("Inside, the %s line reads %s.", hierName(l), l.path)
 		}
 	}
-	_, hls := parseCgroupFile(o.Extra[g11HostReads])
+	_, hls := parseCgroupFile(o.Extra[cgroupHostReads])
 	var deeper []string
 	for _, l := range hls {
 		if l.path != "/" {
@@ -183,21 +189,21 @@ func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error
 	count := func(ms []sandbox.Mount) int {
 		n := 0
 		for _, m := range ms {
-			if m.Mountpoint == g11Target && m.FSType == "cgroup2" {
+			if m.Mountpoint == cgroupTarget && m.FSType == "cgroup2" {
 				n++
 			}
 		}
 		return n
 	}
-	top, ok := lessons.MountAt(sb.Mounts, g11Target)
+	top, ok := lessons.MountAt(sb.Mounts, cgroupTarget)
 	if !ok || top.FSType != "cgroup2" || count(sb.Mounts) <= count(host.Mounts) {
 		what := "nothing"
 		if ok {
 			what = top.FSType + " (" + strconv.Itoa(count(sb.Mounts)) + " cgroup2 mounts there, as many as the host has)"
 		}
-		return false, fmt.Sprintf("no new cgroup2 mount on %s in the sandbox: the top mount there is %s", g11Target, what), nil
+		return false, fmt.Sprintf("no new cgroup2 mount on %s in the sandbox: the top mount there is %s", cgroupTarget, what), nil
 	}
-	detail := fmt.Sprintf("a cgroup2 mount (id %d) is on top of %s in the sandbox; the host's mounts there are unchanged", top.ID, g11Target)
+	detail := fmt.Sprintf("a cgroup2 mount (id %d) is on top of %s in the sandbox; the host's mounts there are unchanged", top.ID, cgroupTarget)
 	// The root field of mountinfo is rendered relative to the reader's
 	// cgroup namespace: read from the host it names the real cgroup.
 	if f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", r.Box.PID())); err == nil {

@@ -1,3 +1,9 @@
+// Package time is lesson 12, "Time namespaces: a clock that started earlier": its Go logic (the
+// sandbox it starts, Perform's real syscalls, the views, the facts derived
+// from the observation, the prediction's answer and the challenge's check).
+// Its text and prompts are lesson.md and lesson.toml beside this file,
+// embedded by package lessons; package catalog registers Logic. It may
+// import lessons and sandbox, never another lesson, catalog or ui.
 package time
 
 import (
@@ -15,25 +21,25 @@ import (
 )
 
 const (
-	t12Mono = 86400  // CLOCK_MONOTONIC offset: one day
-	t12Boot = 604800 // CLOCK_BOOTTIME offset: one week
+	timeMono = 86400  // CLOCK_MONOTONIC offset: one day
+	timeBoot = 604800 // CLOCK_BOOTTIME offset: one week
 
-	t12TimeBefore   = "time.agent_time_before"
-	t12ForChildren  = "time.time_for_children"     // the agent's time_for_children after unshare
-	t12ChildNS      = "time.child_time"            // the observer child's own time namespace
-	t12ChildMono    = "time.child_monotonic_ns"    // what the child read
-	t12ChildBoot    = "time.child_boottime_ns"     //
-	t12HostMonoLo   = "time.host_monotonic_before" // the host's clocks just before and after the child read
-	t12HostMonoHi   = "time.host_monotonic_after"
-	t12HostBootLo   = "time.host_boottime_before"
-	t12HostBootHi   = "time.host_boottime_after"
-	t12SecondErrno  = "time.second_write_errno" // errno of writing an offset after a child entered
-	t12SecondOffset = 1
+	timeTimeBefore   = "time.agent_time_before"
+	timeForChildren  = "time.time_for_children"     // the agent's time_for_children after unshare
+	timeChildNS      = "time.child_time"            // the observer child's own time namespace
+	timeChildMono    = "time.child_monotonic_ns"    // what the child read
+	timeChildBoot    = "time.child_boottime_ns"     //
+	timeHostMonoLo   = "time.host_monotonic_before" // the host's clocks just before and after the child read
+	timeHostMonoHi   = "time.host_monotonic_after"
+	timeHostBootLo   = "time.host_boottime_before"
+	timeHostBootHi   = "time.host_boottime_after"
+	timeSecondErrno  = "time.second_write_errno" // errno of writing an offset after a child entered
+	timeSecondOffset = 1
 
-	t12ToolCmd    = "time.tool_cmd"       // the unshare(1) command run
-	t12ToolUptime = "time.tool_uptime"    // the first field of /proc/uptime it printed
-	t12UptimeLo   = "time.host_uptime_lo" // the host's /proc/uptime just before
-	t12UptimeHi   = "time.host_uptime_hi" // and just after
+	timeToolCmd    = "time.tool_cmd"       // the unshare(1) command run
+	timeToolUptime = "time.tool_uptime"    // the first field of /proc/uptime it printed
+	timeUptimeLo   = "time.host_uptime_lo" // the host's /proc/uptime just before
+	timeUptimeHi   = "time.host_uptime_hi" // and just after
 )
 
 // Logic: an agent (PID 1 of its own PID namespace, with its own /proc,
@@ -66,18 +72,18 @@ func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if _, ok := ids["time"]; !ok {
 		return fmt.Errorf("this kernel has no time namespaces (/proc/PID/ns/time): Linux 5.6 or newer is needed")
 	}
-	r.Set(t12TimeBefore, ids["time"].Label("time"))
+	r.Set(timeTimeBefore, ids["time"].Label("time"))
 	if err := sb.Unshare(ctx, sandbox.CloneNewTime); err != nil {
 		return err
 	}
 	if ids, err = sb.IDs(); err != nil {
 		return err
 	}
-	r.Set(t12ForChildren, ids["time_for_children"].Label("time"))
-	if err := sb.SetTimeOffset(ctx, "monotonic", t12Mono); err != nil {
+	r.Set(timeForChildren, ids["time_for_children"].Label("time"))
+	if err := sb.SetTimeOffset(ctx, "monotonic", timeMono); err != nil {
 		return err
 	}
-	if err := sb.SetTimeOffset(ctx, "boottime", t12Boot); err != nil {
+	if err := sb.SetTimeOffset(ctx, "boottime", timeBoot); err != nil {
 		return err
 	}
 
@@ -92,13 +98,13 @@ func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	if child.Clocks == nil || before.Clocks == nil || after.Clocks == nil {
 		return fmt.Errorf("clocks not observed: child %v, host %v / %v", child.Errs, before.Errs, after.Errs)
 	}
-	r.Set(t12ChildNS, child.IDs["time"].Label("time"))
-	r.Set(t12ChildMono, strconv.FormatInt(int64(child.Clocks.Monotonic), 10))
-	r.Set(t12ChildBoot, strconv.FormatInt(int64(child.Clocks.Boottime), 10))
-	r.Set(t12HostMonoLo, strconv.FormatInt(int64(before.Clocks.Monotonic), 10))
-	r.Set(t12HostMonoHi, strconv.FormatInt(int64(after.Clocks.Monotonic), 10))
-	r.Set(t12HostBootLo, strconv.FormatInt(int64(before.Clocks.Boottime), 10))
-	r.Set(t12HostBootHi, strconv.FormatInt(int64(after.Clocks.Boottime), 10))
+	r.Set(timeChildNS, child.IDs["time"].Label("time"))
+	r.Set(timeChildMono, strconv.FormatInt(int64(child.Clocks.Monotonic), 10))
+	r.Set(timeChildBoot, strconv.FormatInt(int64(child.Clocks.Boottime), 10))
+	r.Set(timeHostMonoLo, strconv.FormatInt(int64(before.Clocks.Monotonic), 10))
+	r.Set(timeHostMonoHi, strconv.FormatInt(int64(after.Clocks.Monotonic), 10))
+	r.Set(timeHostBootLo, strconv.FormatInt(int64(before.Clocks.Boottime), 10))
+	r.Set(timeHostBootHi, strconv.FormatInt(int64(after.Clocks.Boottime), 10))
 
 	// The observer child has answered but may still be exiting; the
 	// challenge starts from a namespace with no member, so wait (bounded).
@@ -111,13 +117,13 @@ func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
 
 	// A process has entered: the kernel now refuses new offsets. The
 	// refusal is the lesson, so it is kept, not returned.
-	err = sb.SetTimeOffset(ctx, "boottime", t12SecondOffset)
+	err = sb.SetTimeOffset(ctx, "boottime", timeSecondOffset)
 	var se *sandbox.SyscallError
 	switch {
 	case err == nil:
-		r.Set(t12SecondErrno, "")
+		r.Set(timeSecondErrno, "")
 	case errors.As(err, &se):
-		r.Set(t12SecondErrno, se.Errno)
+		r.Set(timeSecondErrno, se.Errno)
 	default:
 		return err
 	}
@@ -131,7 +137,7 @@ func timeTool(ctx context.Context, r *lessons.Sandboxes) error {
 	if err != nil {
 		return nil // not installed: the fact about it is left out
 	}
-	args := []string{"--time", "--monotonic", strconv.Itoa(t12Mono), "--boottime", strconv.Itoa(t12Boot), "--fork"}
+	args := []string{"--time", "--monotonic", strconv.Itoa(timeMono), "--boottime", strconv.Itoa(timeBoot), "--fork"}
 	if os.Geteuid() != 0 {
 		args = append(args, "--user", "--map-root-user")
 	}
@@ -152,10 +158,10 @@ func timeTool(ctx context.Context, r *lessons.Sandboxes) error {
 	if len(f) == 0 {
 		return fmt.Errorf("unshare(1) printed no uptime: %q", out)
 	}
-	r.Set(t12ToolCmd, "unshare "+strings.Join(args, " "))
-	r.Set(t12ToolUptime, f[0])
-	r.Set(t12UptimeLo, lo)
-	r.Set(t12UptimeHi, hi)
+	r.Set(timeToolCmd, "unshare "+strings.Join(args, " "))
+	r.Set(timeToolUptime, f[0])
+	r.Set(timeUptimeLo, lo)
+	r.Set(timeUptimeHi, hi)
 	return nil
 }
 
@@ -195,12 +201,12 @@ func timeFacts(o lessons.Observation) []lessons.Fact {
 	var fs []lessons.Fact
 	fs = append(fs, lessons.NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
 	fs = append(fs, lessons.NewFact("…its time_for_children is a new one, the namespace its next children get",
-		ex[t12ForChildren] != "" && ex[t12ForChildren] != o.Host.IDs["time"].Label("time") && ex[t12ForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
-		"host %s, agent's time_for_children %s (now %s)", o.Host.IDs["time"].Label("time"), ex[t12ForChildren], o.Sandbox.IDs["time_for_children"].Label("time")))
-	fs = append(fs, lessons.NewFact("the child the agent started afterwards is in that new namespace", ex[t12ChildNS] != "" && ex[t12ChildNS] == ex[t12ForChildren],
-		"child %s", ex[t12ChildNS]))
-	fs = append(fs, offsetFact(o, "CLOCK_MONOTONIC", t12ChildMono, t12HostMonoLo, t12HostMonoHi, t12Mono))
-	fs = append(fs, offsetFact(o, "CLOCK_BOOTTIME", t12ChildBoot, t12HostBootLo, t12HostBootHi, t12Boot))
+		ex[timeForChildren] != "" && ex[timeForChildren] != o.Host.IDs["time"].Label("time") && ex[timeForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
+		"host %s, agent's time_for_children %s (now %s)", o.Host.IDs["time"].Label("time"), ex[timeForChildren], o.Sandbox.IDs["time_for_children"].Label("time")))
+	fs = append(fs, lessons.NewFact("the child the agent started afterwards is in that new namespace", ex[timeChildNS] != "" && ex[timeChildNS] == ex[timeForChildren],
+		"child %s", ex[timeChildNS]))
+	fs = append(fs, offsetFact(o, "CLOCK_MONOTONIC", timeChildMono, timeHostMonoLo, timeHostMonoHi, timeMono))
+	fs = append(fs, offsetFact(o, "CLOCK_BOOTTIME", timeChildBoot, timeHostBootLo, timeHostBootHi, timeBoot))
 
 	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
 	agentSame := sc != nil && hc != nil && absDur(sc.Monotonic-hc.Monotonic) < time.Minute && absDur(sc.Boottime-hc.Boottime) < time.Minute
@@ -210,24 +216,24 @@ func timeFacts(o lessons.Observation) []lessons.Fact {
 	}
 	fs = append(fs, lessons.NewFact("the agent itself still reads the host's clocks", agentSame, "%s", got))
 
-	wantOffsets := fmt.Sprintf("monotonic %d 0; boottime %d 0", t12Mono, t12Boot)
+	wantOffsets := fmt.Sprintf("monotonic %d 0; boottime %d 0", timeMono, timeBoot)
 	offs := ""
 	if sc != nil {
 		offs = sc.Offsets
 	}
 	fs = append(fs, lessons.NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, written once", offs == wantOffsets,
 		"%q", offs))
-	fs = append(fs, lessons.NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[t12SecondErrno] == "EACCES",
-		"writing \"boottime %d 0\" afterwards: %q", t12SecondOffset, ex[t12SecondErrno]))
+	fs = append(fs, lessons.NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[timeSecondErrno] == "EACCES",
+		"writing \"boottime %d 0\" afterwards: %q", timeSecondOffset, ex[timeSecondErrno]))
 
-	if ex[t12ToolCmd] != "" {
+	if ex[timeToolCmd] != "" {
 		// /proc/uptime has a resolution of 10 ms.
-		tool, e1 := strconv.ParseFloat(ex[t12ToolUptime], 64)
-		lo, e2 := strconv.ParseFloat(ex[t12UptimeLo], 64)
-		hi, e3 := strconv.ParseFloat(ex[t12UptimeHi], 64)
-		ok := e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= t12Boot && t12Boot <= tool-lo+0.01
+		tool, e1 := strconv.ParseFloat(ex[timeToolUptime], 64)
+		lo, e2 := strconv.ParseFloat(ex[timeUptimeLo], 64)
+		hi, e3 := strconv.ParseFloat(ex[timeUptimeHi], 64)
+		ok := e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= timeBoot && timeBoot <= tool-lo+0.01
 		fs = append(fs, lessons.NewFact("util-linux unshare(1) does the same: its child's /proc/uptime is a week ahead", ok,
-			"`%s` printed %s; the host's uptime was %s…%s", ex[t12ToolCmd], ex[t12ToolUptime], ex[t12UptimeLo], ex[t12UptimeHi]))
+			"`%s` printed %s; the host's uptime was %s…%s", ex[timeToolCmd], ex[timeToolUptime], ex[timeUptimeLo], ex[timeUptimeHi]))
 	}
 	return fs
 }
@@ -248,8 +254,8 @@ func timeAnswer(o lessons.Observation) (int, string) {
 	switch {
 	case absDur(d) < time.Hour:
 		return 0, fmt.Sprintf("The agent reads %v, the host %v: the same clock. Only its children, which entered %s, read a day more.",
-			sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second), o.Extra[t12ForChildren])
-	case absDur(d-t12Mono*time.Second) < time.Hour:
+			sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second), o.Extra[timeForChildren])
+	case absDur(d-timeMono*time.Second) < time.Hour:
 		return 1, fmt.Sprintf("The agent reads %v, one day ahead of the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
 	default:
 		return 2, fmt.Sprintf("The agent reads %v against the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))

@@ -334,7 +334,7 @@ func sectionTitle(s lessons.Section, p lessons.Part) string {
 	if s.Title != "" {
 		return s.Title
 	}
-	return strings.ToUpper(string(p[:1])) + string(p[1:])
+	return p.Title()
 }
 
 func countOK(fs []lessons.Fact) int {

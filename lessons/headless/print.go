@@ -12,14 +12,6 @@ import (
 	"github.com/nslab/nslab/sandbox"
 )
 
-// Markers of the side-by-side tables: a row that differs, one only the
-// sandbox has, one only the host has.
-const (
-	markChanged     = "≠"
-	markOnlySandbox = "+"
-	markOnlyHost    = "-"
-)
-
 // Collapse thresholds: beyond these, rows that say little are counted
 // instead of listed (the host's hundreds of processes, its mount table).
 const (
@@ -128,7 +120,7 @@ func renderView(v sandbox.View, ds []sandbox.Delta, width int) string {
 		if v == sandbox.ViewPIDs {
 			what = "processes"
 		}
-		fmt.Fprintf(&b, "%s … %d %s only the host sees\n", markOnlyHost, onlyHost, what)
+		fmt.Fprintf(&b, "%s … %d %s only the host sees\n", lessons.DeltaSymbol(sandbox.OnlyHost), onlyHost, what)
 	}
 	if words := inWords(ds, collapseHost); words != "" {
 		fmt.Fprintf(&b, "  In words: %s\n", words)
@@ -184,15 +176,10 @@ func quoteEmpty(s string) string {
 }
 
 func marker(k sandbox.DeltaKind) string {
-	switch k {
-	case sandbox.Changed:
-		return markChanged
-	case sandbox.OnlySandbox:
-		return markOnlySandbox
-	case sandbox.OnlyHost:
-		return markOnlyHost
+	if k == sandbox.Same {
+		return " " // the table stays quiet where nothing differs
 	}
-	return " "
+	return lessons.DeltaSymbol(k)
 }
 
 // pad cuts or pads s to n runes.
