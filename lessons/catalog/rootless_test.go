@@ -19,17 +19,11 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 // nobody.
 const rootlessEnv = "NSLAB_TEST_LESSONS_AS_NOBODY"
 
-// rootlessRight is the prediction's choice the kernel makes right in each
-// lesson marked rootless, played by an unprivileged user.
-func rootlessRight() map[string]int {
-	return map[string]int{"overview": 0, "uts": 0, "pid": 0, "mnt": 0, "ipc": 1, "user": 0,
-		"unshare": 0, "container": 0, "cgroup": 0, "time": 0}
-}
-
 // TestRootless plays every lesson marked rootless as the unprivileged user
 // nobody, the way a learner without sudo would: a copy of this test binary
 // (the build directory is root's alone) runs with nobody's credentials and
-// walks each lesson, then plays it headless.
+// walks each lesson, then plays it headless. A new lesson marked rootless
+// is played here with no further line.
 func TestRootless(t *testing.T) {
 	if os.Getenv(rootlessEnv) != "" {
 		t.Skip("this is the copy run as nobody")
@@ -50,9 +44,6 @@ func TestRootless(t *testing.T) {
 		t.Fatalf("the lessons as nobody: %v\n%s", err, out)
 	}
 	for _, l := range all {
-		if _, ok := rootlessRight()[l.ID]; ok != l.Rootless {
-			t.Errorf("lesson %s: marked rootless %v, but this test thinks otherwise", l.ID, l.Rootless)
-		}
 		if l.Rootless && !strings.Contains(out, "--- PASS: TestRootlessChild/"+l.ID) {
 			t.Errorf("lesson %s did not pass as nobody:\n%s", l.ID, out)
 		}
@@ -79,7 +70,9 @@ func TestRootlessChild(t *testing.T) {
 		t.Run(l.ID, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			want := lessontest.Want{Right: rootlessRight()[l.ID]}
+			// The answer's value is each lesson's own test's business (as
+			// root); here it must be one of the choices, explained.
+			want := lessontest.Want{Right: lessontest.AnyChoice}
 			s, _ := lessontest.Walk(t, ctx, eng, l, want)
 			if !s.Sandboxes().Box.Rootless() {
 				t.Error("the sandbox got no user namespace for an unprivileged user")
