@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
+
 	"github.com/nslab/nslab/lessons/lessontest"
 )
 
