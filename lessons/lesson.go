@@ -34,18 +34,18 @@ func Parts() []Part {
 
 // Meta is a lesson's metadata, from the top of its folder's lesson.toml.
 type Meta struct {
-	ID       string   `toml:"id"`       // "uts": used on the command line
-	Number   int      `toml:"number"`   // position in the curriculum, 1-based
-	Title    string   `toml:"title"`    // "UTS namespaces: a hostname of your own"
-	Summary  string   `toml:"summary"`  // one line
-	Syscalls []string `toml:"syscalls"` // "clone", "unshare", "setns", "sethostname" ...
-	Kinds    []string `toml:"kinds"`    // namespace kinds it creates or joins: "uts", "pid" ...
-	Rootless bool     `toml:"rootless"` // works for an unprivileged user through a user namespace
-	Minutes  int      `toml:"minutes"`
+	ID       string   `json:"id" toml:"id"`             // "uts": used on the command line
+	Number   int      `json:"number" toml:"number"`     // position in the curriculum, 1-based
+	Title    string   `json:"title" toml:"title"`       // "UTS namespaces: a hostname of your own"
+	Summary  string   `json:"summary" toml:"summary"`   // one line
+	Syscalls []string `json:"syscalls" toml:"syscalls"` // "clone", "unshare", "setns", "sethostname" ...
+	Kinds    []string `json:"kinds" toml:"kinds"`       // namespace kinds it creates or joins: "uts", "pid" ...
+	Rootless bool     `json:"rootless" toml:"rootless"` // works for an unprivileged user through a user namespace
+	Minutes  int      `json:"minutes" toml:"minutes"`
 	// ManPages are the sources of the lesson's claims: "uts_namespaces(7)" ...
-	ManPages []string `toml:"man_pages"`
+	ManPages []string `json:"man_pages" toml:"man_pages"`
 	// Command is the equivalent util-linux command line, shown in Perform.
-	Command string `toml:"command"`
+	Command string `json:"command" toml:"command"`
 }
 
 // Section is one part of a lesson's text.

@@ -171,7 +171,7 @@ func TestSessionSolve(t *testing.T) {
 			Solve:   solve,
 		}}
 	}
-	play := func(l Lesson) (solveErr error, ok bool, got string) {
+	play := func(l Lesson) (ok bool, got string, solveErr error) {
 		t.Helper()
 		s := NewSession(eng, l, nil)
 		defer s.Close()
@@ -186,20 +186,20 @@ func TestSessionSolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return solveErr, ok, got
+		return ok, got, solveErr
 	}
 
-	if err, ok, got := play(tiny([]string{"# a comment is not run", "hostname solved"}, nil)); err != nil || !ok {
+	if ok, got, err := play(tiny([]string{"# a comment is not run", "hostname solved"}, nil)); err != nil || !ok {
 		t.Errorf("the Solution lines were not run: %v, hostname %q", err, got)
 	}
-	if err, ok, got := play(tiny([]string{"false", "hostname solved"}, nil)); !errors.Is(err, ErrShell) || ok {
+	if ok, got, err := play(tiny([]string{"false", "hostname solved"}, nil)); !errors.Is(err, ErrShell) || ok {
 		t.Errorf("a failing line did not stop Solve: %v, hostname %q", err, got)
 	}
 	own := func(ctx context.Context, r *Sandboxes) error { return r.Box.SetHostname(ctx, "solved") }
-	if err, ok, got := play(tiny([]string{"hostname wrong"}, own)); err != nil || !ok {
+	if ok, got, err := play(tiny([]string{"hostname wrong"}, own)); err != nil || !ok {
 		t.Errorf("the lesson's own Solve did not replace the lines: %v, hostname %q", err, got)
 	}
-	if err, ok, _ := play(tiny(nil, nil)); !errors.Is(err, ErrNoLogic) || ok {
+	if ok, _, err := play(tiny(nil, nil)); !errors.Is(err, ErrNoLogic) || ok {
 		t.Errorf("Solve without lines or logic: %v", err)
 	}
 }
