@@ -92,7 +92,7 @@ type Want struct {
 // through the headless runner with its solution (Headless). It returns the
 // walk's session, still open (closed when the test ends) and solved, and
 // its observation, for the lesson's own further checks.
-func Play(t *testing.T, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
+func Play(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
 	t.Helper()
 	NeedRoot(t)
 	t.Cleanup(HostUnchanged(t)) // first registered, so it runs last
@@ -110,7 +110,7 @@ func Play(t *testing.T, l lessons.Lesson, want Want) (*lessons.Session, lessons.
 // prediction, whose right answer is want.Right with an explanation; and
 // the challenge, whose check fails with a reason on the unsolved state and
 // passes after Solve. The session is closed when the test ends.
-func Walk(t *testing.T, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
+func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
 	t.Helper()
 	s := lessons.NewSession(eng, l, nil)
 	t.Cleanup(func() {
@@ -178,7 +178,7 @@ func Walk(t *testing.T, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 // factsAreDerived shows the facts read the observation: with the
 // sandbox's identities replaced by the host's some fact fails, and on an
 // observation that saw nothing none holds.
-func factsAreDerived(t *testing.T, l lessons.Lesson, o lessons.Observation) {
+func factsAreDerived(t testing.TB, l lessons.Lesson, o lessons.Observation) {
 	t.Helper()
 	bent := o
 	bent.Sandbox.IDs = maps.Clone(o.Host.IDs)
@@ -196,7 +196,7 @@ func factsAreDerived(t *testing.T, l lessons.Lesson, o lessons.Observation) {
 // Headless plays l through the headless runner with its solution, in
 // plain text and in JSON lines: both must pass, with want.Right as the
 // prediction's answer.
-func Headless(t *testing.T, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) {
+func Headless(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) {
 	t.Helper()
 	for _, js := range []bool{false, true} {
 		var out bytes.Buffer
@@ -221,7 +221,7 @@ func Headless(t *testing.T, ctx context.Context, eng *sandbox.Engine, l lessons.
 	}
 }
 
-func logTrace(t *testing.T, s *lessons.Session) {
+func logTrace(t testing.TB, s *lessons.Session) {
 	t.Helper()
 	for _, e := range s.Events() {
 		t.Logf("trace: %s %s %s", e, e.Detail(), e.Note)
