@@ -5,6 +5,9 @@ package catalog
 // says: one folder, one registry line.
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"maps"
 	"os"
 	"path/filepath"
@@ -128,4 +131,74 @@ func TestLintAddLesson(t *testing.T) {
 	if got := strings.Join(lessons.LintCatalogue(os.DirFS(dir), reg), "\n"); !strings.Contains(got, `id "demo" is not registered`) {
 		t.Errorf("an unregistered folder is not reported: %s", got)
 	}
+}
+
+// TestConstantNames checks the one rule for a lesson's constants: every
+// constant declared in a lesson's package starts with the lesson's id
+// (utsLabHost, netHostEnd), so a name says whose it is wherever it is
+// quoted. The packages are read from the source tree beside this test.
+func TestConstantNames(t *testing.T) {
+	folders, err := lessons.Folders(lessons.Content())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, dir := range folders {
+		_, id, _ := strings.Cut(dir, "-")
+		for _, name := range constNames(t, filepath.Join("..", dir)) {
+			checked++
+			if !strings.HasPrefix(name, id) || len(name) == len(id) {
+				t.Errorf("%s: constant %s does not start with the lesson's id %q", dir, name, id)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no constant found: the source tree is not beside the test")
+	}
+	// The rule can fail: a name without the id is caught.
+	if bad := constNamesIn(t, "package x\nconst (\n\tutsGood = 1\n\tbad = 2\n)\n"); len(bad) != 2 || bad[1] != "bad" {
+		t.Errorf("constants of a sample: %v", bad)
+	}
+}
+
+// constNames lists the constants declared in the non-test Go files of dir.
+func constNames(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, constNamesIn(t, string(src))...)
+	}
+	return out
+}
+
+func constNamesIn(t *testing.T, src string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, s := range g.Specs {
+			for _, n := range s.(*ast.ValueSpec).Names {
+				out = append(out, n.Name)
+			}
+		}
+	}
+	return out
 }
