@@ -36,7 +36,7 @@ func LintCatalogue(fsys fs.FS, logics map[string]func() Logic) []string {
 			bad("folder %s is not named NN-id", dir)
 			continue
 		}
-		l, err := LoadFolder(fsys, dir)
+		l, err := loadFolder(fsys, dir)
 		if err != nil {
 			bad("folder %s: %v", dir, err)
 			continue

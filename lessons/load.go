@@ -36,7 +36,7 @@ func Load(fsys fs.FS, logics map[string]func() Logic) ([]Lesson, error) {
 	}
 	var out []Lesson
 	for _, dir := range dirs {
-		l, err := LoadFolder(fsys, dir)
+		l, err := loadFolder(fsys, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -71,9 +71,9 @@ type lessonFile struct {
 	Challenge   Challenge  `toml:"challenge"`
 }
 
-// LoadFolder reads one lesson folder's text and data, without logic. A key
+// loadFolder reads one lesson folder's text and data, without logic. A key
 // lesson.toml does not define is an error, so a typo cannot drop a field.
-func LoadFolder(fsys fs.FS, dir string) (Lesson, error) {
+func loadFolder(fsys fs.FS, dir string) (Lesson, error) {
 	var l Lesson
 	b, err := fs.ReadFile(fsys, dir+"/lesson.toml")
 	if err != nil {
@@ -111,7 +111,7 @@ func LoadLesson(fsys fs.FS, id string, logic func() Logic) (Lesson, error) {
 		return Lesson{}, err
 	}
 	for _, dir := range dirs {
-		l, err := LoadFolder(fsys, dir)
+		l, err := loadFolder(fsys, dir)
 		if err != nil {
 			return Lesson{}, err
 		}

@@ -17,7 +17,7 @@ type Sandboxes struct {
 	Engine *sandbox.Engine
 	// Box is the lesson's sandbox, started from Logic.Spec by Start.
 	Box *sandbox.Sandbox
-	// OnEvent receives every trace event of every sandbox of the run.
+	// OnEvent receives every trace event of every sandbox of the lesson.
 	OnEvent func(sandbox.Event)
 
 	mu     sync.Mutex
@@ -102,7 +102,7 @@ func (r *Sandboxes) Observe(ctx context.Context) (Observation, error) {
 	return Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}, nil
 }
 
-// Close closes every sandbox of the run. Idempotent.
+// Close closes every sandbox of the lesson. Idempotent.
 func (r *Sandboxes) Close() error {
 	r.mu.Lock()
 	others := r.others
@@ -136,7 +136,7 @@ func (r *Sandboxes) Others() []*sandbox.Sandbox {
 	return append([]*sandbox.Sandbox(nil), r.others...)
 }
 
-// Events is the trace of the run's sandboxes so far: the lesson's sandbox
+// Events is the trace of the sandboxes so far: the lesson's sandbox
 // first, then the others in the order they started.
 func (r *Sandboxes) Events() []sandbox.Event {
 	var out []sandbox.Event

@@ -66,11 +66,11 @@ func ByID(id string) (lessons.Lesson, error) {
 	for _, l := range all {
 		ids = append(ids, l.ID)
 	}
-	return lessons.Lesson{}, fmt.Errorf("%w %q: did you mean %s? (`nslab list` shows all)", lessons.ErrUnknownLesson, id, strings.Join(Closest(want, ids, 3), ", "))
+	return lessons.Lesson{}, fmt.Errorf("%w %q: did you mean %s? (`nslab list` shows all)", lessons.ErrUnknownLesson, id, strings.Join(closest(want, ids, 3), ", "))
 }
 
-// Closest returns up to n candidates nearest to s by edit distance.
-func Closest(s string, cands []string, n int) []string {
+// closest returns up to n candidates nearest to s by edit distance.
+func closest(s string, cands []string, n int) []string {
 	type sc struct {
 		id string
 		d  int
