@@ -22,22 +22,29 @@ import (
 
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
-// TestRunnerLearnerCommands plays the uts lesson without Solve, the way a
-// workshop would: two hints, the solution, then quit.
-func TestRunnerLearnerCommands(t *testing.T) {
+// playWithInput plays lesson id as root, the host compared around it,
+// with the learner's commands read from input; it returns the result and
+// the text printed.
+func playWithInput(t *testing.T, id, input string) (headless.Result, lessons.Lesson, string) {
+	t.Helper()
 	lessontest.NeedRoot(t)
 	t.Cleanup(lessontest.HostUnchanged(t))
-	l, err := catalog.ByID("uts")
+	l, err := catalog.ByID(id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{
-		In: strings.NewReader("hint\nhint\nsolution\nquit\n"), Out: &out})
+	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{In: strings.NewReader(input), Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := out.String()
+	return res, l, out.String()
+}
+
+// TestRunnerLearnerCommands plays the uts lesson without Solve, the way a
+// workshop would: two hints, the solution, then quit.
+func TestRunnerLearnerCommands(t *testing.T) {
+	res, l, text := playWithInput(t, "uts", "hint\nhint\nsolution\nquit\n")
 	if res.Passed || !res.Quit || res.ChallengeOK {
 		t.Errorf("result after quit: %+v", res)
 	}
@@ -69,19 +76,7 @@ func TestRunnerLearnerCommands(t *testing.T) {
 // TestRunnerCheckThenSkip: a check on the unsolved state fails, skip ends
 // the challenge without passing, and the recap still follows.
 func TestRunnerCheckThenSkip(t *testing.T) {
-	lessontest.NeedRoot(t)
-	t.Cleanup(lessontest.HostUnchanged(t))
-	l, err := catalog.ByID("uts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{
-		In: strings.NewReader("frobnicate\ncheck\nhint\nhint\nhint\nhint\nskip\n"), Out: &out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := out.String()
+	res, _, text := playWithInput(t, "uts", "frobnicate\ncheck\nhint\nhint\nhint\nhint\nskip\n")
 	if res.Passed || res.ChallengeOK || !res.Skipped || res.Quit {
 		t.Errorf("result: %+v", res)
 	}
