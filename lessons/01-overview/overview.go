@@ -1,9 +1,7 @@
-// Package overview is lesson 1, "Namespaces: what a process can see": its Go logic (the
-// sandbox it starts, Perform's real syscalls, the views, the facts derived
-// from the observation, the prediction's answer and the challenge's check).
-// Its text and prompts are lesson.md and lesson.toml beside this file,
-// embedded by package lessons; package catalog registers Logic. It may
-// import lessons and sandbox, never another lesson, catalog or ui.
+// Package overview is lesson 1, "Namespaces: what a process can see": its Go logic.
+// Its text and prompts are lesson.md and lesson.toml beside this file;
+// package catalog registers Logic. It may import lessons and sandbox,
+// never another lesson, catalog or ui.
 package overview
 
 import (

@@ -1,9 +1,7 @@
-// Package container is lesson 10, "A tiny container: every namespace at once": its Go logic (the
-// sandbox it starts, Perform's real syscalls, the views, the facts derived
-// from the observation, the prediction's answer and the challenge's check).
-// Its text and prompts are lesson.md and lesson.toml beside this file,
-// embedded by package lessons; package catalog registers Logic. It may
-// import lessons and sandbox, never another lesson, catalog or ui.
+// Package container is lesson 10, "A tiny container: every namespace at once": its Go logic.
+// Its text and prompts are lesson.md and lesson.toml beside this file;
+// package catalog registers Logic. It may import lessons and sandbox,
+// never another lesson, catalog or ui.
 package container
 
 import (
