@@ -107,16 +107,6 @@ func DifferentKinds(o Observation) []string {
 	return out
 }
 
-// DeltaOf finds the row with key in one view's diff.
-func DeltaOf(o Observation, v sandbox.View, key string) (sandbox.Delta, bool) {
-	for _, d := range o.Diffs[v] {
-		if d.Key == key {
-			return d, true
-		}
-	}
-	return sandbox.Delta{}, false
-}
-
 // ProcByHostPID finds the process with that host PID.
 func ProcByHostPID(ps []sandbox.Proc, hostPID int) (sandbox.Proc, bool) {
 	for _, p := range ps {
@@ -148,15 +138,6 @@ func MountAt(ms []sandbox.Mount, path string) (sandbox.Mount, bool) {
 		}
 	}
 	return m, found
-}
-
-// AnswerIf returns ifTrue when cond holds, else ifFalse: a prediction whose
-// right choice follows from one observed condition.
-func AnswerIf(cond bool, ifTrue, ifFalse int) int {
-	if cond {
-		return ifTrue
-	}
-	return ifFalse
 }
 
 // AllOK reports whether every fact is OK (and there is at least one).
@@ -217,7 +198,7 @@ func Shell(ctx context.Context, box *sandbox.Sandbox, script string) (string, er
 // RunSolution runs every line of a challenge's Solution in the lesson
 // sandbox's shell, in order, stopping at the first failure. Lines starting
 // with '#' are comments.
-func RunSolution(ctx context.Context, r *Run, lines []string) error {
+func RunSolution(ctx context.Context, r *Sandboxes, lines []string) error {
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "#") {
@@ -232,7 +213,7 @@ func RunSolution(ctx context.Context, r *Run, lines []string) error {
 
 // ObserveBox takes a fresh snapshot of what the lesson's sandbox sees, for
 // challenge checks.
-func ObserveBox(ctx context.Context, r *Run, views ...sandbox.View) (sandbox.Snapshot, error) {
+func ObserveBox(ctx context.Context, r *Sandboxes, views ...sandbox.View) (sandbox.Snapshot, error) {
 	if r.Box == nil {
 		return sandbox.Snapshot{}, fmt.Errorf("observe: %w", ErrNotPerformed)
 	}
@@ -278,4 +259,63 @@ func ParentPID(pid int) (int, error) {
 		return 0, fmt.Errorf("parent of %d: %w", pid, sandbox.ErrParse)
 	}
 	return ppid, nil
+}
+
+// outcomeOKPrefix starts an Outcome that succeeded.
+const outcomeOKPrefix = "ok"
+
+// Outcome renders a call's result for Extra: "ok: TEXT" on success, the
+// errno name ("ENETUNREACH") when the kernel refused, or "error: MSG".
+func Outcome(text string, err error) string {
+	if err == nil {
+		return outcomeOKPrefix + ": " + text
+	}
+	var se *sandbox.SyscallError
+	if errors.As(err, &se) && se.Errno != "" {
+		return se.Errno
+	}
+	return "error: " + err.Error()
+}
+
+// OutcomeOK reports whether an outcome kept with Outcome succeeded.
+func OutcomeOK(s string) bool { return strings.HasPrefix(s, outcomeOKPrefix+":") }
+
+// OutcomeFailed reports whether an outcome is a recorded failure (not
+// merely missing).
+func OutcomeFailed(s string) bool { return s != "" && !OutcomeOK(s) }
+
+// OrNone shows an empty value as "(none)".
+func OrNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// MountCount counts the mounts stacked on path.
+func MountCount(ms []sandbox.Mount, path string) int {
+	n := 0
+	for _, m := range ms {
+		if m.Mountpoint == path {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitUntil polls cond every 20 ms until it holds, ctx ends or limit
+// passes.
+func WaitUntil(ctx context.Context, limit time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still not so after %v", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }

@@ -1,7 +1,11 @@
-// Package lessons is the curriculum: each lesson's text (Markdown, embedded)
-// and metadata, the Go logic that performs its real syscalls through the
-// sandbox engine, the checks of its prediction and challenge against kernel
-// state, and a headless runner. It knows nothing about bubbletea.
+// Package lessons is the core of the curriculum: what a lesson is (text,
+// data, logic), the embedded lesson folders and their loader and content
+// lint, the Session that walks a lesson part by part, the Sandboxes a
+// lesson plays in, the helpers lesson logic shares, and the learner's
+// progress. Each lesson's logic lives in its own package below (NN-id/),
+// joined by package catalog; the headless runner is package headless.
+// It may import sandbox only: never a lesson, catalog, headless, ui or
+// bubbletea.
 package lessons
 
 import (
@@ -28,19 +32,20 @@ func Parts() []Part {
 	return []Part{PartConcept, PartPredict, PartPerform, PartObserve, PartExperiment, PartChallenge, PartRecap}
 }
 
-// Meta is a lesson's metadata, from its folder's meta.json.
+// Meta is a lesson's metadata, from the top of its folder's lesson.toml.
 type Meta struct {
-	ID       string   `json:"id"`       // "uts": used on the command line
-	Number   int      `json:"number"`   // position in the curriculum, 1-based
-	Title    string   `json:"title"`    // "UTS namespaces: a hostname of your own"
-	Summary  string   `json:"summary"`  // one line
-	Syscalls []string `json:"syscalls"` // "clone", "unshare", "setns", "sethostname" ...
-	Kinds    []string `json:"kinds"`    // namespace kinds it creates or joins: "uts", "pid" ...
-	Rootless bool     `json:"rootless"` // works for an unprivileged user through a user namespace
-	Minutes  int      `json:"minutes"`
-	ManPages []string `json:"man_pages"` // "uts_namespaces(7)", "unshare(2)" ...
+	ID       string   `json:"id" toml:"id"`             // "uts": used on the command line
+	Number   int      `json:"number" toml:"number"`     // position in the curriculum, 1-based
+	Title    string   `json:"title" toml:"title"`       // "UTS namespaces: a hostname of your own"
+	Summary  string   `json:"summary" toml:"summary"`   // one line
+	Syscalls []string `json:"syscalls" toml:"syscalls"` // "clone", "unshare", "setns", "sethostname" ...
+	Kinds    []string `json:"kinds" toml:"kinds"`       // namespace kinds it creates or joins: "uts", "pid" ...
+	Rootless bool     `json:"rootless" toml:"rootless"` // works for an unprivileged user through a user namespace
+	Minutes  int      `json:"minutes" toml:"minutes"`
+	// ManPages are the sources of the lesson's claims: "uts_namespaces(7)" ...
+	ManPages []string `json:"man_pages" toml:"man_pages"`
 	// Command is the equivalent util-linux command line, shown in Perform.
-	Command string `json:"command"`
+	Command string `json:"command" toml:"command"`
 }
 
 // Section is one part of a lesson's text.
@@ -50,14 +55,22 @@ type Section struct {
 	Body  string // Markdown, without the heading
 }
 
-// Prediction is the question asked before the syscall. Its answer is
-// computed from the observation, never a literal: Answer returns the index
-// of the choice that is right given what the kernel showed, and a sentence
-// that explains it with the observed values.
+// Prediction is the question asked before the syscall, from lesson.toml.
+// Its answer is computed from the observation by Logic.Answer, never
+// written down.
 type Prediction struct {
-	Question string
-	Choices  []string
-	Answer   func(o Observation) (correct int, why string)
+	Question string   `toml:"question"`
+	Choices  []string `toml:"choices"`
+}
+
+// Challenge is the task done in the sandbox shell, from lesson.toml. It is
+// checked against kernel state by Logic.Check.
+type Challenge struct {
+	Task  string   `toml:"task"`  // what to do, one or two sentences
+	Hints []string `toml:"hints"` // up to three, progressive
+	// Solution holds the shell commands that solve it, shown after a
+	// confirmation and run by Solve (lines starting with '#' are comments).
+	Solution []string `toml:"solution"`
 }
 
 // Fact is one statement the lesson makes, checked against the snapshots:
@@ -69,46 +82,45 @@ type Fact struct {
 	Got string `json:"got,omitempty"`
 }
 
-// Challenge is the task done in the sandbox shell, checked against kernel
-// state. Check must report false on the unsolved state (a test shows it).
-type Challenge struct {
-	Task     string   // what to do, one or two sentences
-	Hints    []string // up to three, progressive
-	Solution []string // shell commands that solve it, shown after confirmation
-	// Check inspects real kernel state; detail says what it saw.
-	Check func(ctx context.Context, r *Run) (ok bool, detail string, err error)
-	// Solve performs the reference solution through the engine (the
-	// headless runner's --solve and the tests use it).
-	Solve func(ctx context.Context, r *Run) error
-}
-
-// Logic is a lesson's Go side.
+// Logic is a lesson's Go side: what cannot be data because it makes
+// syscalls or reads kernel state.
 type Logic struct {
 	// Spec is the sandbox the lesson starts before Perform (Flags may be 0
 	// for lessons that unshare or setns from an agent that starts plain).
 	Spec sandbox.Spec
 	// Perform does the lesson's real syscalls after the sandbox started.
-	Perform func(ctx context.Context, r *Run) error
-	// Views are the views the Observe part shows, host against sandbox.
+	Perform func(ctx context.Context, r *Sandboxes) error
+	// Views are the views the Observe part shows, host against sandbox
+	// (Lesson.Views adds the namespace identities in front).
 	Views []sandbox.View
 	// Extra, if set, adds lesson-specific observations to every
 	// Observation (Observation.Extra), read live from kernel state at
 	// observe time (a second sandbox's identities, a process count).
-	// Values kept with Run.Set during Perform are added as well.
-	Extra func(ctx context.Context, r *Run) (map[string]string, error)
+	// Values kept with Sandboxes.Set during Perform are added as well.
+	Extra func(ctx context.Context, r *Sandboxes) (map[string]string, error)
 	// Facts derives the lesson's statements from an observation.
-	Facts      func(o Observation) []Fact
-	Prediction Prediction
-	Challenge  Challenge
-	// Experiments are commands suggested for the shell.
-	Experiments []string
+	Facts func(o Observation) []Fact
+	// Answer returns the index of the prediction's choice that is right
+	// given what the kernel showed, and a sentence that explains it with
+	// the observed values.
+	Answer func(o Observation) (correct int, why string)
+	// Check inspects real kernel state for the challenge; detail says what
+	// it saw. It must report false on the unsolved state (a test shows it).
+	Check func(ctx context.Context, r *Sandboxes) (ok bool, detail string, err error)
+	// Solve, if set, replaces running the Solution lines in the lesson
+	// sandbox's shell (the headless runner's --solve and the tests use it).
+	Solve func(ctx context.Context, r *Sandboxes) error
 }
 
-// Lesson is a lesson's text, metadata and logic together.
+// Lesson is a lesson's text, data and logic together.
 type Lesson struct {
 	Meta
-	Sections []Section // one per part, in Parts() order
-	Logic    Logic
+	Prediction Prediction
+	Challenge  Challenge
+	// Experiments are commands suggested for the shell; a test runs each.
+	Experiments []string
+	Sections    []Section // one per part, in Parts() order
+	Logic       Logic
 }
 
 // Section returns the section of part p (zero Section when missing).
@@ -119,6 +131,18 @@ func (l Lesson) Section(p Part) Section {
 		}
 	}
 	return Section{}
+}
+
+// Views lists what the Observe part shows, in order: the namespace
+// identities first, then the lesson's own views.
+func (l Lesson) Views() []sandbox.View {
+	views := []sandbox.View{sandbox.ViewIDs}
+	for _, v := range l.Logic.Views {
+		if v != sandbox.ViewIDs {
+			views = append(views, v)
+		}
+	}
+	return views
 }
 
 // Observation is one look at both sides, with per-view diffs.

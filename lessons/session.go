@@ -19,12 +19,12 @@ var ErrNotPerformed = errors.New("the lesson's syscall has not been performed ye
 var ErrNoLogic = errors.New("lesson has no logic for this step")
 
 // Session is one learner walking one lesson: the part they are at, and the
-// Run holding the lesson's sandboxes. It is the one state machine the TUI
+// Sandboxes holding the lesson's sandboxes. It is the one state machine the TUI
 // and the headless runner both drive. Its methods are safe for concurrent
 // use (a TUI command may observe while the learner moves on).
 type Session struct {
 	lesson Lesson
-	run    *Run
+	boxes  *Sandboxes
 
 	// perf serializes Perform, which may take seconds; mu guards the
 	// fields below and is never held across a syscall, so that the TUI can
@@ -42,15 +42,14 @@ type Session struct {
 // started until Perform. onEvent, if not nil, receives every trace event of
 // every sandbox of the lesson as it happens.
 func NewSession(eng *sandbox.Engine, l Lesson, onEvent func(sandbox.Event)) *Session {
-	return &Session{lesson: l, run: NewRun(eng, l, onEvent)}
+	return &Session{lesson: l, boxes: NewSandboxes(eng, l, onEvent)}
 }
 
 // Lesson is the lesson being walked.
 func (s *Session) Lesson() Lesson { return s.lesson }
 
-// Run is the session's Run, for lesson logic and tests that need the
-// sandboxes themselves.
-func (s *Session) Run() *Run { return s.run }
+// Sandboxes are the session's sandboxes, for tests that need them.
+func (s *Session) Sandboxes() *Sandboxes { return s.boxes }
 
 // Part is the current part.
 func (s *Session) Part() Part {
@@ -130,13 +129,13 @@ func (s *Session) perform(ctx context.Context) error {
 	if s.lesson.Logic.Perform == nil {
 		return fmt.Errorf("perform %s: %w", s.lesson.ID, ErrNoLogic)
 	}
-	if err := s.run.Start(ctx); err != nil {
+	if err := s.boxes.Start(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.started = true
 	s.mu.Unlock()
-	if err := s.lesson.Logic.Perform(ctx, s.run); err != nil {
+	if err := s.lesson.Logic.Perform(ctx, s.boxes); err != nil {
 		return fmt.Errorf("perform %s: %w", s.lesson.ID, err)
 	}
 	return nil
@@ -164,21 +163,21 @@ func (s *Session) ready(op string) error {
 }
 
 // Observe looks at both sides for the lesson's views. Lesson logic that
-// keeps observations in Run (Set) sees them in Observation.Extra, under
+// keeps observations in Sandboxes (Set) sees them in Observation.Extra, under
 // the same keys.
 func (s *Session) Observe(ctx context.Context) (Observation, error) {
 	if err := s.ready("observe"); err != nil {
 		return Observation{}, err
 	}
-	o, err := s.run.Observe(ctx)
+	o, err := s.boxes.Observe(ctx)
 	if err != nil {
 		return o, err
 	}
-	for k, v := range s.run.Vars() {
+	for k, v := range s.boxes.Vars() {
 		o.Extra[k] = v
 	}
 	if f := s.lesson.Logic.Extra; f != nil {
-		ex, err := f(ctx, s.run)
+		ex, err := f(ctx, s.boxes)
 		if err != nil {
 			return o, fmt.Errorf("observe %s: %w", s.lesson.ID, err)
 		}
@@ -201,11 +200,11 @@ func (s *Session) Facts(o Observation) []Fact {
 // Answer checks the learner's choice (0-based) against the choice the
 // observation makes right. right is -1 when the lesson has no Answer.
 func (s *Session) Answer(choice int, o Observation) (correct bool, right int, why string) {
-	p := s.lesson.Logic.Prediction
-	if p.Answer == nil {
+	answer := s.lesson.Logic.Answer
+	if answer == nil {
 		return false, -1, "this lesson has no prediction"
 	}
-	right, why = p.Answer(o)
+	right, why = answer(o)
 	return choice == right, right, why
 }
 
@@ -214,21 +213,25 @@ func (s *Session) Check(ctx context.Context) (ok bool, detail string, err error)
 	if err := s.ready("check"); err != nil {
 		return false, "", err
 	}
-	if s.lesson.Logic.Challenge.Check == nil {
+	if s.lesson.Logic.Check == nil {
 		return false, "", fmt.Errorf("check %s: %w", s.lesson.ID, ErrNoLogic)
 	}
-	return s.lesson.Logic.Challenge.Check(ctx, s.run)
+	return s.lesson.Logic.Check(ctx, s.boxes)
 }
 
-// Solve performs the challenge's reference solution.
+// Solve performs the challenge's reference solution: the lesson's own Solve
+// if it has one, else its Solution lines in the lesson sandbox's shell.
 func (s *Session) Solve(ctx context.Context) error {
 	if err := s.ready("solve"); err != nil {
 		return err
 	}
-	if s.lesson.Logic.Challenge.Solve == nil {
+	if solve := s.lesson.Logic.Solve; solve != nil {
+		return solve(ctx, s.boxes)
+	}
+	if len(s.lesson.Challenge.Solution) == 0 {
 		return fmt.Errorf("solve %s: %w", s.lesson.ID, ErrNoLogic)
 	}
-	return s.lesson.Logic.Challenge.Solve(ctx, s.run)
+	return RunSolution(ctx, s.boxes, s.lesson.Challenge.Solution)
 }
 
 // ShellCommand is a shell inside every namespace of the lesson's sandbox.
@@ -236,7 +239,7 @@ func (s *Session) ShellCommand() (*exec.Cmd, error) {
 	if err := s.ready("shell"); err != nil {
 		return nil, err
 	}
-	return s.run.Box.ShellCommand()
+	return s.boxes.Box.ShellCommand()
 }
 
 // Events is the trace of the lesson's sandboxes so far: the main one first,
@@ -248,7 +251,7 @@ func (s *Session) Events() []sandbox.Event {
 	if !started {
 		return nil // run.Box is being set by Perform
 	}
-	return s.run.Events()
+	return s.boxes.Events()
 }
 
 // Close closes every sandbox of the lesson. Idempotent.
@@ -260,5 +263,5 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	return s.run.Close()
+	return s.boxes.Close()
 }

@@ -91,12 +91,12 @@ func TestSessionLifecycle(t *testing.T) {
 	performs := 0
 	l := Lesson{Meta: Meta{ID: "tiny"}, Logic: Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewUTS},
-		Perform: func(ctx context.Context, r *Run) error {
+		Perform: func(ctx context.Context, r *Sandboxes) error {
 			performs++
 			r.Set("kept", "yes")
 			return r.Box.SetHostname(ctx, "tiny")
 		},
-		Extra: func(ctx context.Context, r *Run) (map[string]string, error) {
+		Extra: func(ctx context.Context, r *Sandboxes) (map[string]string, error) {
 			return map[string]string{"live": r.Box.Label()}, nil
 		},
 		Views: []sandbox.View{sandbox.ViewUTS},
@@ -107,8 +107,8 @@ func TestSessionLifecycle(t *testing.T) {
 	if err := s.Perform(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pid := s.Run().Box.PID()
-	if err := s.Perform(ctx); err != nil || performs != 1 || s.Run().Box.PID() != pid {
+	pid := s.Sandboxes().Box.PID()
+	if err := s.Perform(ctx); err != nil || performs != 1 || s.Sandboxes().Box.PID() != pid {
 		t.Fatalf("second Perform: err %v, performs %d", err, performs)
 	}
 	if !s.Performed() {
@@ -143,5 +143,75 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestSessionSolve: without a Solve of its own, a lesson's Solve runs its
+// Solution lines in the sandbox's shell (comments skipped, stopping at the
+// first failure); a lesson's own Solve replaces them.
+func TestSessionSolve(t *testing.T) {
+	needRoot(t)
+	defer hostUnchanged(t)()
+	eng, err := sandbox.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	hostnameIs := func(want string) func(context.Context, *Sandboxes) (bool, string, error) {
+		return func(ctx context.Context, r *Sandboxes) (bool, string, error) {
+			snap, err := ObserveBox(ctx, r, sandbox.ViewUTS)
+			return snap.Hostname == want, snap.Hostname, err
+		}
+	}
+	tiny := func(solution []string, solve func(context.Context, *Sandboxes) error) Lesson {
+		return Lesson{Meta: Meta{ID: "tiny"}, Challenge: Challenge{Solution: solution}, Logic: Logic{
+			Spec:    sandbox.Spec{Flags: sandbox.CloneNewUTS},
+			Perform: func(context.Context, *Sandboxes) error { return nil },
+			Check:   hostnameIs("solved"),
+			Solve:   solve,
+		}}
+	}
+	play := func(l Lesson) (ok bool, got string, solveErr error) {
+		t.Helper()
+		s := NewSession(eng, l, nil)
+		defer s.Close()
+		if err := s.Perform(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if ok, got, err := s.Check(t.Context()); err != nil || ok {
+			t.Fatalf("check before solving: %v %q %v", ok, got, err)
+		}
+		solveErr = s.Solve(t.Context())
+		ok, got, err := s.Check(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, got, solveErr
+	}
+
+	if ok, got, err := play(tiny([]string{"# a comment is not run", "hostname solved"}, nil)); err != nil || !ok {
+		t.Errorf("the Solution lines were not run: %v, hostname %q", err, got)
+	}
+	if ok, got, err := play(tiny([]string{"false", "hostname solved"}, nil)); !errors.Is(err, ErrShell) || ok {
+		t.Errorf("a failing line did not stop Solve: %v, hostname %q", err, got)
+	}
+	own := func(ctx context.Context, r *Sandboxes) error { return r.Box.SetHostname(ctx, "solved") }
+	if ok, got, err := play(tiny([]string{"hostname wrong"}, own)); err != nil || !ok {
+		t.Errorf("the lesson's own Solve did not replace the lines: %v, hostname %q", err, got)
+	}
+	if ok, _, err := play(tiny(nil, nil)); !errors.Is(err, ErrNoLogic) || ok {
+		t.Errorf("Solve without lines or logic: %v", err)
+	}
+}
+
+func TestPartTitleAndDeltaSymbol(t *testing.T) {
+	if PartConcept.Title() != "Concept" || Part("").Title() != "" {
+		t.Errorf("titles %q %q", PartConcept.Title(), Part("").Title())
+	}
+	want := map[sandbox.DeltaKind]string{sandbox.Same: "=", sandbox.Changed: "≠", sandbox.OnlySandbox: "+", sandbox.OnlyHost: "-"}
+	for k, s := range want {
+		if got := DeltaSymbol(k); got != s {
+			t.Errorf("%v: %q, want %q", k, got, s)
+		}
 	}
 }

@@ -230,21 +230,25 @@ Give the sandbox the hostname ` + "`lab`" + `.
 
 - ` + "`CLONE_NEWUTS`" + ` isolates the hostname and the NIS domain name.
 `
+	sections, err := lessons.ParseSections(md)
+	if err != nil {
+		panic(err) // the text above is fixed
+	}
 	uts := lessons.Lesson{
 		Meta:     lessons.Meta{ID: "uts", Number: 2, Title: "UTS namespaces: a hostname of your own", Summary: "unshare(CLONE_NEWUTS), then sethostname inside", Syscalls: []string{"unshare", "sethostname"}, Kinds: []string{"uts"}, Minutes: 8, ManPages: []string{"uts_namespaces(7)", "unshare(2)"}, Command: "unshare --uts sh -c 'hostname lab; hostname'"},
-		Sections: lessons.ParseSections(md),
+		Sections: sections,
+		Prediction: lessons.Prediction{
+			Question: "After sethostname(\"lab\") in the sandbox, what does the host's hostname read?",
+			Choices:  []string{"lab: there is one hostname", "its old name: the sandbox changed a copy", "nothing: the call fails"},
+		},
+		Challenge: lessons.Challenge{
+			Task:     "Give the sandbox the hostname lab and the NIS domain name nslab.test.",
+			Hints:    []string{"hostname NAME sets the hostname.", "domainname NAME sets the NIS domain name."},
+			Solution: []string{"hostname lab", "domainname nslab.test"},
+		},
+		Experiments: []string{"hostname", "readlink /proc/$$/ns/uts"},
 		Logic: lessons.Logic{
 			Views: []sandbox.View{sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet},
-			Prediction: lessons.Prediction{
-				Question: "After sethostname(\"lab\") in the sandbox, what does the host's hostname read?",
-				Choices:  []string{"lab: there is one hostname", "its old name: the sandbox changed a copy", "nothing: the call fails"},
-			},
-			Challenge: lessons.Challenge{
-				Task:     "Give the sandbox the hostname lab and the NIS domain name nslab.test.",
-				Hints:    []string{"hostname NAME sets the hostname.", "domainname NAME sets the NIS domain name."},
-				Solution: []string{"hostname lab", "domainname nslab.test"},
-			},
-			Experiments: []string{"hostname", "readlink /proc/$$/ns/uts"},
 		},
 	}
 	overview := lessons.Lesson{Meta: lessons.Meta{ID: "overview", Number: 1, Title: "Namespaces: an overview", Summary: "what a namespace is", Syscalls: []string{"clone"}, Kinds: []string{"uts", "pid"}, Minutes: 5}}

@@ -316,7 +316,7 @@ func (m *LessonModel) observe() tea.Cmd {
 }
 
 func (m LessonModel) predicting() bool {
-	return m.part() == lessons.PartPredict && m.verdict == nil && len(m.lesson.Logic.Prediction.Choices) > 0
+	return m.part() == lessons.PartPredict && m.verdict == nil && len(m.lesson.Prediction.Choices) > 0
 }
 
 func (m LessonModel) key(msg tea.KeyMsg) (LessonModel, tea.Cmd) {
@@ -387,7 +387,7 @@ func (m LessonModel) key(msg tea.KeyMsg) (LessonModel, tea.Cmd) {
 		up := key.Matches(msg, k.Up)
 		switch {
 		case m.predicting():
-			n := len(m.lesson.Logic.Prediction.Choices)
+			n := len(m.lesson.Prediction.Choices)
 			if up {
 				m.cursor = (m.cursor + n - 1) % n
 			} else {
@@ -447,7 +447,7 @@ func (m LessonModel) key(msg tea.KeyMsg) (LessonModel, tea.Cmd) {
 		if m.part() != lessons.PartChallenge {
 			return m.SetStatus("hints are for the challenge: it is in the Challenge part", false), nil
 		}
-		if m.hints >= len(m.lesson.Logic.Challenge.Hints) {
+		if m.hints >= len(m.lesson.Challenge.Hints) {
 			return m.SetStatus("no more hints; v shows the solution", false), nil
 		}
 		m.hints++
@@ -505,7 +505,7 @@ func (m LessonModel) move(next bool) (LessonModel, tea.Cmd) {
 }
 
 func (m LessonModel) choose(n int) (LessonModel, tea.Cmd) {
-	if n < 0 || n >= len(m.lesson.Logic.Prediction.Choices) {
+	if n < 0 || n >= len(m.lesson.Prediction.Choices) {
 		return m, nil
 	}
 	m.choice, m.cursor = n, n
@@ -716,7 +716,7 @@ func partName(p lessons.Part) string {
 // partExtra is what the learner can do in the current part.
 func (m LessonModel) partExtra(w int) []string {
 	st := m.st
-	lg := m.lesson.Logic
+	lg := m.lesson
 	var b []string
 	add := func(s string) { b = append(b, wrapInline(st, s, w)...) }
 	addStyled := func(s string, style func(...string) string) {

@@ -56,8 +56,8 @@ func observedViews(o *lessons.Observation) []sandbox.View {
 
 // lessonViews lists the views a lesson will show before any observation.
 func lessonViews(l lessons.Lesson) []sandbox.View {
-	want := map[sandbox.View]bool{sandbox.ViewIDs: true}
-	for _, v := range l.Logic.Views {
+	want := map[sandbox.View]bool{}
+	for _, v := range l.Views() {
 		want[v] = true
 	}
 	var out []sandbox.View

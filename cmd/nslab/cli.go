@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -250,7 +251,7 @@ func (a *app) noCommandArgs(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	msg := fmt.Sprintf("unknown command %q", args[0])
-	if _, err := lessons.ByID(args[0]); err == nil {
+	if _, err := catalog.ByID(args[0]); err == nil {
 		msg += fmt.Sprintf(": to play lesson %s run `nslab run %s` (or `nslab --lesson %s`)", args[0], args[0], args[0])
 	} else if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += ": did you mean " + strings.Join(s, ", ") + "?"
@@ -276,7 +277,7 @@ func exactLessonArg(cmd *cobra.Command, args []string) error {
 }
 
 func completeLessonIDs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	all, err := lessons.Catalog()
+	all, err := catalog.All()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -289,10 +290,10 @@ func completeLessonIDs(cmd *cobra.Command, args []string, toComplete string) ([]
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-// lessonByID wraps lessons.ByID: an unknown id is a usage error whose
+// lessonByID wraps catalog.ByID: an unknown id is a usage error whose
 // message names the closest ids.
 func lessonByID(id string) (lessons.Lesson, error) {
-	l, err := lessons.ByID(id)
+	l, err := catalog.ByID(id)
 	if errors.Is(err, lessons.ErrUnknownLesson) {
 		return l, withCode(exitUsage, err)
 	}
@@ -302,8 +303,8 @@ func lessonByID(id string) (lessons.Lesson, error) {
 	return l, nil
 }
 
-func catalog() ([]lessons.Lesson, error) {
-	all, err := lessons.Catalog()
+func allLessons() ([]lessons.Lesson, error) {
+	all, err := catalog.All()
 	if err != nil {
 		return nil, withCode(exitInternal, fmt.Errorf("the lesson catalogue is broken: %w", err))
 	}

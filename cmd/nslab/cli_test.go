@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
@@ -151,7 +152,7 @@ func nslab(t *testing.T, inv invocation) result {
 
 func catalogIDs(t *testing.T) []string {
 	t.Helper()
-	ls, err := lessons.Catalog()
+	ls, err := catalog.All()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,11 +663,11 @@ func TestProgressPermissionsAsNobody(t *testing.T) {
 
 func utsReady(t *testing.T) {
 	t.Helper()
-	l, err := lessons.ByID("uts")
+	l, err := catalog.ByID("uts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Logic.Perform == nil || l.Logic.Challenge.Solve == nil || l.Logic.Challenge.Check == nil {
+	if l.Logic.Perform == nil || l.Logic.Check == nil {
 		t.Skip("the uts lesson's logic is not written yet (Perform/Check/Solve missing)")
 	}
 }

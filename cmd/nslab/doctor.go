@@ -260,7 +260,7 @@ or rootless), 3 when something that matters is missing.`,
 }
 
 func (a *app) doctor(ctx context.Context, asJSON bool) error {
-	ls, err := catalog()
+	ls, err := allLessons()
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -84,7 +85,7 @@ func noTimeNS() sandbox.Machine {
 
 func testCatalog(t *testing.T) []lessons.Lesson {
 	t.Helper()
-	ls, err := lessons.Catalog()
+	ls, err := catalog.All()
 	if err != nil {
 		t.Fatal(err)
 	}

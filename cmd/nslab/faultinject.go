@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/headless"
 )
 
 // faultWaitLimit bounds a wait no test ended: a forgotten run must not
@@ -46,7 +47,7 @@ func init() {
 	faultHook = injectFault
 }
 
-func injectFault(opt *lessons.RunOptions) {
+func injectFault(opt *headless.Options) {
 	spec := os.Getenv("NSLAB_FAULT")
 	if spec == "" {
 		return

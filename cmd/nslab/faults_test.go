@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
@@ -225,7 +226,7 @@ func fiMatrix(t *testing.T, bin, pass string) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Fatalf("become a child subreaper: %v", err)
 	}
-	ls, err := lessons.Catalog()
+	ls, err := catalog.All()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func fiMatrix(t *testing.T, bin, pass string) {
 		if len(only) > 0 && !only[l.ID] {
 			continue
 		}
-		if l.Logic.Perform == nil || l.Logic.Challenge.Solve == nil {
+		if l.Logic.Perform == nil || l.Logic.Check == nil {
 			placeholders++
 			t.Logf("[%s] lesson %s SKIPPED: its logic is still a placeholder (no Perform or Solve); the matrix covers it once it lands", pass, l.ID)
 			continue
@@ -269,7 +270,7 @@ func fiMatrix(t *testing.T, bin, pass string) {
 	}
 	lessonsRun := 0
 	for _, l := range ls {
-		if (len(only) == 0 || only[l.ID]) && l.Logic.Perform != nil && l.Logic.Challenge.Solve != nil {
+		if (len(only) == 0 || only[l.ID]) && l.Logic.Perform != nil && l.Logic.Check != nil {
 			lessonsRun++
 		}
 	}
@@ -505,7 +506,7 @@ func TestFaultMatrixSeesLeaks(t *testing.T) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Fatalf("become a child subreaper: %v", err)
 	}
-	l, err := lessons.ByID("overview")
+	l, err := catalog.ByID("overview")
 	if err != nil {
 		t.Fatal(err)
 	}

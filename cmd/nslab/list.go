@@ -33,7 +33,7 @@ whether it runs rootless (without sudo, through a user namespace), and the
 syscalls it performs. With --json it prints one JSON array.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ls, err := catalog()
+			ls, err := allLessons()
 			if err != nil {
 				return err
 			}

@@ -145,7 +145,7 @@ func (a *app) loadForCommand() (*progressStore, lessons.Progress, error) {
 }
 
 func (a *app) showProgress(asJSON bool) error {
-	ls, err := catalog()
+	ls, err := allLessons()
 	if err != nil {
 		return err
 	}

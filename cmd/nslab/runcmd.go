@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
+	"github.com/nslab/nslab/lessons/headless"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -65,7 +67,7 @@ func (a *app) runPlainDefault(ctx context.Context, start string) error {
 		}
 		return a.playHeadless(ctx, l, false, false)
 	}
-	ls, err := catalog()
+	ls, err := allLessons()
 	if err != nil {
 		return err
 	}
@@ -92,16 +94,16 @@ func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve 
 	if la := assessLesson(m, l); !la.runnable() {
 		return withCode(exitMachine, a.cannotRun(m, l, la))
 	}
-	var res lessons.Result
+	var res headless.Result
 	err := a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
 		var err error
-		opt := lessons.RunOptions{
+		opt := headless.Options{
 			JSON: asJSON, Solve: solve, In: a.in, Out: a.out, Width: a.width(),
 		}
 		if faultHook != nil {
 			faultHook(&opt)
 		}
-		res, err = lessons.RunHeadless(ctx, eng, l, opt)
+		res, err = headless.Play(ctx, eng, l, opt)
 		return err
 	})
 	if err != nil {
@@ -139,7 +141,7 @@ func (a *app) cannotRun(m sandbox.Machine, l lessons.Lesson, la lessonAccess) er
 
 // runnableIDs lists the lessons this user can run now, except skip.
 func (a *app) runnableIDs(m sandbox.Machine, skip string) []string {
-	ls, err := lessons.Catalog()
+	ls, err := catalog.All()
 	if err != nil {
 		return nil
 	}
@@ -219,7 +221,7 @@ func (a *app) explainRunError(m sandbox.Machine, l lessons.Lesson, err error) er
 // recordRun keeps a headless run in the progress file: a lesson passed
 // without --solve is done; otherwise it is in progress. A progress file
 // that cannot be written is a warning: the run itself is what was asked.
-func (a *app) recordRun(l lessons.Lesson, res lessons.Result, solve bool) {
+func (a *app) recordRun(l lessons.Lesson, res headless.Result, solve bool) {
 	store, err := a.progressStore()
 	if err != nil {
 		a.warn("progress not recorded: %v", err)

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -74,7 +75,7 @@ func soakMain(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	l, err := lessons.ByID(*id)
+	l, err := catalog.ByID(*id)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		return 2

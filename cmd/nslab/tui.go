@@ -25,7 +25,7 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 		return withCode(exitMachine, errors.New("the lesson browser needs a terminal, and stdin or stdout is not one (or TERM=dumb).\n"+
 			"Play a lesson as plain text instead: `nslab run ID --plain` (`nslab list` shows the ids), or `nslab --plain` for the next one"))
 	}
-	ls, err := catalog()
+	ls, err := allLessons()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,205 @@
+// Package overview is lesson 1, "Namespaces: what a process can see": its Go logic.
+// Its text and prompts are lesson.md and lesson.toml beside this file;
+// package catalog registers Logic. It may import lessons and sandbox,
+// never another lesson, catalog or ui.
+package overview
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// overviewFlags are the kinds the overview's child asks clone(2) for. Not
+// user (it would change what "root" means, a lesson of its own) and not
+// time (Linux 5.6+ only): the child keeps those two, which is the point of
+// the "shares what it did not ask for" fact.
+const overviewFlags = sandbox.CloneNewUTS | sandbox.CloneNewIPC | sandbox.CloneNewNS |
+	sandbox.CloneNewNet | sandbox.CloneNewPID | sandbox.CloneNewCgroup
+
+// Keys of the overview's Extra.
+const (
+	overviewPlain      = "plain."        // + kind: the flagless child's identities
+	overviewNslabPID   = "nslab.pid"     // this process
+	overviewBoxPPID    = "box.ppid"      // the flagged child's parent, as the host sees it
+	overviewPlainPPID  = "plain.ppid"    // the flagless child's parent
+	overviewPlainPID   = "plain.pid"     // the flagless child
+	overviewBoxFlags   = "box.flags"     // the flags the flagged child was cloned with
+	overviewHostName   = "host.hostname" // the host's hostname before the lesson
+	overviewPlainFlags = "plain.flags"   // the flags the flagless child was cloned with
+	overviewBoxPID     = "box.pid"       // the flagged child
+)
+
+// Logic is the lesson's Go side, for the registry in package catalog.
+func Logic() lessons.Logic {
+	return lessons.Logic{
+		Spec: sandbox.Spec{Flags: overviewFlags, Label: "overview"},
+		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
+			r.Set(overviewHostName, r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS}).Hostname)
+			plain, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Rootless: sandbox.RootlessNever, Label: "overview-plain"})
+			if err != nil {
+				return fmt.Errorf("start the flagless child: %w", err)
+			}
+			r.Set(overviewPlainPID, strconv.Itoa(plain.PID()))
+			r.Set(overviewPlainFlags, sandbox.FlagString(plain.Flags()))
+			return nil
+		},
+		Extra: func(ctx context.Context, r *lessons.Sandboxes) (map[string]string, error) {
+			ex := map[string]string{
+				overviewNslabPID: strconv.Itoa(os.Getpid()),
+				overviewBoxPID:   strconv.Itoa(r.Box.PID()),
+				overviewBoxFlags: sandbox.FlagString(r.Box.Flags()),
+			}
+			others := r.Others()
+			if len(others) == 0 {
+				return nil, fmt.Errorf("the flagless child is missing: %w", lessons.ErrNotPerformed)
+			}
+			plain := others[0]
+			ids, err := plain.IDs()
+			if err != nil {
+				return nil, fmt.Errorf("identities of the flagless child: %w", err)
+			}
+			lessons.PutIDs(ex, overviewPlain, ids)
+			for key, pid := range map[string]int{overviewBoxPPID: r.Box.PID(), overviewPlainPPID: plain.PID()} {
+				ppid, err := lessons.ParentPID(pid)
+				if err != nil {
+					return nil, err
+				}
+				ex[key] = strconv.Itoa(ppid)
+			}
+			return ex, nil
+		},
+		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
+		Facts: overviewFacts,
+		Answer: func(o lessons.Observation) (int, string) {
+			var diff, total []string
+			for _, k := range sandbox.Kinds() {
+				p, ok := lessons.ExtraID(o, overviewPlain+k.ProcName)
+				h, hok := o.Host.IDs[k.ProcName]
+				if !ok || !hok {
+					continue
+				}
+				total = append(total, k.ProcName)
+				if p != h {
+					diff = append(diff, k.ProcName)
+				}
+			}
+			switch {
+			case len(total) > 0 && len(diff) == 0:
+				return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[overviewPlainPID])
+			case len(diff) == len(total):
+				return 1, fmt.Sprintf("every identity differs (%s)", strings.Join(diff, ", "))
+			default:
+				return 2, fmt.Sprintf("these differ: %s", strings.Join(diff, ", "))
+			}
+		},
+		Check: func(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+			sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
+			if err != nil {
+				return false, "", err
+			}
+			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+			uts := sb.IDs["uts"]
+			want := strconv.FormatUint(uts.Ino, 10)
+			switch {
+			case uts.IsZero():
+				return false, "the sandbox's uts identity could not be read", nil
+			case host.Hostname != r.Get(overviewHostName):
+				return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(overviewHostName), host.Hostname), nil
+			case sb.Hostname != want:
+				return false, fmt.Sprintf("the sandbox's hostname is %q; its uts namespace is %s, so it should be %q", sb.Hostname, uts.Label("uts"), want), nil
+			}
+			return true, fmt.Sprintf("the sandbox is called %q, the inode of %s; the host is still %q", sb.Hostname, uts.Label("uts"), host.Hostname), nil
+		},
+	}
+}
+
+func overviewFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+
+	// /proc/self/ns has one entry per kind.
+	var have []string
+	for _, k := range sandbox.Kinds() {
+		if _, ok := o.Host.IDs[k.ProcName]; ok {
+			have = append(have, k.ProcName)
+		}
+	}
+	core := []string{"uts", "ipc", "mnt", "net", "pid", "user", "cgroup"}
+	missing := 0
+	for _, c := range core {
+		if _, ok := o.Host.IDs[c]; !ok {
+			missing++
+		}
+	}
+	fs = append(fs, lessons.NewFact("/proc/self/ns holds one link per namespace kind the process is in", missing == 0 && len(have) >= len(core),
+		"%s", strings.Join(have, " ")))
+
+	// A flagless clone shares every namespace.
+	var same, diff []string
+	for _, k := range have {
+		p, ok := lessons.ExtraID(o, overviewPlain+k)
+		if !ok {
+			diff = append(diff, k+" (unread)")
+			continue
+		}
+		if p == o.Host.IDs[k] {
+			same = append(same, k)
+		} else {
+			diff = append(diff, k)
+		}
+	}
+	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[overviewPlainFlags] + ") shares every namespace with its parent"
+	if len(diff) == 0 && len(same) > 0 {
+		fs = append(fs, lessons.NewFact(plainText, true, "all %d identities equal", len(same)))
+	} else {
+		fs = append(fs, lessons.NewFact(plainText, false, "different: %s", strings.Join(diff, ", ")))
+	}
+
+	// The flagged child gets a new namespace of each kind asked for.
+	flags, err := sandbox.ParseFlags(o.Extra[overviewBoxFlags])
+	if err != nil || flags == 0 {
+		fs = append(fs, lessons.NewFact("The child cloned with CLONE_NEW* flags is in new namespaces", false, "flags unknown: %q", o.Extra[overviewBoxFlags]))
+		return fs
+	}
+	var asked, newOnes, notNew []string
+	for _, k := range sandbox.KindsIn(flags) {
+		asked = append(asked, k.ProcName)
+		if lessons.DifferentNS(o, k.ProcName) {
+			newOnes = append(newOnes, o.Sandbox.IDs[k.ProcName].Label(k.ProcName))
+		} else {
+			notNew = append(notNew, k.ProcName)
+		}
+	}
+	flagText := "The child cloned with " + o.Extra[overviewBoxFlags] + " is in a new namespace of each kind asked for"
+	if len(notNew) == 0 && len(newOnes) > 0 {
+		fs = append(fs, lessons.NewFact(flagText, true, "%s", strings.Join(newOnes, " ")))
+	} else {
+		fs = append(fs, lessons.NewFact(flagText, false, "still the parent's: %s", strings.Join(notNew, ", ")))
+	}
+	fs = append(fs, lessons.SharedExcept(o, "…and it stays in its parent's namespace of every kind it did not ask for", asked...))
+
+	// An identity is device + inode: every namespace file is on the one
+	// nsfs device, the inode tells namespaces apart.
+	devs := map[uint64]bool{}
+	for _, ids := range []sandbox.IDs{o.Host.IDs, o.Sandbox.IDs} {
+		for _, id := range ids {
+			devs[id.Dev] = true
+		}
+	}
+	h, s, ok := lessons.NSPair(o, "uts")
+	fs = append(fs, lessons.NewFact("An identity is a device and an inode: every namespace file is on the same nsfs device, and the inode tells two namespaces apart",
+		ok && len(devs) == 1 && h.Dev == s.Dev && h.Ino != s.Ino,
+		"%d device(s); uts inodes host %d, sandbox %d", len(devs), h.Ino, s.Ino))
+
+	// clone() makes a new process, a child of nslab.
+	nslab := o.Extra[overviewNslabPID]
+	fs = append(fs, lessons.NewFact("clone() creates a new process: both children have their own PID, and nslab is their parent",
+		nslab != "" && o.Extra[overviewBoxPPID] == nslab && o.Extra[overviewPlainPPID] == nslab && o.Extra[overviewBoxPID] != nslab && o.Extra[overviewPlainPID] != nslab,
+		"nslab %s; children %s and %s, parents %s and %s", nslab, o.Extra[overviewBoxPID], o.Extra[overviewPlainPID], o.Extra[overviewBoxPPID], o.Extra[overviewPlainPPID]))
+	return fs
+}

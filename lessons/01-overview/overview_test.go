@@ -1,0 +1,13 @@
+package overview
+
+import (
+	"testing"
+
+	"github.com/nslab/nslab/lessons/lessontest"
+)
+
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	lessontest.Play(t, lessontest.Lesson(t, "overview", Logic), lessontest.Want{Right: 0, Facts: 6})
+}

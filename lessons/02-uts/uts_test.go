@@ -1,0 +1,13 @@
+package uts
+
+import (
+	"testing"
+
+	"github.com/nslab/nslab/lessons/lessontest"
+)
+
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	lessontest.Play(t, lessontest.Lesson(t, "uts", Logic), lessontest.Want{Right: 0, Facts: 7})
+}

@@ -1,0 +1,178 @@
+// Package mnt is lesson 4, "Mount namespaces: a private mount table": its Go logic.
+// Its text and prompts are lesson.md and lesson.toml beside this file;
+// package catalog registers Logic. It may import lessons and sandbox,
+// never another lesson, catalog or ui.
+package mnt
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// The mnt lesson's mount points, all directories every Debian-like system
+// has. The demo happens on mounts made inside the sandbox; the host's own
+// mounts, "/" first, are never touched.
+const (
+	mntDemo       = "/mnt"   // the tmpfs everyone sees first, then made shared
+	mntPeer       = "/srv"   // a bind of the shared /mnt: its peer
+	mntPrivate    = "/media" // a tmpfs left private
+	mntPrivCopy   = "/opt"   // a bind of the private /media: no peer
+	mntChallenge  = "/tmp"   // the challenge's private /tmp
+	mntHostCounts = "host.mounts."
+	mntBoxTmp     = "box.tmp.mounts" // mounts at /tmp in the sandbox before the challenge
+)
+
+func mntPoints() []string {
+	return []string{mntDemo, mntPeer, mntPrivate, mntPrivCopy, mntChallenge}
+}
+
+// Logic is the lesson's Go side, for the registry in package catalog.
+func Logic() lessons.Logic {
+	return lessons.Logic{
+		Spec: sandbox.Spec{Flags: sandbox.CloneNewNS, Label: "mnt"},
+		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
+			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+			if e := host.Errs[sandbox.ViewMount]; e != "" {
+				return fmt.Errorf("read the host's mounts: %s", e)
+			}
+			for _, p := range mntPoints() {
+				r.Set(mntHostCounts+p, strconv.Itoa(mntCount(host.Mounts, p)))
+			}
+			b := r.Box
+			steps := []func() error{
+				// 1. A tmpfs only the sandbox sees.
+				func() error { return b.Mount(ctx, "tmpfs", mntDemo) },
+				// 2. Shared: make it shared, bind it elsewhere (a peer),
+				// and mount on top of it: the mount propagates.
+				func() error { return b.SetPropagation(ctx, mntDemo, sandbox.PropagationShared) },
+				func() error { return b.Bind(ctx, mntDemo, mntPeer) },
+				func() error { return b.Mount(ctx, "tmpfs", mntDemo) },
+				// 3. Private: the same steps without making it shared.
+				func() error { return b.Mount(ctx, "tmpfs", mntPrivate) },
+				func() error { return b.Bind(ctx, mntPrivate, mntPrivCopy) },
+				func() error { return b.Mount(ctx, "tmpfs", mntPrivate) },
+			}
+			for _, s := range steps {
+				if err := s(); err != nil {
+					return err
+				}
+			}
+			sb, err := b.Observe(ctx, []sandbox.View{sandbox.ViewMount})
+			if err != nil {
+				return err
+			}
+			r.Set(mntBoxTmp, strconv.Itoa(mntCount(sb.Mounts, mntChallenge)))
+			return nil
+		},
+		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewMount},
+		Facts: mntFacts,
+		Answer: func(o lessons.Observation) (int, string) {
+			before := o.Extra[mntHostCounts+mntDemo]
+			now := strconv.Itoa(mntCount(o.Host.Mounts, mntDemo))
+			inside := mntCount(o.Sandbox.Mounts, mntDemo)
+			if now != before {
+				return 1, fmt.Sprintf("the host has %s mount(s) at %s, it had %s", now, mntDemo, before)
+			}
+			return 0, fmt.Sprintf("the sandbox has %d mount(s) at %s, the host still %s", inside, mntDemo, now)
+		},
+		Check: mntCheck,
+	}
+}
+
+func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
+	if err != nil {
+		return false, "", err
+	}
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+	if e := host.Errs[sandbox.ViewMount]; e != "" {
+		return false, "", fmt.Errorf("read the host's mounts: %s", e)
+	}
+	hostNow := strconv.Itoa(mntCount(host.Mounts, mntChallenge))
+	if hostNow != r.Get(mntHostCounts+mntChallenge) {
+		return false, fmt.Sprintf("the HOST's %s changed: %s mounts there, was %s", mntChallenge, hostNow, r.Get(mntHostCounts+mntChallenge)), nil
+	}
+	before, _ := strconv.Atoi(r.Get(mntBoxTmp))
+	n := mntCount(sb.Mounts, mntChallenge)
+	top, ok := lessons.MountAt(sb.Mounts, mntChallenge)
+	switch {
+	case n <= before:
+		return false, fmt.Sprintf("the sandbox has no new mount at %s (%d there, as before)", mntChallenge, n), nil
+	case !ok || top.FSType != "tmpfs":
+		return false, fmt.Sprintf("the newest mount at %s inside is %s, not tmpfs", mntChallenge, top.FSType), nil
+	}
+	return true, fmt.Sprintf("the sandbox's %s is a tmpfs of its own (mount %d); the host still has %s mount(s) there", mntChallenge, top.ID, hostNow), nil
+}
+
+func mntFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "mnt", false, "The agent is in a new mount namespace"))
+
+	// A host mount that was shared shows as "changed" inside: the copy is
+	// there, only its propagation became private. So both count as copied.
+	same, onlyHost, onlySB, changed := sandbox.Summarize(o.Diffs[sandbox.ViewMount])
+	fs = append(fs, lessons.NewFact("Its mount table started as a copy of the host's: every host mount is there too",
+		same+changed > 0 && onlyHost == 0, "%d mounts on both sides (%d with another propagation), %d only on the host, %d only in the sandbox",
+		same+changed, changed, onlyHost, onlySB))
+
+	root, ok := lessons.MountAt(o.Sandbox.Mounts, "/")
+	fs = append(fs, lessons.NewFact("nslab made the copy private (mount --make-rprivate /) before anything else, so nothing propagates back to the host",
+		ok && mntPeerGroup(root.Propagation) == "" && !strings.Contains(root.Propagation, "master:"),
+		"/ inside: %s", root.Propagation))
+
+	var hostSame []string
+	for _, p := range mntPoints() {
+		if strconv.Itoa(mntCount(o.Host.Mounts, p)) != o.Extra[mntHostCounts+p] {
+			hostSame = append(hostSame, p)
+		}
+	}
+	demo := mntCount(o.Sandbox.Mounts, mntDemo)
+	fs = append(fs, lessons.NewFact("A tmpfs mounted inside is invisible on the host",
+		demo > mntCount(o.Host.Mounts, mntDemo) && len(hostSame) == 0,
+		"%s: %d mount(s) inside, %d on the host", mntDemo, demo, mntCount(o.Host.Mounts, mntDemo)))
+
+	// Shared: the second tmpfs on /mnt appeared at /srv as well, in the
+	// same peer group.
+	demoTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntDemo)
+	peerTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPeer)
+	peerGroup := mntPeerGroup(demoTop.Propagation)
+	fs = append(fs, lessons.NewFact("On a shared mount, a mount event propagates to its peers: the tmpfs mounted on "+mntDemo+" appeared at "+mntPeer+" (its bind) too",
+		mntCount(o.Sandbox.Mounts, mntPeer) == 2 && peerGroup != "" && mntPeerGroup(peerTop.Propagation) == peerGroup,
+		"%s: %d mounts, top %q; %s: %d mounts, top %q", mntDemo, demo, demoTop.Propagation, mntPeer, mntCount(o.Sandbox.Mounts, mntPeer), peerTop.Propagation))
+
+	// Private: the second tmpfs on /media stayed there.
+	privTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPrivate)
+	fs = append(fs, lessons.NewFact("On a private mount, nothing propagates: the tmpfs mounted on "+mntPrivate+" did not appear at "+mntPrivCopy+" (its bind)",
+		mntCount(o.Sandbox.Mounts, mntPrivate) == 2 && mntCount(o.Sandbox.Mounts, mntPrivCopy) == 1 && mntPeerGroup(privTop.Propagation) == "",
+		"%s: %d mounts (%s); %s: %d", mntPrivate, mntCount(o.Sandbox.Mounts, mntPrivate), privTop.Propagation, mntPrivCopy, mntCount(o.Sandbox.Mounts, mntPrivCopy)))
+
+	fs = append(fs, lessons.NewFact("The host's mount table did not change at any of the lesson's mount points",
+		len(hostSame) == 0, "changed: %s", strings.Join(append(hostSame, "none")[:max(1, len(hostSame))], " ")))
+	return fs
+}
+
+// mntPeerGroup returns the "shared:N" field of a propagation string, "" if
+// the mount is not shared.
+func mntPeerGroup(prop string) string {
+	for _, f := range strings.Fields(prop) {
+		if strings.HasPrefix(f, "shared:") {
+			return f
+		}
+	}
+	return ""
+}
+
+func mntCount(ms []sandbox.Mount, path string) int {
+	n := 0
+	for _, m := range ms {
+		if m.Mountpoint == path {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,13 @@
+package mnt
+
+import (
+	"testing"
+
+	"github.com/nslab/nslab/lessons/lessontest"
+)
+
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	lessontest.Play(t, lessontest.Lesson(t, "mnt", Logic), lessontest.Want{Right: 0, Facts: 7})
+}

@@ -1,0 +1,67 @@
+package net
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/lessontest"
+	"github.com/nslab/nslab/sandbox"
+)
+
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	// The kernel's answer to the prediction is 1: lo, DOWN.
+	sess, o := lessontest.Play(t, lessontest.Lesson(t, "net", Logic), lessontest.Want{Right: 1})
+	hostEnd := o.Extra[netHostEnd]
+	if !strings.HasPrefix(hostEnd, "nslab") {
+		t.Fatalf("host end of the veth %q", hostEnd)
+	}
+	if _, err := netlink.LinkByName(hostEnd); err != nil {
+		t.Fatalf("the host end %s is not on the host while the lesson runs: %v", hostEnd, err)
+	}
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(hostEnd); err == nil {
+		t.Errorf("veth end %s left on the host after Close", hostEnd)
+	}
+}
+
+// The unsolved state must fail for the right reason: the fact helpers say
+// what they saw even on an empty observation, and never pass on it.
+func TestNetFactsEmptyObservation(t *testing.T) {
+	for _, f := range netFacts(lessons.Observation{Extra: map[string]string{}}) {
+		if f.OK {
+			t.Errorf("fact holds on an empty observation: %s (%s)", f.Text, f.Got)
+		}
+	}
+	if right, _ := netAnswer(lessons.Observation{Extra: map[string]string{netFirstLinks: "lo UP"}}); right != 2 {
+		t.Errorf("answer for lo UP: %d", right)
+	}
+}
+
+func TestRouteCovering(t *testing.T) {
+	rs := []sandbox.Route{
+		{Dst: "10.1.2.0/24", Dev: "eth0"},
+		{Dst: "default", Gateway: "10.1.2.1", Dev: "eth0"},
+		{Dst: "192.0.2.0/24", Dev: "eth1"},
+		{Dst: "fe80::/64", Dev: "eth0"},
+	}
+	for _, c := range []struct{ ip, dst string }{
+		{"192.0.2.7", "192.0.2.0/24"},
+		{"10.1.2.9", "10.1.2.0/24"},
+		{"8.8.8.8", "default"},
+	} {
+		r, ok := routeCovering(rs, c.ip)
+		if !ok || r.Dst != c.dst {
+			t.Errorf("route to %s: %v %v, want %s", c.ip, r, ok, c.dst)
+		}
+	}
+	if _, ok := routeCovering(rs[:1], "8.8.8.8"); ok {
+		t.Error("a /24 covers 8.8.8.8")
+	}
+}

@@ -1,0 +1,299 @@
+// Package unshare is lesson 9, "unshare: leaving without a new process": its Go logic.
+// Its text and prompts are lesson.md and lesson.toml beside this file;
+// package catalog registers Logic. It may import lessons and sandbox,
+// never another lesson, catalog or ui.
+package unshare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Keys of the values the unshare lesson keeps with Sandboxes.Set during Perform.
+const (
+	unsharePIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
+	unsharePIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
+	unshareStartBefore  = "unshare.agent_start_before" // /proc/PID/stat starttime, before
+	unshareStartAfter   = "unshare.agent_start_after"  // the same, after
+	unshareUTSBefore    = "unshare.uts_before"
+	unshareMntBefore    = "unshare.mnt_before"
+	unsharePIDNSBefore  = "unshare.pid_before"
+	unshareUserBefore   = "unshare.user_before"
+	unshareChildPID     = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
+	unshareChildPIDNS   = "unshare.child_pidns"               // that child's /proc/self/ns/pid
+	unshareChildrenNS   = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
+	unshareMntTrace     = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
+	unshareUserErrno    = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
+	unshareThreads      = "unshare.agent_threads"             // the agent's thread count when it tried
+	unshareToolPID      = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
+	unshareToolSaw      = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
+	unshareToolCmd      = "unshare.tool_cmd"                  // the unshare(1) command line run
+	unshareChallengeHN  = "unshared"
+	unshareChallengeDir = "/mnt"
+)
+
+// Logic: a plain agent (sharing every namespace with nslab) calls
+// unshare(2) for uts, pid, mnt and user, one at a time, and the lesson shows
+// that no process was created, that only pid_for_children moved for pid,
+// and that util-linux unshare(1) does the same thing.
+func Logic() lessons.Logic {
+	return lessons.Logic{
+		Spec:    sandbox.Spec{Flags: 0, Label: "unshare"},
+		Perform: unsharePerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount},
+		Facts:   unshareFacts,
+		Answer:  unshareAnswer,
+		Check:   unshareCheck,
+	}
+}
+
+func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
+	sb := r.Box
+	pid := sb.PID()
+	ids, err := sb.IDs()
+	if err != nil {
+		return fmt.Errorf("read the agent's namespaces: %w", err)
+	}
+	start, err := procStartTime(pid)
+	if err != nil {
+		return err
+	}
+	r.Set(unsharePIDBefore, strconv.Itoa(pid))
+	r.Set(unshareStartBefore, start)
+	r.Set(unshareUTSBefore, ids["uts"].Label("uts"))
+	r.Set(unshareMntBefore, ids["mnt"].Label("mnt"))
+	r.Set(unsharePIDNSBefore, ids["pid"].Label("pid"))
+	r.Set(unshareUserBefore, ids["user"].Label("user"))
+
+	if err := sb.Unshare(ctx, sandbox.CloneNewUTS); err != nil {
+		return err
+	}
+	if err := sb.Unshare(ctx, sandbox.CloneNewPID); err != nil {
+		return err
+	}
+	// The new PID namespace gets its first member only now: this child is
+	// its PID 1. When the child exits, the namespace dies with it (a later
+	// fork into it fails with ENOMEM), so the lesson starts just this one.
+	child, err := sb.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs})
+	if err != nil {
+		return fmt.Errorf("first child after unshare(CLONE_NEWPID): %w", err)
+	}
+	r.Set(unshareChildPID, strconv.Itoa(child.PID))
+	r.Set(unshareChildPIDNS, child.IDs["pid"].Label("pid"))
+	now, err := sb.IDs()
+	if err != nil {
+		return err
+	}
+	r.Set(unshareChildrenNS, now["pid_for_children"].Label("pid"))
+	// The child has answered but may still be exiting: wait (bounded)
+	// until the namespace it was PID 1 of has no member left.
+	if err := lessons.WaitUntil(ctx, 5*time.Second, func() bool {
+		ps, err := sandbox.ObserveProcs(now["pid_for_children"])
+		return err == nil && len(ps) == 0
+	}); err != nil {
+		return fmt.Errorf("the first child did not exit: %w", err)
+	}
+
+	mark := len(sb.Events(0))
+	if err := sb.Unshare(ctx, sandbox.CloneNewNS); err != nil {
+		return err
+	}
+	var lines []string
+	for _, e := range sb.Events(mark) {
+		if e.Syscall == "unshare" {
+			lines = append(lines, e.String())
+		}
+	}
+	r.Set(unshareMntTrace, strings.Join(lines, "\n"))
+
+	// A Go program is multithreaded before main runs; the kernel refuses
+	// CLONE_NEWUSER to a process with more than one thread. That refusal is
+	// part of the lesson, so it is kept, not returned.
+	r.Set(unshareThreads, procThreads(pid))
+	err = sb.Unshare(ctx, sandbox.CloneNewUser)
+	var se *sandbox.SyscallError
+	switch {
+	case err == nil:
+		r.Set(unshareUserErrno, "")
+	case errors.As(err, &se):
+		r.Set(unshareUserErrno, se.Errno)
+	default:
+		return err
+	}
+
+	start, err = procStartTime(pid)
+	if err != nil {
+		return fmt.Errorf("the agent after unshare: %w", err)
+	}
+	r.Set(unsharePIDAfter, strconv.Itoa(pid))
+	r.Set(unshareStartAfter, start)
+
+	return unshareTool(ctx, r)
+}
+
+// unshareTool runs util-linux unshare(1) without --fork: it calls
+// unshare(2) and then execs the command in the same process, so the
+// command's $$ is the PID nslab started.
+func unshareTool(ctx context.Context, r *lessons.Sandboxes) error {
+	path, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil // not installed: the fact about it is left out
+	}
+	args := []string{"--uts"}
+	if os.Geteuid() != 0 {
+		args = append(args, "--user", "--map-root-user")
+	}
+	args = append(args, "sh", "-c", `echo "$$ $(readlink /proc/self/ns/uts)"`)
+	cmd := exec.CommandContext(ctx, path, args...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("run unshare(1): %w", err)
+	}
+	r.Set(unshareToolCmd, "unshare "+strings.Join(args[:len(args)-1], " ")+" '"+args[len(args)-1]+"'")
+	r.Set(unshareToolPID, strconv.Itoa(cmd.Process.Pid))
+	r.Set(unshareToolSaw, strings.TrimSpace(out.String()))
+	return nil
+}
+
+func unshareFacts(o lessons.Observation) []lessons.Fact {
+	ex := o.Extra
+	sbIDs := o.Sandbox.IDs
+	var fs []lessons.Fact
+
+	same := ex[unsharePIDBefore] != "" && ex[unsharePIDBefore] == ex[unsharePIDAfter] && ex[unsharePIDAfter] == strconv.Itoa(o.Sandbox.PID) &&
+		ex[unshareStartBefore] != "" && ex[unshareStartBefore] == ex[unshareStartAfter]
+	fs = append(fs, lessons.NewFact("unshare(2) created no process: the agent has the same host PID and start time before and after", same,
+		"PID %s → %s (now %d), start time %s → %s", ex[unsharePIDBefore], ex[unsharePIDAfter], o.Sandbox.PID, ex[unshareStartBefore], ex[unshareStartAfter]))
+
+	for _, k := range []struct{ kind, flag, key string }{{"uts", "CLONE_NEWUTS", unshareUTSBefore}, {"mnt", "CLONE_NEWNS", unshareMntBefore}} {
+		now := sbIDs[k.kind].Label(k.kind)
+		fs = append(fs, lessons.NewFact("unshare("+k.flag+") moved the agent itself into a new "+k.kind+" namespace",
+			ex[k.key] != "" && now != ex[k.key] && lessons.DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
+	}
+
+	fs = append(fs, lessons.NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
+	hpid, pfc := o.Host.IDs["pid"], sbIDs["pid_for_children"]
+	fs = append(fs, lessons.NewFact("…but pid_for_children, the namespace its next children get, is a new one", !pfc.IsZero() && pfc != hpid,
+		"host pid %s, agent pid_for_children %s", hpid.Label("pid"), pfc.Label("pid")))
+
+	fs = append(fs, lessons.NewFact("the first child started afterwards is PID 1 of that new namespace", ex[unshareChildPID] == "1" &&
+		ex[unshareChildPIDNS] != "" && ex[unshareChildPIDNS] == ex[unshareChildrenNS] && ex[unshareChildPIDNS] != hpid.Label("pid"),
+		"the child's getpid() = %s in %s; agent's pid_for_children %s", ex[unshareChildPID], ex[unshareChildPIDNS], ex[unshareChildrenNS]))
+
+	// Its PID 1 exited long before this observation: a PID namespace
+	// whose init is gone has no members, and gets none.
+	fs = append(fs, lessons.NewFact("that child has exited, and with its PID 1 gone the new PID namespace is empty", o.Sandbox.Has(sandbox.ViewPIDs) &&
+		o.Sandbox.Errs[sandbox.ViewPIDs] == "" && len(o.Sandbox.Procs) == 0 && !pfc.IsZero(),
+		"%d processes in %s", len(o.Sandbox.Procs), pfc.Label("pid")))
+
+	tr := strings.Split(ex[unshareMntTrace], "\n")
+	fsFirst := len(tr) >= 2 && tr[0] == "unshare(CLONE_FS) = 0" && tr[1] == "unshare(CLONE_NEWNS) = 0"
+	fs = append(fs, lessons.NewFact("in a multithreaded process unshare(CLONE_NEWNS) needs unshare(CLONE_FS) first: the trace shows both", fsFirst,
+		"%s", strings.ReplaceAll(ex[unshareMntTrace], "\n", "; ")))
+
+	threads, _ := strconv.Atoi(ex[unshareThreads])
+	fs = append(fs, lessons.NewFact("unshare(CLONE_NEWUSER) is refused with EINVAL: the agent, a Go program, has more than one thread",
+		ex[unshareUserErrno] == "EINVAL" && threads > 1, "errno %q with %d threads", ex[unshareUserErrno], threads))
+	fs = append(fs, lessons.NewFact("so the agent's user namespace is unchanged", ex[unshareUserBefore] != "" && sbIDs["user"].Label("user") == ex[unshareUserBefore],
+		"%s → %s", ex[unshareUserBefore], sbIDs["user"].Label("user")))
+
+	// A user namespace the engine added at clone time for an unprivileged
+	// learner is not the lesson's doing: it is left out here.
+	fs = append(fs, lessons.SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
+
+	if ex[unshareToolCmd] != "" {
+		f := strings.Fields(ex[unshareToolSaw])
+		ok := len(f) == 2 && f[0] == ex[unshareToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
+		fs = append(fs, lessons.NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
+			"`%s` started as PID %s printed %q (host %s)", ex[unshareToolCmd], ex[unshareToolPID], ex[unshareToolSaw], o.Host.IDs["uts"].Label("uts")))
+	}
+	return fs
+}
+
+func unshareAnswer(o lessons.Observation) (int, string) {
+	ex := o.Extra
+	samePID := ex[unsharePIDBefore] == strconv.Itoa(o.Sandbox.PID) && ex[unshareStartBefore] == ex[unshareStartAfter]
+	switch {
+	case samePID && lessons.SameNS(o, "pid"):
+		return 0, fmt.Sprintf("The agent is still host PID %d, the same process (start time %s), in the host's %s. "+
+			"Only pid_for_children changed, to %s: its first child there got PID %s.",
+			o.Sandbox.PID, ex[unshareStartAfter], o.Host.IDs["pid"].Label("pid"), o.Sandbox.IDs["pid_for_children"].Label("pid"), ex[unshareChildPID])
+	case lessons.DifferentNS(o, "pid"):
+		return 1, fmt.Sprintf("The agent's own PID namespace changed, to %s.", o.Sandbox.IDs["pid"].Label("pid"))
+	default:
+		return 2, fmt.Sprintf("The agent's host PID changed from %s to %d.", ex[unsharePIDBefore], o.Sandbox.PID)
+	}
+}
+
+func unshareCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS, sandbox.ViewMount)
+	if err != nil {
+		return false, "", err
+	}
+	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS, sandbox.ViewMount})
+	return hostnameAndTmpfs(sb, host, unshareChallengeHN, unshareChallengeDir)
+}
+
+// hostnameAndTmpfs checks that the sandbox has hostname name (and the host
+// not) and a tmpfs on dir that the host does not have.
+func hostnameAndTmpfs(sb, host sandbox.Snapshot, name, dir string) (bool, string, error) {
+	var missing []string
+	if sb.Hostname != name {
+		missing = append(missing, fmt.Sprintf("the sandbox's hostname is %q, not %q", sb.Hostname, name))
+	}
+	if host.Hostname == name {
+		missing = append(missing, fmt.Sprintf("the host's hostname is %q too: it must keep its own", host.Hostname))
+	}
+	m, ok := lessons.MountAt(sb.Mounts, dir)
+	// A copied mount namespace starts with the host's mounts (under new
+	// mount IDs): the learner's mount is one more stacked on dir.
+	if !ok || m.FSType != "tmpfs" || lessons.MountCount(sb.Mounts, dir) <= lessons.MountCount(host.Mounts, dir) {
+		missing = append(missing, "no tmpfs of the sandbox's own is mounted on "+dir)
+	}
+	if len(missing) > 0 {
+		return false, strings.Join(missing, "; "), nil
+	}
+	return true, fmt.Sprintf("sandbox: hostname %q, tmpfs on %s (mount %d); host: hostname %q, nothing new on %s",
+		sb.Hostname, dir, m.ID, host.Hostname, dir), nil
+}
+
+// procStartTime reads field 22 of /proc/PID/stat, the process's start time
+// in clock ticks since boot: a PID and its start time name one process.
+func procStartTime(pid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the agent's stat: %w", err)
+	}
+	s := string(b)
+	// comm may hold spaces and ')': the fields after the last ')' start at
+	// field 3 (state), so starttime (22) is the 20th of them.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 20 {
+		return "", fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	return f[19], nil
+}
+
+// procThreads reads the Threads: line of /proc/PID/status ("" if unknown).
+func procThreads(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,52 @@
+package unshare
+
+import (
+	"context"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lessons/lessontest"
+)
+
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	s, o := lessontest.Play(t, lessontest.Lesson(t, "unshare", Logic), lessontest.Want{Right: 0})
+	// The trace names the calls in the order the lesson made them.
+	var calls []string
+	for _, e := range s.Events() {
+		if e.Syscall == "unshare" {
+			calls = append(calls, e.String())
+		}
+	}
+	want := []string{"unshare(CLONE_NEWUTS) = 0", "unshare(CLONE_NEWPID) = 0", "unshare(CLONE_FS) = 0", "unshare(CLONE_NEWNS) = 0",
+		"unshare(CLONE_NEWUSER) = -1 EINVAL (Invalid argument)"}
+	if strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("unshare calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+	if o.Extra[unshareToolCmd] == "" {
+		t.Error("unshare(1) was not run")
+	}
+}
+
+// TestUnshareToolIsAWrapper cross-checks the lesson's claim with strace:
+// util-linux unshare --uts calls unshare(CLONE_NEWUTS) itself.
+func TestUnshareToolIsAWrapper(t *testing.T) {
+	lessontest.NeedRoot(t)
+	st, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is not installed")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, st, "-f", "-e", "trace=unshare", "unshare", "--uts", "true").CombinedOutput()
+	if err != nil {
+		t.Fatalf("strace: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`unshare\(CLONE_NEWUTS\)\s*= 0`).Match(out) {
+		t.Errorf("unshare --uts did not call unshare(CLONE_NEWUTS):\n%s", out)
+	}
+}

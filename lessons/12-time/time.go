@@ -1,0 +1,316 @@
+// Package time is lesson 12, "Time namespaces: a clock that started earlier": its Go logic.
+// Its text and prompts are lesson.md and lesson.toml beside this file;
+// package catalog registers Logic. It may import lessons and sandbox,
+// never another lesson, catalog or ui.
+package time
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+const (
+	timeMono = 86400  // CLOCK_MONOTONIC offset: one day
+	timeBoot = 604800 // CLOCK_BOOTTIME offset: one week
+
+	timeTimeBefore   = "time.agent_time_before"
+	timeForChildren  = "time.time_for_children"     // the agent's time_for_children after unshare
+	timeChildNS      = "time.child_time"            // the observer child's own time namespace
+	timeChildMono    = "time.child_monotonic_ns"    // what the child read
+	timeChildBoot    = "time.child_boottime_ns"     //
+	timeHostMonoLo   = "time.host_monotonic_before" // the host's clocks just before and after the child read
+	timeHostMonoHi   = "time.host_monotonic_after"
+	timeHostBootLo   = "time.host_boottime_before"
+	timeHostBootHi   = "time.host_boottime_after"
+	timeSecondErrno  = "time.second_write_errno" // errno of writing an offset after a child entered
+	timeSecondOffset = 1
+
+	timeToolCmd    = "time.tool_cmd"       // the unshare(1) command run
+	timeToolUptime = "time.tool_uptime"    // the first field of /proc/uptime it printed
+	timeUptimeLo   = "time.host_uptime_lo" // the host's /proc/uptime just before
+	timeUptimeHi   = "time.host_uptime_hi" // and just after
+)
+
+// Logic: an agent (PID 1 of its own PID namespace, with its own /proc,
+// so that whatever the learner starts there dies with it) calls
+// unshare(CLONE_NEWTIME), writes clock offsets for the namespace its
+// children will get, and a child reads the shifted clocks.
+func Logic() lessons.Logic {
+	return lessons.Logic{
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "time"},
+		Perform: timePerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewTime, sandbox.ViewPIDs},
+		Facts:   timeFacts,
+		Answer:  timeAnswer,
+		Check:   timeCheck,
+		Solve:   timeSolve,
+	}
+}
+
+func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
+	sb := r.Box
+	// A /proc of the sandbox's PID namespace, so that /proc/1 in the shell
+	// is the agent.
+	if err := sb.Mount(ctx, "proc", "/proc"); err != nil {
+		return err
+	}
+	ids, err := sb.IDs()
+	if err != nil {
+		return err
+	}
+	if _, ok := ids["time"]; !ok {
+		return fmt.Errorf("this kernel has no time namespaces (/proc/PID/ns/time): Linux 5.6 or newer is needed")
+	}
+	r.Set(timeTimeBefore, ids["time"].Label("time"))
+	if err := sb.Unshare(ctx, sandbox.CloneNewTime); err != nil {
+		return err
+	}
+	if ids, err = sb.IDs(); err != nil {
+		return err
+	}
+	r.Set(timeForChildren, ids["time_for_children"].Label("time"))
+	if err := sb.SetTimeOffset(ctx, "monotonic", timeMono); err != nil {
+		return err
+	}
+	if err := sb.SetTimeOffset(ctx, "boottime", timeBoot); err != nil {
+		return err
+	}
+
+	// The child reads its clocks between two readings of the host's, so
+	// the offset is bounded from both sides.
+	before := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewTime})
+	child, err := sb.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs, sandbox.ViewTime})
+	after := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewTime})
+	if err != nil {
+		return fmt.Errorf("a child in the new time namespace: %w", err)
+	}
+	if child.Clocks == nil || before.Clocks == nil || after.Clocks == nil {
+		return fmt.Errorf("clocks not observed: child %v, host %v / %v", child.Errs, before.Errs, after.Errs)
+	}
+	r.Set(timeChildNS, child.IDs["time"].Label("time"))
+	r.Set(timeChildMono, strconv.FormatInt(int64(child.Clocks.Monotonic), 10))
+	r.Set(timeChildBoot, strconv.FormatInt(int64(child.Clocks.Boottime), 10))
+	r.Set(timeHostMonoLo, strconv.FormatInt(int64(before.Clocks.Monotonic), 10))
+	r.Set(timeHostMonoHi, strconv.FormatInt(int64(after.Clocks.Monotonic), 10))
+	r.Set(timeHostBootLo, strconv.FormatInt(int64(before.Clocks.Boottime), 10))
+	r.Set(timeHostBootHi, strconv.FormatInt(int64(after.Clocks.Boottime), 10))
+
+	// The observer child has answered but may still be exiting; the
+	// challenge starts from a namespace with no member, so wait (bounded).
+	if err := lessons.WaitUntil(ctx, 5*time.Second, func() bool {
+		_, member := timeMember(ctx, r)
+		return !member
+	}); err != nil {
+		return fmt.Errorf("the observer child did not exit: %w", err)
+	}
+
+	// A process has entered: the kernel now refuses new offsets. The
+	// refusal is the lesson, so it is kept, not returned.
+	err = sb.SetTimeOffset(ctx, "boottime", timeSecondOffset)
+	var se *sandbox.SyscallError
+	switch {
+	case err == nil:
+		r.Set(timeSecondErrno, "")
+	case errors.As(err, &se):
+		r.Set(timeSecondErrno, se.Errno)
+	default:
+		return err
+	}
+	return timeTool(ctx, r)
+}
+
+// timeTool runs the util-linux equivalent, unshare --time with the same
+// offsets, between two readings of the host's /proc/uptime.
+func timeTool(ctx context.Context, r *lessons.Sandboxes) error {
+	path, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil // not installed: the fact about it is left out
+	}
+	args := []string{"--time", "--monotonic", strconv.Itoa(timeMono), "--boottime", strconv.Itoa(timeBoot), "--fork"}
+	if os.Geteuid() != 0 {
+		args = append(args, "--user", "--map-root-user")
+	}
+	args = append(args, "cat", "/proc/uptime")
+	lo, err := readUptime()
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, path, args...).Output()
+	if err != nil {
+		return fmt.Errorf("run unshare(1): %w", err)
+	}
+	hi, err := readUptime()
+	if err != nil {
+		return err
+	}
+	f := strings.Fields(string(out))
+	if len(f) == 0 {
+		return fmt.Errorf("unshare(1) printed no uptime: %q", out)
+	}
+	r.Set(timeToolCmd, "unshare "+strings.Join(args, " "))
+	r.Set(timeToolUptime, f[0])
+	r.Set(timeUptimeLo, lo)
+	r.Set(timeUptimeHi, hi)
+	return nil
+}
+
+func readUptime() (string, error) {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return "", fmt.Errorf("read the host's uptime: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "", fmt.Errorf("empty /proc/uptime")
+	}
+	return f[0], nil
+}
+
+func extraDur(o lessons.Observation, key string) (time.Duration, bool) {
+	n, err := strconv.ParseInt(o.Extra[key], 10, 64)
+	return time.Duration(n), err == nil
+}
+
+// offsetFact states that a child's clock was ahead of the host's by want
+// seconds: the child read between the host's lo and hi readings, so
+// child-hi <= offset <= child-lo.
+func offsetFact(o lessons.Observation, clock string, childKey, loKey, hiKey string, want int) lessons.Fact {
+	c, ok1 := extraDur(o, childKey)
+	lo, ok2 := extraDur(o, loKey)
+	hi, ok3 := extraDur(o, hiKey)
+	off := time.Duration(want) * time.Second
+	ok := ok1 && ok2 && ok3 && c-hi <= off && off <= c-lo
+	return lessons.NewFact(fmt.Sprintf("a child reads %s exactly %d s (%v) ahead of the host", clock, want, off), ok,
+		"child %v, host %v…%v: ahead by %v…%v", c.Round(time.Millisecond), lo.Round(time.Millisecond), hi.Round(time.Millisecond),
+		(c - hi).Round(time.Millisecond), (c - lo).Round(time.Millisecond))
+}
+
+func timeFacts(o lessons.Observation) []lessons.Fact {
+	ex := o.Extra
+	var fs []lessons.Fact
+	fs = append(fs, lessons.NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
+	fs = append(fs, lessons.NewFact("…its time_for_children is a new one, the namespace its next children get",
+		ex[timeForChildren] != "" && ex[timeForChildren] != o.Host.IDs["time"].Label("time") && ex[timeForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
+		"host %s, agent's time_for_children %s (now %s)", o.Host.IDs["time"].Label("time"), ex[timeForChildren], o.Sandbox.IDs["time_for_children"].Label("time")))
+	fs = append(fs, lessons.NewFact("the child the agent started afterwards is in that new namespace", ex[timeChildNS] != "" && ex[timeChildNS] == ex[timeForChildren],
+		"child %s", ex[timeChildNS]))
+	fs = append(fs, offsetFact(o, "CLOCK_MONOTONIC", timeChildMono, timeHostMonoLo, timeHostMonoHi, timeMono))
+	fs = append(fs, offsetFact(o, "CLOCK_BOOTTIME", timeChildBoot, timeHostBootLo, timeHostBootHi, timeBoot))
+
+	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
+	agentSame := sc != nil && hc != nil && absDur(sc.Monotonic-hc.Monotonic) < time.Minute && absDur(sc.Boottime-hc.Boottime) < time.Minute
+	got := "clocks not observed"
+	if sc != nil && hc != nil {
+		got = fmt.Sprintf("agent monotonic %v, host %v", sc.Monotonic.Round(time.Millisecond), hc.Monotonic.Round(time.Millisecond))
+	}
+	fs = append(fs, lessons.NewFact("the agent itself still reads the host's clocks", agentSame, "%s", got))
+
+	wantOffsets := fmt.Sprintf("monotonic %d 0; boottime %d 0", timeMono, timeBoot)
+	offs := ""
+	if sc != nil {
+		offs = sc.Offsets
+	}
+	fs = append(fs, lessons.NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, written once", offs == wantOffsets,
+		"%q", offs))
+	fs = append(fs, lessons.NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[timeSecondErrno] == "EACCES",
+		"writing \"boottime %d 0\" afterwards: %q", timeSecondOffset, ex[timeSecondErrno]))
+
+	if ex[timeToolCmd] != "" {
+		// /proc/uptime has a resolution of 10 ms.
+		tool, e1 := strconv.ParseFloat(ex[timeToolUptime], 64)
+		lo, e2 := strconv.ParseFloat(ex[timeUptimeLo], 64)
+		hi, e3 := strconv.ParseFloat(ex[timeUptimeHi], 64)
+		ok := e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= timeBoot && timeBoot <= tool-lo+0.01
+		fs = append(fs, lessons.NewFact("util-linux unshare(1) does the same: its child's /proc/uptime is a week ahead", ok,
+			"`%s` printed %s; the host's uptime was %s…%s", ex[timeToolCmd], ex[timeToolUptime], ex[timeUptimeLo], ex[timeUptimeHi]))
+	}
+	return fs
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func timeAnswer(o lessons.Observation) (int, string) {
+	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
+	if sc == nil || hc == nil {
+		return 0, "The clocks were not observed."
+	}
+	d := sc.Monotonic - hc.Monotonic
+	switch {
+	case absDur(d) < time.Hour:
+		return 0, fmt.Sprintf("The agent reads %v, the host %v: the same clock. Only its children, which entered %s, read a day more.",
+			sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second), o.Extra[timeForChildren])
+	case absDur(d-timeMono*time.Second) < time.Hour:
+		return 1, fmt.Sprintf("The agent reads %v, one day ahead of the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
+	default:
+		return 2, fmt.Sprintf("The agent reads %v against the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
+	}
+}
+
+// timeMember finds a process of the sandbox, other than the agent, that
+// is in the agent's time_for_children namespace, and describes it.
+func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
+	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewPIDs)
+	if err != nil {
+		return "", false
+	}
+	ids, err := r.Box.IDs()
+	if err != nil {
+		return "", false
+	}
+	target := ids["time_for_children"]
+	for _, p := range snap.Procs {
+		if p.HostPID == r.Box.PID() {
+			continue
+		}
+		pids, err := sandbox.ReadIDs(p.HostPID)
+		if err != nil || pids["time"] != target {
+			continue
+		}
+		offs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/timens_offsets", p.HostPID))
+		return fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
+			strings.Join(strings.Fields(string(offs)), " ")), true
+	}
+	return fmt.Sprintf("no process of the sandbox is in %s (the agent's time_for_children) right now; %d processes looked at",
+		target.Label("time"), len(snap.Procs)), false
+}
+
+func timeCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	if _, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs); err != nil {
+		return false, "", err
+	}
+	detail, ok := timeMember(ctx, r)
+	return ok, detail, nil
+}
+
+// timeSolve runs the solution, then waits (bounded) for the background
+// nsenter to have joined the namespace: the shell returns as soon as it
+// has forked it.
+func timeSolve(ctx context.Context, r *lessons.Sandboxes) error {
+	if err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution); err != nil {
+		return err
+	}
+	var detail string
+	err := lessons.WaitUntil(ctx, 3*time.Second, func() bool {
+		var ok bool
+		detail, ok = timeMember(ctx, r)
+		return ok
+	})
+	if err != nil {
+		return fmt.Errorf("the background sleep did not enter the time namespace: %s: %w", detail, err)
+	}
+	return nil
+}

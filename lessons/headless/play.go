@@ -1,0 +1,364 @@
+// Package headless plays a lesson without the TUI, as plain text or JSON
+// lines: for projectors, screen readers, scripts and tests. It drives a
+// lessons.Session exactly as the ui does; it may import lessons and
+// sandbox, never ui, and it prints only to the writer it is given.
+package headless
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+// Options configure the headless runner.
+type Options struct {
+	// JSON prints one JSON object a line, each with a "type" field,
+	// instead of plain text.
+	JSON bool
+	// Solve runs the challenge's reference solution instead of waiting for
+	// the learner.
+	Solve bool
+	// In is where the learner's commands at the challenge come from
+	// (check, hint, solution, skip, quit); nil or EOF means quit.
+	In io.Reader
+	// Out receives everything; nil means os.Stdout.
+	Out io.Writer
+	// Width is the line width for the side-by-side tables (default 100).
+	Width int
+	// StepTimeout bounds every step that talks to the kernel (default 30 s).
+	StepTimeout time.Duration
+	// OnPart, if set, is called before each part starts, in the runner's
+	// goroutine: the fault-injection tests stop or break a run exactly at
+	// a part boundary through it.
+	OnPart func(p lessons.Part)
+}
+
+// Result is how a headless run ended.
+type Result struct {
+	Lesson string `json:"lesson"`
+	// Passed is true only when every fact held and the challenge check
+	// passed.
+	Passed bool           `json:"passed"`
+	Facts  []lessons.Fact `json:"facts"`
+	// PredictionRight is the choice the observation made right (0-based,
+	// -1 when there was none); PredictionWhy explains it.
+	PredictionRight int    `json:"prediction_right"`
+	PredictionWhy   string `json:"prediction_why,omitempty"`
+	ChallengeOK     bool   `json:"challenge_ok"`
+	ChallengeDetail string `json:"challenge_detail,omitempty"`
+	// Skipped: the learner skipped the challenge; Quit: they quit the
+	// lesson before its end.
+	Skipped bool `json:"skipped,omitempty"`
+	Quit    bool `json:"quit,omitempty"`
+}
+
+// Play plays lesson l part by part without the TUI, on opt.Out.
+// It always closes the lesson's sandboxes, also after an error or a panic.
+// The error is about the run itself (a syscall failed, the output broke);
+// a failed fact or check is in the Result, not an error.
+func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Options) (res Result, err error) {
+	if opt.Out == nil {
+		opt.Out = os.Stdout
+	}
+	if opt.Width <= 0 {
+		opt.Width = 100
+	}
+	if opt.StepTimeout <= 0 {
+		opt.StepTimeout = 30 * time.Second
+	}
+	p := &printer{w: opt.Out, json: opt.JSON, width: opt.Width}
+	res = Result{Lesson: l.ID, PredictionRight: -1}
+	sess := lessons.NewSession(eng, l, func(e sandbox.Event) { p.event(e) })
+	defer func() {
+		if cerr := sess.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close lesson %s: %w", l.ID, cerr)
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("lesson %s panicked: %v", l.ID, r)
+			res.Passed = false
+		}
+	}()
+	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, opt.StepTimeout) }
+
+	p.text("%s\n%s\n%s\n", l.Title, strings.Repeat("=", utf8.RuneCountInString(l.Title)), l.Summary)
+	p.obj("lesson", map[string]any{"id": l.ID, "number": l.Number, "title": l.Title, "summary": l.Summary})
+
+	observed := false
+	for i, part := range lessons.Parts() {
+		if opt.OnPart != nil {
+			opt.OnPart(part)
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		sess.Goto(part)
+		sec := l.Section(part)
+		p.text("\n── %d/%d %s ──\n\n%s\n", i+1, len(lessons.Parts()), sectionTitle(sec, part), sec.Body)
+		p.obj("part", map[string]any{"part": part, "index": i, "title": sectionTitle(sec, part), "body": sec.Body})
+
+		switch part {
+		case lessons.PartPredict:
+			pr := l.Prediction
+			p.text("\n? %s\n", pr.Question)
+			for j, c := range pr.Choices {
+				p.text("  %d) %s\n", j+1, c)
+			}
+			p.obj("prediction", map[string]any{"question": pr.Question, "choices": pr.Choices})
+
+		case lessons.PartPerform:
+			if l.Command != "" {
+				p.text("\nBy hand, util-linux does the same with:\n  $ %s\n", l.Command)
+				p.obj("command", map[string]any{"command": l.Command})
+			}
+			p.text("\nTrace:\n")
+			c, cancel := step()
+			err := sess.Perform(c)
+			cancel()
+			if err != nil {
+				p.obj("error", map[string]any{"step": "perform", "error": err.Error()})
+				p.text("\nPerform failed: %v\n", err)
+				return res, err
+			}
+
+		case lessons.PartObserve:
+			c, cancel := step()
+			o, err := sess.Observe(c)
+			cancel()
+			if err != nil {
+				p.obj("error", map[string]any{"step": "observe", "error": err.Error()})
+				p.text("\nObserve failed: %v\n", err)
+				return res, err
+			}
+			observed = true
+			p.observation(l, o)
+			res.Facts = sess.Facts(o)
+			p.text("\nWhat the kernel shows:\n")
+			for _, f := range res.Facts {
+				mark := "✓"
+				if !f.OK {
+					mark = "✗"
+				}
+				p.text("  %s %s", mark, f.Text)
+				if f.Got != "" {
+					p.text("  (%s)", f.Got)
+				}
+				p.text("\n")
+				p.obj("fact", map[string]any{"text": f.Text, "ok": f.OK, "got": f.Got})
+			}
+			_, right, why := sess.Answer(-1, o)
+			res.PredictionRight, res.PredictionWhy = right, why
+			choice := ""
+			if pr := l.Prediction; right >= 0 && right < len(pr.Choices) {
+				choice = pr.Choices[right]
+				p.text("\nYour prediction: the answer was %d) %s\n  %s\n", right+1, choice, why)
+			}
+			p.obj("verdict", map[string]any{"right": right, "choice": choice, "why": why})
+
+		case lessons.PartExperiment:
+			if len(l.Experiments) > 0 {
+				p.text("\nTry in a shell inside the sandbox:\n")
+				for _, e := range l.Experiments {
+					p.text("  $ %s\n", e)
+				}
+			}
+			p.obj("experiments", map[string]any{"commands": l.Experiments})
+
+		case lessons.PartChallenge:
+			if !observed {
+				return res, fmt.Errorf("challenge before observe: %w", lessons.ErrNotPerformed)
+			}
+			quit, err := p.challenge(ctx, sess, l, opt, step, &res)
+			if err != nil {
+				return res, err
+			}
+			if quit {
+				res.Quit = true
+				p.obj("result", resultFields(res))
+				p.text("\nStopped before the end of the lesson.\n")
+				return res, p.err
+			}
+		}
+	}
+	res.Passed = lessons.AllOK(res.Facts) && res.ChallengeOK
+	verdict := "PASSED"
+	if !res.Passed {
+		verdict = "NOT PASSED"
+	}
+	p.text("\nLesson %s: %s (facts %d/%d, challenge %s)\n", l.ID, verdict, countOK(res.Facts), len(res.Facts), okWord(res.ChallengeOK))
+	p.obj("result", resultFields(res))
+	return res, p.err
+}
+
+// challenge prints the task and then solves it or waits for the learner.
+// quit is true when the learner quit the lesson.
+func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lessons.Lesson, opt Options,
+	step func() (context.Context, context.CancelFunc), res *Result) (quit bool, err error) {
+	ch := l.Challenge
+	p.text("\nTask: %s\n", ch.Task)
+	p.obj("challenge", map[string]any{"task": ch.Task, "hints": len(ch.Hints)})
+	check := func() error {
+		c, cancel := step()
+		ok, detail, err := sess.Check(c)
+		cancel()
+		if err != nil {
+			p.obj("error", map[string]any{"step": "check", "error": err.Error()})
+			p.text("check failed to run: %v\n", err)
+			return err
+		}
+		res.ChallengeOK, res.ChallengeDetail = ok, detail
+		p.obj("check", map[string]any{"ok": ok, "detail": detail})
+		if ok {
+			p.text("✓ solved: %s\n", detail)
+		} else {
+			p.text("✗ not yet: %s\n", detail)
+		}
+		return nil
+	}
+	if opt.Solve {
+		p.text("\nSolving with the reference solution:\n")
+		for _, s := range ch.Solution {
+			p.text("  $ %s\n", s)
+		}
+		p.obj("solution", map[string]any{"commands": ch.Solution})
+		c, cancel := step()
+		err := sess.Solve(c)
+		cancel()
+		if err != nil {
+			p.obj("error", map[string]any{"step": "solve", "error": err.Error()})
+			p.text("solve failed: %v\n", err)
+			return false, err
+		}
+		return false, check()
+	}
+	if box := sess.Sandboxes().Box; box != nil {
+		p.text("\nWork in a shell inside the sandbox, from another terminal:\n  $ sudo nsenter --target %d --all\n", box.PID())
+		p.obj("enter", map[string]any{"pid": box.PID(), "command": fmt.Sprintf("nsenter --target %d --all", box.PID())})
+	}
+	p.text("Commands: check, hint, solution, skip, quit\n")
+	// Input is read only from here on: with Solve, nslab never touches it.
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	lines := readLines(rctx, opt.In)
+	hints := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		p.text("challenge> ")
+		var line string
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case <-ctx.Done():
+			return true, ctx.Err()
+		}
+		if !ok {
+			p.text("\n")
+			return true, nil // EOF is quit
+		}
+		cmd := strings.ToLower(strings.TrimSpace(line))
+		p.obj("input", map[string]any{"command": cmd})
+		switch cmd {
+		case "check", "c":
+			if err := check(); err != nil {
+				return false, err
+			}
+			if res.ChallengeOK {
+				return false, nil
+			}
+		case "hint", "h":
+			if hints >= len(ch.Hints) {
+				p.text("No more hints: type `solution` to see it.\n")
+				p.obj("hint", map[string]any{"index": hints, "of": len(ch.Hints), "text": ""})
+				continue
+			}
+			p.text("Hint %d/%d: %s\n", hints+1, len(ch.Hints), ch.Hints[hints])
+			p.obj("hint", map[string]any{"index": hints + 1, "of": len(ch.Hints), "text": ch.Hints[hints]})
+			hints++
+		case "solution", "s":
+			p.text("Solution:\n")
+			for _, s := range ch.Solution {
+				p.text("  $ %s\n", s)
+			}
+			p.obj("solution", map[string]any{"commands": ch.Solution})
+		case "skip":
+			res.Skipped = true
+			p.text("Challenge skipped.\n")
+			p.obj("skip", nil)
+			return false, nil
+		case "quit", "q", "exit":
+			return true, nil
+		case "":
+		default:
+			p.text("Unknown command %q. Commands: check, hint, solution, skip, quit\n", cmd)
+		}
+	}
+}
+
+// readLines delivers the learner's lines; the channel closes at EOF (or at
+// once without input). Reading happens in a goroutine so that a cancelled
+// context ends the wait even while the terminal has nothing to say; that
+// goroutine ends with the input, or with the process.
+func readLines(ctx context.Context, in io.Reader) <-chan string {
+	ch := make(chan string)
+	if in == nil {
+		close(ch)
+		return ch
+	}
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case ch <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func sectionTitle(s lessons.Section, p lessons.Part) string {
+	if s.Title != "" {
+		return s.Title
+	}
+	return p.Title()
+}
+
+func countOK(fs []lessons.Fact) int {
+	n := 0
+	for _, f := range fs {
+		if f.OK {
+			n++
+		}
+	}
+	return n
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "passed"
+	}
+	return "not passed"
+}
+
+func resultFields(r Result) map[string]any {
+	b, _ := json.Marshal(r)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	return m
+}

@@ -1,0 +1,229 @@
+// Package lessontest is the one walker every lesson's test uses: it plays a
+// lesson for real (Perform, Observe, facts, prediction, challenge) and then
+// through the headless runner, and checks the host is unchanged around it.
+// It owns no lesson: it may import lessons, lessons/headless and sandbox,
+// and must never be imported by code that ships.
+package lessontest
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/headless"
+	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
+)
+
+// stepTimeout bounds one walk or one headless run.
+const stepTimeout = time.Minute
+
+// Main is a lesson test package's TestMain: agents re-execute the test
+// binary through /proc/self/exe, and the hidden entry must run first.
+func Main(m *testing.M) {
+	if sandbox.IsHidden(os.Args) {
+		os.Exit(sandbox.RunHidden(os.Args))
+	}
+	os.Exit(m.Run())
+}
+
+// NeedRoot skips a privileged test for a non-root user with the reason.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: this test creates namespaces and compares the host")
+	}
+}
+
+// HostUnchanged takes the host's fingerprint now and returns a function
+// that fails t if the host differs afterwards. Register it first with
+// t.Cleanup, so that it runs after every other cleanup.
+func HostUnchanged(t testing.TB) func() {
+	t.Helper()
+	return sandboxtest.Unchanged(t)
+}
+
+// Lesson is the lesson with id from the embedded catalogue, joined with
+// logic.
+func Lesson(t testing.TB, id string, logic func() lessons.Logic) lessons.Lesson {
+	t.Helper()
+	l, err := lessons.LoadLesson(lessons.Content(), id, logic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Engine starts an engine that is closed when the test ends.
+func Engine(t testing.TB) *sandbox.Engine {
+	t.Helper()
+	eng, err := sandbox.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := eng.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return eng
+}
+
+// AnyChoice as Want.Right accepts any of the prediction's choices, as
+// long as the kernel's answer is one of them and explained.
+const AnyChoice = -1
+
+// Want is what a test knows about a lesson beyond its logic.
+type Want struct {
+	// Right is the prediction's choice (0-based) a correct kernel makes
+	// right, or AnyChoice.
+	Right int
+	// Facts is how many facts the lesson states; 0 means at least one.
+	Facts int
+}
+
+// Play is a lesson's whole privileged test: as root, with the host
+// compared before and after, it walks the lesson (Walk) and then plays it
+// through the headless runner with its solution (Headless). It returns the
+// walk's session, still open (closed when the test ends) and solved, and
+// its observation, for the lesson's own further checks.
+func Play(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
+	t.Helper()
+	NeedRoot(t)
+	t.Cleanup(HostUnchanged(t)) // first registered, so it runs last
+	eng := Engine(t)
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	defer cancel()
+	s, o := Walk(t, ctx, eng, l, want)
+	Headless(t, ctx, eng, l, want)
+	return s, o
+}
+
+// Walk plays l in a session of eng: Perform; Observe, where every fact
+// holds and is derived from the kernel (it breaks when the sandbox is put
+// in the host's namespaces, and none holds on an empty observation); the
+// prediction, whose right answer is want.Right with an explanation; and
+// the challenge, whose check fails with a reason on the unsolved state and
+// passes after Solve. The session is closed when the test ends.
+func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
+	t.Helper()
+	s := lessons.NewSession(eng, l, nil)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("session close: %v", err)
+		}
+	})
+	if err := s.Perform(ctx); err != nil {
+		logTrace(t, s)
+		if b := s.Sandboxes().Box; b != nil {
+			t.Logf("agent stderr: %s", b.Stderr())
+		}
+		t.Fatalf("perform: %v", err)
+	}
+	o, err := s.Observe(ctx)
+	if err != nil {
+		t.Fatalf("observe: %v", err)
+	}
+	facts := s.Facts(o)
+	if len(facts) == 0 || (want.Facts > 0 && len(facts) != want.Facts) {
+		t.Errorf("%d facts, want %d (0: at least one)", len(facts), want.Facts)
+	}
+	for _, f := range facts {
+		if !f.OK {
+			t.Errorf("fact does not hold: %s (got %s)", f.Text, f.Got)
+		}
+	}
+	if t.Failed() {
+		logTrace(t, s)
+		t.Logf("extra: %v", o.Extra)
+	}
+	factsAreDerived(t, l, o)
+
+	if n := len(l.Prediction.Choices); n < 2 || want.Right >= n {
+		t.Errorf("prediction has %d choices, the right one is %d", n, want.Right)
+	}
+	ok, right, why := s.Answer(want.Right, o)
+	if want.Right == AnyChoice {
+		ok = right >= 0 && right < len(l.Prediction.Choices)
+	}
+	if !ok || why == "" {
+		t.Errorf("prediction: the kernel made choice %d right (%q), want %d", right, why, want.Right)
+	}
+
+	ok, detail, err := s.Check(ctx)
+	if err != nil {
+		t.Fatalf("check before solving: %v", err)
+	}
+	if ok {
+		t.Fatalf("the check passes on the unsolved state: %s", detail)
+	}
+	if detail == "" {
+		t.Error("a failing check says nothing about why")
+	}
+	if err := s.Solve(ctx); err != nil {
+		t.Fatalf("solve: %v", err)
+	}
+	ok, detail, err = s.Check(ctx)
+	if err != nil || !ok {
+		t.Fatalf("check after solving: %v %v: %s", ok, err, detail)
+	}
+	return s, o
+}
+
+// factsAreDerived shows the facts read the observation: with the
+// sandbox's identities replaced by the host's some fact fails, and on an
+// observation that saw nothing none holds.
+func factsAreDerived(t testing.TB, l lessons.Lesson, o lessons.Observation) {
+	t.Helper()
+	bent := o
+	bent.Sandbox.IDs = maps.Clone(o.Host.IDs)
+	bent.Diffs = sandbox.DiffAll(bent.Host, bent.Sandbox)
+	if lessons.AllOK(l.Logic.Facts(bent)) {
+		t.Error("every fact still holds when the sandbox is in the host's namespaces")
+	}
+	for _, f := range l.Logic.Facts(lessons.Observation{Extra: map[string]string{}}) {
+		if f.OK {
+			t.Errorf("fact holds on an empty observation: %s (%s)", f.Text, f.Got)
+		}
+	}
+}
+
+// Headless plays l through the headless runner with its solution, in
+// plain text and in JSON lines: both must pass, with want.Right as the
+// prediction's answer.
+func Headless(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) {
+	t.Helper()
+	for _, js := range []bool{false, true} {
+		var out bytes.Buffer
+		res, err := headless.Play(ctx, eng, l, headless.Options{Solve: true, JSON: js, Out: &out})
+		if err != nil {
+			t.Fatalf("headless (json %v): %v\n%s", js, err, out.String())
+		}
+		rightOK := res.PredictionRight == want.Right ||
+			(want.Right == AnyChoice && res.PredictionRight >= 0 && res.PredictionRight < len(l.Prediction.Choices))
+		if !res.Passed || !res.ChallengeOK || !rightOK {
+			t.Errorf("headless (json %v): %+v\n%s", js, res, out.String())
+		}
+		words := []string{"HOST", "SANDBOX", "✓", "Lesson " + l.ID + ": PASSED", l.Command}
+		if js {
+			words = []string{`"type":`, `"passed":true`}
+		}
+		for _, w := range words {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("headless (json %v) output lacks %q:\n%s", js, w, out.String())
+			}
+		}
+	}
+}
+
+func logTrace(t testing.TB, s *lessons.Session) {
+	t.Helper()
+	for _, e := range s.Events() {
+		t.Logf("trace: %s %s %s", e, e.Detail(), e.Note)
+	}
+}

@@ -1,0 +1,150 @@
+package lessontest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+// recorder is a testing.TB that keeps failures instead of failing the
+// test, so that a test can show the walker fails on a wrong lesson. Fatal
+// ends the calling goroutine, as it does for a real test.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+func (r *recorder) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
+func (r *recorder) Failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.errs) > 0
+}
+
+// record runs f with a recorder in its own goroutine and returns what it
+// reported.
+func record(t *testing.T, f func(tb testing.TB)) string {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(r)
+	}()
+	<-done
+	return strings.Join(r.errs, "\n")
+}
+
+// tiny is a small real lesson: a UTS namespace whose hostname Perform sets
+// to "performed", and a challenge to name it "solved". Each argument that
+// is not nil replaces one piece with a wrong one.
+func tiny(facts func(lessons.Observation) []lessons.Fact, answer func(lessons.Observation) (int, string),
+	check func(context.Context, *lessons.Sandboxes) (bool, string, error), solution []string) lessons.Lesson {
+	l := lessons.Lesson{
+		Meta:       lessons.Meta{ID: "tiny", Title: "tiny", Command: "unshare --uts"},
+		Prediction: lessons.Prediction{Question: "which hostname?", Choices: []string{"performed", "the host's"}},
+		Challenge:  lessons.Challenge{Task: "name it solved", Solution: []string{"hostname solved"}},
+		Logic: lessons.Logic{
+			Spec: sandbox.Spec{Flags: sandbox.CloneNewUTS},
+			Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
+				return r.Box.SetHostname(ctx, "performed")
+			},
+			Views: []sandbox.View{sandbox.ViewUTS},
+			Facts: func(o lessons.Observation) []lessons.Fact {
+				return []lessons.Fact{
+					lessons.NSFact(o, "uts", false, "the sandbox has its own UTS namespace"),
+					lessons.NewFact("the sandbox is named performed", o.Sandbox.Hostname == "performed", "%q", o.Sandbox.Hostname),
+				}
+			},
+			Answer: func(o lessons.Observation) (int, string) {
+				if o.Sandbox.Hostname == "performed" {
+					return 0, "the sandbox reads performed"
+				}
+				return 1, "the sandbox reads " + o.Sandbox.Hostname
+			},
+			Check: func(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+				snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS)
+				return snap.Hostname == "solved", "the sandbox is named " + snap.Hostname, err
+			},
+		},
+	}
+	if facts != nil {
+		l.Logic.Facts = facts
+	}
+	if answer != nil {
+		l.Logic.Answer = answer
+	}
+	if check != nil {
+		l.Logic.Check = check
+	}
+	if solution != nil {
+		l.Challenge.Solution = solution
+	}
+	return l
+}
+
+// TestWalkFailsOnAWrongLesson shows each of the walker's checks failing
+// on a lesson wrong in that one way, and passing on the right one.
+func TestWalkFailsOnAWrongLesson(t *testing.T) {
+	NeedRoot(t)
+	t.Cleanup(HostUnchanged(t))
+	eng := Engine(t)
+	play := func(l lessons.Lesson, want Want) string {
+		return record(t, func(tb testing.TB) {
+			ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+			defer cancel()
+			Walk(tb, ctx, eng, l, want)
+			Headless(tb, ctx, eng, l, want)
+		})
+	}
+	if got := play(tiny(nil, nil, nil, nil), Want{Right: 0, Facts: 2}); got != "" {
+		t.Fatalf("the right lesson fails the walk: %s", got)
+	}
+
+	always := func(o lessons.Observation) []lessons.Fact {
+		return []lessons.Fact{lessons.NewFact("always", true, "")}
+	}
+	never := func(o lessons.Observation) []lessons.Fact {
+		return []lessons.Fact{lessons.NewFact("never", false, "")}
+	}
+	wrongAnswer := func(lessons.Observation) (int, string) { return 1, "always 1" }
+	solved := func(context.Context, *lessons.Sandboxes) (bool, string, error) { return true, "yes", nil }
+	for _, c := range []struct {
+		name string
+		l    lessons.Lesson
+		want Want
+		says string
+	}{
+		{"fact count", tiny(nil, nil, nil, nil), Want{Facts: 3}, "2 facts, want 3"},
+		{"fact false", tiny(never, nil, nil, nil), Want{}, "fact does not hold: never"},
+		{"fact not derived", tiny(always, nil, nil, nil), Want{}, "fact holds on an empty observation"},
+		{"wrong answer", tiny(nil, wrongAnswer, nil, nil), Want{}, "the kernel made choice 1 right"},
+		{"no such choice", tiny(nil, nil, nil, nil), Want{Right: 5}, "the right one is 5"},
+		{"check passes unsolved", tiny(nil, nil, solved, nil), Want{}, "passes on the unsolved state"},
+		{"solution does not solve", tiny(nil, nil, nil, []string{"hostname other"}), Want{}, "check after solving"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := play(c.l, c.want); !strings.Contains(got, c.says) {
+				t.Errorf("the walker did not say %q; it said:\n%s", c.says, got)
+			}
+		})
+	}
+}
