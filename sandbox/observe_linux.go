@@ -16,6 +16,8 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox/internal/nldump"
 )
 
 // threadSelf is where a thread reads its own namespaces. After unshare or
@@ -497,24 +499,6 @@ func readMounts(path string) ([]Mount, error) {
 	return out, nil
 }
 
-// dumpRetries bounds retries of a netlink dump that the kernel reports
-// as interrupted (the table changed while it was being dumped).
-const dumpRetries = 5
-
-func netlinkDump[T any](what string, f func() ([]T, error)) ([]T, error) {
-	var err error
-	for range dumpRetries {
-		var out []T
-		if out, err = f(); err == nil {
-			return out, nil
-		}
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
-	return nil, fmt.Errorf("%s: %w", what, err)
-}
-
 // readNet lists links, addresses and main-table routes through netlink.
 // The handle's socket is opened on the calling thread, so it lives in that
 // thread's network namespace; one socket serves the three dumps.
@@ -524,17 +508,17 @@ func readNet() ([]Link, []Route, error) {
 		return nil, nil, fmt.Errorf("netlink socket: %w", err)
 	}
 	defer h.Close()
-	nlinks, err := netlinkDump("list links", h.LinkList)
+	nlinks, err := nldump.Do("list links", h.LinkList)
 	if err != nil {
 		return nil, nil, err
 	}
-	addrs, err := netlinkDump("list addresses", func() ([]netlink.Addr, error) {
+	addrs, err := nldump.Do("list addresses", func() ([]netlink.Addr, error) {
 		return h.AddrList(nil, netlink.FAMILY_ALL)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	routes, err := netlinkDump("list routes", func() ([]netlink.Route, error) {
+	routes, err := nldump.Do("list routes", func() ([]netlink.Route, error) {
 		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
