@@ -74,16 +74,6 @@ func KindByName(name string) (Kind, error) {
 	return Kind{}, fmt.Errorf("%w %q: choose one of %s", ErrUnknownKind, name, strings.Join(KindNames(), ", "))
 }
 
-// KindByFlag finds the kind with exactly this CLONE_NEW* flag.
-func KindByFlag(flag uintptr) (Kind, bool) {
-	for _, k := range Kinds() {
-		if k.Flag == flag {
-			return k, true
-		}
-	}
-	return Kind{}, false
-}
-
 // KindNames lists the short names in table order.
 func KindNames() []string {
 	var out []string

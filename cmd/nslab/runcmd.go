@@ -95,9 +95,7 @@ func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve 
 		opt := lessons.RunOptions{
 			JSON: asJSON, Solve: solve, In: a.in, Out: a.out, Width: a.width(),
 		}
-		if faultHook != nil {
-			faultHook(&opt)
-		}
+		faultHook(&opt)
 		res, err = lessons.RunHeadless(ctx, eng, l, opt)
 		return err
 	})
