@@ -53,6 +53,12 @@ func Kinds() []Kind {
 	}
 }
 
+// SetnsPidfdMinKernel is the first kernel whose setns(2) takes a pidfd
+// (joining several namespaces of a process at once); older kernels take
+// only /proc/PID/ns files. Kept beside Kinds() so that every kernel minimum
+// the doctor checks is data here.
+const SetnsPidfdMinKernel = "5.8"
+
 // ErrUnknownKind is returned by KindByName for a name that is no kind.
 var ErrUnknownKind = fmt.Errorf("unknown namespace kind")
 

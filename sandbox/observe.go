@@ -20,7 +20,8 @@ import (
 // understand.
 var ErrParse = errors.New("unexpected /proc format")
 
-// procStatus is the part of /proc/PID/status nslab uses.
+// procStatus is the part of /proc/PID/status nslab uses: the process
+// views and the doctor's facts (ProbeMachine) read it through parseStatus.
 type procStatus struct {
 	Name       string
 	State      string // first letter of the State line: R, S, Z ...
@@ -29,15 +30,23 @@ type procStatus struct {
 	UID, EUID  int
 	GID, EGID  int
 	CapEff     uint64
+	CapBnd     uint64
 	haveCapEff bool
 	Kthread    bool // a kernel thread ("Kthread: 1", kernels since 6.x)
+	NoNewPrivs bool
+	Seccomp    int // SeccompDisabled ...; SeccompUnknown without the line
 }
 
 // parseStatus reads the fields of /proc/PID/status that nslab uses. The
 // file has one "Key:\tvalue" per line; unknown keys are skipped, so that
 // newer kernels' additions do not matter.
+//
+// It is nslab's one /proc/PID/status parser. github.com/prometheus/procfs
+// has one too, but its ProcStatus lacks State, PPid, Kthread, NoNewPrivs
+// and Seccomp, and it allocates per line; this one runs for every process
+// of every snapshot.
 func parseStatus(b []byte) (procStatus, error) {
-	var st procStatus
+	st := procStatus{Seccomp: SeccompUnknown}
 	seen := 0
 	for len(b) > 0 {
 		var line []byte
@@ -96,6 +105,20 @@ func parseStatus(b []byte) (procStatus, error) {
 				return st, fmt.Errorf("%w: status CapEff %q", ErrParse, val)
 			}
 			st.CapEff, st.haveCapEff = c, true
+		case "CapBnd":
+			c, err := strconv.ParseUint(string(val), 16, 64)
+			if err != nil {
+				return st, fmt.Errorf("%w: status CapBnd %q", ErrParse, val)
+			}
+			st.CapBnd = c
+		case "NoNewPrivs":
+			st.NoNewPrivs = len(val) > 0 && val[0] == '1'
+		case "Seccomp":
+			n, err := atoiBytes(val)
+			if err != nil {
+				return st, fmt.Errorf("%w: status Seccomp %q", ErrParse, val)
+			}
+			st.Seccomp = n
 		}
 	}
 	if seen == 0 {
@@ -308,26 +331,63 @@ func mountFromInfo(in *mountinfo.Info) Mount {
 	}
 }
 
-// propagation renders mountinfo's optional fields as the propagation type:
-// "shared:N", "master:N", both ("shared:N master:M" for a slave that is
-// itself shared), "unbindable", or "private" when there are none.
-func propagation(optional string) string {
-	var parts []string
+// propagationFields keeps, of mountinfo's optional fields, the ones about
+// propagation: "shared:N", "master:N", "propagate_from:N", "unbindable".
+// It is the one reader of those fields; propagation renders them for the
+// mount view and PropagationOf classifies them for the doctor.
+func propagationFields(optional string) []string {
+	var out []string
 	for _, f := range strings.Fields(optional) {
 		tag, _, _ := strings.Cut(f, ":")
 		switch tag {
 		case "shared", "master", "unbindable":
-			parts = append(parts, f)
+			out = append(out, f)
 		case "propagate_from":
 			// Only meaningful next to master:N, and it names a peer group
 			// outside this namespace; keep it for the curious.
-			parts = append(parts, f)
+			out = append(out, f)
 		}
 	}
+	return out
+}
+
+// propagation renders mountinfo's optional fields as the propagation type:
+// "shared:N", "master:N", both ("shared:N master:M" for a slave that is
+// itself shared), "unbindable", or "private" when there are none.
+func propagation(optional string) string {
+	parts := propagationFields(optional)
 	if len(parts) == 0 {
 		return "private"
 	}
 	return strings.Join(parts, " ")
+}
+
+// PropagationOf classifies a mount's propagation: PropagationShared,
+// PropagationSlave, PropagationPrivate or PropagationUnbindable. It takes
+// mountinfo's optional fields ("shared:1 master:2") or a Mount's
+// Propagation, which keeps the same fields. No field means private.
+func PropagationOf(optional string) string {
+	shared, slave := false, false
+	for _, f := range propagationFields(optional) {
+		tag, _, _ := strings.Cut(f, ":")
+		switch tag {
+		case "shared":
+			shared = true
+		case "master":
+			slave = true
+		case "unbindable":
+			return PropagationUnbindable
+		}
+	}
+	switch {
+	case shared:
+		// "shared:1 master:2" is shared and slave at once; for nslab what
+		// matters is that mounts would propagate out.
+		return PropagationShared
+	case slave:
+		return PropagationSlave
+	}
+	return PropagationPrivate
 }
 
 // rawProc is a process as read from /proc, before PPIDs are translated.

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
+	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,12 +48,15 @@ func ProbeMachine(ctx context.Context) Machine {
 
 	if b, err := os.ReadFile("/proc/self/status"); err != nil {
 		problem(err)
-	} else if st, err := ParseProcStatus(string(b)); err != nil {
-		problem(err)
+	} else if st, err := parseStatus(b); err != nil {
+		problem(fmt.Errorf("/proc/self/status: %w", err))
 	} else {
-		m.CapsKnown = true
+		m.CapsKnown = st.haveCapEff
 		m.CapEff, m.CapBnd = st.CapEff, st.CapBnd
 		m.NoNewPrivs, m.Seccomp = st.NoNewPrivs, st.Seccomp
+		if !st.haveCapEff {
+			problem(fmt.Errorf("/proc/self/status: no CapEff line: %w", ErrParse))
+		}
 	}
 	m.AppArmor = probeAppArmorLabel()
 
@@ -69,21 +72,26 @@ func ProbeMachine(ctx context.Context) Machine {
 		}
 	}
 
+	proc, err := procfs.NewDefaultFS()
+	if err != nil {
+		problem(fmt.Errorf("/proc: %w", err))
+	}
 	for _, name := range ProbeSysctls() {
-		b, err := os.ReadFile(SysctlPath(name))
-		if errors.Is(err, os.ErrNotExist) {
+		if err != nil {
+			break
+		}
+		vs, serr := proc.SysctlInts(name)
+		if errors.Is(serr, os.ErrNotExist) {
 			continue // absent is a fact, not a problem
 		}
-		if err != nil {
-			problem(fmt.Errorf("sysctl %s: %w", name, err))
+		if serr == nil && len(vs) != 1 {
+			serr = fmt.Errorf("%d values: %w", len(vs), ErrParse)
+		}
+		if serr != nil {
+			problem(fmt.Errorf("sysctl %s: %w", name, serr))
 			continue
 		}
-		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil {
-			problem(fmt.Errorf("sysctl %s: %w", name, err))
-			continue
-		}
-		m.Sysctls[name] = v
+		m.Sysctls[name] = int64(vs[0])
 	}
 
 	hints := ContainerHints{
@@ -93,10 +101,10 @@ func ProbeMachine(ctx context.Context) Machine {
 		Kubernetes:      os.Getenv("KUBERNETES_SERVICE_HOST") != "",
 	}
 	if b, err := os.ReadFile("/proc/1/cgroup"); err == nil {
-		hints.Init1Cgroup = string(b)
+		hints.Init1Cgroup = string(b) // searched for engines' names, not parsed
 	}
-	if mounts, err := mountinfo.GetMounts(nil); err != nil {
-		problem(fmt.Errorf("mountinfo: %w", err))
+	if mounts, err := readMounts("/proc/self/mountinfo"); err != nil {
+		problem(err)
 	} else {
 		for _, mi := range mounts {
 			switch mi.Mountpoint {
@@ -104,7 +112,7 @@ func ProbeMachine(ctx context.Context) Machine {
 				// Several mounts can be stacked on /: the last one listed
 				// is the one on top, the one processes see.
 				hints.RootFSType = mi.FSType
-				m.RootPropagation = PropagationOf(mi.Optional)
+				m.RootPropagation = PropagationOf(mi.Propagation)
 			case "/etc/hostname":
 				hints.HostnameMount = true
 			}
