@@ -1,5 +1,3 @@
-// Package sandbox creates, joins, acts inside and observes Linux namespaces.
-// It knows nothing about lessons or screens: lessons and the ui only call it.
 package sandbox
 
 import (
