@@ -13,7 +13,6 @@ require (
 	github.com/mattn/go-isatty v0.0.20
 	github.com/moby/sys/mountinfo v0.7.3
 	github.com/muesli/termenv v0.16.0
-	github.com/prometheus/procfs v0.23.0
 	github.com/spf13/cobra v1.10.2
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,26 +71,25 @@ func ProbeMachine(ctx context.Context) Machine {
 		}
 	}
 
-	proc, err := procfs.NewDefaultFS()
-	if err != nil {
-		problem(fmt.Errorf("/proc: %w", err))
-	}
+	// A sysctl is one number in a /proc/sys file. github.com/prometheus/procfs
+	// reads it too, but linking procfs costs every start of this binary
+	// (every agent) about half a millisecond of package init: it compiles
+	// its regular expressions then.
 	for _, name := range ProbeSysctls() {
-		if err != nil {
-			break
-		}
-		vs, serr := proc.SysctlInts(name)
-		if errors.Is(serr, os.ErrNotExist) {
+		b, err := os.ReadFile(SysctlPath(name))
+		if errors.Is(err, os.ErrNotExist) {
 			continue // absent is a fact, not a problem
 		}
-		if serr == nil && len(vs) != 1 {
-			serr = fmt.Errorf("%d values: %w", len(vs), ErrParse)
-		}
-		if serr != nil {
-			problem(fmt.Errorf("sysctl %s: %w", name, serr))
+		if err != nil {
+			problem(fmt.Errorf("sysctl %s: %w", name, err))
 			continue
 		}
-		m.Sysctls[name] = int64(vs[0])
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			problem(fmt.Errorf("sysctl %s: %w", name, err))
+			continue
+		}
+		m.Sysctls[name] = v
 	}
 
 	hints := ContainerHints{
