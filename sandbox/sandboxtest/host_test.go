@@ -184,38 +184,9 @@ func churnAndList() (err error) {
 	stop := make(chan struct{})
 	churned := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := netns.Set(ns); err != nil {
-			churned <- err
-			return
-		}
-		defer func() {
-			if e := netns.Set(host); e != nil {
-				panic(fmt.Sprintf("cannot return to the host's network namespace: %v", e))
-			}
-		}()
-		for {
-			select {
-			case <-stop:
-				churned <- nil
-				return
-			default:
-			}
-			la := netlink.NewLinkAttrs()
-			la.Name = "churn"
-			if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "churnp"}); err != nil {
-				churned <- err
-				return
-			}
-			if err := netlink.LinkDel(&netlink.Veth{LinkAttrs: la}); err != nil {
-				churned <- err
-				return
-			}
-			// A change every few milliseconds: busy like a machine running
-			// tests, not a wall no retry can get through.
-			time.Sleep(3 * time.Millisecond)
-		}
+		// The result is sent only once the thread is back on the host,
+		// after every use of ns and host: the caller closes them then.
+		churned <- churn(ns, host, stop)
 	}()
 	var listErr error
 	for i := 0; i < 60 && listErr == nil; i++ {
@@ -227,4 +198,37 @@ func churnAndList() (err error) {
 	}
 	close(stop)
 	return errors.Join(listErr, <-churned)
+}
+
+// churn adds and deletes a veth pair in ns, from a locked thread it moves
+// there and back to host, until stop is closed.
+func churn(ns, host netns.NsHandle, stop <-chan struct{}) (err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := netns.Set(ns); err != nil {
+		return err
+	}
+	defer func() {
+		if e := netns.Set(host); e != nil {
+			panic(fmt.Sprintf("cannot return to the host's network namespace: %v", e))
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name = "churn"
+		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "churnp"}); err != nil {
+			return err
+		}
+		if err := netlink.LinkDel(&netlink.Veth{LinkAttrs: la}); err != nil {
+			return err
+		}
+		// A change every few milliseconds: busy like a machine running
+		// tests, not a wall no retry can get through.
+		time.Sleep(3 * time.Millisecond)
+	}
 }
