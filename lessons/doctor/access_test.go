@@ -5,35 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/doctor/doctortest"
 	"github.com/nslab/nslab/sandbox"
 )
 
-// The machines are checks_test.go's fixtures.
-
-func fixtureNoTimeNS() sandbox.Machine {
-	m := fixtureRoot()
-	m.Sysctls[sandbox.SysctlMaxFor("time")] = 0
-	for i := range m.Probes {
-		if m.Probes[i].Kind == "time" {
-			e := sandbox.ProbeAttempt{Tried: true, Errno: "ENOSPC"}
-			m.Probes[i].Direct, m.Probes[i].Rootless = e, e
-		}
-	}
-	return m
-}
-
-func testCatalog(t *testing.T) []lessons.Lesson {
-	t.Helper()
-	ls, err := lessons.Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ls) != 12 {
-		t.Fatalf("%d lessons", len(ls))
-	}
-	return ls
-}
+// The machines are doctortest's fixtures.
 
 func accessOf(r Report) map[string]LessonAccess {
 	out := map[string]LessonAccess{}
@@ -44,7 +20,7 @@ func accessOf(r Report) map[string]LessonAccess {
 }
 
 func TestDiagnoseFixtures(t *testing.T) {
-	ls := testCatalog(t)
+	ls := doctortest.Catalog(t)
 	rootless := map[string]bool{}
 	for _, l := range ls {
 		rootless[l.ID] = l.Rootless
@@ -54,8 +30,8 @@ func TestDiagnoseFixtures(t *testing.T) {
 	}
 
 	t.Run("root", func(t *testing.T) {
-		r := Diagnose(fixtureRoot(), ls)
-		if !r.OK || len(Locks(fixtureRoot(), ls)) != 0 {
+		r := Diagnose(doctortest.Root(), ls)
+		if !r.OK || len(Locks(doctortest.Root(), ls)) != 0 {
 			t.Fatalf("%+v", r.Summary)
 		}
 		for id, la := range accessOf(r) {
@@ -65,7 +41,7 @@ func TestDiagnoseFixtures(t *testing.T) {
 		}
 	})
 	t.Run("user with user namespaces", func(t *testing.T) {
-		m := fixtureRootlessAllowed()
+		m := doctortest.RootlessAllowed()
 		r := Diagnose(m, ls)
 		if !r.OK {
 			t.Errorf("every lesson runs in some way, yet not OK: %s", r.Summary)
@@ -98,7 +74,7 @@ func TestDiagnoseFixtures(t *testing.T) {
 		}
 	})
 	t.Run("user without user namespaces", func(t *testing.T) {
-		m := fixtureRootlessDenied()
+		m := doctortest.RootlessDenied()
 		r := Diagnose(m, ls)
 		for id, la := range accessOf(r) {
 			if la.Access != AccessNeedsRoot || !strings.Contains(la.Why, "sudo") {
@@ -113,7 +89,7 @@ func TestDiagnoseFixtures(t *testing.T) {
 		}
 	})
 	t.Run("unprivileged docker", func(t *testing.T) {
-		m := fixtureDockerNoCaps()
+		m := doctortest.DockerNoCaps()
 		r := Diagnose(m, ls)
 		if r.OK {
 			t.Fatalf("OK: %s", r.Summary)
@@ -134,7 +110,7 @@ func TestDiagnoseFixtures(t *testing.T) {
 		}
 	})
 	t.Run("time namespaces refused", func(t *testing.T) {
-		m := fixtureNoTimeNS()
+		m := doctortest.ZeroLimit(doctortest.Root(), "time")
 		r := Diagnose(m, ls)
 		acc := accessOf(r)
 		if acc["time"].Access != AccessBlocked || !strings.Contains(acc["time"].Why, "user.max_time_namespaces") {
@@ -152,8 +128,8 @@ func TestDiagnoseFixtures(t *testing.T) {
 // Every line of the text report is a check or a lesson, and every failed
 // check carries its fix right under it.
 func TestPrintDoctorFixUnderEveryFailure(t *testing.T) {
-	ls := testCatalog(t)
-	for name, m := range map[string]sandbox.Machine{"docker": fixtureDockerNoCaps(), "user": fixtureRootlessDenied(), "time": fixtureNoTimeNS()} {
+	ls := doctortest.Catalog(t)
+	for name, m := range map[string]sandbox.Machine{"docker": doctortest.DockerNoCaps(), "user": doctortest.RootlessDenied(), "time": doctortest.ZeroLimit(doctortest.Root(), "time")} {
 		r := Diagnose(m, ls)
 		var out bytes.Buffer
 		r.WriteText(&out)
@@ -174,7 +150,7 @@ func TestPrintDoctorFixUnderEveryFailure(t *testing.T) {
 }
 
 func TestLessonFlagsIncludeMetaKinds(t *testing.T) {
-	for _, l := range testCatalog(t) {
+	for _, l := range doctortest.Catalog(t) {
 		f := LessonFlags(l)
 		for _, k := range l.Kinds {
 			kind, err := sandbox.KindByName(k)

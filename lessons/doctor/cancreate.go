@@ -103,18 +103,9 @@ func (f facts) blocker(p sandbox.KindProbe) (reason, fix string) {
 // rootlessBlocker is blocker for a caller other than root: which switch
 // closed the rootless path.
 func (f facts) rootlessBlocker(p sandbox.KindProbe) (reason, fix string) {
-	for _, s := range []struct {
-		name string
-		off  int64  // the value that closes the path
-		on   string // the value fixSudoOrSysctl sets
-		what string
-	}{
-		{sandbox.SysctlUnprivUserns, 0, "1", "unprivileged user namespaces are switched off"},
-		{sandbox.SysctlMaxUserNS, 0, suggestedNSMaximum, "user namespaces are switched off"},
-		{sandbox.SysctlAppArmorRestrict, 1, "0", "AppArmor restricts unprivileged user namespaces"},
-	} {
+	for _, s := range rootlessSwitches() {
 		if f.sysctlIs(s.name, s.off) {
-			return fmt.Sprintf("it needs root, and %s (%s=%d)", s.what, s.name, s.off), fmt.Sprintf(fixSudoOrSysctl, s.name, s.on)
+			return fmt.Sprintf("it needs root, and %s (%s=%d)", s.what, s.name, s.off), s.fix()
 		}
 	}
 	return fmt.Sprintf("it needs CAP_SYS_ADMIN, which uid %d lacks, and the rootless path through a user namespace failed too (%s)", f.EUID, p.Rootless.Result()),

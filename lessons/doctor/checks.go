@@ -183,23 +183,56 @@ func checkKinds(f facts) []Check {
 	return out
 }
 
-func checkUnprivUserns(f facts) Check {
-	const name = sandbox.SysctlUnprivUserns
-	c := Check{ID: "userns.unprivileged", Title: "unprivileged user namespaces (" + name + ")", Severity: SeverityInfo}
-	v, ok := f.Sysctl(name)
+// rootlessSwitch is a sysctl that, at one value, closes the rootless
+// path: the kernel then gives no one but root a working user namespace.
+type rootlessSwitch struct {
+	name string
+	off  int64  // the value that closes the path
+	on   string // the value the fix sets
+	what string // what off means, for a learner
+}
+
+// rootlessSwitches is every such sysctl, in the order blame is looked for.
+func rootlessSwitches() []rootlessSwitch {
+	return []rootlessSwitch{
+		{sandbox.SysctlUnprivUserns, 0, "1", "unprivileged user namespaces are switched off"},
+		{sandbox.SysctlMaxUserNS, 0, suggestedNSMaximum, "user namespaces are switched off"},
+		{sandbox.SysctlAppArmorRestrict, 1, "0", "AppArmor restricts unprivileged user namespaces"},
+	}
+}
+
+func (s rootlessSwitch) fix() string { return fmt.Sprintf(fixSudoOrSysctl, s.name, s.on) }
+
+// switchCheck checks one rootless switch; absent says what a kernel
+// without the sysctl means, offDetail what its closed value does.
+func switchCheck(f facts, id, title string, s rootlessSwitch, absent, offDetail string) Check {
+	c := Check{ID: id, Title: title + " (" + s.name + ")", Severity: SeverityInfo}
+	v, ok := f.Sysctl(s.name)
 	switch {
 	case !ok:
 		c.OK = true
-		c.Detail = "not present on this kernel: the limits in user.max_*_namespaces decide"
-	case v != 0:
+		c.Detail = "not present on this kernel: " + absent
+	case v != s.off:
 		c.OK = true
-		c.Detail = fmt.Sprintf("%s = %d: allowed", name, v)
+		c.Detail = fmt.Sprintf("%s = %d", s.name, v)
 	default:
 		c.Severity = f.rootlessSeverity()
-		c.Detail = name + " = 0: only root may create user namespaces, so nothing works rootless"
-		c.Fix = fmt.Sprintf(fixSudoOrSysctl, name, "1")
+		c.Detail = fmt.Sprintf("%s = %d: %s", s.name, v, offDetail)
+		c.Fix = s.fix()
 	}
 	return c
+}
+
+func checkUnprivUserns(f facts) Check {
+	return switchCheck(f, "userns.unprivileged", "unprivileged user namespaces", rootlessSwitches()[0],
+		"the limits in user.max_*_namespaces decide",
+		"only root may create user namespaces, so nothing works rootless")
+}
+
+func checkAppArmorSysctl(f facts) Check {
+	return switchCheck(f, "userns.apparmor", "AppArmor user namespace restriction", rootlessSwitches()[2],
+		"no such restriction",
+		"unprivileged user namespaces get no capabilities (Ubuntu 23.10 and later)")
 }
 
 func checkMaxUserNS(f facts) Check {
@@ -218,25 +251,6 @@ func checkMaxUserNS(f facts) Check {
 		c.Severity = SeverityError
 		c.Detail = name + " = 0: no one, not even root, may create a user namespace"
 		c.Fix = raiseLimit(name)
-	}
-	return c
-}
-
-func checkAppArmorSysctl(f facts) Check {
-	const name = sandbox.SysctlAppArmorRestrict
-	c := Check{ID: "userns.apparmor", Title: "AppArmor user namespace restriction (" + name + ")", Severity: SeverityInfo}
-	v, ok := f.Sysctl(name)
-	switch {
-	case !ok:
-		c.OK = true
-		c.Detail = "not present on this kernel: no such restriction"
-	case v == 0:
-		c.OK = true
-		c.Detail = name + " = 0"
-	default:
-		c.Severity = f.rootlessSeverity()
-		c.Detail = fmt.Sprintf("%s = %d: unprivileged user namespaces get no capabilities (Ubuntu 23.10 and later)", name, v)
-		c.Fix = fmt.Sprintf(fixSudoOrSysctl, name, "0")
 	}
 	return c
 }

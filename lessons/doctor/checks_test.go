@@ -4,116 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nslab/nslab/lessons/doctor/doctortest"
 	"github.com/nslab/nslab/sandbox"
 )
-
-// Fixture machines for the doctor's decisions. Each is built from the
-// facts a real machine of that sort shows.
-
-func fixtureProbes(direct, rootless sandbox.ProbeAttempt) []sandbox.KindProbe {
-	var out []sandbox.KindProbe
-	for _, k := range sandbox.Kinds() {
-		p := sandbox.KindProbe{Kind: k.Name, Flag: k.Flag, Direct: direct, Rootless: rootless}
-		if k.Flag == sandbox.CloneNewUser {
-			p.Direct = rootless
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-var (
-	attemptOK    = sandbox.ProbeAttempt{Tried: true, OK: true}
-	attemptEPERM = sandbox.ProbeAttempt{Tried: true, Errno: "EPERM", Err: "fork/exec /proc/self/exe: operation not permitted"}
-)
-
-func fixtureSysctls(max int64) map[string]int64 {
-	s := map[string]int64{}
-	for _, k := range sandbox.Kinds() {
-		s[sandbox.SysctlMaxFor(k.Name)] = max
-	}
-	return s
-}
-
-// fixtureRoot is a root shell on a systemd VM with a recent kernel.
-func fixtureRoot() sandbox.Machine {
-	return sandbox.Machine{
-		EUID: 0, EGID: 0,
-		CapsKnown: true, CapEff: sandbox.AllCaps(), CapBnd: sandbox.AllCaps(),
-		Seccomp:       sandbox.SeccompDisabled,
-		KernelRelease: "6.8.0-45-generic", Kernel: sandbox.KernelVersion{Major: 6, Minor: 8},
-		Sysctls:         fixtureSysctls(63417),
-		RootPropagation: sandbox.PropagationShared,
-		Cgroup:          sandbox.CgroupV2,
-		Exe:             "/usr/local/bin/nslab",
-		Baseline:        attemptOK,
-		Probes:          fixtureProbes(attemptOK, attemptOK),
-	}
-}
-
-// fixtureRootlessAllowed is uid 1000 on Debian 12: user namespaces allowed.
-func fixtureRootlessAllowed() sandbox.Machine {
-	m := fixtureRoot()
-	m.EUID, m.EGID = 1000, 1000
-	m.CapEff = 0
-	m.Sysctls[sandbox.SysctlUnprivUserns] = 1
-	m.Probes = fixtureProbes(attemptEPERM, attemptOK)
-	return m
-}
-
-// fixtureRootlessDenied is uid 1000 with kernel.unprivileged_userns_clone=0.
-func fixtureRootlessDenied() sandbox.Machine {
-	m := fixtureRootlessAllowed()
-	m.Sysctls[sandbox.SysctlUnprivUserns] = 0
-	m.Probes = fixtureProbes(attemptEPERM, attemptEPERM)
-	return m
-}
-
-// fixtureUbuntuAppArmor is uid 1000 on Ubuntu 24.04.
-func fixtureUbuntuAppArmor() sandbox.Machine {
-	m := fixtureRootlessAllowed()
-	delete(m.Sysctls, sandbox.SysctlUnprivUserns)
-	m.Sysctls[sandbox.SysctlAppArmorRestrict] = 1
-	m.AppArmor = "unconfined"
-	m.Probes = fixtureProbes(attemptEPERM, attemptEPERM)
-	for i := range m.Probes {
-		if m.Probes[i].Flag == sandbox.CloneNewUser {
-			// The restriction lets the user namespace be made, without
-			// capabilities in it; the combined clones fail.
-			m.Probes[i].Direct, m.Probes[i].Rootless = attemptOK, attemptOK
-		}
-	}
-	return m
-}
-
-// fixtureDockerNoCaps is `docker run --rm IMAGE doctor`: root with Docker's
-// default capabilities, seccomp profile and AppArmor profile.
-func fixtureDockerNoCaps() sandbox.Machine {
-	m := fixtureRoot()
-	m.CapEff, m.CapBnd = 0xa80425fb, 0xa80425fb
-	m.Seccomp = sandbox.SeccompFilter
-	m.AppArmor = "docker-default (enforce)"
-	m.RootPropagation = sandbox.PropagationPrivate
-	m.Container = sandbox.ClassifyContainer(sandbox.ContainerHints{DockerEnv: true, RootFSType: "overlay", HostnameMount: true})
-	m.Probes = fixtureProbes(attemptEPERM, attemptEPERM)
-	return m
-}
-
-// fixtureOldKernel is root on a 5.4 kernel: no time namespaces, no setns
-// through a pidfd.
-func fixtureOldKernel() sandbox.Machine {
-	m := fixtureRoot()
-	m.KernelRelease, m.Kernel = "5.4.0-150-generic", sandbox.KernelVersion{Major: 5, Minor: 4}
-	delete(m.Sysctls, sandbox.SysctlMaxFor("time"))
-	m.Cgroup = sandbox.CgroupHybrid
-	for i := range m.Probes {
-		if m.Probes[i].Flag == sandbox.CloneNewTime {
-			e := sandbox.ProbeAttempt{Tried: true, Errno: "EINVAL"}
-			m.Probes[i].Direct, m.Probes[i].Rootless = e, e
-		}
-	}
-	return m
-}
 
 func findCheck(t *testing.T, checks []Check, id string) Check {
 	t.Helper()
@@ -128,9 +21,9 @@ func findCheck(t *testing.T, checks []Check, id string) Check {
 
 func TestChecksInvariants(t *testing.T) {
 	for name, m := range map[string]sandbox.Machine{
-		"root": fixtureRoot(), "rootless allowed": fixtureRootlessAllowed(),
-		"rootless denied": fixtureRootlessDenied(), "ubuntu apparmor": fixtureUbuntuAppArmor(),
-		"docker without caps": fixtureDockerNoCaps(), "old kernel": fixtureOldKernel(),
+		"root": doctortest.Root(), "rootless allowed": doctortest.RootlessAllowed(),
+		"rootless denied": doctortest.RootlessDenied(), "ubuntu apparmor": doctortest.UbuntuAppArmor(),
+		"docker without caps": doctortest.DockerNoCaps(), "old kernel": doctortest.OldKernel(),
 		"empty": {},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -165,7 +58,7 @@ func TestChecksInvariants(t *testing.T) {
 }
 
 func TestChecksRoot(t *testing.T) {
-	checks := Checks(fixtureRoot())
+	checks := Checks(doctortest.Root())
 	if bad := FailedChecks(checks, SeverityInfo); len(bad) != 0 {
 		t.Fatalf("a healthy root machine fails checks: %+v", bad)
 	}
@@ -175,14 +68,14 @@ func TestChecksRoot(t *testing.T) {
 	if c := findCheck(t, checks, "ns.net"); c.Detail != "clone(CLONE_NEWNET) = 0; clone(CLONE_NEWUSER|CLONE_NEWNET) = 0" {
 		t.Errorf("ns.net detail = %q", c.Detail)
 	}
-	ok, rootless, why := CanCreate(fixtureRoot(), sandbox.CloneNewNet|sandbox.CloneNewNS|sandbox.CloneNewPID)
+	ok, rootless, why := CanCreate(doctortest.Root(), sandbox.CloneNewNet|sandbox.CloneNewNS|sandbox.CloneNewPID)
 	if !ok || rootless || why != "" {
 		t.Errorf("root CanCreate(net|mnt|pid) = %v %v %q, want true false \"\"", ok, rootless, why)
 	}
 }
 
 func TestChecksRootlessAllowed(t *testing.T) {
-	m := fixtureRootlessAllowed()
+	m := doctortest.RootlessAllowed()
 	checks := Checks(m)
 	if c := findCheck(t, checks, "user"); c.OK || c.Severity != SeverityWarn || !strings.Contains(c.Fix, "sudo nslab") {
 		t.Errorf("user check for uid 1000 = %+v", c)
@@ -203,7 +96,7 @@ func TestChecksRootlessAllowed(t *testing.T) {
 }
 
 func TestChecksRootlessDenied(t *testing.T) {
-	m := fixtureRootlessDenied()
+	m := doctortest.RootlessDenied()
 	checks := Checks(m)
 	c := findCheck(t, checks, "userns.unprivileged")
 	if c.OK || c.Severity != SeverityError || !strings.Contains(c.Fix, "sudo sysctl -w kernel.unprivileged_userns_clone=1") {
@@ -231,7 +124,7 @@ func TestChecksRootlessDenied(t *testing.T) {
 }
 
 func TestChecksUbuntuAppArmor(t *testing.T) {
-	m := fixtureUbuntuAppArmor()
+	m := doctortest.UbuntuAppArmor()
 	checks := Checks(m)
 	if c := findCheck(t, checks, "userns.apparmor"); c.OK || !strings.Contains(c.Fix, "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0") {
 		t.Errorf("userns.apparmor = %+v", c)
@@ -250,7 +143,7 @@ func TestChecksUbuntuAppArmor(t *testing.T) {
 }
 
 func TestChecksDockerWithoutPrivileges(t *testing.T) {
-	m := fixtureDockerNoCaps()
+	m := doctortest.DockerNoCaps()
 	if !m.Container.Inside || m.Container.Engine != "docker" {
 		t.Fatalf("container = %+v", m.Container)
 	}
@@ -286,7 +179,7 @@ func TestChecksDockerWithoutPrivileges(t *testing.T) {
 		t.Errorf("podman container check = %+v", c)
 	}
 	// A privileged container passes.
-	p := fixtureRoot()
+	p := doctortest.Root()
 	p.Container = m.Container
 	p.Seccomp = sandbox.SeccompDisabled
 	if c := findCheck(t, Checks(p), "container"); !c.OK || !strings.Contains(c.Detail, "podman") {
@@ -295,7 +188,7 @@ func TestChecksDockerWithoutPrivileges(t *testing.T) {
 }
 
 func TestChecksOldKernel(t *testing.T) {
-	m := fixtureOldKernel()
+	m := doctortest.OldKernel()
 	checks := Checks(m)
 	for _, id := range []string{"kernel.timens", "kernel.pidfd", "ns.time"} {
 		if c := findCheck(t, checks, id); c.OK || c.Severity != SeverityWarn {
@@ -320,14 +213,7 @@ func TestChecksOldKernel(t *testing.T) {
 }
 
 func TestChecksZeroLimit(t *testing.T) {
-	m := fixtureRoot()
-	m.Sysctls[sandbox.SysctlMaxFor("net")] = 0
-	for i := range m.Probes {
-		if m.Probes[i].Kind == "net" {
-			e := sandbox.ProbeAttempt{Tried: true, Errno: "ENOSPC"}
-			m.Probes[i].Direct, m.Probes[i].Rootless = e, e
-		}
-	}
+	m := doctortest.ZeroLimit(doctortest.Root(), "net")
 	c := findCheck(t, Checks(m), "ns.limits")
 	if c.OK || c.Severity != SeverityError || c.Fix != "`sudo sysctl -w user.max_net_namespaces=15000`" {
 		t.Errorf("ns.limits = %+v", c)
@@ -342,10 +228,10 @@ func TestChecksZeroLimit(t *testing.T) {
 }
 
 func TestChecksRootWithoutCaps(t *testing.T) {
-	m := fixtureRoot()
+	m := doctortest.Root()
 	m.CapEff = 0
 	m.CapBnd = 0
-	m.Probes = fixtureProbes(attemptEPERM, attemptEPERM)
+	m.Probes = doctortest.Probes(doctortest.AttemptEPERM(), doctortest.AttemptEPERM())
 	c := findCheck(t, Checks(m), "caps")
 	if c.OK || c.Severity != SeverityError || !strings.Contains(c.Detail, "bounding set") || !strings.Contains(c.Fix, "sudo -i") {
 		t.Errorf("caps = %+v", c)
@@ -353,9 +239,9 @@ func TestChecksRootWithoutCaps(t *testing.T) {
 }
 
 func TestChecksBaselineFails(t *testing.T) {
-	m := fixtureRoot()
+	m := doctortest.Root()
 	m.Baseline = sandbox.ProbeAttempt{Tried: true, Errno: "EACCES"}
-	m.Probes = fixtureProbes(m.Baseline, m.Baseline)
+	m.Probes = doctortest.Probes(m.Baseline, m.Baseline)
 	if c := findCheck(t, Checks(m), "exe"); c.OK || c.Severity != SeverityError || !strings.Contains(c.Fix, "go build") {
 		t.Errorf("exe = %+v", c)
 	}
@@ -393,10 +279,10 @@ func TestAdviceWrittenOnce(t *testing.T) {
 		check, ns string
 		flag      uintptr
 	}{
-		{"unprivileged userns off", fixtureRootlessDenied(), "userns.unprivileged", "ns.mnt", sandbox.CloneNewNS},
-		{"AppArmor restriction", fixtureUbuntuAppArmor(), "userns.apparmor", "ns.net", sandbox.CloneNewNet},
-		{"unprivileged docker", fixtureDockerNoCaps(), "container", "ns.uts", sandbox.CloneNewUTS},
-		{"old kernel", fixtureOldKernel(), "kernel.timens", "ns.time", sandbox.CloneNewTime},
+		{"unprivileged userns off", doctortest.RootlessDenied(), "userns.unprivileged", "ns.mnt", sandbox.CloneNewNS},
+		{"AppArmor restriction", doctortest.UbuntuAppArmor(), "userns.apparmor", "ns.net", sandbox.CloneNewNet},
+		{"unprivileged docker", doctortest.DockerNoCaps(), "container", "ns.uts", sandbox.CloneNewUTS},
+		{"old kernel", doctortest.OldKernel(), "kernel.timens", "ns.time", sandbox.CloneNewTime},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checks := Checks(tc.m)
@@ -418,7 +304,7 @@ func TestKernelMinimumFromKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := findCheck(t, Checks(fixtureOldKernel()), "kernel.timens")
+	c := findCheck(t, Checks(doctortest.OldKernel()), "kernel.timens")
 	if !strings.Contains(c.Title, "("+k.MinKernel+")") || !strings.Contains(c.Fix, "Linux "+k.MinKernel) {
 		t.Errorf("kernel.timens = %+v, want the kinds table's %s", c, k.MinKernel)
 	}
