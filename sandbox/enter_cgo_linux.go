@@ -12,7 +12,6 @@ package sandbox
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>

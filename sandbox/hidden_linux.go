@@ -7,13 +7,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hiddenComm names each hidden process (15 bytes at most: TASK_COMM_LEN).
-var hiddenComm = map[string]string{
-	hiddenAgent:   "nslab-agent",
-	hiddenIdle:    "nslab-idle",
-	hiddenOrphan:  "nslab-orphan",
-	hiddenObserve: "nslab-observe",
-	hiddenTrue:    "nslab-true",
+// hiddenComm names each hidden process (15 bytes at most: TASK_COMM_LEN);
+// "" leaves the name alone. A switch rather than a map, so that starting
+// an agent builds nothing.
+func hiddenComm(entry string) string {
+	switch entry {
+	case hiddenAgent:
+		return "nslab-agent"
+	case hiddenIdle:
+		return "nslab-idle"
+	case hiddenOrphan:
+		return "nslab-orphan"
+	case hiddenObserve:
+		return "nslab-observe"
+	case hiddenTrue:
+		return "nslab-true"
+	}
+	return ""
 }
 
 // RunHidden runs the hidden entry point named by args[1] and returns the
@@ -23,7 +33,7 @@ func RunHidden(args []string) int {
 	// "exe" in ps and in the PID view; name them for the learner. (comm is
 	// per thread: this runs on the main thread, locked in init, whose name
 	// is the process's.)
-	if name, ok := hiddenComm[args[1]]; ok {
+	if name := hiddenComm(args[1]); name != "" {
 		if p, err := unix.BytePtrFromString(name); err == nil {
 			_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(p)), 0, 0, 0)
 		}

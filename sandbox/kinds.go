@@ -1,5 +1,3 @@
-// Package sandbox creates, joins, acts inside and observes Linux namespaces.
-// It knows nothing about lessons or screens: lessons and the ui only call it.
 package sandbox
 
 import (
@@ -53,6 +51,12 @@ func Kinds() []Kind {
 	}
 }
 
+// SetnsPidfdMinKernel is the first kernel whose setns(2) takes a pidfd
+// (joining several namespaces of a process at once); older kernels take
+// only /proc/PID/ns files. Kept beside Kinds() so that every kernel minimum
+// the doctor checks is data here.
+const SetnsPidfdMinKernel = "5.8"
+
 // ErrUnknownKind is returned by KindByName for a name that is no kind.
 var ErrUnknownKind = fmt.Errorf("unknown namespace kind")
 
@@ -72,16 +76,6 @@ func KindByName(name string) (Kind, error) {
 		}
 	}
 	return Kind{}, fmt.Errorf("%w %q: choose one of %s", ErrUnknownKind, name, strings.Join(KindNames(), ", "))
-}
-
-// KindByFlag finds the kind with exactly this CLONE_NEW* flag.
-func KindByFlag(flag uintptr) (Kind, bool) {
-	for _, k := range Kinds() {
-		if k.Flag == flag {
-			return k, true
-		}
-	}
-	return Kind{}, false
 }
 
 // KindNames lists the short names in table order.

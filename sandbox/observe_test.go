@@ -28,6 +28,7 @@ func TestParseStatusFixtures(t *testing.T) {
 		{"status-nested", procStatus{
 			Name: "sleep", State: "S", PPid: 4200, NSpid: []int{4242, 17, 1},
 			UID: 1000, EUID: 0, GID: 1000, EGID: 1000, CapEff: 1 << 21, haveCapEff: true,
+			CapBnd: 0x1ffffffffff, Seccomp: SeccompUnknown, // the fixture has no Seccomp line
 		}},
 	}
 	for _, tt := range tests {

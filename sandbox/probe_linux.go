@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,12 +47,15 @@ func ProbeMachine(ctx context.Context) Machine {
 
 	if b, err := os.ReadFile("/proc/self/status"); err != nil {
 		problem(err)
-	} else if st, err := ParseProcStatus(string(b)); err != nil {
-		problem(err)
+	} else if st, err := parseStatus(b); err != nil {
+		problem(fmt.Errorf("/proc/self/status: %w", err))
 	} else {
-		m.CapsKnown = true
+		m.CapsKnown = st.haveCapEff
 		m.CapEff, m.CapBnd = st.CapEff, st.CapBnd
 		m.NoNewPrivs, m.Seccomp = st.NoNewPrivs, st.Seccomp
+		if !st.haveCapEff {
+			problem(fmt.Errorf("/proc/self/status: no CapEff line: %w", ErrParse))
+		}
 	}
 	m.AppArmor = probeAppArmorLabel()
 
@@ -69,6 +71,10 @@ func ProbeMachine(ctx context.Context) Machine {
 		}
 	}
 
+	// A sysctl is one number in a /proc/sys file. github.com/prometheus/procfs
+	// reads it too, but linking procfs costs every start of this binary
+	// (every agent) about half a millisecond of package init: it compiles
+	// its regular expressions then.
 	for _, name := range ProbeSysctls() {
 		b, err := os.ReadFile(SysctlPath(name))
 		if errors.Is(err, os.ErrNotExist) {
@@ -93,10 +99,10 @@ func ProbeMachine(ctx context.Context) Machine {
 		Kubernetes:      os.Getenv("KUBERNETES_SERVICE_HOST") != "",
 	}
 	if b, err := os.ReadFile("/proc/1/cgroup"); err == nil {
-		hints.Init1Cgroup = string(b)
+		hints.Init1Cgroup = string(b) // searched for engines' names, not parsed
 	}
-	if mounts, err := mountinfo.GetMounts(nil); err != nil {
-		problem(fmt.Errorf("mountinfo: %w", err))
+	if mounts, err := readMounts("/proc/self/mountinfo"); err != nil {
+		problem(err)
 	} else {
 		for _, mi := range mounts {
 			switch mi.Mountpoint {
@@ -104,7 +110,7 @@ func ProbeMachine(ctx context.Context) Machine {
 				// Several mounts can be stacked on /: the last one listed
 				// is the one on top, the one processes see.
 				hints.RootFSType = mi.FSType
-				m.RootPropagation = PropagationOf(mi.Optional)
+				m.RootPropagation = PropagationOf(mi.Propagation)
 			case "/etc/hostname":
 				hints.HostnameMount = true
 			}

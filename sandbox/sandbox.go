@@ -49,9 +49,6 @@ type Veth struct {
 // HostIP is the host end's address without prefix length.
 func (v Veth) HostIP() string { return stripPrefix(v.HostAddr) }
 
-// SandboxIP is the inside end's address without prefix length.
-func (v Veth) SandboxIP() string { return stripPrefix(v.SandboxAddr) }
-
 func stripPrefix(cidr string) string {
 	for i := 0; i < len(cidr); i++ {
 		if cidr[i] == '/' {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nslab/nslab/sandbox/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -89,11 +90,20 @@ func (s *Sandbox) AddVeth(ctx context.Context) (Veth, error) {
 // starting from one derived from the agent's PID so that two sandboxes
 // rarely probe the same one.
 func freeSubnet(pid int) ([2]int, error) {
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	// Other sandboxes' veths come and go meanwhile: nldump.Do retries a
+	// dump they interrupt, rather than fail or pick from a partial list.
+	routes, err := nldump.Do("list host routes", func() ([]netlink.Route, error) {
+		return netlink.RouteList(nil, netlink.FAMILY_V4)
+	})
 	if err != nil {
-		return [2]int{}, fmt.Errorf("list host routes: %w", err)
+		return [2]int{}, err
 	}
-	addrs, _ := netlink.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := nldump.Do("list host addresses", func() ([]netlink.Addr, error) {
+		return netlink.AddrList(nil, netlink.FAMILY_V4)
+	})
+	if err != nil {
+		return [2]int{}, err
+	}
 	for i := 0; i < 200; i++ {
 		b := 200 + (pid+i)%50
 		c := (pid/50 + i) % 250

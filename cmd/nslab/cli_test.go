@@ -24,6 +24,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/catalog"
+	"github.com/nslab/nslab/lessons/doctor"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
@@ -489,10 +490,10 @@ func TestDoctorAsRoot(t *testing.T) {
 	}
 	r = nslab(t, invocation{args: []string{"doctor", "--json"}})
 	var rep struct {
-		OK      bool            `json:"ok"`
-		Checks  []sandbox.Check `json:"checks"`
-		Lessons []lessonAccess  `json:"lessons"`
-		Machine sandbox.Machine `json:"machine"`
+		OK      bool                  `json:"ok"`
+		Checks  []doctor.Check        `json:"checks"`
+		Lessons []doctor.LessonAccess `json:"lessons"`
+		Machine sandbox.Machine       `json:"machine"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 {
 		t.Fatalf("%v\n%s", err, r)
@@ -501,7 +502,7 @@ func TestDoctorAsRoot(t *testing.T) {
 		t.Fatalf("report: ok=%v euid=%d lessons=%d", rep.OK, rep.Machine.EUID, len(rep.Lessons))
 	}
 	for _, la := range rep.Lessons {
-		if la.Access != accessRoot {
+		if la.Access != doctor.AccessRoot {
 			t.Errorf("lesson %s as root: %s (%s)", la.ID, la.Access, la.Why)
 		}
 	}
@@ -550,10 +551,10 @@ func TestDoctorAsNobody(t *testing.T) {
 
 	r := nslab(t, invocation{args: []string{"doctor", "--json"}, env: env, nobody: true})
 	var rep struct {
-		OK      bool            `json:"ok"`
-		Checks  []sandbox.Check `json:"checks"`
-		Lessons []lessonAccess  `json:"lessons"`
-		Machine sandbox.Machine `json:"machine"`
+		OK      bool                  `json:"ok"`
+		Checks  []doctor.Check        `json:"checks"`
+		Lessons []doctor.LessonAccess `json:"lessons"`
+		Machine sandbox.Machine       `json:"machine"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, r)
@@ -575,11 +576,11 @@ func TestDoctorAsNobody(t *testing.T) {
 		}
 	}
 	for _, la := range rep.Lessons {
-		want := accessNeedsRoot
+		want := doctor.AccessNeedsRoot
 		if la.Rootless && rootlessWorks {
-			want = accessRootless
+			want = doctor.AccessRootless
 		}
-		if la.ID == "time" && rootlessWorks && la.Access != accessRootless {
+		if la.ID == "time" && rootlessWorks && la.Access != doctor.AccessRootless {
 			// unshare --time is not in the probe above; trust but show.
 			t.Logf("time as nobody: %s (%s)", la.Access, la.Why)
 			continue

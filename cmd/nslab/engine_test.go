@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nslab/nslab/lessons/doctor"
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -110,8 +111,8 @@ func TestExplainEPERM(t *testing.T) {
 			t.Errorf("message lacks %q: %s", want, msg)
 		}
 	}
-	la := assessLesson(m, net)
-	if la.runnable() {
+	la := doctor.Assess(m, net)
+	if la.Runnable() {
 		t.Fatalf("net runnable for uid 1000: %+v", la)
 	}
 	msg = a.cannotRun(m, net, la).Error()

@@ -1,5 +1,14 @@
 // Command nslab is an interactive tutorial that teaches Linux namespaces by
 // performing real clone(2), unshare(2) and setns(2) calls.
+//
+// This package owns the wiring only: the cobra commands and their exit
+// codes, signals and terminal loss, the progress file's location, and the
+// dispatch of the hidden entry points (the agent, the shell's entry),
+// which main runs before anything else because the engine re-executes
+// this same binary inside new namespaces. What a lesson does is in
+// lessons, what the machine allows in lessons/doctor, how it looks in ui,
+// and every syscall in sandbox: cmd may import them all, none of them may
+// import cmd.
 package main
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/catalog"
+	"github.com/nslab/nslab/lessons/doctor"
 	"github.com/nslab/nslab/lessons/headless"
 	"github.com/nslab/nslab/sandbox"
 )
@@ -91,7 +91,7 @@ func (a *app) runPlainDefault(ctx context.Context, start string) error {
 // an exit code.
 func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve bool) error {
 	m := sandbox.ProbeMachine(ctx)
-	if la := assessLesson(m, l); !la.runnable() {
+	if la := doctor.Assess(m, l); !la.Runnable() {
 		return withCode(exitMachine, a.cannotRun(m, l, la))
 	}
 	var res headless.Result
@@ -100,9 +100,7 @@ func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve 
 		opt := headless.Options{
 			JSON: asJSON, Solve: solve, In: a.in, Out: a.out, Width: a.width(),
 		}
-		if faultHook != nil {
-			faultHook(&opt)
-		}
+		faultHook(&opt)
 		res, err = headless.Play(ctx, eng, l, opt)
 		return err
 	})
@@ -125,14 +123,14 @@ func (a *app) playHeadless(ctx context.Context, l lessons.Lesson, asJSON, solve 
 
 // cannotRun explains why lesson l cannot run for this user here, and what
 // to do instead.
-func (a *app) cannotRun(m sandbox.Machine, l lessons.Lesson, la lessonAccess) error {
+func (a *app) cannotRun(m sandbox.Machine, l lessons.Lesson, la doctor.LessonAccess) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "lesson %s cannot run as %s on this machine", l.ID, userWord(m))
-	if missing := missingCaps(m, l); len(missing) > 0 {
+	fmt.Fprintf(&b, "lesson %s cannot run as %s on this machine", l.ID, doctor.UserWord(m))
+	if missing := doctor.MissingCaps(m, l); len(missing) > 0 {
 		fmt.Fprintf(&b, " (missing %s)", strings.Join(missing, ", "))
 	}
 	fmt.Fprintf(&b, ":\n  %s\n", la.Why)
-	if ids := a.runnableIDs(m, l.ID); len(ids) > 0 && la.Access == accessNeedsRoot {
+	if ids := a.runnableIDs(m, l.ID); len(ids) > 0 && la.Access == doctor.AccessNeedsRoot {
 		fmt.Fprintf(&b, "Lessons you can run now without sudo: %s.\n", strings.Join(ids, ", "))
 	}
 	b.WriteString("`nslab doctor` checks the whole machine.")
@@ -146,33 +144,9 @@ func (a *app) runnableIDs(m sandbox.Machine, skip string) []string {
 		return nil
 	}
 	var out []string
-	for _, la := range assessLessons(m, ls) {
-		if la.runnable() && la.ID != skip {
+	for _, la := range doctor.AssessAll(m, ls) {
+		if la.Runnable() && la.ID != skip {
 			out = append(out, la.ID)
-		}
-	}
-	return out
-}
-
-// missingCaps names the capabilities lesson l uses that this process
-// lacks in its effective set.
-func missingCaps(m sandbox.Machine, l lessons.Lesson) []string {
-	if !m.CapsKnown {
-		return nil
-	}
-	need := []int{unix.CAP_SYS_ADMIN}
-	flags := lessonFlags(l)
-	if flags&sandbox.CloneNewNet != 0 {
-		need = append(need, unix.CAP_NET_ADMIN)
-	}
-	if slices.Contains(l.Syscalls, "setns") {
-		// A lesson that joins namespaces opens other processes' /proc/PID/ns.
-		need = append(need, unix.CAP_SYS_PTRACE)
-	}
-	var out []string
-	for _, c := range need {
-		if !m.HasCap(c) {
-			out = append(out, sandbox.CapName(c))
 		}
 	}
 	return out
@@ -191,7 +165,7 @@ func (a *app) explainRunError(m sandbox.Machine, l lessons.Lesson, err error) er
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
 		var b strings.Builder
 		fmt.Fprintf(&b, "lesson %s: the kernel refused: %v\n", l.ID, err)
-		if missing := missingCaps(m, l); len(missing) > 0 {
+		if missing := doctor.MissingCaps(m, l); len(missing) > 0 {
 			fmt.Fprintf(&b, "This process lacks %s. ", strings.Join(missing, ", "))
 		}
 		if m.EUID != 0 {
@@ -201,7 +175,7 @@ func (a *app) explainRunError(m sandbox.Machine, l lessons.Lesson, err error) er
 			}
 			b.WriteString(".")
 		} else if m.Container.Inside {
-			b.WriteString(m.ContainerFix() + ".")
+			b.WriteString(doctor.ContainerFix(m) + ".")
 		} else {
 			b.WriteString("`nslab doctor` says what this machine refuses and how to fix it.")
 		}

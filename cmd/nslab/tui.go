@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/nslab/nslab/lessons/doctor"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui"
 )
@@ -39,7 +40,7 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 			// The probe takes about a second (throwaway clones of every
 			// kind), so it runs behind the first frame.
 			LoadLocks: func(ctx context.Context) map[string]string {
-				return lessonLocks(sandbox.ProbeMachine(ctx), ls)
+				return doctor.Locks(sandbox.ProbeMachine(ctx), ls)
 			},
 			StartLesson: start,
 			Input:       a.in,

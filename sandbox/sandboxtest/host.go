@@ -19,6 +19,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox/internal/nldump"
 )
 
 // HostPrint is what must not change on the host across a privileged test.
@@ -67,42 +69,9 @@ func TakeHostPrint(tb testing.TB) HostPrint {
 	}
 	p.MountInfo = hostMounts(string(mi))
 
-	links, err := netlink.LinkList()
-	if err != nil {
-		tb.Fatalf("links: %v", err)
+	if p.Links, p.Routes, err = hostNet(); err != nil {
+		tb.Fatalf("host print: %v", err)
 	}
-	for _, l := range links {
-		a := l.Attrs()
-		if otherTestsLink(a.Name) || containerEngineLink(a.Name) {
-			continue
-		}
-		addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
-		if err != nil && !errors.Is(err, unix.ENODEV) {
-			tb.Fatalf("addresses of %s: %v", a.Name, err)
-		}
-		var as []string
-		for _, ad := range addrs {
-			as = append(as, ad.IPNet.String())
-		}
-		slices.Sort(as)
-		p.Links = append(p.Links, fmt.Sprintf("%d %s %s mtu=%d %s %s [%s]",
-			a.Index, a.Name, a.Flags, a.MTU, a.OperState, a.HardwareAddr, strings.Join(as, " ")))
-	}
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		tb.Fatalf("routes: %v", err)
-	}
-	for _, r := range routes {
-		dev := ""
-		if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
-			dev = l.Attrs().Name
-		}
-		if otherTestsLink(dev) || containerEngineLink(dev) {
-			continue
-		}
-		p.Routes = append(p.Routes, fmt.Sprintf("%s dev=%s(%d)", r.String(), dev, r.LinkIndex))
-	}
-	slices.Sort(p.Routes)
 
 	p.NetNS = dirNames(tb, "/run/netns")
 	p.MQueue = dirNames(tb, "/dev/mqueue")
@@ -116,6 +85,55 @@ func TakeHostPrint(tb testing.TB) HostPrint {
 	}
 	p.Foreign = foreignProcs(tb)
 	return p
+}
+
+// hostNet lists the links (with their addresses) and routes of the calling
+// thread's network namespace, leaving out other tests' and container
+// engines' links. Every dump goes through nldump.Do: other tests' veths
+// come and go while the host is printed, and the kernel then reports the
+// dump as interrupted.
+func hostNet() (links, routes []string, err error) {
+	nlinks, err := nldump.Do("list links", netlink.LinkList)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range nlinks {
+		a := l.Attrs()
+		if otherTestsLink(a.Name) || containerEngineLink(a.Name) {
+			continue
+		}
+		addrs, err := nldump.Do("list addresses of "+a.Name, func() ([]netlink.Addr, error) {
+			return netlink.AddrList(l, netlink.FAMILY_ALL)
+		})
+		if err != nil && !errors.Is(err, unix.ENODEV) { // ENODEV: it went away since
+			return nil, nil, err
+		}
+		var as []string
+		for _, ad := range addrs {
+			as = append(as, ad.IPNet.String())
+		}
+		slices.Sort(as)
+		links = append(links, fmt.Sprintf("%d %s %s mtu=%d %s %s [%s]",
+			a.Index, a.Name, a.Flags, a.MTU, a.OperState, a.HardwareAddr, strings.Join(as, " ")))
+	}
+	nroutes, err := nldump.Do("list routes", func() ([]netlink.Route, error) {
+		return netlink.RouteList(nil, netlink.FAMILY_ALL)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range nroutes {
+		dev := ""
+		if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
+			dev = l.Attrs().Name
+		}
+		if otherTestsLink(dev) || containerEngineLink(dev) {
+			continue
+		}
+		routes = append(routes, fmt.Sprintf("%s dev=%s(%d)", r.String(), dev, r.LinkIndex))
+	}
+	slices.Sort(routes)
+	return links, routes, nil
 }
 
 // dirNames lists a directory that may be absent (no /run/netns until the

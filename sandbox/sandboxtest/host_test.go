@@ -1,11 +1,18 @@
 package sandboxtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // TestHostPrintCatchesALink shows the fingerprint can fail: a link created
@@ -118,5 +125,110 @@ func TestAsNobody(t *testing.T) {
 	}
 	if !strings.Contains(out, "NOBODY-UID=65534") || !strings.Contains(out, "--- PASS: TestAsNobody") {
 		t.Errorf("the copy did not run as nobody (uid 65534):\n%s", out)
+	}
+}
+
+// TestHostNetWhileLinksChurn lists a network namespace's links while
+// another thread keeps adding and deleting a veth pair in it: the kernel
+// then marks dumps as interrupted, and the print must retry rather than
+// fail (issue 10's flake in the fault matrix). It works in a network
+// namespace of its own, so the host is not touched. Many links make each
+// dump span several messages, which is when a change can land mid-dump.
+func TestHostNetWhileLinksChurn(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it creates a network namespace")
+	}
+	defer Unchanged(t)()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		errc <- churnAndList()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// churnAndList runs on a locked thread. It moves the thread into a new
+// network namespace and back before it returns: this may be the main
+// thread, which Go never ends, so it must not stay there.
+func churnAndList() (err error) {
+	host, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	ns, err := netns.New()
+	if err != nil {
+		return fmt.Errorf("new network namespace: %w", err)
+	}
+	defer ns.Close()
+	defer func() {
+		if e := netns.Set(host); e != nil {
+			panic(fmt.Sprintf("cannot return to the host's network namespace: %v", e))
+		}
+	}()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	for i := range 60 {
+		la := netlink.NewLinkAttrs()
+		la.Name = fmt.Sprintf("a%d", i)
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: fmt.Sprintf("b%d", i)}); err != nil {
+			return fmt.Errorf("add veth %s: %w", la.Name, err)
+		}
+	}
+	stop := make(chan struct{})
+	churned := make(chan error, 1)
+	go func() {
+		// The result is sent only once the thread is back on the host,
+		// after every use of ns and host: the caller closes them then.
+		churned <- churn(ns, host, stop)
+	}()
+	var listErr error
+	for i := 0; i < 60 && listErr == nil; i++ {
+		var links []string
+		links, _, listErr = hostNet()
+		if listErr == nil && len(links) < 120 {
+			listErr = fmt.Errorf("listed %d links, want at least the 120 made", len(links))
+		}
+	}
+	close(stop)
+	return errors.Join(listErr, <-churned)
+}
+
+// churn adds and deletes a veth pair in ns, from a locked thread it moves
+// there and back to host, until stop is closed.
+func churn(ns, host netns.NsHandle, stop <-chan struct{}) (err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := netns.Set(ns); err != nil {
+		return err
+	}
+	defer func() {
+		if e := netns.Set(host); e != nil {
+			panic(fmt.Sprintf("cannot return to the host's network namespace: %v", e))
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name = "churn"
+		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "churnp"}); err != nil {
+			return err
+		}
+		if err := netlink.LinkDel(&netlink.Veth{LinkAttrs: la}); err != nil {
+			return err
+		}
+		// A change every few milliseconds: busy like a machine running
+		// tests, not a wall no retry can get through.
+		time.Sleep(3 * time.Millisecond)
 	}
 }
