@@ -15,15 +15,16 @@ import (
 // Keys of the values the user lesson keeps (Run.Set during Perform, and
 // its live Extra), and the names it uses.
 const (
-	u7CallerUID    = "user.caller_uid"    // nslab's own effective uid
-	u7CapLast      = "user.cap_last_cap"  // /proc/sys/kernel/cap_last_cap
-	u7OutsideUID   = "user.outside_uid"   // the agent's effective uid in the host's /proc/PID/status
-	u7OutsideGID   = "user.outside_gid"   // the same for its gid
-	u7JoinHost     = "user.join_host_uts" // outcome of setns into nslab's own UTS namespace
-	u7UTSBefore    = "user.uts_before"    // the agent's uts identity before unshare
-	u7Unshare      = "user.unshare_uts"   // outcome of unshare(CLONE_NEWUTS) by the agent
-	u7HostHostname = "user.host_hostname" // the host's hostname during Perform
-	u7BothFlags    = "user.both_flags"    // the second sandbox's clone flags
+	u7CallerUID    = "user.caller_uid"     // nslab's own effective uid
+	u7CapLast      = "user.cap_last_cap"   // /proc/sys/kernel/cap_last_cap
+	u7OutsideUID   = "user.outside_uid"    // the agent's effective uid in the host's /proc/PID/status
+	u7OutsideGID   = "user.outside_gid"    // the same for its gid
+	u7JoinHost     = "user.join_host_uts"  // outcome of setns into nslab's own UTS namespace
+	u7JoinCall     = "user.join_host_call" // the traced call the kernel refused: openat or setns
+	u7UTSBefore    = "user.uts_before"     // the agent's uts identity before unshare
+	u7Unshare      = "user.unshare_uts"    // outcome of unshare(CLONE_NEWUTS) by the agent
+	u7HostHostname = "user.host_hostname"  // the host's hostname during Perform
+	u7BothFlags    = "user.both_flags"     // the second sandbox's clone flags
 	u7BothSet      = "user.both_sethostname"
 	u7BothHostname = "user.both_hostname"
 	u7BothUTS      = "user.both_uts"  // the second sandbox's uts identity
@@ -100,7 +101,13 @@ func userPerform(ctx context.Context, r *Run) error {
 	// Every capability, but only in namespaces its user namespace owns:
 	// joining nslab's own UTS namespace (owned by the initial user
 	// namespace) is refused. The refusal is the point; it is kept.
+	mark := len(sb.Events(0))
 	r.Set(u7JoinHost, outcomeOf("joined", sb.Setns(ctx, os.Getpid(), "uts", sandbox.CloneNewUTS)))
+	for _, e := range sb.Events(mark) {
+		if e.Errno != "" {
+			r.Set(u7JoinCall, e.String()) // which call refused: open already, or setns
+		}
+	}
 
 	// The same capabilities suffice for a new UTS namespace: it is owned
 	// by the agent's user namespace.
@@ -219,7 +226,7 @@ func userFacts(o Observation) []Fact {
 	if caller == 0 {
 		wantOutside = u7Nobody
 	}
-	joinErr := ex[u7JoinHost]
+	joinErr, joinCall := ex[u7JoinHost], ex[u7JoinCall]
 	return []Fact{
 		NSFact(o, "user", false, "The agent has a user namespace of its own"),
 		NewFact("uid_map maps uid 0 inside to the agent's uid outside, and no other uid",
@@ -234,7 +241,8 @@ func userFacts(o Observation) []Fact {
 		NewFact("Seen from the host (/proc/PID/status), the same process is an unprivileged uid: "+unprivilegedName(wantOutside),
 			uerr == nil && cerr == nil && outUID != 0 && outUID == wantOutside, "Uid on the host %s", orNone(ex[u7OutsideUID])),
 		NewFact("Its capabilities do not reach the host's namespaces: joining nslab's own UTS namespace was refused",
-			joinErr == "EACCES" || joinErr == "EPERM", "setns into the host's uts: %s", orNone(joinErr)),
+			(joinErr == "EACCES" || joinErr == "EPERM") && strings.Contains(joinCall, ") = -1 "+joinErr),
+			"refused: %s", orNone(joinCall)),
 		NewFact("Yet it could create a UTS namespace of its own, owned by its user namespace",
 			outcomeOK(ex[u7Unshare]) && DifferentNS(o, "uts"),
 			"unshare(CLONE_NEWUTS): %s; uts %s → %s", orNone(ex[u7Unshare]), orNone(ex[u7UTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),

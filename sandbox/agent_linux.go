@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"runtime"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +28,7 @@ const (
 	envAgentHost = "_NSLAB_AGENT_HOST" // JSON IDs of the engine's (the host's) namespaces
 	envNoPdeath  = "_NSLAB_IDLE_NOPDEATH"
 	envParent    = "_NSLAB_IDLE_PARENT" // the parent's PID as the child sees it
+	envAgentMaps = "_NSLAB_AGENT_MAPS"  // wait on fd 5 for the engine's id maps
 )
 
 // agent is the state of one agent process. It lives only in the agent.
@@ -67,6 +67,13 @@ func runAgent(_ []string) int {
 		return 2
 	}
 	os.Unsetenv(envAgentHost)
+	if os.Getenv(envAgentMaps) != "" {
+		os.Unsetenv(envAgentMaps)
+		if err := agentBecomeRoot(); err != nil {
+			_ = a.send(reply{ID: 0, Err: toWire("become root of the user namespace", err)})
+			return 1
+		}
+	}
 
 	// Orphans inside the sandbox come to us even when we are not PID 1
 	// (the unshare lessons), and we reap them, so no zombie outlives a step.
@@ -147,24 +154,28 @@ func (a *agent) take() []Event {
 	return ev
 }
 
-// record adds a trace event for a call the agent just made.
+// record adds a trace event for a call the calling thread just made, with
+// the arguments as passed and the raw return value (see newEvent).
 func (a *agent) record(syscall string, args []string, ret int64, err error, kind string, before, after NSID, note string) {
+	e := newEvent(syscall, args, ret, err)
+	e.Kind, e.Before, e.After, e.Note = kind, before, after, note
+	a.add(e)
+}
+
+// add appends an event made by newEvent.
+func (a *agent) add(e Event) {
 	a.seq++
-	e := Event{Seq: a.seq, Time: time.Now(), Syscall: syscall, Args: args, Ret: ret,
-		PID: os.Getpid(), TID: unix.Gettid(), Kind: kind, Before: before, After: after, Note: note}
-	if err != nil {
-		e.Ret = -1
-		e.Errno = errnoName(err)
-		if e.Errno == "" {
-			e.Errno = err.Error()
-		}
-	}
+	e.Seq = a.seq
 	a.events = append(a.events, e)
 }
 
 func (a *agent) makePrivate() error {
-	err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
-	a.record("mount", []string{"NULL", `"/"`, "NULL", "MS_REC|MS_PRIVATE", "NULL"}, 0, err, "", NSID{}, NSID{},
+	const flags = unix.MS_REC | unix.MS_PRIVATE
+	err := unix.Mount("", "/", "", flags, "")
+	// unix.Mount passes "" as a pointer to an empty string, and data "" as
+	// NULL; strace shows the fstype only as an address, the kernel ignores
+	// it for a propagation change.
+	a.record("mount", []string{strArg(""), strArg("/"), strArg(""), mountFlagsArg(flags), "NULL"}, 0, err, "", NSID{}, NSID{},
 		"make every mount in the new mount namespace private, so nothing propagates back to the host")
 	return syscallErr("mount / MS_REC|MS_PRIVATE", err)
 }
@@ -251,6 +262,48 @@ func (a *agent) requireOwnChildren(entry, kind string) error {
 	cur := a.ids()[entry]
 	if cur.IsZero() || cur == a.host[kind] {
 		return fmt.Errorf("%s namespace %s: %w", entry, cur, ErrSameNamespace)
+	}
+	return nil
+}
+
+// agentBecomeRoot waits until the engine wrote this process's uid_map and
+// gid_map, then makes it uid and gid 0 of its user namespace. It runs on
+// ambient capabilities (see Engine.Start), which it drops afterwards, so
+// the capability sets end as an execve by root inside would leave them.
+func agentBecomeRoot() error {
+	f := os.NewFile(5, "agent-maps")
+	if f == nil {
+		return fmt.Errorf("%w: started without its id-map pipe (fd 5)", ErrAgent)
+	}
+	var b [1]byte
+	_, err := f.Read(b[:])
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%w: the engine did not write the id maps: %w", ErrAgent, err)
+	}
+	// Mapped to nobody outside, the agent (host uid 0, unmapped) shows as
+	// the overflow uid until it switches to the mapped 0.
+	if os.Getgid() != 0 {
+		if err := unix.Setresgid(0, 0, 0); err != nil {
+			return syscallErr("setresgid(0, 0, 0)", err)
+		}
+	}
+	if os.Getuid() != 0 {
+		if err := unix.Setresuid(0, 0, 0); err != nil {
+			return syscallErr("setresuid(0, 0, 0)", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return syscallErr("clear ambient capabilities", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return syscallErr("capget", err)
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return syscallErr("capset", err)
 	}
 	return nil
 }

@@ -11,6 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// linkUp and addAddr talk rtnetlink through vishvananda/netlink. They make
+// no trace event: the request is a sendto on a netlink socket whose
+// message strace decodes field by field, and nslab cannot show that call
+// as made from outside the library.
 func (a *agent) linkUp(name string) error {
 	if err := a.requireOwn("net"); err != nil {
 		return err
@@ -19,7 +23,6 @@ func (a *agent) linkUp(name string) error {
 	if err == nil {
 		err = netlink.LinkSetUp(l)
 	}
-	a.record("netlink", []string{"RTM_NEWLINK", fmt.Sprintf("%q", name), "IFF_UP"}, 0, err, "", NSID{}, NSID{}, "the same as: ip link set "+name+" up")
 	return syscallErr("link set "+name+" up", err)
 }
 
@@ -35,7 +38,6 @@ func (a *agent) addAddr(name, cidr string) error {
 	if err == nil {
 		err = netlink.AddrAdd(l, addr)
 	}
-	a.record("netlink", []string{"RTM_NEWADDR", fmt.Sprintf("%q", name), cidr}, 0, err, "", NSID{}, NSID{}, "the same as: ip addr add "+cidr+" dev "+name)
 	return syscallErr("addr add "+cidr+" dev "+name, err)
 }
 
@@ -46,8 +48,7 @@ func (a *agent) ping(addr string) (string, error) {
 	if ip == nil {
 		return "", fmt.Errorf("%w: %q is no IPv4 address", ErrBadInput, addr)
 	}
-	rtt, err := pingOnce(ip, time.Second)
-	a.record("sendto", []string{"ICMP_ECHO", addr}, 0, err, "", NSID{}, NSID{}, "")
+	rtt, err := pingOnce(ip, time.Second, a.add)
 	if err != nil {
 		return "", fmt.Errorf("ping %s: %w", addr, err)
 	}
@@ -65,21 +66,23 @@ func (a *agent) createIPC(name string) (string, error) {
 	}
 	const key = 0x6e736c62 // "nslb"
 	var out []string
-	id, err := unix.SysvShmGet(key, 4096, unix.IPC_CREAT|0o600)
-	a.record("shmget", []string{fmt.Sprintf("%#x", key), "4096", "IPC_CREAT|0600"}, int64(id), err, "", NSID{}, NSID{}, "")
+	const ipcFlags = unix.IPC_CREAT | 0o600
+	id, err := unix.SysvShmGet(key, 4096, ipcFlags)
+	a.record("shmget", []string{fmt.Sprintf("%#x", key), "4096", ipcFlagsArg(ipcFlags)}, int64(id), err, "", NSID{}, NSID{}, "")
 	if err != nil {
 		return "", syscallErr("shmget", err)
 	}
 	out = append(out, fmt.Sprintf("shm id %d", id))
-	mid, _, errno := unix.Syscall(unix.SYS_MSGGET, key, unix.IPC_CREAT|0o600, 0)
+	mid, _, errno := unix.Syscall(unix.SYS_MSGGET, key, ipcFlags, 0)
 	err = errnoOrNil(errno)
-	a.record("msgget", []string{fmt.Sprintf("%#x", key), "IPC_CREAT|0600"}, int64(mid), err, "", NSID{}, NSID{}, "")
+	a.record("msgget", []string{fmt.Sprintf("%#x", key), ipcFlagsArg(ipcFlags)}, int64(mid), err, "", NSID{}, NSID{}, "")
 	if err != nil {
 		return "", syscallErr("msgget", err)
 	}
 	out = append(out, fmt.Sprintf("msg id %d", mid))
-	fd, err := mqOpen(name, unix.O_CREAT|unix.O_RDWR, 0o600)
-	a.record("mq_open", []string{fmt.Sprintf("%q", name), "O_CREAT|O_RDWR", "0600", "NULL"}, int64(fd), err, "", NSID{}, NSID{}, "")
+	fd, sysName, sysFlags, err := mqOpen(name, unix.O_CREAT|unix.O_RDWR, 0o600)
+	a.record("mq_open", []string{strArg(sysName), openFlagsArg(sysFlags), "0600", "NULL"}, int64(fd), err, "", NSID{}, NSID{},
+		fmt.Sprintf("mq_open(3) takes %q; the C library drops the leading '/' before the syscall", name))
 	if err != nil {
 		return "", syscallErr("mq_open", err)
 	}

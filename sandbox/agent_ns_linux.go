@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +23,7 @@ func (a *agent) unshare(flags uintptr) error {
 		// share: unshare(CLONE_NEWNS) fails with EINVAL until this thread
 		// has its own copy.
 		err := unix.Unshare(unix.CLONE_FS)
-		a.record("unshare", []string{"CLONE_FS"}, 0, err, "", NSID{}, NSID{}, "give this thread its own root/cwd first: the mount namespace hangs off it")
+		a.record("unshare", []string{cloneFlagsArg(unix.CLONE_FS, false)}, 0, err, "", NSID{}, NSID{}, "give this thread its own root/cwd first: the mount namespace hangs off it")
 		if err != nil {
 			return syscallErr("unshare(CLONE_FS)", err)
 		}
@@ -45,7 +46,7 @@ func (a *agent) unshare(flags uintptr) error {
 	if flags&CloneNewUser != 0 && err != nil {
 		note = "a multithreaded process (every Go program) may not unshare its user namespace: the kernel answers EINVAL"
 	}
-	a.record("unshare", []string{FlagString(flags)}, 0, err, kindName, b, af, note)
+	a.record("unshare", []string{cloneFlagsArg(flags, false)}, 0, err, kindName, b, af, note)
 	if err != nil {
 		return syscallErr("unshare("+FlagString(flags)+")", err)
 	}
@@ -66,15 +67,16 @@ func (a *agent) setns(pid int, kind string, nstype uintptr) error {
 		return fmt.Errorf("%w: setns needs a process id", ErrBadInput)
 	}
 	path := fmt.Sprintf("/proc/%d/ns/%s", pid, k.ProcName)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	a.record("openat", []string{"AT_FDCWD", fmt.Sprintf("%q", path), "O_RDONLY|O_CLOEXEC"}, int64(fd), err, "", NSID{}, NSID{}, "")
+	const oflags = unix.O_RDONLY | unix.O_CLOEXEC
+	fd, err := unix.Open(path, oflags, 0)
+	a.record("openat", []string{"AT_FDCWD", strArg(path), openFlagsArg(oflags)}, int64(fd), err, "", NSID{}, NSID{}, "")
 	if err != nil {
 		return syscallErr("open "+path, err)
 	}
 	defer unix.Close(fd)
 	if k.Flag == CloneNewNS {
 		err := unix.Unshare(unix.CLONE_FS)
-		a.record("unshare", []string{"CLONE_FS"}, 0, err, "", NSID{}, NSID{}, "a thread sharing its root/cwd with others may not change mount namespace")
+		a.record("unshare", []string{cloneFlagsArg(unix.CLONE_FS, false)}, 0, err, "", NSID{}, NSID{}, "a thread sharing its root/cwd with others may not change mount namespace")
 		if err != nil {
 			return syscallErr("unshare(CLONE_FS)", err)
 		}
@@ -100,10 +102,7 @@ func (a *agent) setns(pid int, kind string, nstype uintptr) error {
 	case err == nil && k.ChildrenProcName != "":
 		note = "the caller stays where it is; only its future children are created in the joined namespace"
 	}
-	ntype := "0"
-	if nstype != 0 {
-		ntype = FlagString(nstype)
-	}
+	ntype := cloneFlagsArg(nstype, false)
 	a.record("setns", []string{fmt.Sprint(fd), ntype}, 0, err, watch, before, after, note)
 	return syscallErr(fmt.Sprintf("setns(%s, %s)", path, ntype), err)
 }
@@ -121,7 +120,7 @@ func (a *agent) setUTSName(op, name string) error {
 	} else {
 		err = unix.Setdomainname([]byte(name))
 	}
-	a.record(op, []string{fmt.Sprintf("%q", name), fmt.Sprint(len(name))}, 0, err, "", NSID{}, NSID{}, "")
+	a.record(op, []string{strArg(name), fmt.Sprint(len(name))}, 0, err, "", NSID{}, NSID{}, "")
 	return syscallErr(op, err)
 }
 
@@ -145,11 +144,11 @@ func (a *agent) mount(fstype, target, data string) error {
 		flags |= unix.MS_NOEXEC
 	}
 	err := unix.Mount(fstype, target, fstype, flags, data)
-	d := "NULL"
+	d := "NULL" // unix.Mount passes data "" as NULL
 	if data != "" {
-		d = fmt.Sprintf("%q", data)
+		d = strArg(data)
 	}
-	a.record("mount", []string{fmt.Sprintf("%q", fstype), fmt.Sprintf("%q", target), fmt.Sprintf("%q", fstype), "MS_NOSUID|MS_NODEV" + map[bool]string{true: "|MS_NOEXEC"}[fstype != "tmpfs"], d}, 0, err, "", NSID{}, NSID{}, "")
+	a.record("mount", []string{strArg(fstype), strArg(target), strArg(fstype), mountFlagsArg(flags), d}, 0, err, "", NSID{}, NSID{}, "")
 	return syscallErr("mount "+fstype+" on "+target, err)
 }
 
@@ -161,7 +160,7 @@ func (a *agent) umount(target string) error {
 		return err
 	}
 	err := unix.Unmount(target, 0)
-	a.record("umount2", []string{fmt.Sprintf("%q", target), "0"}, 0, err, "", NSID{}, NSID{}, "")
+	a.record("umount2", []string{strArg(target), "0"}, 0, err, "", NSID{}, NSID{}, "")
 	return syscallErr("umount "+target, err)
 }
 
@@ -176,14 +175,15 @@ func (a *agent) timeOffset(clock string, secs int) error {
 		return err
 	}
 	line := fmt.Sprintf("%s %d 0", clock, secs)
-	f, err := os.OpenFile("/proc/self/timens_offsets", os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.WriteString(line)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	const path, oflags = "/proc/self/timens_offsets", unix.O_WRONLY | unix.O_CLOEXEC
+	fd, err := unix.Open(path, oflags, 0)
+	a.record("openat", []string{"AT_FDCWD", strArg(path), openFlagsArg(oflags)}, int64(fd), err, "", NSID{}, NSID{}, "")
+	if err != nil {
+		return syscallErr("open "+path, err)
 	}
-	a.record("write", []string{`"/proc/self/timens_offsets"`, fmt.Sprintf("%q", line)}, int64(len(line)), err, "", NSID{}, NSID{},
-		"offsets can be written only before any process has entered the new time namespace")
+	defer unix.Close(fd)
+	n, err := unix.Write(fd, []byte(line))
+	a.record("write", []string{strconv.Itoa(fd), strArg(line), strconv.Itoa(len(line))}, int64(n), err, "", NSID{}, NSID{},
+		"offsets can be written until the first process enters the new time namespace")
 	return syscallErr("write timens_offsets", err)
 }

@@ -56,11 +56,14 @@ func issuedClone(attr *syscall.SysProcAttr) (string, uintptr) {
 	return "clone", flags | uintptr(unix.SIGCHLD)
 }
 
+// cloneArgs renders the clone the way strace does. parent_tid and pidfd
+// are where the kernel writes the child's pidfd: pointers nslab cannot see
+// inside os/exec, shown by what they point at.
 func cloneArgs(call string, flags uintptr) []string {
 	if call == "clone3" {
-		return []string{"{flags=" + FlagString(flags) + ", exit_signal=SIGCHLD}", "88"}
+		return []string{"{flags=" + cloneFlagsArg(flags, false) + ", pidfd=" + ptrArg("pidfd") + ", exit_signal=SIGCHLD, stack=NULL, stack_size=0}", "88"}
 	}
-	return []string{"child_stack=NULL", "flags=" + CloneFlagString(flags)}
+	return []string{"child_stack=NULL", "flags=" + cloneFlagsArg(flags, true), "parent_tid=" + ptrArg("pidfd")}
 }
 
 func cloneNote(flags uintptr) string {
@@ -74,20 +77,77 @@ func cloneNote(flags uintptr) string {
 	return "the child starts in new " + strings.Join(names, ", ") + " namespaces"
 }
 
-// traceIDMaps records the uid_map/setgroups/gid_map writes that os/exec
-// performed for a user namespace, with the values read back from the kernel.
-func (s *Sandbox) traceIDMaps() {
-	for _, f := range []string{"uid_map", "setgroups", "gid_map"} {
-		path := fmt.Sprintf("/proc/%d/%s", s.pid, f)
-		b, err := os.ReadFile(path)
-		val := strings.Join(strings.Fields(string(b)), " ")
-		ev := Event{Syscall: "write", Args: []string{path, strconv.Quote(val)}, Ret: int64(len(b)), PID: os.Getpid(), TID: unix.Gettid()}
-		if f == "setgroups" {
-			ev.Note = "an unprivileged mapper must deny setgroups before writing gid_map"
+// idMaps writes a user namespace's uid_map, setgroups and gid_map from the
+// engine, and traces each openat and write as made.
+type idMaps struct {
+	uid, gid int
+	caps     []uintptr // the ambient capabilities the child raises
+	r, w     *os.File  // the agent waits on r until w is written
+}
+
+func newIDMaps(rootToNobody bool) (*idMaps, error) {
+	m := &idMaps{uid: os.Geteuid(), gid: os.Getegid()}
+	if rootToNobody {
+		m.uid, m.gid = nobodyID, nobodyID
+	}
+	// Every capability this kernel knows: a new user namespace starts with a
+	// full bounding set, whatever nslab's own lacks.
+	for c := 0; c < 64; c++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err != nil {
+			break // EINVAL past the kernel's last capability
 		}
+		m.caps = append(m.caps, uintptr(c))
+	}
+	var err error
+	if m.r, m.w, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("agent pipe: %w", err)
+	}
+	return m, nil
+}
+
+// close releases the engine's ends of the pipe; nil-safe.
+func (m *idMaps) close() {
+	if m != nil {
+		m.r.Close()
+		m.w.Close()
+	}
+}
+
+// write writes the maps for pid, then tells the agent they are there. An
+// unprivileged writer must deny setgroups before writing gid_map.
+func (m *idMaps) write(pid int) ([]Event, error) {
+	var evs []Event
+	files := []struct{ name, line, note string }{
+		{"uid_map", fmt.Sprintf("0 %d 1\n", m.uid), "uid 0 inside is uid " + strconv.Itoa(m.uid) + " outside"},
+		{"setgroups", "deny\n", "an unprivileged writer must deny setgroups(2) before it may write gid_map"},
+		{"gid_map", fmt.Sprintf("0 %d 1\n", m.gid), "gid 0 inside is gid " + strconv.Itoa(m.gid) + " outside"},
+	}
+	for _, f := range files {
+		path := fmt.Sprintf("/proc/%d/%s", pid, f.name)
+		const oflags = unix.O_WRONLY | unix.O_CLOEXEC
+		fd, err := unix.Open(path, oflags, 0)
+		evs = append(evs, newEvent("openat", []string{"AT_FDCWD", strArg(path), openFlagsArg(oflags)}, int64(fd), err))
 		if err != nil {
-			ev.Ret, ev.Errno = -1, errnoName(err)
+			return evs, syscallErr("open "+path, err)
 		}
-		s.emit(ev)
+		n, err := unix.Write(fd, []byte(f.line))
+		unix.Close(fd)
+		ev := newEvent("write", []string{strconv.Itoa(fd), strArg(f.line), strconv.Itoa(len(f.line))}, int64(n), err)
+		ev.Note = f.note
+		evs = append(evs, ev)
+		if err != nil {
+			return evs, syscallErr("write "+path, err)
+		}
+	}
+	if _, err := m.w.Write([]byte{1}); err != nil {
+		return evs, fmt.Errorf("tell the agent its id maps are written: %w", err)
+	}
+	return evs, nil
+}
+
+// closeAll closes files on an early return.
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		f.Close()
 	}
 }

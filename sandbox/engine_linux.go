@@ -187,51 +187,73 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		Setsid:     true,
 		Pdeathsig:  syscall.SIGKILL,
 	}
+	var maps *idMaps
 	if s.rootless && s.flags&CloneNewUser != 0 {
-		uid, gid := os.Geteuid(), os.Getegid()
-		if spec.MapRootToNobody {
-			uid, gid = nobodyID, nobodyID
-			// The child keeps the caller's uid 0 outside, which this map
-			// leaves unmapped (it would show as 65534 inside, and execve
-			// would drop its capabilities). Go switches it to root of the
-			// new namespace, nobody outside, before exec; the exec goes
-			// through /proc/self/exe, so directories nobody may not search
-			// (`go run` builds in one) do not matter.
-			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		if maps, err = newIDMaps(spec.MapRootToNobody); err != nil {
+			closeAll(reqR, reqW, repR, repW)
+			return nil, err
 		}
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
-		attr.GidMappingsEnableSetgroups = false
+		// The agent waits on fd 5 until the engine wrote its maps, then
+		// becomes root of its namespace (agentBecomeRoot).
+		cmd.ExtraFiles = append(cmd.ExtraFiles, maps.r)
+		cmd.Env = append(cmd.Env, envAgentMaps+"=1")
+		// Without Go's own map writing (so the trace shows nslab's writes
+		// as made), the child execs the agent while its uid is still
+		// unmapped, and execve would drop every capability. Ambient
+		// capabilities survive an execve by an unprivileged uid.
+		attr.AmbientCaps = maps.caps
 	}
 	cmd.SysProcAttr = attr
 	s.cmd = cmd
 
-	startErr := make(chan error, 1)
+	type started struct {
+		tid    int
+		err    error
+		events []Event
+	}
+	res := make(chan started, 1)
 	select {
-	case e.spawn <- func() { startErr <- cmd.Start() }:
+	case e.spawn <- func() {
+		// On the spawner thread: the clone and the map writes are its calls.
+		st := started{tid: unix.Gettid(), err: cmd.Start()}
+		if st.err == nil && maps != nil {
+			st.events, st.err = maps.write(cmd.Process.Pid)
+		}
+		res <- st
+	}:
 	case <-e.done:
+		closeAll(reqR, reqW, repR, repW)
+		maps.close()
 		return nil, ErrClosed
 	}
-	err = <-startErr
+	st := <-res
+	err = st.err
 	reqR.Close()
 	repW.Close()
+	maps.close()
 	callName, issued := issuedClone(attr)
-	if err != nil {
+	clone := Event{Time: time.Now(), Syscall: callName, Args: cloneArgs(callName, issued), PID: os.Getpid(), TID: st.tid, Note: cloneNote(s.flags)}
+	if cmd.Process == nil {
 		reqW.Close()
 		repR.Close()
-		s.emit(Event{Syscall: callName, Args: cloneArgs(callName, issued), Ret: -1, Errno: errnoName(err), PID: os.Getpid(), TID: unix.Gettid()})
+		clone.Ret, clone.Errno = -1, errnoName(err)
+		s.emit(clone)
 		return nil, s.startError(err)
 	}
 	s.pid = cmd.Process.Pid
 	s.toAgent = reqW
-	s.emit(Event{Syscall: callName, Args: cloneArgs(callName, issued), Ret: int64(s.pid), PID: os.Getpid(), TID: unix.Gettid(),
-		Note: cloneNote(s.flags)})
+	clone.Ret = int64(s.pid)
+	s.emit(clone)
 	go func() {
 		_ = cmd.Wait()
 		close(s.exited)
 	}()
-	if s.rootless {
-		s.traceIDMaps()
+	for _, ev := range st.events {
+		s.emit(ev)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("start sandbox agent: %w", err)
 	}
 
 	hello := make(chan reply, 1)

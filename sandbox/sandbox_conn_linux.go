@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +75,7 @@ func (s *Sandbox) readReplies(r io.ReadCloser) {
 			break
 		}
 		for _, ev := range rep.Events {
-			s.emit(ev)
+			s.emit(s.toHost(ev))
 		}
 		s.mu.Lock()
 		ch := s.pending[rep.ID]
@@ -207,4 +209,39 @@ func (b *limitedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// toHost turns the pid and tid an agent recorded (getpid and gettid as its
+// own PID namespace numbers them) into the host's, reading the NSpid line
+// of each of the agent's threads from the host's /proc. An id it cannot
+// find stays as recorded, and the strace cross-check then fails on it.
+func (s *Sandbox) toHost(ev Event) Event {
+	if s.pid == 0 {
+		return ev
+	}
+	inner := func(path string) int {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return -1
+		}
+		st, err := parseStatus(b)
+		if err != nil || len(st.NSpid) == 0 {
+			return -1
+		}
+		return st.NSpid[len(st.NSpid)-1]
+	}
+	if inner(fmt.Sprintf("/proc/%d/status", s.pid)) == ev.PID {
+		if ev.PID != s.pid {
+			ev.NSPID = ev.PID
+		}
+		ev.PID = s.pid
+	}
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.pid))
+	for _, t := range tasks {
+		if inner(fmt.Sprintf("/proc/%d/task/%s/status", s.pid, t.Name())) == ev.TID {
+			ev.TID, _ = strconv.Atoi(t.Name())
+			break
+		}
+	}
+	return ev
 }
