@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,6 +40,9 @@ type agent struct {
 	events []Event
 	seq    int
 	warm   bool
+	// orphanHold keeps the orphan maker alive until the engine has
+	// translated its pid and tid.
+	orphanHold io.WriteCloser
 }
 
 // warmPidfdProbe makes sure Go's one-time pidfd probe is behind us. The
@@ -221,6 +225,8 @@ func (a *agent) handle(r request) reply {
 		rep.PIDs, err = a.spawn(r.N)
 	case opOrphan:
 		rep.PIDs, err = a.orphan()
+	case opOrphanRelease:
+		a.orphanRelease()
 	case opObserve:
 		snap := ObserveSelf(r.Views)
 		rep.Snapshot = &snap

@@ -37,26 +37,59 @@ func (a *agent) spawn(n int) ([]int, error) {
 	return pids, nil
 }
 
-// orphan starts a child that starts a grandchild and exits at once. The
-// grandchild is re-parented to the namespace's PID 1: the agent.
+// orphan starts a child that starts a grandchild and exits. The grandchild
+// is re-parented to the namespace's PID 1: the agent. The child reports
+// its clone of the grandchild, then waits to exit until the engine has
+// read its pid and tid from the host's /proc (orphanRelease).
 func (a *agent) orphan() ([]int, error) {
 	if os.Getpid() != 1 {
 		return nil, fmt.Errorf("%w: the orphan demo needs the agent to be PID 1 of a new PID namespace", ErrBadInput)
+	}
+	if a.orphanHold != nil {
+		return nil, fmt.Errorf("%w: an orphan maker is still waiting", ErrBadInput)
 	}
 	cmd := exec.Command("/proc/self/exe", hiddenOrphan)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("orphan pipe: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	hold, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("orphan pipe: %w", err)
+	}
+	err = cmd.Start()
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+	}
+	a.recordClone(pid, err, "the child that will leave an orphan behind")
+	if err != nil {
+		hold.Close()
 		return nil, syscallErr("start orphan maker", err)
 	}
-	var gc int
-	_, err = fmt.Fscan(out, &gc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: orphan maker said nothing: %w", ErrAgent, err)
+	a.orphanHold = hold
+	var rep orphanReport
+	if err := json.NewDecoder(io.LimitReader(out, maxLine)).Decode(&rep); err != nil || rep.PID <= 0 {
+		a.orphanRelease()
+		return nil, fmt.Errorf("%w: orphan maker said nothing: %v", ErrAgent, err)
 	}
-	return []int{cmd.Process.Pid, gc}, nil
+	rep.Event.Note = "the child clones the grandchild, then exits: the grandchild is orphaned"
+	a.add(rep.Event)
+	return []int{pid, rep.PID}, nil
+}
+
+// orphanRelease lets the orphan maker exit.
+func (a *agent) orphanRelease() {
+	if a.orphanHold != nil {
+		a.orphanHold.Close()
+		a.orphanHold = nil
+	}
+}
+
+// orphanReport is what the orphan maker tells the agent.
+type orphanReport struct {
+	PID   int   `json:"pid"`
+	Event Event `json:"event"`
 }
 
 // runIdle is a process that waits until it is killed. It asks the kernel to
@@ -80,15 +113,26 @@ func runIdle() int {
 }
 
 // runOrphan starts an idle grandchild without a parent-death signal (its
-// parent is about to exit on purpose), prints its PID and exits.
+// parent is about to exit on purpose), reports its PID and the clone that
+// made it, and exits once its stdin closes.
 func runOrphan() int {
 	cmd := exec.Command("/proc/self/exe", hiddenIdle)
 	cmd.Env = append(os.Environ(), envNoPdeath+"=1")
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+	}
+	call, flags := issuedClone(&syscall.SysProcAttr{})
+	ev := newEvent(call, cloneArgs(call, flags), int64(pid), err)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "nslab orphan:", err)
 		return 1
 	}
-	fmt.Println(cmd.Process.Pid)
+	if err := json.NewEncoder(os.Stdout).Encode(orphanReport{PID: pid, Event: ev}); err != nil {
+		return 1
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
 	return 0
 }
 

@@ -211,10 +211,12 @@ func (b *limitedBuffer) String() string {
 	return b.buf.String()
 }
 
-// toHost turns the pid and tid an agent recorded (getpid and gettid as its
-// own PID namespace numbers them) into the host's, reading the NSpid line
-// of each of the agent's threads from the host's /proc. An id it cannot
-// find stays as recorded, and the strace cross-check then fails on it.
+// toHost turns the pid and tid a process in the sandbox recorded (getpid
+// and gettid as its own PID namespace numbers them) into the host's. It
+// looks at the agent and its children (the orphan maker reports through
+// the agent) and reads the NSpid line of each of their threads from the
+// host's /proc. An id it cannot find stays as recorded, and the strace
+// cross-check then fails on it.
 func (s *Sandbox) toHost(ev Event) Event {
 	if s.pid == 0 {
 		return ev
@@ -230,18 +232,32 @@ func (s *Sandbox) toHost(ev Event) Event {
 		}
 		return st.NSpid[len(st.NSpid)-1]
 	}
-	if inner(fmt.Sprintf("/proc/%d/status", s.pid)) == ev.PID {
-		if ev.PID != s.pid {
-			ev.NSPID = ev.PID
-		}
-		ev.PID = s.pid
-	}
+	procs := []int{s.pid}
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.pid))
 	for _, t := range tasks {
-		if inner(fmt.Sprintf("/proc/%d/task/%s/status", s.pid, t.Name())) == ev.TID {
-			ev.TID, _ = strconv.Atoi(t.Name())
-			break
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", s.pid, t.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				procs = append(procs, n)
+			}
 		}
+	}
+	for _, p := range procs {
+		if inner(fmt.Sprintf("/proc/%d/status", p)) != ev.PID {
+			continue
+		}
+		if ev.PID != p {
+			ev.NSPID = ev.PID
+		}
+		ev.PID = p
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
+		for _, t := range tasks {
+			if inner(fmt.Sprintf("/proc/%d/task/%s/status", p, t.Name())) == ev.TID {
+				ev.TID, _ = strconv.Atoi(t.Name())
+				break
+			}
+		}
+		break
 	}
 	return ev
 }

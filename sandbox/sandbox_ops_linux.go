@@ -89,6 +89,12 @@ func (s *Sandbox) Spawn(ctx context.Context, n int) ([]int, error) {
 // exits. It returns [child, grandchild] PIDs as the sandbox sees them.
 func (s *Sandbox) Orphan(ctx context.Context) ([]int, error) {
 	r, err := s.call(ctx, request{Op: opOrphan})
+	if err != nil {
+		return r.PIDs, err
+	}
+	// The reply's events were translated to host pids while the child was
+	// alive; now it may exit and leave its orphan.
+	_, err = s.call(ctx, request{Op: opOrphanRelease})
 	return r.PIDs, err
 }
 
