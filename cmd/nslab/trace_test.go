@@ -73,7 +73,9 @@ func checkLessonTrace(t *testing.T, path string, l lessons.Lesson, asNobody bool
 			}
 		}
 	}
-	t.Logf("%d events, each matched to its own strace line", len(events))
+	if !t.Failed() {
+		t.Logf("%d events, each matched to its own strace line", len(events))
+	}
 }
 
 // straceLesson runs one lesson under strace and returns its trace events
