@@ -11,8 +11,8 @@ import (
 )
 
 // Trace arguments are rendered from the very values passed to the kernel,
-// the way strace prints them: flag bits by name in ascending bit order
-// (strace's tables are sorted by value), unknown bits in hex, strings
+// the way strace prints them: flag bits by name in strace's table order
+// (ascending bits, but CLONE_NEWTIME last), unknown bits in hex, strings
 // quoted. The strace cross-check (TestTraceMatchesStrace) compares them
 // literally after the one normalisation written down in trace_normalise.go.
 
@@ -83,11 +83,12 @@ func cloneFlagsArg(flags uintptr, withSignal bool) string {
 	}
 	out := bitsString(flags&^uintptr(unix.CLONE_NEWTIME), cloneBits, nil)
 	if !withSignal && flags&unix.CLONE_NEWTIME != 0 {
-		// CLONE_NEWTIME is the lowest bit strace names (0x80).
+		// strace names CLONE_NEWTIME (0x80) last: its table gained the
+		// flag after the others.
 		if out == "0" {
 			out = "CLONE_NEWTIME"
 		} else {
-			out = "CLONE_NEWTIME|" + out
+			out += "|CLONE_NEWTIME"
 		}
 	}
 	if len(sig) > 0 {

@@ -2,10 +2,12 @@ package sandbox
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -240,4 +242,82 @@ func rootlessChild(t *testing.T, direct bool) {
 		t.Fatal(err)
 	}
 	fmt.Println("ROOTLESS-OK")
+}
+
+// TestCloneFlagsTraceMatchesStrace: the clone and clone3 events of agents
+// started with every kind of flag set (clone3 is what Go issues for
+// CLONE_NEWTIME, which no lesson passes to clone) match strace's record,
+// as TestTraceMatchesStrace (cmd/nslab) holds the lessons' traces.
+func TestCloneFlagsTraceMatchesStrace(t *testing.T) {
+	if os.Getenv("NSLAB_TEST_STRACE") == "1" {
+		straceChild(t)
+		return
+	}
+	needRoot(t)
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed")
+	}
+	observeHostFingerprint(t)
+	log := filepath.Join(t.TempDir(), "strace.log")
+	cmd := exec.Command("strace", "-f", "-qq", "-s", "65535", "-o", log, "-e", "trace="+strings.Join(TraceSyscalls(), ","),
+		os.Args[0], "-test.run=^TestCloneFlagsTraceMatchesStrace$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_STRACE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var events []sandboxtest.TraceEvent
+	for _, line := range strings.Split(string(out), "\n") {
+		if j, ok := strings.CutPrefix(line, "EVENT "); ok {
+			var e sandboxtest.TraceEvent
+			if err := json.Unmarshal([]byte(j), &e); err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, e)
+		}
+	}
+	calls3 := 0
+	for _, e := range events {
+		if e.Syscall == "clone3" {
+			calls3++
+		}
+	}
+	if len(events) < 3 || calls3 == 0 {
+		t.Fatalf("child printed %d events, %d clone3:\n%s", len(events), calls3, out)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := sandboxtest.ParseStrace(string(b))
+	for _, bad := range sandboxtest.MatchTrace(events, calls) {
+		t.Error(bad)
+	}
+}
+
+func straceChild(t *testing.T) {
+	eng, err := NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := testCtx(t)
+	for _, spec := range []Spec{
+		{Flags: CloneNewUTS | CloneNewPID, Rootless: RootlessNever},
+		{Flags: CloneNewTime | CloneNewUTS, Rootless: RootlessNever},
+		{Flags: AllFlags() &^ CloneNewUser, Rootless: RootlessNever},
+		{Flags: CloneNewTime | CloneNewUTS, Rootless: RootlessAlways, MapRootToNobody: true}, // clone3 and the id maps
+	} {
+		sb, err := eng.Start(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range sb.Events(0) {
+			b, _ := json.Marshal(ev)
+			fmt.Printf("EVENT %s\n", b)
+		}
+		if err := sb.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
