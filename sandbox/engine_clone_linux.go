@@ -41,9 +41,11 @@ func cleanEnv() []string {
 // issuedClone says which syscall Go's os/exec issues for attr and with
 // which flags (syscall/exec_linux.go, Go 1.26): clone3 whenever
 // CLONE_NEWTIME is asked for (its bit is the exit-signal byte of clone),
-// CLONE_VM|CLONE_VFORK unless a user namespace is created (the parent must
-// write its ID maps while the child waits), and CLONE_PIDFD because os
-// keeps a pidfd for every child on kernels that have it.
+// CLONE_VM|CLONE_VFORK unless a user namespace is created (Go's rule: such
+// a child may wait for its ID maps), and CLONE_PIDFD because os keeps a
+// pidfd for every child on kernels that have it. The clone happens inside
+// os/exec, so its flags are derived here rather than seen at the call;
+// TestCloneFlagsTraceMatchesStrace holds them to strace's record.
 func issuedClone(attr *syscall.SysProcAttr) (string, uintptr) {
 	flags := attr.Cloneflags
 	if flags&CloneNewUser == 0 && attr.Unshareflags&CloneNewUser == 0 {
