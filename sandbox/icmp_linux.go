@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -12,9 +13,12 @@ import (
 )
 
 // pingOnce sends one ICMP echo request on a raw socket created on the
-// calling thread, so it uses that thread's network namespace.
-func pingOnce(dst net.IP, timeout time.Duration) (time.Duration, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+// calling thread, so it uses that thread's network namespace. rec gets the
+// socket and sendto calls as made.
+func pingOnce(dst net.IP, timeout time.Duration, rec func(Event)) (time.Duration, error) {
+	const stype = unix.SOCK_RAW | unix.SOCK_CLOEXEC
+	fd, err := unix.Socket(unix.AF_INET, stype, unix.IPPROTO_ICMP)
+	rec(newEvent("socket", []string{"AF_INET", "SOCK_RAW|SOCK_CLOEXEC", "IPPROTO_ICMP"}, int64(fd), err))
 	if err != nil {
 		return 0, fmt.Errorf("raw ICMP socket: %w", err)
 	}
@@ -25,10 +29,20 @@ func pingOnce(dst net.IP, timeout time.Duration) (time.Duration, error) {
 	}
 	id := uint16(os.Getpid())
 	pkt := icmpEcho(id, 1, []byte("nslab"))
-	sa := &unix.SockaddrInet4{}
+	sa := unix.RawSockaddrInet4{Family: unix.AF_INET}
 	copy(sa.Addr[:], dst.To4())
 	start := time.Now()
-	if err := unix.Sendto(fd, pkt, 0, sa); err != nil {
+	// The raw syscall, not unix.Sendto: the trace shows the byte count the
+	// kernel returned, which unix.Sendto drops.
+	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&pkt[0])), uintptr(len(pkt)), 0,
+		uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	err = errnoOrNil(errno)
+	ev := newEvent("sendto", []string{strconv.Itoa(fd), strArg(string(pkt)), strconv.Itoa(len(pkt)), "0",
+		fmt.Sprintf("{sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(%q)}", dst.String()),
+		strconv.Itoa(int(unsafe.Sizeof(sa)))}, int64(n), err)
+	ev.Note = fmt.Sprintf("one ICMP echo request (type 8, id %d, seq 1, payload \"nslab\") to %s", id, dst)
+	rec(ev)
+	if err != nil {
 		return 0, fmt.Errorf("send echo request: %w", err)
 	}
 	buf := make([]byte, 1500)
@@ -86,17 +100,19 @@ func inetChecksum(b []byte) uint16 {
 }
 
 // mqOpen is mq_open(3): glibc's wrapper strips the leading slash before
-// the raw syscall, and so do we.
-func mqOpen(name string, flags int, mode uint32) (int, error) {
-	p, err := unix.BytePtrFromString(name[1:])
+// the raw syscall, and so do we. It returns the name and flags the
+// syscall got, for the trace.
+func mqOpen(name string, flags int, mode uint32) (fd int, sysName string, sysFlags int, err error) {
+	sysName, sysFlags = name[1:], flags|unix.O_CLOEXEC
+	p, err := unix.BytePtrFromString(sysName)
 	if err != nil {
-		return -1, fmt.Errorf("queue name: %w", err)
+		return -1, sysName, sysFlags, fmt.Errorf("queue name: %w", err)
 	}
-	fd, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags|unix.O_CLOEXEC), uintptr(mode), 0, 0, 0)
+	r, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), uintptr(sysFlags), uintptr(mode), 0, 0, 0)
 	if errno != 0 {
-		return -1, errno
+		return -1, sysName, sysFlags, errno
 	}
-	return int(fd), nil
+	return int(r), sysName, sysFlags, nil
 }
 
 // MQueueExists reports whether the calling thread's IPC namespace has a
@@ -106,7 +122,7 @@ func MQueueExists(name string) (bool, error) {
 	if err := ValidateMQName(name); err != nil {
 		return false, err
 	}
-	fd, err := mqOpen(name, unix.O_RDONLY, 0)
+	fd, _, _, err := mqOpen(name, unix.O_RDONLY, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return false, nil
 	}

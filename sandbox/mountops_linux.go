@@ -66,7 +66,7 @@ func (a *agent) propagation(target, propagation string) error {
 	if err := ValidateMountTarget(target); err != nil {
 		return err
 	}
-	flag, name, ok := propagationFlag(propagation)
+	flag, _, ok := propagationFlag(propagation)
 	if !ok {
 		return fmt.Errorf("%w: propagation %q", ErrBadInput, propagation)
 	}
@@ -74,7 +74,7 @@ func (a *agent) propagation(target, propagation string) error {
 		return err
 	}
 	err := unix.Mount("", target, "", flag, "")
-	a.record("mount", []string{"NULL", fmt.Sprintf("%q", target), "NULL", name, "NULL"}, 0, err, "", NSID{}, NSID{}, "")
+	a.record("mount", []string{strArg(""), strArg(target), strArg(""), mountFlagsArg(flag), "NULL"}, 0, err, "", NSID{}, NSID{}, "")
 	return syscallErr("mount --make-"+propagation+" "+target, err)
 }
 
@@ -89,6 +89,6 @@ func (a *agent) bind(source, target string) error {
 		return err
 	}
 	err := unix.Mount(source, target, "", unix.MS_BIND, "")
-	a.record("mount", []string{fmt.Sprintf("%q", source), fmt.Sprintf("%q", target), "NULL", "MS_BIND", "NULL"}, 0, err, "", NSID{}, NSID{}, "")
+	a.record("mount", []string{strArg(source), strArg(target), strArg(""), mountFlagsArg(unix.MS_BIND), "NULL"}, 0, err, "", NSID{}, NSID{}, "")
 	return syscallErr("mount --bind "+source+" "+target, err)
 }

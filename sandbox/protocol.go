@@ -31,10 +31,12 @@ const (
 	opIPC        = "ipc"
 	opSpawn      = "spawn"
 	opOrphan     = "orphan"
-	opObserve    = "observe"
-	opChildObs   = "childobserve"
-	opTimeOffset = "timeoffset"
-	opExit       = "exit"
+	// opOrphanRelease lets the orphan maker exit.
+	opOrphanRelease = "orphanrelease"
+	opObserve       = "observe"
+	opChildObs      = "childobserve"
+	opTimeOffset    = "timeoffset"
+	opExit          = "exit"
 )
 
 type request struct {

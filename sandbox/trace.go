@@ -16,7 +16,10 @@ type Event struct {
 	Ret     int64     `json:"ret"`     // return value; -1 on error
 	Errno   string    `json:"errno,omitempty"`
 	PID     int       `json:"pid"` // host PID of the caller
-	TID     int       `json:"tid"`
+	TID     int       `json:"tid"` // host tid of the calling thread: gettid() as the host sees it
+	// NSPID is the caller's PID in its own PID namespace, where it differs
+	// from PID (the agent that is PID 1 of a new namespace).
+	NSPID int `json:"nspid,omitempty"`
 	// Kind, Before, After: the namespace the call was about, and the
 	// caller's identity for it before and after, when it changes one.
 	Kind   string `json:"kind,omitempty"`
@@ -59,4 +62,14 @@ func (e Event) Detail() string {
 		return e.Before.Label(e.Kind) + " → " + e.Kind + ": new, empty until the first child enters"
 	}
 	return e.Before.Label(e.Kind) + " → " + e.After.Label(e.Kind)
+}
+
+// Who names the calling process unambiguously: "[pid 12345]", or
+// "[pid 12345 (1 in sandbox)]" for a process whose own PID namespace
+// numbers it differently.
+func (e Event) Who() string {
+	if e.NSPID != 0 && e.NSPID != e.PID {
+		return fmt.Sprintf("[pid %d (%d in sandbox)]", e.PID, e.NSPID)
+	}
+	return fmt.Sprintf("[pid %d]", e.PID)
 }

@@ -394,7 +394,7 @@ func renderTrace(st *Styles, events []sandbox.Event, width, height int) []string
 	build := func(details, notes bool) []string {
 		var lines []string
 		for _, e := range events {
-			call := truncate(fmt.Sprintf("[pid %d] %s", e.PID, e.String()), width)
+			call := truncate(e.Who()+" "+e.String(), width)
 			if e.Errno != "" {
 				call = st.Error.Render(call)
 			}

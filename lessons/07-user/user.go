@@ -20,15 +20,16 @@ import (
 // Keys of the values the user lesson keeps (Sandboxes.Set during Perform, and
 // its live Extra), and the names it uses.
 const (
-	userCallerUID    = "user.caller_uid"    // nslab's own effective uid
-	userCapLast      = "user.cap_last_cap"  // /proc/sys/kernel/cap_last_cap
-	userOutsideUID   = "user.outside_uid"   // the agent's effective uid in the host's /proc/PID/status
-	userOutsideGID   = "user.outside_gid"   // the same for its gid
-	userJoinHost     = "user.join_host_uts" // outcome of setns into nslab's own UTS namespace
-	userUTSBefore    = "user.uts_before"    // the agent's uts identity before unshare
-	userUnshare      = "user.unshare_uts"   // outcome of unshare(CLONE_NEWUTS) by the agent
-	userHostHostname = "user.host_hostname" // the host's hostname during Perform
-	userBothFlags    = "user.both_flags"    // the second sandbox's clone flags
+	userCallerUID    = "user.caller_uid"     // nslab's own effective uid
+	userCapLast      = "user.cap_last_cap"   // /proc/sys/kernel/cap_last_cap
+	userOutsideUID   = "user.outside_uid"    // the agent's effective uid in the host's /proc/PID/status
+	userOutsideGID   = "user.outside_gid"    // the same for its gid
+	userJoinHost     = "user.join_host_uts"  // outcome of setns into nslab's own UTS namespace
+	userJoinCall     = "user.join_host_call" // the traced call the kernel refused: openat or setns
+	userUTSBefore    = "user.uts_before"     // the agent's uts identity before unshare
+	userUnshare      = "user.unshare_uts"    // outcome of unshare(CLONE_NEWUTS) by the agent
+	userHostHostname = "user.host_hostname"  // the host's hostname during Perform
+	userBothFlags    = "user.both_flags"     // the second sandbox's clone flags
 	userBothSet      = "user.both_sethostname"
 	userBothHostname = "user.both_hostname"
 	userBothUTS      = "user.both_uts"  // the second sandbox's uts identity
@@ -77,7 +78,13 @@ func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	// Every capability, but only in namespaces its user namespace owns:
 	// joining nslab's own UTS namespace (owned by the initial user
 	// namespace) is refused. The refusal is the point; it is kept.
+	mark := len(sb.Events(0))
 	r.Set(userJoinHost, lessons.Outcome("joined", sb.Setns(ctx, os.Getpid(), "uts", sandbox.CloneNewUTS)))
+	for _, e := range sb.Events(mark) {
+		if e.Errno != "" {
+			r.Set(userJoinCall, e.String()) // which call refused: open already, or setns
+		}
+	}
 
 	// The same capabilities suffice for a new UTS namespace: it is owned
 	// by the agent's user namespace.
@@ -196,7 +203,7 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 	if caller == 0 {
 		wantOutside = userNobody
 	}
-	joinErr := ex[userJoinHost]
+	joinErr, joinCall := ex[userJoinHost], ex[userJoinCall]
 	return []lessons.Fact{
 		lessons.NSFact(o, "user", false, "The agent has a user namespace of its own"),
 		lessons.NewFact("uid_map maps uid 0 inside to the agent's uid outside, and no other uid",
@@ -211,7 +218,8 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NewFact("Seen from the host (/proc/PID/status), the same process is an unprivileged uid: "+unprivilegedName(wantOutside),
 			uerr == nil && cerr == nil && outUID != 0 && outUID == wantOutside, "Uid on the host %s", lessons.OrNone(ex[userOutsideUID])),
 		lessons.NewFact("Its capabilities do not reach the host's namespaces: joining nslab's own UTS namespace was refused",
-			joinErr == "EACCES" || joinErr == "EPERM", "setns into the host's uts: %s", lessons.OrNone(joinErr)),
+			(joinErr == "EACCES" || joinErr == "EPERM") && strings.Contains(joinCall, ") = -1 "+joinErr),
+			"refused: %s", lessons.OrNone(joinCall)),
 		lessons.NewFact("Yet it could create a UTS namespace of its own, owned by its user namespace",
 			lessons.OutcomeOK(ex[userUnshare]) && lessons.DifferentNS(o, "uts"),
 			"unshare(CLONE_NEWUTS): %s; uts %s → %s", lessons.OrNone(ex[userUnshare]), lessons.OrNone(ex[userUTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),

@@ -65,7 +65,7 @@ func (p *printer) event(e sandbox.Event) {
 		p.obj("event", map[string]any{"event": e, "text": e.String(), "detail": e.Detail()})
 		return
 	}
-	line := fmt.Sprintf("  [pid %d] %s", e.PID, e.String())
+	line := "  " + e.Who() + " " + e.String()
 	if d := e.Detail(); d != "" {
 		line += "   " + d
 	}
