@@ -7,9 +7,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
 )
@@ -174,9 +175,12 @@ func newApp(c appConfig) App {
 	}
 }
 
-// Init loads the progress and opens the start lesson, if any.
+// Init asks the terminal for its background, loads the progress and opens
+// the start lesson, if any.
 func (a App) Init() tea.Cmd {
-	var cmds []tea.Cmd
+	// bubbletea reads the answer from the program's own input, so it is
+	// never taken for keystrokes, and each program asks its own terminal.
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
 	if a.store != nil {
 		cmds = append(cmds, LoadProgressCmd(a.store))
 	} else {
@@ -195,6 +199,17 @@ func (a App) Init() tea.Cmd {
 // Update routes messages to the screen they belong to.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		// The terminal's answer to Init's question: redraw in colours
+		// that suit its background.
+		if msg.IsDark() != a.st.Dark {
+			a.st = NewStyles(msg.IsDark(), a.st.NoColor)
+			a.home = a.home.SetStyles(a.st)
+			if a.open {
+				a.lesson = a.lesson.SetStyles(a.st)
+			}
+		}
+		return a, nil
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
 		a.home = a.home.SetSize(msg.Width, msg.Height)
@@ -202,7 +217,10 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.lesson = a.lesson.SetSize(msg.Width, msg.Height)
 		}
 		return a, nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
+		if keys := splitRunes(msg); keys != nil {
+			return a.replay(keys)
+		}
 		if key.Matches(msg, a.forceQuit) {
 			return a, tea.Quit
 		}
@@ -301,6 +319,34 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return a, cmd
 }
 
+// splitRunes splits a key press that carries several typed characters
+// into one press each, or returns nil. bubbletea v2 decodes a burst of
+// runes in one read as one press per rune already; a press with a longer
+// text comes from elsewhere (an input filter, a test, an SSH front end),
+// and "jjj" must still move three times, not match no key at all.
+func splitRunes(msg tea.KeyPressMsg) []tea.KeyPressMsg {
+	if msg.Mod != 0 || msg.Code == tea.KeyExtended || utf8.RuneCountInString(msg.Text) < 2 {
+		return nil
+	}
+	var keys []tea.KeyPressMsg
+	for _, r := range msg.Text {
+		keys = append(keys, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return keys
+}
+
+// replay handles keys one after the other, as if typed one by one.
+func (a App) replay(keys []tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	var m tea.Model = a
+	for _, k := range keys {
+		var cmd tea.Cmd
+		m, cmd = m.Update(k)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Sequence(cmds...)
+}
+
 func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	if a.open {
 		return a, nil
@@ -353,8 +399,16 @@ func (a App) tooSmall() bool {
 	return a.width < MinWidth || a.height < MinHeight
 }
 
-// View draws the current screen, or says the terminal is too small.
-func (a App) View() string {
+// View draws the current screen full-window, with the mouse wheel on.
+func (a App) View() tea.View {
+	v := tea.NewView(a.screen())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	return v
+}
+
+// screen is the current screen's text, or why the terminal is too small.
+func (a App) screen() string {
 	if a.width == 0 {
 		return ""
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
 )
@@ -65,7 +65,7 @@ func BenchmarkUpdate(b *testing.B) {
 // BenchmarkFocusedView is the processes view whole: 301 rows.
 func BenchmarkFocusedView(b *testing.B) {
 	m, _ := benchLesson(b, 120, 40)
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("3")})
+	m, _ = m.Update(tea.KeyPressMsg{Code: '3', Text: "3"})
 	if m.focus != 3 {
 		b.Fatalf("focus %d", m.focus)
 	}
@@ -88,12 +88,12 @@ func BenchmarkHomeView(b *testing.B) {
 // well under 100 ms.
 func TestFirstFrame(t *testing.T) {
 	start := time.Now()
-	c := appConfig{ctx: context.Background(), styles: NewStyles(nil, true), lessons: fakeLessons(),
+	c := appConfig{ctx: context.Background(), styles: NewStyles(true, true), lessons: fakeLessons(),
 		newSession: func(l lessons.Lesson) LessonSession { return newFakeSession(l) }}
 	a := newApp(c)
 	m, _ := a.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	m, _ = m.Update(openLessonMsg{ID: "uts"})
-	if v := m.View(); len(v) == 0 {
+	if v := m.View(); len(v.Content) == 0 {
 		t.Fatal("empty first frame")
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {

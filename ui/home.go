@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
 )
@@ -42,6 +42,13 @@ type HomeModel struct {
 // SetLocks sets why lessons cannot run here.
 func (m HomeModel) SetLocks(l map[string]string) HomeModel { m.locks = l; return m }
 
+// SetStyles redraws the screen with st.
+func (m HomeModel) SetStyles(st *Styles) HomeModel {
+	m.st = st
+	m.help.Styles = st.Help
+	return m
+}
+
 // SetChecking says whether the machine checks are still running.
 func (m HomeModel) SetChecking(c bool) HomeModel { m.checking = c; return m }
 
@@ -53,7 +60,7 @@ func NewHome(st *Styles, ls []lessons.Lesson, locks map[string]string) HomeModel
 // SetSize sets the area the screen draws in.
 func (m HomeModel) SetSize(w, h int) HomeModel {
 	m.width, m.height = w, h
-	m.help.Width = w
+	m.help.SetWidth(w)
 	return m.scroll()
 }
 
@@ -87,7 +94,7 @@ func (m HomeModel) Selected() (lessons.Lesson, bool) {
 // Update handles keys and the mouse wheel.
 func (m HomeModel) Update(msg tea.Msg) (HomeModel, tea.Cmd) {
 	switch msg := msg.(type) {
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		m.warning, m.err = "", ""
 		switch {
 		case key.Matches(msg, m.Keys.Up):
@@ -107,13 +114,13 @@ func (m HomeModel) Update(msg tea.Msg) (HomeModel, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Quit):
 			m.quit = true
 		}
-	case tea.MouseMsg:
+	case tea.MouseWheelMsg:
 		switch msg.Button {
-		case tea.MouseButtonWheelUp:
+		case tea.MouseWheelUp:
 			if m.cursor > 0 {
 				m.cursor--
 			}
-		case tea.MouseButtonWheelDown:
+		case tea.MouseWheelDown:
 			if m.cursor < len(m.lessons)-1 {
 				m.cursor++
 			}

@@ -1,6 +1,6 @@
 package ui
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // HomeKeyMap is the home screen's keys.
 type HomeKeyMap struct {
@@ -50,7 +50,7 @@ func DefaultLessonKeyMap() LessonKeyMap {
 		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:    key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up")),
-		PageDown:  key.NewBinding(key.WithKeys("pgdown", " ", "f"), key.WithHelp("pgdn", "page down")),
+		PageDown:  key.NewBinding(key.WithKeys("pgdown", "space", "f"), key.WithHelp("pgdn", "page down")),
 		Next:      key.NewBinding(key.WithKeys("n", "right"), key.WithHelp("n/→", "next part")),
 		Prev:      key.NewBinding(key.WithKeys("p", "left"), key.WithHelp("p/←", "prev part")),
 		Enter:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do it")),

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
@@ -86,10 +86,8 @@ func NewLesson(ctx context.Context, st *Styles, sid int, sess LessonSession, loc
 	m := LessonModel{
 		Keys: DefaultLessonKeyMap(), st: st, help: st.newHelp(), ctx: ctx, sid: sid, sess: sess,
 		lesson: sess.Lesson(), lock: lock, refresh: refresh, choice: -1,
-		text: viewport.New(0, 0), full: viewport.New(0, 0),
+		text: viewport.New(), full: viewport.New(),
 	}
-	m.text.Style = st.NewStyle()
-	m.full.Style = st.NewStyle()
 	m.text.MouseWheelEnabled = true
 	m.full.MouseWheelEnabled = true
 	_ = guard("part", func() error { m.index = sess.Index(); return nil })
@@ -115,7 +113,15 @@ func (m LessonModel) Session() LessonSession { return m.sess }
 // SetSize sets the area the screen draws in.
 func (m LessonModel) SetSize(w, h int) LessonModel {
 	m.width, m.height = w, h
-	m.help.Width = w
+	m.help.SetWidth(w)
+	return m.layout()
+}
+
+// SetStyles redraws the screen with st.
+func (m LessonModel) SetStyles(st *Styles) LessonModel {
+	m.st = st
+	m.help.Styles = st.Help
+	m.textKeyed = ""
 	return m.layout()
 }
 
@@ -151,9 +157,9 @@ func (m LessonModel) markPart() tea.Cmd {
 // Update handles keys, the mouse and command results.
 func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 	switch msg := msg.(type) {
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.key(msg)
-	case tea.MouseMsg:
+	case tea.MouseWheelMsg:
 		if m.focus > 0 {
 			m.full, _ = m.full.Update(msg)
 		} else {
@@ -319,7 +325,7 @@ func (m LessonModel) predicting() bool {
 	return m.part() == lessons.PartPredict && m.verdict == nil && len(m.lesson.Logic.Prediction.Choices) > 0
 }
 
-func (m LessonModel) key(msg tea.KeyMsg) (LessonModel, tea.Cmd) {
+func (m LessonModel) key(msg tea.KeyPressMsg) (LessonModel, tea.Cmd) {
 	k := m.Keys
 	if m.confirm {
 		switch {
@@ -643,14 +649,16 @@ func (m LessonModel) layout() LessonModel {
 	m.helpStr = m.helpView()
 	m.helpH = strings.Count(m.helpStr, "\n") + 1
 	g := m.geometry()
-	m.text.Width, m.text.Height = g.textW, g.textH
+	m.text.SetWidth(g.textW)
+	m.text.SetHeight(g.textH)
 	// The text is Markdown rendered; a live refresh rarely changes it,
 	// so it is redrawn only when what it shows changed.
 	if k := m.textKey(g.textW); k != m.textKeyed {
 		m.textKeyed = k
 		m.text.SetContent(m.textContent(g.textW))
 	}
-	m.full.Width, m.full.Height = m.width, g.bodyH-1
+	m.full.SetWidth(m.width)
+	m.full.SetHeight(g.bodyH - 1)
 	if m.focus > len(m.views()) {
 		m.focus = 0
 	}
@@ -1028,9 +1036,9 @@ func (m LessonModel) liveLines(g lessonLayout) []string {
 // textLines is the visible text, its last line saying there is more.
 func (m LessonModel) textLines() []string {
 	lines := strings.Split(m.text.View(), "\n")
-	if m.text.TotalLineCount() > m.text.Height && !m.text.AtBottom() && len(lines) > 1 {
+	if m.text.TotalLineCount() > m.text.Height() && !m.text.AtBottom() && len(lines) > 1 {
 		more := fmt.Sprintf("  ↓ more: j/k, pgdn, wheel (%d%%)", int(m.text.ScrollPercent()*100))
-		lines[len(lines)-1] = m.st.Subtle.Render(truncate(more, m.text.Width))
+		lines[len(lines)-1] = m.st.Subtle.Render(truncate(more, m.text.Width()))
 	}
 	return lines
 }

@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/mattn/go-isatty"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
@@ -86,16 +86,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}()
 
-	st := NewStyles(opts.Output, opts.NoColor)
-	f, isFile := opts.Output.(*os.File)
-	tty := isFile && isatty.IsTerminal(f.Fd())
-	if tty {
-		// Ask the terminal for its background now: lipgloss asks lazily,
-		// and a question asked once bubbletea reads the input would have
-		// its answer eaten as keystrokes.
-		st.r.HasDarkBackground()
-	}
-
+	// Dark until the terminal answers Init's question about its
+	// background.
+	st := NewStyles(true, opts.NoColor)
 	// The program is created after the factory that refers to it; nudge
 	// reaches it through this variable once it exists.
 	var p *tea.Program
@@ -119,20 +112,21 @@ func Run(ctx context.Context, opts Options) (err error) {
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
 		loadLocks: opts.LoadLocks,
 	})
-	if !tty {
-		// No terminal to ask for a size (a pipe, a test): assume the
-		// smallest supported one.
-		app.width, app.height = 80, 24
-		app.home = app.home.SetSize(80, 24)
-	}
-	p = tea.NewProgram(app,
+	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
 		tea.WithInput(opts.Input),
 		tea.WithOutput(opts.Output),
-		tea.WithAltScreen(),
-		tea.WithMouseCellMotion(),
 		tea.WithFPS(fps),
-	)
+		// Without a terminal to ask for a size (a pipe, a test), the
+		// smallest supported one; a terminal's own size replaces it.
+		tea.WithWindowSize(80, 24),
+	}
+	if st.NoColor {
+		// The program detects its colour profile from its own output and
+		// environment; no colour overrides that, for this program only.
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	p = tea.NewProgram(app, popts...)
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/lessons"
@@ -232,5 +232,27 @@ func TestRunPanicInUpdate(t *testing.T) {
 func TestRunNeedsEngine(t *testing.T) {
 	if err := Run(context.Background(), Options{Input: strings.NewReader(""), Output: io.Discard}); err == nil {
 		t.Fatal("Run without engine or session factory succeeded")
+	}
+}
+
+// TestRunKeyBurstFromInput: three letters in one read of the terminal are
+// three key presses: the cursor lands on the fourth lesson.
+func TestRunKeyBurstFromInput(t *testing.T) {
+	rc := startRun(t, nil, "")
+	rc.waitOutput(t, "Linux namespaces, for real")
+	if _, err := rc.in.Write([]byte("jjj")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	rc.type_(t, "\r")
+	rc.waitOutput(t, "CONCEPT")
+	rc.type_(t, "\x03")
+	if err := rc.result(t); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.sessions) != 1 || rc.sessions[0].lesson.ID != "net" {
+		t.Errorf("opened %d sessions, the first %v; want net", len(rc.sessions), rc.sessions)
 	}
 }

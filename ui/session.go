@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"

@@ -1,12 +1,11 @@
 package ui
 
 import (
-	"io"
+	"image/color"
 	"os"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	"charm.land/bubbles/v2/help"
+	"charm.land/lipgloss/v2"
 )
 
 // Styles is every style the ui draws with, in one place. Colours are
@@ -14,7 +13,10 @@ import (
 // difference that colour shows is also shown by a symbol or a word, so the
 // screens read the same without colour.
 type Styles struct {
-	r *lipgloss.Renderer
+	// NoColor: no colour is set on any style.
+	NoColor bool
+	// Dark: the colours suit a dark background.
+	Dark bool
 
 	Title     lipgloss.Style // screen titles
 	Subtle    lipgloss.Style // secondary text
@@ -55,65 +57,68 @@ func NoColorEnv() bool {
 	return os.Getenv("NO_COLOR") != ""
 }
 
-// NewStyles builds the styles for output w. With noColor (or NO_COLOR in
-// the environment) no colour escape is ever emitted; bold and italic stay
-// because they carry no colour.
-func NewStyles(w io.Writer, noColor bool) *Styles {
-	return stylesFor(lipgloss.NewRenderer(w), noColor)
-}
-
-// stylesFor builds the styles on r, turning colour off when asked.
-func stylesFor(r *lipgloss.Renderer, noColor bool) *Styles {
-	if noColor || NoColorEnv() {
-		r.SetColorProfile(termenv.Ascii)
+// NewStyles builds the styles for a terminal with a dark (or light)
+// background. With noColor (or NO_COLOR in the environment) no colour is set
+// on any style; bold and italic stay because they carry no colour.
+//
+// lipgloss v2 has no Renderer: a style is a plain value, and the colour
+// profile is applied by each tea.Program when it writes a frame (it detects
+// the profile from its own output and environment). What differs between
+// two programs in one process — their background and whether colour is
+// wanted — is an argument here, so each program builds its own Styles.
+func NewStyles(dark, noColor bool) *Styles {
+	noColor = noColor || NoColorEnv()
+	ld := lipgloss.LightDark(dark)
+	c := func(light, darkc string) color.Color {
+		if noColor {
+			return nil
+		}
+		return ld(lipgloss.Color(light), lipgloss.Color(darkc))
 	}
-	return newStyles(r)
-}
-
-func newStyles(r *lipgloss.Renderer) *Styles {
-	c := func(light, dark string) lipgloss.AdaptiveColor {
-		return lipgloss.AdaptiveColor{Light: light, Dark: dark}
-	}
-	// 256-colour indices, not hex: on a 256-colour terminal (tmux, most
-	// xterms) termenv converts a hex colour by a perceptual search on
-	// every Render, which was most of the idle CPU.
+	// 256-colour indices, not hex: a 256-colour terminal (tmux, most
+	// xterms) shows them as they are, where a hex colour would be
+	// converted by a perceptual search.
 	accent := c("55", "141")
 	green := c("28", "114")
 	red := c("124", "204")
 	yellow := c("130", "221")
 	blue := c("25", "117")
 	subtle := c("241", "248")
-	s := &Styles{r: r}
-	s.Title = r.NewStyle().Bold(true).Foreground(accent)
-	s.Subtle = r.NewStyle().Foreground(subtle)
-	s.Heading = r.NewStyle().Bold(true).Foreground(accent)
-	s.Bold = r.NewStyle().Bold(true)
-	s.Italic = r.NewStyle().Italic(true)
-	s.Code = r.NewStyle().Foreground(blue)
-	s.Selected = r.NewStyle().Bold(true).Foreground(accent)
-	s.Current = r.NewStyle().Bold(true).Foreground(accent)
-	s.Done = r.NewStyle().Foreground(green)
-	s.Warn = r.NewStyle().Foreground(yellow)
-	s.Error = r.NewStyle().Bold(true).Foreground(red)
-	s.Locked = r.NewStyle().Foreground(yellow)
-	s.Same = r.NewStyle().Foreground(subtle)
-	s.Changed = r.NewStyle().Bold(true).Foreground(yellow)
-	s.OnlyHost = r.NewStyle().Foreground(red)
-	s.OnlySB = r.NewStyle().Bold(true).Foreground(green)
-	s.ColHeader = r.NewStyle().Bold(true).Underline(true)
-	s.Rule = r.NewStyle().Foreground(subtle)
-	key := r.NewStyle().Bold(true).Foreground(accent)
-	desc := r.NewStyle().Foreground(subtle)
-	sep := r.NewStyle().Foreground(subtle)
+	fg := func(st lipgloss.Style, c color.Color) lipgloss.Style {
+		if c == nil {
+			return st
+		}
+		return st.Foreground(c)
+	}
+	r := lipgloss.NewStyle()
+	s := &Styles{NoColor: noColor, Dark: dark}
+	s.Title = fg(r.Bold(true), accent)
+	s.Subtle = fg(r, subtle)
+	s.Heading = fg(r.Bold(true), accent)
+	s.Bold = r.Bold(true)
+	s.Italic = r.Italic(true)
+	s.Code = fg(r, blue)
+	s.Selected = fg(r.Bold(true), accent)
+	s.Current = fg(r.Bold(true), accent)
+	s.Done = fg(r, green)
+	s.Warn = fg(r, yellow)
+	s.Error = fg(r.Bold(true), red)
+	s.Locked = fg(r, yellow)
+	s.Same = fg(r, subtle)
+	s.Changed = fg(r.Bold(true), yellow)
+	s.OnlyHost = fg(r, red)
+	s.OnlySB = fg(r.Bold(true), green)
+	s.ColHeader = r.Bold(true).Underline(true)
+	s.Rule = fg(r, subtle)
+	key := fg(r.Bold(true), accent)
+	desc := fg(r, subtle)
+	sep := fg(r, subtle)
 	s.Help = help.Styles{
 		Ellipsis: sep, ShortKey: key, ShortDesc: desc, ShortSeparator: sep,
 		FullKey: key, FullDesc: desc, FullSeparator: sep,
 	}
 	return s
 }
-
-// NewStyle is a blank style bound to the same renderer (and colour profile).
-func (s *Styles) NewStyle() lipgloss.Style { return s.r.NewStyle() }
 
 // newHelp is a bubbles/help model drawn with these styles.
 func (s *Styles) newHelp() help.Model {

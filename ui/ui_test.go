@@ -4,19 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
@@ -31,15 +28,21 @@ type spy struct {
 type spyState struct {
 	mu   sync.Mutex
 	last App
+	// seen is every screen drawn since the last keys, ANSI stripped: the
+	// v2 renderer writes only the cells that changed, so the output
+	// stream no longer holds whole lines to search.
+	seen strings.Builder
 }
 
-func (p spy) Init() tea.Cmd { return p.a.Init() }
-func (p spy) View() string  { return p.a.View() }
+func (p spy) Init() tea.Cmd  { return p.a.Init() }
+func (p spy) View() tea.View { return p.a.View() }
 func (p spy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, c := p.a.Update(msg)
 	a := m.(App)
+	screen := ansi.Strip(a.screen())
 	p.s.mu.Lock()
 	p.s.last = a
+	p.s.seen.WriteString(screen)
 	p.s.mu.Unlock()
 	return spy{a, p.s}, c
 }
@@ -49,7 +52,6 @@ type harness struct {
 	t        *testing.T
 	tm       *teatest.TestModel
 	spy      *spyState
-	seen     strings.Builder // output read since the last keys
 	store    *fakeStore
 	mu       sync.Mutex
 	sessions []*fakeSession
@@ -74,11 +76,7 @@ func withStyles(st *Styles) harnessOpt {
 	return func(c *appConfig, _ *harness) { c.styles = st }
 }
 
-func asciiStyles() *Styles {
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	return newStyles(r)
-}
+func asciiStyles() *Styles { return NewStyles(true, true) }
 
 func newHarness(t *testing.T, w, h int, store *fakeStore, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -126,38 +124,45 @@ func settled(a App) bool {
 	return !l.performing && !l.observing && !l.answering && !l.checking && !l.solving
 }
 
-// waitFor waits until the screen output since the last keys shows s.
+// waitFor waits until a screen drawn since the last keys shows s.
 func (h *harness) waitFor(s string) {
 	h.t.Helper()
-	if strings.Contains(ansi.Strip(h.seen.String()), s) {
-		return
-	}
-	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool {
-		if strings.Contains(ansi.Strip(h.seen.String()+string(b)), s) {
-			h.seen.Write(b)
-			return true
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.spy.mu.Lock()
+		ok := strings.Contains(h.spy.seen.String(), s)
+		last := ansi.Strip(h.spy.last.screen())
+		h.spy.mu.Unlock()
+		if ok {
+			return
 		}
-		return false
-	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %q; the screen:\n%s", s, last)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 func (h *harness) keys(ks ...string) {
-	h.seen.Reset()
+	h.spy.mu.Lock()
+	h.spy.seen.Reset()
+	h.spy.mu.Unlock()
 	for _, k := range ks {
-		var m tea.KeyMsg
+		var m tea.KeyPressMsg
 		switch k {
 		case "enter":
-			m = tea.KeyMsg{Type: tea.KeyEnter}
+			m = tea.KeyPressMsg{Code: tea.KeyEnter}
 		case "esc":
-			m = tea.KeyMsg{Type: tea.KeyEsc}
+			m = tea.KeyPressMsg{Code: tea.KeyEscape}
 		case "tab":
-			m = tea.KeyMsg{Type: tea.KeyTab}
+			m = tea.KeyPressMsg{Code: tea.KeyTab}
 		case "ctrl+c":
-			m = tea.KeyMsg{Type: tea.KeyCtrlC}
+			m = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 		case "down":
-			m = tea.KeyMsg{Type: tea.KeyDown}
+			m = tea.KeyPressMsg{Code: tea.KeyDown}
 		default:
-			m = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+			r := []rune(k)
+			m = tea.KeyPressMsg{Code: r[0], Text: k}
 		}
 		h.tm.Send(m)
 	}
@@ -179,7 +184,7 @@ func (h *harness) final() (App, string) {
 	default:
 		h.t.Fatalf("final model is %T", m)
 	}
-	return a, ansi.Strip(a.View())
+	return a, ansi.Strip(a.screen())
 }
 
 func (h *harness) session(i int) *fakeSession {
@@ -381,29 +386,27 @@ func TestNarrowStacks(t *testing.T) {
 
 var colourSGR = regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])(;[0-9;]*)?m`)
 
-// TestNoColor: with NoColor (or NO_COLOR) no colour escape is written,
-// even to a terminal that has colours; without it, there are colours (so
-// the test can fail).
+// TestNoColor: with NoColor (or NO_COLOR) no colour escape is drawn;
+// without it, there are colours (so the test can fail). Bold stays: it
+// carries no colour (https://no-color.org).
 func TestNoColor(t *testing.T) {
 	render := func(noColor bool) string {
-		r := lipgloss.NewRenderer(io.Discard)
-		r.SetColorProfile(termenv.TrueColor)
-		h := newHarness(t, 100, 30, progressStore(), withStyles(stylesFor(r, noColor)))
+		h := newHarness(t, 100, 30, progressStore(), withStyles(NewStyles(true, noColor)))
 		h.keys("j", "enter", "n", "n", "enter")
 		h.waitFor("sandbox live")
 		a, _ := h.final()
 		home := a.home.View()
-		return home + a.View()
+		return home + a.screen()
 	}
 	if out := render(false); !colourSGR.MatchString(out) {
 		t.Fatalf("with colours on, no colour escape was drawn: %q", out)
 	}
-	if out := render(true); colourSGR.MatchString(out) || strings.Contains(out, "\x1b[") {
-		t.Errorf("NoColor drew escapes: %q", colourSGR.FindString(out))
+	if out := render(true); colourSGR.MatchString(out) {
+		t.Errorf("NoColor drew colour: %q", colourSGR.FindString(out))
 	}
 	t.Setenv("NO_COLOR", "1")
-	if out := render(false); strings.Contains(out, "\x1b[") {
-		t.Errorf("NO_COLOR drew escapes: %q", colourSGR.FindString(out))
+	if out := render(false); colourSGR.MatchString(out) {
+		t.Errorf("NO_COLOR drew colour: %q", colourSGR.FindString(out))
 	}
 }
 
@@ -513,10 +516,10 @@ func TestQuitClosesSessions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ss := &sessionSet{}
-			h := &harness{t: t}
+			h := &harness{t: t, spy: &spyState{}}
 			c := appConfig{ctx: context.Background(), styles: asciiStyles(), lessons: fakeLessons(), sessions: ss}
 			withSessionHook(func(*fakeSession) {})(&c, h)
-			h.tm = teatest.NewTestModel(t, newApp(c), teatest.WithInitialTermSize(80, 24))
+			h.tm = teatest.NewTestModel(t, spy{newApp(c), h.spy}, teatest.WithInitialTermSize(80, 24))
 			h.keys("j", "enter")
 			h.waitFor("[CONCEPT]")
 			h.keys(tc.keys...)
@@ -539,11 +542,11 @@ func TestMouseWheelScrolls(t *testing.T) {
 	h.until("open", func(a App) bool { return a.open })
 	before := 0
 	h.until("text", func(a App) bool {
-		before = a.lesson.text.YOffset
-		return a.lesson.text.TotalLineCount() > a.lesson.text.Height
+		before = a.lesson.text.YOffset()
+		return a.lesson.text.TotalLineCount() > a.lesson.text.Height()
 	})
-	h.tm.Send(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
-	h.until("scrolled", func(a App) bool { return a.lesson.text.YOffset > before })
+	h.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	h.until("scrolled", func(a App) bool { return a.lesson.text.YOffset() > before })
 	h.final()
 }
 
@@ -600,4 +603,17 @@ func TestGoldenPredict(t *testing.T) {
 		}
 	}
 	golden.RequireEqual(t, []byte(screen))
+}
+
+// TestKeyBurst: "jjj" arriving as one key press moves three lessons down,
+// like three presses (issue 10 E: runs of typed letters were lost).
+func TestKeyBurst(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.waitFor("▸ 01")
+	h.tm.Send(tea.KeyPressMsg{Code: 'j', Text: "jjj"})
+	h.waitFor("locked: needs root")
+	_, screen := h.final()
+	if !strings.Contains(screen, "▸ 05 Network") {
+		t.Errorf("the cursor is not three lessons down:\n%s", screen)
+	}
 }
