@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // Below this size the screens cannot be drawn sensibly; a message says so.
@@ -113,7 +114,7 @@ func (s *sessionSet) closeAll() error {
 // App is the root model: the home screen, the open lesson, the size check
 // and the progress store.
 type App struct {
-	st          *Styles
+	st          *common.Styles
 	ctx         context.Context
 	lessons     []lessons.Lesson
 	locks       map[string]string
@@ -142,7 +143,7 @@ type App struct {
 // appConfig is what NewApp needs.
 type appConfig struct {
 	ctx         context.Context
-	styles      *Styles
+	styles      *common.Styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
 	store       ProgressStore
@@ -203,7 +204,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// The terminal's answer to Init's question: redraw in colours
 		// that suit its background.
 		if msg.IsDark() != a.st.Dark {
-			a.st = NewStyles(msg.IsDark(), a.st.NoColor)
+			a.st = common.NewStyles(msg.IsDark(), a.st.NoColor)
 			a.home = a.home.SetStyles(a.st)
 			if a.open {
 				a.lesson = a.lesson.SetStyles(a.st)
@@ -414,18 +415,10 @@ func (a App) screen() string {
 	}
 	if a.tooSmall() {
 		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.width, a.height)
-		return a.st.Warn.Render(strings.Join(wrapLines(msg, a.width), "\n"))
+		return a.st.Warn.Render(strings.Join(common.WrapLines(msg, a.width), "\n"))
 	}
 	if a.open {
 		return a.lesson.View()
 	}
 	return a.home.View()
-}
-
-func wrapLines(s string, w int) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		out = append(out, wrapPlain(l, max(w, 4))...)
-	}
-	return out
 }

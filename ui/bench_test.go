@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // benchLesson is a lesson screen at w x h after Perform, on the Observe
@@ -88,7 +89,7 @@ func BenchmarkHomeView(b *testing.B) {
 // well under 100 ms.
 func TestFirstFrame(t *testing.T) {
 	start := time.Now()
-	c := appConfig{ctx: context.Background(), styles: NewStyles(true, true), lessons: fakeLessons(),
+	c := appConfig{ctx: context.Background(), styles: common.NewStyles(true, true), lessons: fakeLessons(),
 		newSession: func(l lessons.Lesson) LessonSession { return newFakeSession(l) }}
 	a := newApp(c)
 	m, _ := a.Update(tea.WindowSizeMsg{Width: 120, Height: 40})

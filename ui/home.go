@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // openLessonMsg asks the app to open a lesson.
@@ -18,7 +19,7 @@ type openLessonMsg struct{ ID string }
 type HomeModel struct {
 	Keys HomeKeyMap
 
-	st       *Styles
+	st       *common.Styles
 	help     help.Model
 	lessons  []lessons.Lesson
 	locks    map[string]string
@@ -43,7 +44,7 @@ type HomeModel struct {
 func (m HomeModel) SetLocks(l map[string]string) HomeModel { m.locks = l; return m }
 
 // SetStyles redraws the screen with st.
-func (m HomeModel) SetStyles(st *Styles) HomeModel {
+func (m HomeModel) SetStyles(st *common.Styles) HomeModel {
 	m.st = st
 	m.help.Styles = st.Help
 	return m
@@ -53,8 +54,8 @@ func (m HomeModel) SetStyles(st *Styles) HomeModel {
 func (m HomeModel) SetChecking(c bool) HomeModel { m.checking = c; return m }
 
 // NewHome is the home screen over the lessons in curriculum order.
-func NewHome(st *Styles, ls []lessons.Lesson, locks map[string]string) HomeModel {
-	return HomeModel{Keys: DefaultHomeKeyMap(), st: st, help: st.newHelp(), lessons: ls, locks: locks, progress: lessons.NewProgress()}
+func NewHome(st *common.Styles, ls []lessons.Lesson, locks map[string]string) HomeModel {
+	return HomeModel{Keys: DefaultHomeKeyMap(), st: st, help: st.NewHelp(), lessons: ls, locks: locks, progress: lessons.NewProgress()}
 }
 
 // SetSize sets the area the screen draws in.
@@ -181,11 +182,11 @@ func (m HomeModel) View() string {
 	}
 	title := st.Title.Render("nslab") + " " + st.Subtle.Render("· Linux namespaces, for real")
 	count := st.Subtle.Render(fmt.Sprintf("%d/%d done", done, len(m.lessons)))
-	b = append(b, joinEnds(title, count, w), "")
+	b = append(b, common.JoinEnds(title, count, w), "")
 	if m.err != "" {
-		b = append(b, st.Error.Render(truncate(symFail+" "+m.err, w)))
+		b = append(b, st.Error.Render(common.Truncate(common.SymFail+" "+m.err, w)))
 	} else if m.warning != "" {
-		b = append(b, st.Warn.Render(truncate("! "+m.warning, w)))
+		b = append(b, st.Warn.Render(common.Truncate("! "+m.warning, w)))
 	}
 	// Columns: cursor(2) num(3) title … minutes(7) status(14) lock(2).
 	const statusW, minW = 14, 8
@@ -196,17 +197,17 @@ func (m HomeModel) View() string {
 		l := m.lessons[i]
 		cur := "  "
 		if i == m.cursor {
-			cur = symCursor + " "
+			cur = common.SymCursor + " "
 		}
 		lock := "  "
 		if m.locks[l.ID] != "" {
-			lock = " " + st.Locked.Render(symLocked)
+			lock = " " + st.Locked.Render(common.SymLocked)
 		}
 		num := fmt.Sprintf("%02d ", l.Number)
-		t := pad(truncate(l.Title, titleW), titleW)
+		t := common.Pad(common.Truncate(l.Title, titleW), titleW)
 		mins := fmt.Sprintf("%4d min", l.Minutes)
 		status := m.progress.Get(l.ID).Status
-		stxt := pad(statusText(status), statusW)
+		stxt := common.Pad(statusText(status), statusW)
 		switch status {
 		case lessons.StatusDone:
 			stxt = st.Done.Render(stxt)
@@ -215,11 +216,11 @@ func (m HomeModel) View() string {
 		default:
 			stxt = st.Subtle.Render(stxt)
 		}
-		line := num + t + st.Subtle.Render(pad(mins, minW)) + " " + stxt + lock
+		line := num + t + st.Subtle.Render(common.Pad(mins, minW)) + " " + stxt + lock
 		if i == m.cursor {
-			line = st.Selected.Render(num+t) + st.Subtle.Render(pad(mins, minW)) + " " + stxt + lock
+			line = st.Selected.Render(num+t) + st.Subtle.Render(common.Pad(mins, minW)) + " " + stxt + lock
 		}
-		b = append(b, truncate(cur+line, w))
+		b = append(b, common.Truncate(cur+line, w))
 	}
 	for len(b) < base+h {
 		b = append(b, "")
@@ -229,33 +230,24 @@ func (m HomeModel) View() string {
 	}
 	b = append(b, st.Rule.Render(strings.Repeat("─", w)))
 	if l, ok := m.Selected(); ok {
-		b = append(b, truncate(l.Summary, w))
+		b = append(b, common.Truncate(l.Summary, w))
 		info := fmt.Sprintf("syscalls: %s · namespaces: %s", strings.Join(l.Syscalls, ", "), strings.Join(l.Kinds, ", "))
-		b = append(b, st.Subtle.Render(truncate(info, w)))
+		b = append(b, st.Subtle.Render(common.Truncate(info, w)))
 		if why := m.locks[l.ID]; why != "" {
-			b = append(b, st.Locked.Render(truncate(symLocked+" locked: "+why, w)))
+			b = append(b, st.Locked.Render(common.Truncate(common.SymLocked+" locked: "+why, w)))
 		} else if m.checking {
-			b = append(b, st.Subtle.Render(truncate("checking what this machine can run…", w)))
+			b = append(b, st.Subtle.Render(common.Truncate("checking what this machine can run…", w)))
 		} else {
-			b = append(b, st.Subtle.Render(truncate("enter opens it; ? shows every key", w)))
+			b = append(b, st.Subtle.Render(common.Truncate("enter opens it; ? shows every key", w)))
 		}
 	}
 	out := strings.Join(b, "\n")
 	// Pad so the help sits on the last line.
 	used := strings.Count(out, "\n") + 1
-	hv := fitLines(m.help.View(m.Keys), w)
+	hv := common.FitLines(m.help.View(m.Keys), w)
 	gap := m.height - used - (strings.Count(hv, "\n") + 1)
 	if gap > 0 {
 		out += strings.Repeat("\n", gap)
 	}
 	return out + "\n" + hv
-}
-
-// joinEnds puts left and right on one line of width w.
-func joinEnds(left, right string, w int) string {
-	lw, rw := widthOf(left), widthOf(right)
-	if lw+rw+1 > w {
-		return truncate(left, w)
-	}
-	return left + strings.Repeat(" ", w-lw-rw) + right
 }

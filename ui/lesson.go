@@ -14,6 +14,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // progressMsg asks the app to record progress and save it.
@@ -25,7 +26,7 @@ type progressMsg struct{ apply func(*lessons.Progress) }
 type LessonModel struct {
 	Keys LessonKeyMap
 
-	st     *Styles
+	st     *common.Styles
 	help   help.Model
 	ctx    context.Context
 	sid    int
@@ -79,12 +80,12 @@ type LessonModel struct {
 
 // NewLesson is the lesson screen over an open session. sid tells this
 // screen's command results from an earlier one's.
-func NewLesson(ctx context.Context, st *Styles, sid int, sess LessonSession, lock string, refresh time.Duration) LessonModel {
+func NewLesson(ctx context.Context, st *common.Styles, sid int, sess LessonSession, lock string, refresh time.Duration) LessonModel {
 	if refresh <= 0 {
 		refresh = time.Second
 	}
 	m := LessonModel{
-		Keys: DefaultLessonKeyMap(), st: st, help: st.newHelp(), ctx: ctx, sid: sid, sess: sess,
+		Keys: DefaultLessonKeyMap(), st: st, help: st.NewHelp(), ctx: ctx, sid: sid, sess: sess,
 		lesson: sess.Lesson(), lock: lock, refresh: refresh, choice: -1,
 		text: viewport.New(), full: viewport.New(),
 	}
@@ -118,7 +119,7 @@ func (m LessonModel) SetSize(w, h int) LessonModel {
 }
 
 // SetStyles redraws the screen with st.
-func (m LessonModel) SetStyles(st *Styles) LessonModel {
+func (m LessonModel) SetStyles(st *common.Styles) LessonModel {
 	m.st = st
 	m.help.Styles = st.Help
 	m.textKeyed = ""
@@ -255,7 +256,7 @@ func (m LessonModel) Update(msg tea.Msg) (LessonModel, tea.Cmd) {
 			m.text.GotoBottom()
 			return m, nil
 		}
-		m = m.SetStatus(symOK+" challenge solved: "+msg.Detail, false).layout()
+		m = m.SetStatus(common.SymOK+" challenge solved: "+msg.Detail, false).layout()
 		m.text.GotoBottom()
 		id, hints, part := m.lesson.ID, m.hints, m.part()
 		return m.layout(), func() tea.Msg {
@@ -477,7 +478,7 @@ func (m LessonModel) key(msg tea.KeyPressMsg) (LessonModel, tea.Cmd) {
 func (m LessonModel) needPerform(what string) (string, bool) {
 	switch {
 	case m.lock != "":
-		return fmt.Sprintf("%s locked on this machine: %s", symLocked, m.lock), true
+		return fmt.Sprintf("%s locked on this machine: %s", common.SymLocked, m.lock), true
 	case m.performErr != "":
 		return "the lesson's syscalls failed: " + m.performErr, true
 	case m.performing:
@@ -533,7 +534,7 @@ func (m LessonModel) enter() (LessonModel, tea.Cmd) {
 	case lessons.PartPerform:
 		switch {
 		case m.lock != "":
-			return m.SetStatus(fmt.Sprintf("%s locked on this machine: %s", symLocked, m.lock), true).layout(), nil
+			return m.SetStatus(fmt.Sprintf("%s locked on this machine: %s", common.SymLocked, m.lock), true).layout(), nil
 		case m.checkingLocks:
 			return m.SetStatus("checking what this machine can run… press enter again in a moment", false), nil
 		case m.performing:
@@ -566,19 +567,9 @@ type lessonLayout struct {
 
 func (m LessonModel) helpView() string {
 	if m.confirm {
-		return fitLines(m.help.View(confirmKeys{m.Keys}), m.width)
+		return common.FitLines(m.help.View(confirmKeys{m.Keys}), m.width)
 	}
-	return fitLines(m.help.View(lessonHelp{m.Keys, m.part()}), m.width)
-}
-
-// fitLines cuts every line of s to w cells (bubbles/help can overrun its
-// width by one item).
-func fitLines(s string, w int) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = truncate(l, w)
-	}
-	return strings.Join(lines, "\n")
+	return common.FitLines(m.help.View(lessonHelp{m.Keys, m.part()}), m.width)
 }
 
 func (m LessonModel) geometry() lessonLayout {
@@ -701,9 +692,9 @@ func (m LessonModel) textContent(w int) string {
 		title = partName(m.part())
 	}
 	var b []string
-	b = append(b, st.Heading.Render(truncate(title, w)))
+	b = append(b, st.Heading.Render(common.Truncate(title, w)))
 	if body := strings.TrimSpace(sec.Body); body != "" {
-		b = append(b, renderMarkdown(st, body, w))
+		b = append(b, common.Markdown(st, body, w))
 	}
 	extra := m.partExtra(w)
 	if len(extra) > 0 {
@@ -726,9 +717,9 @@ func (m LessonModel) partExtra(w int) []string {
 	st := m.st
 	lg := m.lesson.Logic
 	var b []string
-	add := func(s string) { b = append(b, wrapInline(st, s, w)...) }
+	add := func(s string) { b = append(b, common.Inline(st, s, w)...) }
 	addStyled := func(s string, style func(...string) string) {
-		for _, l := range wrapPlain(s, w) {
+		for _, l := range common.WrapPlain(s, w) {
 			b = append(b, style(l))
 		}
 	}
@@ -738,13 +729,13 @@ func (m LessonModel) partExtra(w int) []string {
 		}
 		v := m.verdict
 		if v.Correct {
-			addStyled(fmt.Sprintf("%s Your prediction (%d) was right.", symOK, v.Choice+1), st.Done.Render)
+			addStyled(fmt.Sprintf("%s Your prediction (%d) was right.", common.SymOK, v.Choice+1), st.Done.Render)
 		} else {
 			right := ""
 			if v.Right >= 0 && v.Right < len(lg.Prediction.Choices) {
 				right = fmt.Sprintf(" The kernel says %d: %s", v.Right+1, lg.Prediction.Choices[v.Right])
 			}
-			addStyled(fmt.Sprintf("%s Your prediction (%d) was not what happened.%s", symFail, v.Choice+1, right), st.Error.Render)
+			addStyled(fmt.Sprintf("%s Your prediction (%d) was not what happened.%s", common.SymFail, v.Choice+1, right), st.Error.Render)
 		}
 		if v.Why != "" {
 			add(v.Why)
@@ -761,18 +752,18 @@ func (m LessonModel) partExtra(w int) []string {
 		for i, c := range p.Choices {
 			cur := "  "
 			if m.predicting() && i == m.cursor {
-				cur = symCursor + " "
+				cur = common.SymCursor + " "
 			}
 			mark := ""
 			if i == m.choice {
 				mark = "  ← your prediction"
 			}
 			prefix := fmt.Sprintf("%s%d) ", cur, i+1)
-			for j, l := range wrapPlain(c+mark, w-widthOf(prefix)) {
+			for j, l := range common.WrapPlain(c+mark, w-common.Width(prefix)) {
 				if j == 0 {
 					l = prefix + l
 				} else {
-					l = strings.Repeat(" ", widthOf(prefix)) + l
+					l = strings.Repeat(" ", common.Width(prefix)) + l
 				}
 				if i == m.choice || (m.predicting() && i == m.cursor) {
 					l = st.Selected.Render(l)
@@ -792,7 +783,7 @@ func (m LessonModel) partExtra(w int) []string {
 	case lessons.PartPerform:
 		if m.lesson.Command != "" {
 			add("The same with util-linux:")
-			b = append(b, "  "+st.Code.Render(truncate(m.lesson.Command, w-2)))
+			b = append(b, "  "+st.Code.Render(common.Truncate(m.lesson.Command, w-2)))
 		}
 		if len(m.lesson.Syscalls) > 0 {
 			add("Syscalls: `" + strings.Join(m.lesson.Syscalls, "`, `") + "`")
@@ -800,14 +791,14 @@ func (m LessonModel) partExtra(w int) []string {
 		b = append(b, "")
 		switch {
 		case m.lock != "":
-			addStyled(symLocked+" Locked on this machine: "+m.lock, st.Locked.Render)
+			addStyled(common.SymLocked+" Locked on this machine: "+m.lock, st.Locked.Render)
 			add("You can read on, but not perform it here.")
 		case m.performing:
 			add("… performing the syscalls")
 		case m.performErr != "":
-			addStyled(symFail+" The syscalls failed: "+m.performErr, st.Error.Render)
+			addStyled(common.SymFail+" The syscalls failed: "+m.performErr, st.Error.Render)
 		case m.performed:
-			addStyled(symOK+" Performed. The trace is in the syscall log; n goes on.", st.Done.Render)
+			addStyled(common.SymOK+" Performed. The trace is in the syscall log; n goes on.", st.Done.Render)
 		default:
 			addStyled("Press enter to perform the syscalls for real.", st.Bold.Render)
 		}
@@ -823,7 +814,7 @@ func (m LessonModel) partExtra(w int) []string {
 				s := "✓ " + f.Text
 				style := st.Done.Render
 				if !f.OK {
-					s, style = symFail+" "+f.Text, st.Error.Render
+					s, style = common.SymFail+" "+f.Text, st.Error.Render
 				}
 				if f.Got != "" {
 					s += " (" + f.Got + ")"
@@ -841,7 +832,7 @@ func (m LessonModel) partExtra(w int) []string {
 		if len(lg.Experiments) > 0 {
 			add("Try:")
 			for _, e := range lg.Experiments {
-				b = append(b, "  "+st.Code.Render(truncate(e, w-2)))
+				b = append(b, "  "+st.Code.Render(common.Truncate(e, w-2)))
 			}
 		}
 	case lessons.PartChallenge:
@@ -856,11 +847,11 @@ func (m LessonModel) partExtra(w int) []string {
 		case m.checked == nil:
 			add("Not checked yet: solve it in the shell (s), then press c.")
 		case m.checked.Err != nil:
-			addStyled(symFail+" check failed: "+m.checked.Err.Error(), st.Error.Render)
+			addStyled(common.SymFail+" check failed: "+m.checked.Err.Error(), st.Error.Render)
 		case m.checked.OK:
-			addStyled(symOK+" Solved: "+m.checked.Detail, st.Done.Render)
+			addStyled(common.SymOK+" Solved: "+m.checked.Detail, st.Done.Render)
 		default:
-			addStyled(symFail+" Not yet: "+m.checked.Detail, st.Warn.Render)
+			addStyled(common.SymFail+" Not yet: "+m.checked.Detail, st.Warn.Render)
 		}
 		for i := 0; i < m.hints && i < len(c.Hints); i++ {
 			add(fmt.Sprintf("**Hint %d:** %s", i+1, c.Hints[i]))
@@ -868,7 +859,7 @@ func (m LessonModel) partExtra(w int) []string {
 		if m.solution {
 			add("**Solution:**")
 			for _, s := range c.Solution {
-				b = append(b, "  "+st.Code.Render(truncate(s, w-2)))
+				b = append(b, "  "+st.Code.Render(common.Truncate(s, w-2)))
 			}
 		}
 		if m.confirm {
@@ -881,13 +872,13 @@ func (m LessonModel) partExtra(w int) []string {
 		if !m.solution {
 			keys += " · v solution"
 		}
-		b = append(b, st.Subtle.Render(truncate(keys, w)))
+		b = append(b, st.Subtle.Render(common.Truncate(keys, w)))
 	case lessons.PartRecap:
 		if len(m.lesson.ManPages) > 0 {
 			add("Read: " + strings.Join(m.lesson.ManPages, ", "))
 		}
 		if m.checked != nil && m.checked.OK {
-			addStyled(symOK+" Lesson done.", st.Done.Render)
+			addStyled(common.SymOK+" Lesson done.", st.Done.Render)
 		}
 		add("Press enter to go back to the lessons.")
 	}
@@ -896,7 +887,7 @@ func (m LessonModel) partExtra(w int) []string {
 
 func (m LessonModel) waiting() string {
 	if m.lock != "" {
-		return symLocked + " Locked on this machine: " + m.lock
+		return common.SymLocked + " Locked on this machine: " + m.lock
 	}
 	if m.performErr != "" {
 		return "The syscalls failed: " + m.performErr
@@ -918,22 +909,22 @@ func (m LessonModel) View() string {
 	state := ""
 	switch {
 	case m.lock != "":
-		state = st.Locked.Render(symLocked + " locked")
+		state = st.Locked.Render(common.SymLocked + " locked")
 	case m.performing:
 		state = st.Warn.Render("… performing")
 	case m.performErr != "":
-		state = st.Error.Render(symFail + " failed")
+		state = st.Error.Render(common.SymFail + " failed")
 	case m.performed:
 		state = st.Done.Render("● sandbox live")
 	}
-	out = append(out, joinEnds(truncate(title, w-16), state, w), m.stepBar(w))
+	out = append(out, common.JoinEnds(common.Truncate(title, w-16), state, w), m.stepBar(w))
 
 	var body []string
 	if m.focus > 0 {
 		vs := m.views()
 		v := vs[m.focus-1]
 		t := fmt.Sprintf("view %d/%d: %s — tab next · 0 all views · ↑/↓ scroll", m.focus, len(vs), viewTitle(v))
-		body = append(body, st.Heading.Render(truncate(t, w)))
+		body = append(body, st.Heading.Render(common.Truncate(t, w)))
 		if m.obs == nil {
 			body = append(body, m.waiting())
 		} else {
@@ -952,7 +943,7 @@ func (m LessonModel) View() string {
 				if i < len(live) {
 					r = live[i]
 				}
-				body = append(body, pad(truncate(l, g.textW), g.textW)+" "+sep+" "+r)
+				body = append(body, common.Pad(common.Truncate(l, g.textW), g.textW)+" "+sep+" "+r)
 			}
 		} else {
 			body = append(body, text...)
@@ -973,9 +964,9 @@ func (m LessonModel) View() string {
 	status := ""
 	if m.status != "" {
 		if m.statusErr {
-			status = st.Error.Render(truncate(symFail+" "+m.status, w))
+			status = st.Error.Render(common.Truncate(common.SymFail+" "+m.status, w))
 		} else {
-			status = st.Subtle.Render(truncate(m.status, w))
+			status = st.Subtle.Render(common.Truncate(m.status, w))
 		}
 	}
 	out = append(out, status, m.helpStr)
@@ -985,7 +976,7 @@ func (m LessonModel) View() string {
 // rule is a titled separator line.
 func (m LessonModel) rule(title string, w int) string {
 	t := "─ " + title + " "
-	return m.st.Rule.Render(truncate(t+strings.Repeat("─", max(w-widthOf(t), 0)), w))
+	return m.st.Rule.Render(common.Truncate(t+strings.Repeat("─", max(w-common.Width(t), 0)), w))
 }
 
 // liveLines is the live area: the views and the syscall log.
@@ -1001,23 +992,23 @@ func (m LessonModel) liveLines(g lessonLayout) []string {
 	case m.obs == nil:
 		out = append(out, m.rule("live: HOST vs SANDBOX · "+every, g.liveW))
 	case g.wide:
-		out = append(out, m.rule("live: HOST vs SANDBOX · "+every, g.liveW), truncate(table.header(st, ""), g.liveW))
+		out = append(out, m.rule("live: HOST vs SANDBOX · "+every, g.liveW), common.Truncate(table.header(st, ""), g.liveW))
 	default:
-		out = append(out, truncate(table.header(st, "live "+m.refresh.String()), g.liveW))
+		out = append(out, common.Truncate(table.header(st, "live "+m.refresh.String()), g.liveW))
 	}
 	h := g.liveH - (len(out) - 1)
 	var views []string
 	switch {
 	case m.obs == nil:
-		views = append(views, st.Subtle.Render(truncate(m.waiting(), g.liveW)))
+		views = append(views, st.Subtle.Render(common.Truncate(m.waiting(), g.liveW)))
 		var names []string
 		for i, v := range m.views() {
 			names = append(names, fmt.Sprintf("%d %s", i+1, viewTitle(v)))
 		}
-		views = append(views, st.Subtle.Render(truncate("views: "+strings.Join(names, " · "), g.liveW)))
+		views = append(views, st.Subtle.Render(common.Truncate("views: "+strings.Join(names, " · "), g.liveW)))
 	default:
 		if m.obsErr != "" {
-			views = append(views, st.Error.Render(truncate(symFail+" "+m.obsErr, g.liveW)))
+			views = append(views, st.Error.Render(common.Truncate(common.SymFail+" "+m.obsErr, g.liveW)))
 		}
 		views = append(views, renderAllViews(st, m.obs, m.compact, m.lesson.Logic.Views, table, h-len(views))...)
 	}
@@ -1025,7 +1016,7 @@ func (m LessonModel) liveLines(g lessonLayout) []string {
 		views = append(views, "")
 	}
 	out = append(out, views[:h]...)
-	out = append(out, m.rule(fmt.Sprintf("syscalls (%d) ─── %s differs %s only sandbox %s only host", len(m.events), symChanged, symOnlySB, symOnlyHost), g.liveW))
+	out = append(out, m.rule(fmt.Sprintf("syscalls (%d) ─── %s differs %s only sandbox %s only host", len(m.events), common.SymChanged, common.SymOnlySB, common.SymOnlyHost), g.liveW))
 	trace := renderTrace(st, m.events, g.liveW, g.traceH)
 	for len(trace) < g.traceH {
 		trace = append(trace, "")
@@ -1038,7 +1029,7 @@ func (m LessonModel) textLines() []string {
 	lines := strings.Split(m.text.View(), "\n")
 	if m.text.TotalLineCount() > m.text.Height() && !m.text.AtBottom() && len(lines) > 1 {
 		more := fmt.Sprintf("  ↓ more: j/k, pgdn, wheel (%d%%)", int(m.text.ScrollPercent()*100))
-		lines[len(lines)-1] = m.st.Subtle.Render(truncate(more, m.text.Width()))
+		lines[len(lines)-1] = m.st.Subtle.Render(common.Truncate(more, m.text.Width()))
 	}
 	return lines
 }
@@ -1069,7 +1060,7 @@ func (m LessonModel) stepBar(w int) string {
 	if plain <= w {
 		return b.String()
 	}
-	return st.Current.Render(truncate(fmt.Sprintf("part %d/%d: %s", m.index+1, len(parts), strings.ToUpper(string(m.part()))), w))
+	return st.Current.Render(common.Truncate(fmt.Sprintf("part %d/%d: %s", m.index+1, len(parts), strings.ToUpper(string(m.part()))), w))
 }
 
 // lessonHelp is the short help for the current part.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // ProgressStore keeps the learner's progress (lessons.ProgressFile is one).
@@ -88,7 +89,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 	// Dark until the terminal answers Init's question about its
 	// background.
-	st := NewStyles(true, opts.NoColor)
+	st := common.NewStyles(true, opts.NoColor)
 	// The program is created after the factory that refers to it; nudge
 	// reaches it through this variable once it exists.
 	var p *tea.Program

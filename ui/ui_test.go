@@ -17,6 +17,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // spy wraps the App to let tests wait on its state, not only its output.
@@ -72,11 +73,11 @@ func withSessionHook(f func(*fakeSession)) harnessOpt {
 	}
 }
 
-func withStyles(st *Styles) harnessOpt {
+func withStyles(st *common.Styles) harnessOpt {
 	return func(c *appConfig, _ *harness) { c.styles = st }
 }
 
-func asciiStyles() *Styles { return NewStyles(true, true) }
+func asciiStyles() *common.Styles { return common.NewStyles(true, true) }
 
 func newHarness(t *testing.T, w, h int, store *fakeStore, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -391,7 +392,7 @@ var colourSGR = regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])(
 // carries no colour (https://no-color.org).
 func TestNoColor(t *testing.T) {
 	render := func(noColor bool) string {
-		h := newHarness(t, 100, 30, progressStore(), withStyles(NewStyles(true, noColor)))
+		h := newHarness(t, 100, 30, progressStore(), withStyles(common.NewStyles(true, noColor)))
 		h.keys("j", "enter", "n", "n", "enter")
 		h.waitFor("sandbox live")
 		a, _ := h.final()

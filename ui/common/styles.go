@@ -1,4 +1,4 @@
-package ui
+package common
 
 import (
 	"image/color"
@@ -39,16 +39,17 @@ type Styles struct {
 	Help      help.Styles
 }
 
-// Symbols mark what colour also marks, so that colour is never the only cue.
+// Symbols mark what colour also marks, so that colour is never the only
+// cue. The delta symbols live here and nowhere else.
 const (
-	symSame     = "="
-	symChanged  = "≠"
-	symOnlySB   = "+"
-	symOnlyHost = "-"
-	symOK       = "✓"
-	symFail     = "✗"
-	symLocked   = "⊘"
-	symCursor   = "▸"
+	SymSame     = "="
+	SymChanged  = "≠"
+	SymOnlySB   = "+"
+	SymOnlyHost = "-"
+	SymOK       = "✓"
+	SymFail     = "✗"
+	SymLocked   = "⊘"
+	SymCursor   = "▸"
 )
 
 // NoColorEnv reports whether the environment asks for no colour
@@ -120,8 +121,8 @@ func NewStyles(dark, noColor bool) *Styles {
 	return s
 }
 
-// newHelp is a bubbles/help model drawn with these styles.
-func (s *Styles) newHelp() help.Model {
+// NewHelp is a bubbles/help model drawn with these styles.
+func (s *Styles) NewHelp() help.Model {
 	h := help.New()
 	h.Styles = s.Help
 	return h

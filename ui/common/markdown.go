@@ -1,11 +1,10 @@
-package ui
+package common
 
 import (
 	"strings"
 
 	"charm.land/glamour/v2"
 	"charm.land/glamour/v2/ansi"
-	"charm.land/lipgloss/v2"
 	xansi "github.com/charmbracelet/x/ansi"
 )
 
@@ -47,11 +46,11 @@ func markdownStyle(st *Styles) ansi.StyleConfig {
 	}
 }
 
-// renderMarkdown renders a lesson's Markdown (CommonMark plus GFM tables)
+// Markdown renders a lesson's Markdown (CommonMark plus GFM tables)
 // with glamour, wrapped to width. glamour is pure: it writes the colours
 // of the style sheet as they are, and the program's renderer fits them to
 // its terminal's profile.
-func renderMarkdown(st *Styles, md string, width int) string {
+func Markdown(st *Styles, md string, width int) string {
 	width = max(width, 10)
 	r, err := glamour.NewTermRenderer(glamour.WithStyles(markdownStyle(st)), glamour.WithWordWrap(width))
 	if err == nil {
@@ -62,7 +61,7 @@ func renderMarkdown(st *Styles, md string, width int) string {
 	}
 	// glamour fails only on a broken style sheet; the text is still
 	// worth showing.
-	return strings.Join(wrapLines(md, width), "\n")
+	return strings.Join(WrapLines(md, width), "\n")
 }
 
 // tidyRendered drops glamour's leading and trailing blank lines and the
@@ -71,7 +70,7 @@ func renderMarkdown(st *Styles, md string, width int) string {
 func tidyRendered(s string, width int) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = truncate(strings.TrimRight(l, " "), width)
+		lines[i] = Truncate(strings.TrimRight(l, " "), width)
 		if xansi.Strip(lines[i]) != "" && strings.TrimSpace(xansi.Strip(lines[i])) == "" {
 			lines[i] = ""
 		}
@@ -85,55 +84,8 @@ func tidyRendered(s string, width int) string {
 	return strings.Join(lines, "\n")
 }
 
-// wrapInline renders a line of inline Markdown (**bold**, `code`) wrapped
+// Inline renders a line of inline Markdown (**bold**, `code`) wrapped
 // to width.
-func wrapInline(st *Styles, s string, width int) []string {
-	return strings.Split(renderMarkdown(st, s, max(width, 4)), "\n")
+func Inline(st *Styles, s string, width int) []string {
+	return strings.Split(Markdown(st, s, max(width, 4)), "\n")
 }
-
-// wrapPlain word-wraps unstyled text.
-func wrapPlain(s string, width int) []string {
-	if width < 4 {
-		width = 4
-	}
-	var lines []string
-	var cur string
-	for _, w := range strings.Fields(s) {
-		if lipgloss.Width(w) > width {
-			w = truncate(w, width)
-		}
-		switch {
-		case cur == "":
-			cur = w
-		case lipgloss.Width(cur)+1+lipgloss.Width(w) > width:
-			lines = append(lines, cur)
-			cur = w
-		default:
-			cur += " " + w
-		}
-	}
-	if cur != "" || len(lines) == 0 {
-		lines = append(lines, cur)
-	}
-	return lines
-}
-
-// truncate cuts text (plain or styled) to width display cells, marking
-// the cut with …
-func truncate(s string, width int) string {
-	if width <= 0 {
-		return ""
-	}
-	return xansi.Truncate(s, width, "…")
-}
-
-// pad fills plain or styled text with spaces up to width cells.
-func pad(s string, width int) string {
-	if w := lipgloss.Width(s); w < width {
-		return s + strings.Repeat(" ", width-w)
-	}
-	return s
-}
-
-// widthOf is the display width of plain or styled text.
-func widthOf(s string) int { return xansi.StringWidth(s) }
