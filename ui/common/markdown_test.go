@@ -80,4 +80,3 @@ func TestRenderMarkdownNarrow(t *testing.T) {
 		}
 	}
 }
-
