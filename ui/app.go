@@ -14,7 +14,15 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/pages/home"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
+
+// SessionFactory opens a lesson's session.
+type SessionFactory func(lessons.Lesson) lesson.Session
+
+// openLessonMsg asks the program to open a lesson (the start lesson).
+type openLessonMsg struct{ ID string }
 
 // Below this size the screens cannot be drawn sensibly; a message says so.
 const (
@@ -22,67 +30,21 @@ const (
 	MinHeight = 16
 )
 
-// ProgressLoadedMsg carries the progress read at start.
-type ProgressLoadedMsg struct {
-	Progress lessons.Progress
-	Warning  string
-	Err      error
-}
-
-// LocksLoadedMsg carries the locks computed in the background.
-type LocksLoadedMsg struct{ Locks map[string]string }
-
-// LoadLocksCmd runs the machine checks that decide the locks.
-func LoadLocksCmd(ctx context.Context, f func(context.Context) map[string]string) tea.Cmd {
-	return func() tea.Msg {
-		var locks map[string]string
-		if err := guard("checks", func() error { locks = f(ctx); return nil }); err != nil {
-			// Without the checks every lesson stays runnable; Perform
-			// reports the kernel's own refusal.
-			locks = map[string]string{}
-		}
-		return LocksLoadedMsg{Locks: locks}
-	}
-}
-
-// ProgressSavedMsg reports a save.
-type ProgressSavedMsg struct{ Err error }
-
-// LoadProgressCmd reads the progress store.
-func LoadProgressCmd(s ProgressStore) tea.Cmd {
-	return func() tea.Msg {
-		var m ProgressLoadedMsg
-		err := guard("load progress", func() error {
-			var err error
-			m.Progress, m.Warning, err = s.Load()
-			return err
-		})
-		m.Err = err
-		return m
-	}
-}
-
-// SaveProgressCmd writes p (a copy the caller no longer touches).
-func SaveProgressCmd(s ProgressStore, p lessons.Progress) tea.Cmd {
-	return func() tea.Msg {
-		return ProgressSavedMsg{Err: guard("save progress", func() error { return s.Save(p) })}
-	}
-}
-
-// sessionSet remembers every session the ui opened, so that every way out
-// of Run closes them all.
-type sessionSet struct {
+// openSessions remembers every lesson session the program opened, so
+// that every way out of RunProgram closes them all. It is shared with the
+// Cmds that close a session, hence the lock.
+type openSessions struct {
 	mu   sync.Mutex
-	open []LessonSession
+	open []lesson.Session
 }
 
-func (s *sessionSet) add(x LessonSession) {
+func (s *openSessions) add(x lesson.Session) {
 	s.mu.Lock()
 	s.open = append(s.open, x)
 	s.mu.Unlock()
 }
 
-func (s *sessionSet) remove(x LessonSession) {
+func (s *openSessions) remove(x lesson.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, o := range s.open {
@@ -94,14 +56,14 @@ func (s *sessionSet) remove(x LessonSession) {
 }
 
 // closeAll closes every session still open; it survives a panicking Close.
-func (s *sessionSet) closeAll() error {
+func (s *openSessions) closeAll() error {
 	s.mu.Lock()
 	open := s.open
 	s.open = nil
 	s.mu.Unlock()
 	var errs []string
 	for _, o := range open {
-		if err := guard("close", o.Close); err != nil {
+		if err := common.Guard("close", o.Close); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -111,8 +73,8 @@ func (s *sessionSet) closeAll() error {
 	return nil
 }
 
-// App is the root model: the home screen, the open lesson, the size check
-// and the progress store.
+// App is the program's model: the home page, the open lesson page, the
+// size check and the progress store.
 type App struct {
 	st          *common.Styles
 	ctx         context.Context
@@ -120,7 +82,7 @@ type App struct {
 	locks       map[string]string
 	store       ProgressStore
 	newSession  SessionFactory
-	sessions    *sessionSet
+	sessions    *openSessions
 	refresh     time.Duration
 	forceQuit   key.Binding
 	startLesson string
@@ -128,10 +90,10 @@ type App struct {
 	locksReady  bool
 
 	width, height int
-	home          HomeModel
-	lesson        LessonModel
+	home          home.Model
+	lesson        lesson.Model
 	open          bool
-	nextSID       int
+	nextID        int // the next lesson screen's id
 
 	progress lessons.Progress
 	loaded   bool
@@ -148,7 +110,7 @@ type appConfig struct {
 	locks       map[string]string
 	store       ProgressStore
 	newSession  SessionFactory
-	sessions    *sessionSet
+	sessions    *openSessions
 	refresh     time.Duration
 	startLesson string
 	loadLocks   func(context.Context) map[string]string
@@ -162,7 +124,7 @@ func newApp(c appConfig) App {
 		c.refresh = time.Second
 	}
 	if c.sessions == nil {
-		c.sessions = &sessionSet{}
+		c.sessions = &openSessions{}
 	}
 	return App{
 		st: c.styles, ctx: c.ctx, lessons: c.lessons, locks: c.locks, store: c.store,
@@ -171,7 +133,7 @@ func newApp(c appConfig) App {
 		startLesson: c.startLesson,
 		loadLocks:   c.loadLocks,
 		locksReady:  c.loadLocks == nil,
-		home:        NewHome(c.styles, c.lessons, c.locks).SetChecking(c.loadLocks != nil),
+		home:        home.New(c.styles, c.lessons, c.locks).SetChecking(c.loadLocks != nil),
 		progress:    lessons.NewProgress(),
 	}
 }
@@ -237,10 +199,10 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.locks, a.locksReady = msg.Locks, true
 		a.home = a.home.SetLocks(msg.Locks).SetChecking(false)
 		if a.open {
-			a.lesson = a.lesson.SetLock(a.locks[a.lesson.lesson.ID], false)
+			a.lesson = a.lesson.SetLock(a.locks[a.lesson.Lesson().ID], false)
 		}
 		return a, nil
-	case SessionClosedMsg:
+	case lesson.ClosedMsg:
 		a.sessions.remove(msg.Session)
 		if msg.Err != nil {
 			a.home = a.home.SetError("closing the lesson: " + msg.Err.Error())
@@ -271,12 +233,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a.save()
 		}
 		return a, nil
-	case progressMsg:
+	case lesson.ProgressMsg:
 		if !a.loaded {
-			a.pending = append(a.pending, msg.apply)
+			a.pending = append(a.pending, msg.Apply)
 			return a, nil
 		}
-		msg.apply(&a.progress)
+		msg.Apply(&a.progress)
 		a.home = a.home.SetProgress(a.progress)
 		return a.save()
 	case ProgressSavedMsg:
@@ -298,22 +260,22 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	if a.open {
 		a.lesson, cmd = a.lesson.Update(msg)
-		if a.lesson.closing {
+		if a.lesson.Closing() {
 			s := a.lesson.Session()
 			a.open = false
-			a.home = a.home.Select(a.lesson.lesson.ID)
-			return a, tea.Batch(cmd, CloseSessionCmd(s))
+			a.home = a.home.Select(a.lesson.Lesson().ID)
+			return a, tea.Batch(cmd, lesson.CloseCmd(s))
 		}
 		return a, cmd
 	}
 	switch msg.(type) {
 	case tea.KeyMsg, tea.MouseMsg:
 		a.home, cmd = a.home.Update(msg)
-		if a.home.quit {
+		if a.home.Quit() {
 			return a, tea.Quit
 		}
-		if id := a.home.open; id != "" {
-			a.home.open = ""
+		if id := a.home.Open(); id != "" {
+			a.home = a.home.Opened()
 			return a.openLesson(id)
 		}
 	}
@@ -348,6 +310,9 @@ func (a App) replay(keys []tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, tea.Sequence(cmds...)
 }
 
+// Lesson is the open lesson's page, if one is open.
+func (a App) Lesson() (lesson.Model, bool) { return a.lesson, a.open }
+
 func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	if a.open {
 		return a, nil
@@ -367,14 +332,14 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 		a.home = a.home.SetError("no sandbox engine: lessons cannot be opened")
 		return a, nil
 	}
-	var s LessonSession
-	if err := guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
+	var s lesson.Session
+	if err := common.Guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
 		a.home = a.home.SetError(fmt.Sprintf("opening %s failed: %v", id, err))
 		return a, nil
 	}
 	a.sessions.add(s)
-	a.nextSID++
-	a.lesson = NewLesson(a.ctx, a.st, a.nextSID, s, a.locks[id], a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.width, a.height)
+	a.nextID++
+	a.lesson = lesson.New(common.New(a.ctx, a.st), a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.width, a.height)
 	a.open = true
 	a.home = a.home.Select(id)
 	return a, a.lesson.Init()

@@ -16,6 +16,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/internal/uitest"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
 // syncBuffer is an output the test reads while the program writes.
@@ -43,11 +45,11 @@ type runCase struct {
 	out      *syncBuffer
 	done     chan error
 	mu       sync.Mutex
-	sessions []*fakeSession
+	sessions []*uitest.Session
 	cancel   context.CancelFunc
 }
 
-func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
+func startRun(t *testing.T, hook func(*uitest.Session), start string) *runCase {
 	t.Helper()
 	pr, pw := io.Pipe()
 	rc := &runCase{in: pw, out: &syncBuffer{}, done: make(chan error, 1)}
@@ -55,14 +57,14 @@ func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
 	rc.cancel = cancel
 	t.Cleanup(cancel)
 	opts := Options{
-		Lessons:     fakeLessons(),
-		Progress:    &fakeStore{},
+		Lessons:     uitest.Lessons(),
+		Progress:    &uitest.Store{},
 		StartLesson: start,
 		Input:       pr,
 		Output:      rc.out,
 		NoColor:     true,
-		NewSession: func(l lessons.Lesson) LessonSession {
-			s := newFakeSession(l)
+		NewSession: func(l lessons.Lesson) lesson.Session {
+			s := uitest.NewSession(l)
 			if hook != nil {
 				hook(s)
 			}
@@ -72,7 +74,7 @@ func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
 			return s
 		},
 	}
-	go func() { rc.done <- Run(ctx, opts) }()
+	go func() { rc.done <- RunProgram(ctx, opts) }()
 	return rc
 }
 
@@ -119,8 +121,8 @@ func (rc *runCase) allClosed(t *testing.T) {
 		t.Fatal("no session was opened")
 	}
 	for i, s := range rc.sessions {
-		if s.closedCount() == 0 {
-			t.Errorf("session %d (%s) not closed", i, s.lesson.ID)
+		if s.ClosedCount() == 0 {
+			t.Errorf("session %d (%s) not closed", i, s.Lesson().ID)
 		}
 	}
 }
@@ -176,21 +178,21 @@ func TestRunWaysOut(t *testing.T) {
 // panicLesson panics when the lesson screen asks for its lesson, which
 // it does in Update: bubbletea recovers, restores the terminal, and Run
 // still closes the sessions opened before.
-type panicSession struct{ *fakeSession }
+type panicSession struct{ *uitest.Session }
 
 func (panicSession) Lesson() lessons.Lesson { panic("lesson exploded") }
 
 func TestRunPanicInUpdate(t *testing.T) {
 	pr, pw := io.Pipe()
 	out := &syncBuffer{}
-	var opened []*fakeSession
+	var opened []*uitest.Session
 	var mu sync.Mutex
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Options{
-			Lessons: fakeLessons(), Input: pr, Output: out, NoColor: true,
-			NewSession: func(l lessons.Lesson) LessonSession {
-				s := newFakeSession(l)
+		done <- RunProgram(context.Background(), Options{
+			Lessons: uitest.Lessons(), Input: pr, Output: out, NoColor: true,
+			NewSession: func(l lessons.Lesson) lesson.Session {
+				s := uitest.NewSession(l)
 				mu.Lock()
 				opened = append(opened, s)
 				mu.Unlock()
@@ -221,7 +223,7 @@ func TestRunPanicInUpdate(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(opened) != 1 || opened[0].closedCount() != 1 {
+	if len(opened) != 1 || opened[0].ClosedCount() != 1 {
 		t.Errorf("sessions after a panic: %d opened, closed %v", len(opened), opened)
 	}
 	if s := out.String(); !strings.Contains(s, "\x1b[?25h") {
@@ -230,7 +232,7 @@ func TestRunPanicInUpdate(t *testing.T) {
 }
 
 func TestRunNeedsEngine(t *testing.T) {
-	if err := Run(context.Background(), Options{Input: strings.NewReader(""), Output: io.Discard}); err == nil {
+	if err := RunProgram(context.Background(), Options{Input: strings.NewReader(""), Output: io.Discard}); err == nil {
 		t.Fatal("Run without engine or session factory succeeded")
 	}
 }
@@ -252,7 +254,7 @@ func TestRunKeyBurstFromInput(t *testing.T) {
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if len(rc.sessions) != 1 || rc.sessions[0].lesson.ID != "net" {
+	if len(rc.sessions) != 1 || rc.sessions[0].Lesson().ID != "net" {
 		t.Errorf("opened %d sessions, the first %v; want net", len(rc.sessions), rc.sessions)
 	}
 }

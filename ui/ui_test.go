@@ -16,6 +16,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/internal/uitest"
+	"github.com/nslab/nslab/ui/pages/lesson"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 )
@@ -53,17 +55,17 @@ type harness struct {
 	t        *testing.T
 	tm       *teatest.TestModel
 	spy      *spyState
-	store    *fakeStore
+	store    *uitest.Store
 	mu       sync.Mutex
-	sessions []*fakeSession
+	sessions []*uitest.Session
 }
 
 type harnessOpt func(*appConfig, *harness)
 
-func withSessionHook(f func(*fakeSession)) harnessOpt {
+func withSessionHook(f func(*uitest.Session)) harnessOpt {
 	return func(c *appConfig, h *harness) {
-		c.newSession = func(l lessons.Lesson) LessonSession {
-			s := newFakeSession(l)
+		c.newSession = func(l lessons.Lesson) lesson.Session {
+			s := uitest.NewSession(l)
 			f(s)
 			h.mu.Lock()
 			h.sessions = append(h.sessions, s)
@@ -79,20 +81,20 @@ func withStyles(st *common.Styles) harnessOpt {
 
 func asciiStyles() *common.Styles { return common.NewStyles(true, true) }
 
-func newHarness(t *testing.T, w, h int, store *fakeStore, opts ...harnessOpt) *harness {
+func newHarness(t *testing.T, w, h int, store *uitest.Store, opts ...harnessOpt) *harness {
 	t.Helper()
 	hs := &harness{t: t, store: store}
 	c := appConfig{
 		ctx:     context.Background(),
 		styles:  asciiStyles(),
-		lessons: fakeLessons(),
+		lessons: uitest.Lessons(),
 		locks:   map[string]string{"net": "needs root: run with sudo (creating a veth pair needs CAP_NET_ADMIN on the host)"},
 		refresh: time.Second,
 	}
 	if store != nil {
 		c.store = store
 	}
-	withSessionHook(func(*fakeSession) {})(&c, hs)
+	withSessionHook(func(*uitest.Session) {})(&c, hs)
 	for _, o := range opts {
 		o(&c, hs)
 	}
@@ -119,10 +121,30 @@ func (h *harness) until(what string, cond func(App) bool) {
 	}
 }
 
-// settled: the open lesson has no command out.
+// settled: a lesson is open and has no command out.
 func settled(a App) bool {
-	l := a.lesson
-	return !l.performing && !l.observing && !l.answering && !l.checking && !l.solving
+	l, open := a.Lesson()
+	return open && !l.Busy()
+}
+
+// at: the open lesson shows part p.
+func at(p lessons.Part) func(App) bool {
+	return func(a App) bool {
+		l, open := a.Lesson()
+		return open && l.Part() == p
+	}
+}
+
+// observed: the open lesson's views show an observation, and nothing is
+// out.
+func observed(a App) bool {
+	l, _ := a.Lesson()
+	return settled(a) && l.Observed()
+}
+
+// shows: the screen shows s, and nothing is out.
+func shows(s string) func(App) bool {
+	return func(a App) bool { return settled(a) && strings.Contains(ansi.Strip(a.screen()), s) }
 }
 
 // waitFor waits until a screen drawn since the last keys shows s.
@@ -188,7 +210,7 @@ func (h *harness) final() (App, string) {
 	return a, ansi.Strip(a.screen())
 }
 
-func (h *harness) session(i int) *fakeSession {
+func (h *harness) session(i int) *uitest.Session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if i >= len(h.sessions) {
@@ -197,11 +219,11 @@ func (h *harness) session(i int) *fakeSession {
 	return h.sessions[i]
 }
 
-func progressStore() *fakeStore {
+func progressStore() *uitest.Store {
 	p := lessons.NewProgress()
 	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
 	p.Mark("uts", lessons.StatusInProgress, lessons.PartPredict)
-	return &fakeStore{p: p}
+	return uitest.NewStore(p)
 }
 
 // checkScreen checks a screen's size: no line wider than w, exactly h lines.
@@ -249,9 +271,9 @@ func TestGoldenLesson(t *testing.T) {
 			h.keys("n", "2", "n") // predict choice 2, on to Perform
 			h.waitFor("[PERFORM]")
 			h.keys("enter")
-			h.until("the verdict", func(a App) bool { return a.lesson.verdict != nil && settled(a) })
+			h.until("the verdict", shows("Your prediction (2) was right"))
 			h.keys("n")
-			h.until("observe", func(a App) bool { return a.lesson.part() == lessons.PartObserve })
+			h.until("observe", at(lessons.PartObserve))
 			a, screen := h.final()
 			checkScreen(t, screen, sz.w, sz.h)
 			for _, want := range []string{"HOST", "SANDBOX", "≠ hostname", "devbox", "lab", "unshare(CLONE_NEWUTS) = 0", "[OBSERVE]", "What the kernel shows"} {
@@ -259,7 +281,7 @@ func TestGoldenLesson(t *testing.T) {
 					t.Errorf("lesson screen lacks %q:\n%s", want, screen)
 				}
 			}
-			if !a.open {
+			if _, open := a.Lesson(); !open {
 				t.Error("the lesson is not open at the end")
 			}
 			golden.RequireEqual(t, []byte(screen))
@@ -271,7 +293,7 @@ func TestGoldenLesson(t *testing.T) {
 func TestGoldenFocusedView(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	h.keys("j", "enter", "n", "n", "enter")
-	h.until("observed", func(a App) bool { return a.lesson.obs != nil && settled(a) })
+	h.until("observed", observed)
 	h.keys("3")
 	h.waitFor("view 3/5: processes")
 	_, screen := h.final()
@@ -287,9 +309,6 @@ func TestGoldenFocusedView(t *testing.T) {
 func TestFlow(t *testing.T) {
 	store := progressStore()
 	h := newHarness(t, 100, 30, store)
-	at := func(p lessons.Part) func(App) bool {
-		return func(a App) bool { return a.open && a.lesson.part() == p }
-	}
 	h.waitFor("in progress")
 	h.keys("j", "enter")
 	h.waitFor("[CONCEPT]")
@@ -303,7 +322,7 @@ func TestFlow(t *testing.T) {
 	h.keys("s") // a shell before Perform is refused with the way on
 	h.waitFor("go to Perform")
 	h.keys("enter")
-	h.until("the verdict", func(a App) bool { return a.lesson.verdict != nil && settled(a) })
+	h.until("the verdict", shows("Your prediction (2) was right"))
 	h.keys("n")
 	h.until("observe", at(lessons.PartObserve))
 	h.waitFor("What the kernel shows")
@@ -324,20 +343,20 @@ func TestFlow(t *testing.T) {
 	h.waitFor("solution not shown")
 	h.keys("v", "y")
 	h.waitFor("Solved: hostname lab")
-	h.until("checked", func(a App) bool { return settled(a) && a.lesson.checked != nil && a.lesson.checked.OK })
+	h.until("checked", shows("Solved: hostname lab"))
 	h.keys("n")
 	h.until("recap", at(lessons.PartRecap))
 	h.keys("enter") // back home
 	h.waitFor("● done")
 	a, screen := h.final()
-	if a.open {
+	if _, open := a.Lesson(); open {
 		t.Errorf("still in the lesson:\n%s", screen)
 	}
-	lp := store.get("uts")
+	lp := store.Get("uts")
 	if lp.Status != lessons.StatusDone || !lp.ChallengeDone || !lp.Predicted || !lp.PredictedRight || lp.HintsUsed != 2 || lp.Part != lessons.PartRecap {
 		t.Errorf("saved progress: %+v", lp)
 	}
-	h.until("closed", func(App) bool { return h.session(0).closedCount() == 1 })
+	h.until("closed", func(App) bool { return h.session(0).ClosedCount() == 1 })
 	if !strings.Contains(screen, "2/4 done") {
 		t.Errorf("home does not count the lesson done:\n%s", screen)
 	}
@@ -375,7 +394,7 @@ func TestTooSmall(t *testing.T) {
 func TestNarrowStacks(t *testing.T) {
 	h := newHarness(t, 60, 20, nil)
 	h.keys("j", "enter", "n", "n", "enter")
-	h.until("observed", func(a App) bool { return a.lesson.obs != nil && settled(a) })
+	h.until("observed", observed)
 	h.keys("n")
 	h.waitFor("part 4/7: OBSERVE")
 	_, screen := h.final()
@@ -396,8 +415,7 @@ func TestNoColor(t *testing.T) {
 		h.keys("j", "enter", "n", "n", "enter")
 		h.waitFor("sandbox live")
 		a, _ := h.final()
-		home := a.home.View()
-		return home + a.screen()
+		return a.home.View() + a.screen()
 	}
 	if out := render(false); !colourSGR.MatchString(out) {
 		t.Fatalf("with colours on, no colour escape was drawn: %q", out)
@@ -414,7 +432,7 @@ func TestNoColor(t *testing.T) {
 // TestCorruptProgressWarning: the load warning shows on home once, and
 // goes at the next key.
 func TestCorruptProgressWarning(t *testing.T) {
-	store := &fakeStore{warning: "progress file was corrupt; moved aside to progress.json.corrupt-1 and started fresh"}
+	store := &uitest.Store{Warning: "progress file was corrupt; moved aside to progress.json.corrupt-1 and started fresh"}
 	h := newHarness(t, 80, 24, store)
 	h.waitFor("moved aside")
 	h.keys("j")
@@ -428,27 +446,27 @@ func TestCorruptProgressWarning(t *testing.T) {
 // TestProgressErrorsShown: a store that fails to load or save is shown,
 // never fatal.
 func TestProgressErrorsShown(t *testing.T) {
-	store := &fakeStore{saveErr: errors.New("disk full")}
+	store := &uitest.Store{SaveErr: errors.New("disk full")}
 	h := newHarness(t, 80, 24, store)
 	h.keys("j", "enter")
 	h.waitFor("progress not saved: disk full")
 	h.final()
 
-	bad := &fakeStore{loadErr: errors.New("permission denied")}
+	bad := &uitest.Store{LoadErr: errors.New("permission denied")}
 	h = newHarness(t, 80, 24, bad)
 	h.waitFor("progress could not be read")
 	h.keys("j", "enter")
 	h.waitFor("[CONCEPT]")
 	h.final()
-	if bad.saves != 0 {
-		t.Errorf("saved %d times after a failed load (it would overwrite the file)", bad.saves)
+	if bad.Saves() != 0 {
+		t.Errorf("saved %d times after a failed load (it would overwrite the file)", bad.Saves())
 	}
 }
 
 // TestObservePanicShown: a panic in a session's Observe becomes an error
 // on screen; the program keeps running.
 func TestObservePanicShown(t *testing.T) {
-	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { s.panicInObs = true }))
+	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *uitest.Session) { s.PanicInObserve = true }))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("internal error in the lesson")
 	h.keys("n") // still alive: it moves on
@@ -459,8 +477,8 @@ func TestObservePanicShown(t *testing.T) {
 // TestPerformFailureShown: a failed Perform is shown with its reason and
 // the shell and challenge say why they cannot run.
 func TestPerformFailureShown(t *testing.T) {
-	h := newHarness(t, 100, 30, nil, withSessionHook(func(s *fakeSession) {
-		s.performErr = errors.New("unshare uts: operation not permitted: needs CAP_SYS_ADMIN: run with sudo")
+	h := newHarness(t, 100, 30, nil, withSessionHook(func(s *uitest.Session) {
+		s.PerformErr = errors.New("unshare uts: operation not permitted: needs CAP_SYS_ADMIN: run with sudo")
 	}))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("perform failed")
@@ -471,17 +489,15 @@ func TestPerformFailureShown(t *testing.T) {
 
 // TestLiveRefresh: the views refresh on the tick and on r.
 func TestLiveRefresh(t *testing.T) {
-	var fs *fakeSession
-	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { fs = s }))
+	var fs *uitest.Session
+	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *uitest.Session) { fs = s }))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("sandbox live")
 	h.keys("n")
 	h.waitFor("[OBSERVE]")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		fs.mu.Lock()
-		n := fs.observes
-		fs.mu.Unlock()
+		n := fs.Observes()
 		if n >= 3 { // the one after Perform, then ticks
 			break
 		}
@@ -490,10 +506,9 @@ func TestLiveRefresh(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	fs.mu.Lock()
-	fs.obs.Sandbox.Hostname = "renamed"
-	fs.obs = recompute(fs.obs)
-	fs.mu.Unlock()
+	o := uitest.Observation(5, 6)
+	o.Sandbox.Hostname = "renamed"
+	fs.SetObservation(recompute(o))
 	h.keys("r")
 	h.waitFor("renamed")
 	h.final()
@@ -516,10 +531,10 @@ func TestQuitClosesSessions(t *testing.T) {
 		{"esc-q", []string{"esc", "q"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ss := &sessionSet{}
+			ss := &openSessions{}
 			h := &harness{t: t, spy: &spyState{}}
-			c := appConfig{ctx: context.Background(), styles: asciiStyles(), lessons: fakeLessons(), sessions: ss}
-			withSessionHook(func(*fakeSession) {})(&c, h)
+			c := appConfig{ctx: context.Background(), styles: asciiStyles(), lessons: uitest.Lessons(), sessions: ss}
+			withSessionHook(func(*uitest.Session) {})(&c, h)
 			h.tm = teatest.NewTestModel(t, spy{newApp(c), h.spy}, teatest.WithInitialTermSize(80, 24))
 			h.keys("j", "enter")
 			h.waitFor("[CONCEPT]")
@@ -529,7 +544,7 @@ func TestQuitClosesSessions(t *testing.T) {
 			if err := ss.closeAll(); err != nil {
 				t.Fatal(err)
 			}
-			if n := h.session(0).closedCount(); n < 1 {
+			if n := h.session(0).ClosedCount(); n < 1 {
 				t.Errorf("session not closed")
 			}
 		})
@@ -540,14 +555,17 @@ func TestQuitClosesSessions(t *testing.T) {
 func TestMouseWheelScrolls(t *testing.T) {
 	h := newHarness(t, 60, 16, nil)
 	h.keys("j", "enter")
-	h.until("open", func(a App) bool { return a.open })
-	before := 0
-	h.until("text", func(a App) bool {
-		before = a.lesson.text.YOffset()
-		return a.lesson.text.TotalLineCount() > a.lesson.text.Height()
-	})
+	h.until("open", at(lessons.PartConcept))
+	h.waitFor("↓ more")
+	h.spy.mu.Lock()
+	before := ansi.Strip(h.spy.last.screen())
+	h.spy.mu.Unlock()
 	h.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	h.until("scrolled", func(a App) bool { return a.lesson.text.YOffset() > before })
+	h.until("scrolled", func(a App) bool {
+		now := ansi.Strip(a.screen())
+		// The header stays; the text under it moved.
+		return now != before && strings.Split(now, "\n")[2] != strings.Split(before, "\n")[2]
+	})
 	h.final()
 }
 
@@ -555,7 +573,7 @@ func TestMouseWheelScrolls(t *testing.T) {
 func TestFullHelp(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	h.keys("j", "enter")
-	h.until("open", func(a App) bool { return a.open })
+	h.until("open", at(lessons.PartConcept))
 	h.keys("?")
 	h.waitFor("ctrl+c")
 	_, screen := h.final()
@@ -582,7 +600,7 @@ func TestLocksLoadedLater(t *testing.T) {
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("press enter again in a moment")
 	close(release)
-	h.until("locks", func(a App) bool { return a.locksReady && a.lesson.lock != "" })
+	h.until("locks", func(a App) bool { return strings.Contains(a.screen(), "⊘ locked") })
 	h.keys("enter")
 	h.waitFor("locked on this machine: needs root")
 	h.final()
@@ -595,7 +613,7 @@ func TestLocksLoadedLater(t *testing.T) {
 func TestGoldenPredict(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	h.keys("j", "enter", "n")
-	h.until("predict", func(a App) bool { return a.open && a.lesson.part() == lessons.PartPredict })
+	h.until("predict", at(lessons.PartPredict))
 	_, screen := h.final()
 	checkScreen(t, screen, 80, 24)
 	for _, want := range []string{"▸ 1) lab: there is one hostname", "  2) its old name", "  3) nothing"} {

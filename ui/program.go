@@ -1,7 +1,13 @@
-// Package ui is nslab's terminal interface: the lesson list, the lesson
-// screen with live HOST | SANDBOX views and the syscall log, and a shell
-// inside the sandbox. It drives lessons through LessonSession and never
-// makes a syscall itself.
+// Package ui is nslab's terminal interface: RunProgram runs one
+// bubbletea program over a terminal's input and output — the home page,
+// the lesson page and the shell inside the sandbox — and closes every
+// lesson it opened on every way out.
+//
+// Below it, common holds what every part shares, components/* the parts
+// of a screen, and pages/* the screens. The ui drives lessons only
+// through pages/lesson.Session, makes no syscall itself and keeps no
+// package-level state: several programs can run in one process, each on
+// its own terminal with its own styles and colour profile.
 package ui
 
 import (
@@ -20,6 +26,7 @@ import (
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
 // ProgressStore keeps the learner's progress (lessons.ProgressFile is one).
@@ -28,10 +35,10 @@ type ProgressStore interface {
 	Save(lessons.Progress) error
 }
 
-// Options configure Run.
+// Options configure RunProgram.
 type Options struct {
-	// Engine starts the lessons' sandboxes. The caller closes it; Run
-	// closes every lesson session it opened.
+	// Engine starts the lessons' sandboxes. The caller closes it;
+	// RunProgram closes every lesson session it opened.
 	Engine *sandbox.Engine
 	// Lessons in curriculum order.
 	Lessons []lessons.Lesson
@@ -67,10 +74,10 @@ const fps = 10
 // ErrHangup is returned when the terminal went away (SIGHUP).
 var ErrHangup = errors.New("terminal hung up")
 
-// Run runs the TUI until the learner quits. Every way out — q, ctrl+c,
+// RunProgram runs the TUI until the learner quits. Every way out — q, ctrl+c,
 // SIGTERM, SIGHUP, ctx cancelled, a panic in the ui — restores the
 // terminal (bubbletea's shutdown) and closes every lesson session it opened.
-func Run(ctx context.Context, opts Options) (err error) {
+func RunProgram(ctx context.Context, opts Options) (err error) {
 	if opts.Input == nil {
 		opts.Input = os.Stdin
 	}
@@ -80,15 +87,21 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if opts.Refresh <= 0 {
 		opts.Refresh = time.Second
 	}
-	sessions := &sessionSet{}
+	sessions := &openSessions{}
 	defer func() {
 		if cerr := sessions.closeAll(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
 
-	// Dark until the terminal answers Init's question about its
-	// background.
+	// Each program has its own styles, built here and handed down in a
+	// common.Common; lipgloss v2 has no Renderer to hang them on. They
+	// are dark until the terminal answers Init's question about its
+	// background, asked and answered through this program's own input
+	// and output. The colour profile is this program's too: bubbletea
+	// detects it from the program's output and environment (an SSH
+	// session passes its own with tea.WithEnvironment), and downsamples
+	// every frame to it. That is DESIGN.md's "per-program renderer".
 	st := common.NewStyles(true, opts.NoColor)
 	// The program is created after the factory that refers to it; nudge
 	// reaches it through this variable once it exists.
@@ -97,7 +110,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if p != nil {
 			// Send blocks until the event loop takes the message; the
 			// event may come from inside a command the loop waits on.
-			go p.Send(TraceMsg{})
+			go p.Send(lesson.TraceMsg{})
 		}
 	}
 	factory := opts.NewSession
@@ -106,7 +119,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 			return errors.New("ui: no sandbox engine")
 		}
 		eng := opts.Engine
-		factory = func(l lessons.Lesson) LessonSession { return lessons.NewSession(eng, l, nudge) }
+		factory = func(l lessons.Lesson) lesson.Session { return lessons.NewSession(eng, l, nudge) }
 	}
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,

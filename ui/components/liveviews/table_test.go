@@ -1,8 +1,6 @@
-package ui
+package liveviews
 
 import (
-	"github.com/nslab/nslab/ui/common"
-
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // TestCompactRows: differences first, long same and only-host lists
@@ -36,7 +35,7 @@ func TestCompactRows(t *testing.T) {
 		t.Errorf("only-host list not counted: %+v", last)
 	}
 	tl := newTableLayout(80, rows)
-	st := asciiStyles()
+	st := common.NewStyles(true, true)
 	for _, r := range rows {
 		line := ansi.Strip(strings.Join(tl.render(st, r), "\n"))
 		if !strings.HasPrefix(line, common.DeltaSymbol(r.d.Kind)+" ") {
@@ -49,23 +48,6 @@ func TestCompactRows(t *testing.T) {
 	}
 	if got := strip(stacked.render(st, rows[0])); len(got) != 2 || !strings.Contains(got[0], "HOST vm") || !strings.Contains(got[1], "SBOX lab") {
 		t.Errorf("stacked changed row: %q", got)
-	}
-}
-
-func TestRenderTraceKeepsCalls(t *testing.T) {
-	st := asciiStyles()
-	full := renderTrace(st, fakeEvents(), 100, 20)
-	if len(full) != 6 { // 4 calls, a note, a detail
-		t.Errorf("full trace has %d lines: %q", len(full), full)
-	}
-	short := strip(renderTrace(st, fakeEvents(), 100, 4))
-	for i, l := range short {
-		if !strings.HasPrefix(l, "[pid ") {
-			t.Errorf("line %d of a short trace is not a call: %q", i, l)
-		}
-	}
-	if !strings.Contains(short[3], "-1 EPERM (Operation not permitted)") {
-		t.Errorf("errno not rendered strace-like: %q", short[3])
 	}
 }
 

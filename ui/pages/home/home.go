@@ -1,4 +1,10 @@
-package ui
+// Package home is the home page: the lesson list with each lesson's
+// progress and lock, the selected lesson's summary, and the keys help.
+//
+// It shows what the program gives it (lessons, progress, locks) and
+// reports what the learner chose (Open, Quit); opening a lesson and
+// saving progress are the program's. No IO.
+package home
 
 import (
 	"fmt"
@@ -12,12 +18,9 @@ import (
 	"github.com/nslab/nslab/ui/common"
 )
 
-// openLessonMsg asks the app to open a lesson.
-type openLessonMsg struct{ ID string }
-
-// HomeModel is the lesson list.
-type HomeModel struct {
-	Keys HomeKeyMap
+// Model is the lesson list.
+type Model struct {
+	Keys KeyMap
 
 	st       *common.Styles
 	help     help.Model
@@ -41,41 +44,51 @@ type HomeModel struct {
 }
 
 // SetLocks sets why lessons cannot run here.
-func (m HomeModel) SetLocks(l map[string]string) HomeModel { m.locks = l; return m }
+func (m Model) SetLocks(l map[string]string) Model { m.locks = l; return m }
 
 // SetStyles redraws the screen with st.
-func (m HomeModel) SetStyles(st *common.Styles) HomeModel {
+func (m Model) SetStyles(st *common.Styles) Model {
 	m.st = st
 	m.help.Styles = st.Help
 	return m
 }
 
 // SetChecking says whether the machine checks are still running.
-func (m HomeModel) SetChecking(c bool) HomeModel { m.checking = c; return m }
+func (m Model) SetChecking(c bool) Model { m.checking = c; return m }
 
-// NewHome is the home screen over the lessons in curriculum order.
-func NewHome(st *common.Styles, ls []lessons.Lesson, locks map[string]string) HomeModel {
-	return HomeModel{Keys: DefaultHomeKeyMap(), st: st, help: st.NewHelp(), lessons: ls, locks: locks, progress: lessons.NewProgress()}
+// New is the home page over the lessons in curriculum order.
+func New(st *common.Styles, ls []lessons.Lesson, locks map[string]string) Model {
+	return Model{Keys: DefaultKeyMap(), st: st, help: st.NewHelp(), lessons: ls, locks: locks, progress: lessons.NewProgress()}
 }
 
 // SetSize sets the area the screen draws in.
-func (m HomeModel) SetSize(w, h int) HomeModel {
+func (m Model) SetSize(w, h int) Model {
 	m.width, m.height = w, h
 	m.help.SetWidth(w)
 	return m.scroll()
 }
 
 // SetProgress sets the progress shown.
-func (m HomeModel) SetProgress(p lessons.Progress) HomeModel { m.progress = p; return m }
+func (m Model) SetProgress(p lessons.Progress) Model { m.progress = p; return m }
 
 // SetWarning sets a one-time warning line (cleared by the next key).
-func (m HomeModel) SetWarning(w string) HomeModel { m.warning = w; return m }
+func (m Model) SetWarning(w string) Model { m.warning = w; return m }
 
 // SetError sets an error line (cleared by the next key).
-func (m HomeModel) SetError(e string) HomeModel { m.err = e; return m }
+func (m Model) SetError(e string) Model { m.err = e; return m }
+
+// Open is the lesson the learner asked to open ("" for none); the
+// program acts on it in the same Update and then calls Opened.
+func (m Model) Open() string { return m.open }
+
+// Opened clears the request to open a lesson.
+func (m Model) Opened() Model { m.open = ""; return m }
+
+// Quit reports whether the learner asked to quit.
+func (m Model) Quit() bool { return m.quit }
 
 // Select moves the cursor to the lesson id.
-func (m HomeModel) Select(id string) HomeModel {
+func (m Model) Select(id string) Model {
 	for i, l := range m.lessons {
 		if l.ID == id {
 			m.cursor = i
@@ -85,7 +98,7 @@ func (m HomeModel) Select(id string) HomeModel {
 }
 
 // Selected is the lesson under the cursor.
-func (m HomeModel) Selected() (lessons.Lesson, bool) {
+func (m Model) Selected() (lessons.Lesson, bool) {
 	if m.cursor < 0 || m.cursor >= len(m.lessons) {
 		return lessons.Lesson{}, false
 	}
@@ -93,7 +106,7 @@ func (m HomeModel) Selected() (lessons.Lesson, bool) {
 }
 
 // Update handles keys and the mouse wheel.
-func (m HomeModel) Update(msg tea.Msg) (HomeModel, tea.Cmd) {
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		m.warning, m.err = "", ""
@@ -131,7 +144,7 @@ func (m HomeModel) Update(msg tea.Msg) (HomeModel, tea.Cmd) {
 }
 
 // listHeight is how many lesson rows fit.
-func (m HomeModel) listHeight() int {
+func (m Model) listHeight() int {
 	// title, blank, (notice), list, blank, 3 detail lines, help
 	h := m.height - 2 - 1 - 4 - m.helpHeight()
 	if m.warning != "" || m.err != "" {
@@ -140,11 +153,11 @@ func (m HomeModel) listHeight() int {
 	return max(h, 1)
 }
 
-func (m HomeModel) helpHeight() int {
+func (m Model) helpHeight() int {
 	return strings.Count(m.help.View(m.Keys), "\n") + 1
 }
 
-func (m HomeModel) scroll() HomeModel {
+func (m Model) scroll() Model {
 	h := m.listHeight()
 	if m.cursor < m.offset {
 		m.offset = m.cursor
@@ -170,7 +183,7 @@ func statusText(s lessons.Status) string {
 }
 
 // View draws the screen.
-func (m HomeModel) View() string {
+func (m Model) View() string {
 	st := m.st
 	w := m.width
 	var b []string
@@ -250,4 +263,31 @@ func (m HomeModel) View() string {
 		out += strings.Repeat("\n", gap)
 	}
 	return out + "\n" + hv
+}
+
+// KeyMap is the home page's keys.
+type KeyMap struct {
+	Up, Down, Open, Help, Quit, ForceQuit key.Binding
+}
+
+// DefaultKeyMap is the home page's default keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Help, k.Quit, k.ForceQuit}}
 }

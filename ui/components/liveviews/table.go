@@ -1,4 +1,4 @@
-package ui
+package liveviews
 
 import (
 	"fmt"
@@ -9,8 +9,7 @@ import (
 	"github.com/nslab/nslab/ui/common"
 )
 
-// Live views: the HOST | SANDBOX comparison of each view an observation
-// holds. Pure rendering from lessons.Observation, so it is tested on
+// The tables: pure rendering of an observation's deltas, tested on
 // fixtures.
 
 // sideBySideMin is the narrowest area that still fits HOST and SANDBOX
@@ -24,8 +23,8 @@ const (
 	collapseOnlyHost = 3
 )
 
-// viewTitle names a view for people.
-func viewTitle(v sandbox.View) string {
+// Title names a view for people.
+func Title(v sandbox.View) string {
 	switch v {
 	case sandbox.ViewIDs:
 		return "namespaces"
@@ -56,9 +55,9 @@ func observedViews(o *lessons.Observation) []sandbox.View {
 }
 
 // lessonViews lists the views a lesson will show before any observation.
-func lessonViews(l lessons.Lesson) []sandbox.View {
+func lessonViews(views []sandbox.View) []sandbox.View {
 	want := map[sandbox.View]bool{sandbox.ViewIDs: true}
-	for _, v := range l.Logic.Views {
+	for _, v := range views {
 		want[v] = true
 	}
 	var out []sandbox.View
@@ -261,13 +260,13 @@ func (t tableLayout) render(st *common.Styles, r vrow) []string {
 	return []string{sym + " " + key + st.Rule.Render(" │ ") + common.Pad(hv, t.val) + st.Rule.Render(" │ ") + sv}
 }
 
-// renderAllViews draws every view of the observation in height lines
+// allViews draws every view of the observation in height lines
 // (the column header is the caller's): a title per view, then its compact
 // rows, shared out fairly. A title says how many rows did not fit.
 //
 // prio lists the views that get rows first (the lesson's own); the others
 // follow.
-func renderAllViews(st *common.Styles, o *lessons.Observation, c compacted, prio []sandbox.View, t tableLayout, height int) []string {
+func allViews(st *common.Styles, o *lessons.Observation, c compacted, prio []sandbox.View, t tableLayout, height int) []string {
 	views, rows := c.views, c.rows
 	if len(views) == 0 || height < 1 {
 		return nil
@@ -310,7 +309,7 @@ func renderAllViews(st *common.Styles, o *lessons.Observation, c compacted, prio
 	var out []string
 	for i, v := range views {
 		ds := o.Diffs[v]
-		title := fmt.Sprintf("%d %s", i+1, viewTitle(v))
+		title := fmt.Sprintf("%d %s", i+1, Title(v))
 		if c := viewCounts(ds); c != "" {
 			title += "  " + c
 		} else {
@@ -337,9 +336,9 @@ func viewsTable(c compacted, width int) tableLayout {
 	return newTableLayout(width, all)
 }
 
-// renderFocusedView draws every row of one view, for the scrollable full
+// focusedRows draws every row of one view, for the scrollable full
 // view.
-func renderFocusedView(st *common.Styles, o *lessons.Observation, v sandbox.View, width int) []string {
+func focusedRows(st *common.Styles, o *lessons.Observation, v sandbox.View, width int) []string {
 	if o == nil {
 		return nil
 	}
@@ -356,44 +355,4 @@ func renderFocusedView(st *common.Styles, o *lessons.Observation, v sandbox.View
 		out = append(out, st.Subtle.Render("(nothing to compare)"))
 	}
 	return out
-}
-
-// renderTrace draws the last events strace-like, in height lines. When
-// space is short the notes go first, then the identity changes: the calls
-// themselves stay.
-func renderTrace(st *common.Styles, events []sandbox.Event, width, height int) []string {
-	if height <= 0 {
-		return nil
-	}
-	if len(events) == 0 {
-		return []string{st.Subtle.Render(common.Truncate("(no syscalls yet: they appear here as the lesson performs them)", width))}
-	}
-	build := func(details, notes bool) []string {
-		var lines []string
-		for _, e := range events {
-			call := common.Truncate(fmt.Sprintf("[pid %d] %s", e.PID, e.String()), width)
-			if e.Errno != "" {
-				call = st.Error.Render(call)
-			}
-			lines = append(lines, call)
-			if d := e.Detail(); details && d != "" {
-				lines = append(lines, st.Subtle.Render(common.Truncate("    ↳ "+d, width)))
-			}
-			if notes && e.Note != "" {
-				lines = append(lines, st.Subtle.Render(common.Truncate("    # "+e.Note, width)))
-			}
-		}
-		return lines
-	}
-	lines := build(true, true)
-	if len(lines) > height {
-		lines = build(true, false)
-	}
-	if len(lines) > height {
-		lines = build(false, false)
-	}
-	if len(lines) > height {
-		lines = lines[len(lines)-height:]
-	}
-	return lines
 }
