@@ -16,10 +16,10 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/nslab/nslab/lessons"
-	"github.com/nslab/nslab/ui/internal/uitest"
-	"github.com/nslab/nslab/ui/pages/lesson"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/internal/uitest"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
 // spy wraps the App to let tests wait on its state, not only its output.

@@ -1,6 +1,7 @@
 package challenge
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func view(m Model) string { return ansi.Strip(strings.Join(m.View(), "\n")) }
 // TestGolden: unchecked, then not yet with both hints, then the question,
 // then solved with the solution shown.
 func TestGolden(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	m := New(c, "Give the sandbox the hostname lab and the NIS domain name nslab.test.",
 		[]string{"hostname NAME sets the hostname.", "domainname NAME sets the NIS domain name."},
 		[]string{"hostname lab", "domainname nslab.test"}).SetSize(50, 20)
@@ -64,7 +65,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestCheckError(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	m := New(c, "t", nil, nil).SetSize(50, 5).SetResult(Result{Err: errors.New("not performed")})
 	if v := view(m); !strings.Contains(v, "✗ check failed: not performed") || m.Solved() {
 		t.Errorf("error result:\n%s", v)

@@ -1,6 +1,7 @@
 package confirm
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func press(s string) tea.KeyPressMsg {
 
 // TestAnswers: only y and n (or esc) answer; other keys wait.
 func TestAnswers(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true)).SetSize(30, 2)
+	c := common.New(context.Background(), common.NewStyles(true, true)).SetSize(30, 2)
 	for _, tc := range []struct {
 		keys []string
 		want Answer
@@ -45,7 +46,7 @@ func TestAnswers(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	m := New(c).SetSize(30, 2).Ask("Show the solution and apply it in the sandbox? y/n")
 	out := ansi.Strip(strings.Join(m.View(), "\n"))
 	if len(m.View()) != 2 {

@@ -1,6 +1,7 @@
 package partbar
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // TestGolden: wide, the seven parts with the current one in brackets;
 // narrow, "part i/7".
 func TestGolden(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	var b strings.Builder
 	for _, w := range []int{80, 40} {
 		for i := range lessons.Parts() {

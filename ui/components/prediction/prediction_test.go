@@ -1,6 +1,7 @@
 package prediction
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func newModel() Model {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	return New(c, `After sethostname("lab") in the sandbox, what does the host's hostname read?`,
 		[]string{"lab: there is one hostname", "its old name: the sandbox changed a copy", "nothing: the call fails"}).SetSize(50, 10)
 }
@@ -56,7 +57,7 @@ func TestChooseOutOfRange(t *testing.T) {
 	if _, ok := newModel().Choose(3); ok {
 		t.Error("chose a fourth of three choices")
 	}
-	none := New(common.New(nil, common.NewStyles(true, true)), "", nil).SetSize(50, 5)
+	none := New(common.New(context.Background(), common.NewStyles(true, true)), "", nil).SetSize(50, 5)
 	if none.Asks() || !strings.Contains(view(none), "asks no question") {
 		t.Errorf("no question: %q", view(none))
 	}

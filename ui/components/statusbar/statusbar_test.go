@@ -1,6 +1,7 @@
 package statusbar
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func (k keys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.a}, {k.b}} 
 // TestGolden: an error line marked ✗, the short help, then the full help
 // after ?.
 func TestGolden(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	k := keys{
 		key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next part")),
 		key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "home")),

@@ -1,6 +1,7 @@
 package syscalllog
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestKeepsCalls(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	empty := New(c).SetSize(60, 3).Lines()
 	full := New(c).SetSize(60, 8).SetEvents(events()).Lines()
 	if len(empty) != 3 || len(full) != 8 {

@@ -1,6 +1,7 @@
 package textpane
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func content(n int) string {
 // TestGolden: a pane with more below says so on its last line; scrolled
 // to the end it does not.
 func TestGolden(t *testing.T) {
-	c := common.New(nil, common.NewStyles(true, true))
+	c := common.New(context.Background(), common.NewStyles(true, true))
 	m := New(c).SetSize(30, 5).SetContent(content(12))
 	top := plain(m.View())
 	if !strings.Contains(top, "↓ more") || !strings.HasPrefix(top, "line 1\n") {

@@ -21,7 +21,6 @@ const (
 
 // The Cmds: all the IO the page does, each returning one typed Msg.
 
-
 // LiveCmd is the live refresh: it waits d, then observes. One command and
 // one message per refresh, because on a small VM each wake-up costs.
 func LiveCmd(ctx context.Context, id, gen int, s Session, d time.Duration) tea.Cmd {
