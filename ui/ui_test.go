@@ -609,6 +609,32 @@ func TestLocksLoadedLater(t *testing.T) {
 	}
 }
 
+// TestGoldenConcept: the Concept's Markdown parsed, its table drawn as a
+// table (issue 10: it showed as raw "| CLONE_NEWUTS |"), at the smallest
+// size and the usual one.
+func TestGoldenConcept(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{60, 30}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			h := newHarness(t, sz.w, sz.h, nil)
+			h.keys("j", "enter")
+			h.until("concept", at(lessons.PartConcept))
+			_, screen := h.final()
+			checkScreen(t, screen, sz.w, sz.h)
+			for _, want := range []string{"Concept: one kernel, two hostnames", "A UTS namespace isolates", "CLONE_NEWUTS", "│ hostname and NIS"} {
+				if !strings.Contains(screen, want) {
+					t.Errorf("concept lacks %q:\n%s", want, screen)
+				}
+			}
+			for _, raw := range []string{"**", "`", "|---", "| CLONE"} {
+				if strings.Contains(screen, raw) {
+					t.Errorf("raw Markdown %q on screen:\n%s", raw, screen)
+				}
+			}
+			golden.RequireEqual(t, []byte(screen))
+		})
+	}
+}
+
 // TestGoldenPredict: the question and its choices, aligned, before Perform.
 func TestGoldenPredict(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)

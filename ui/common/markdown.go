@@ -1,10 +1,12 @@
 package common
 
 import (
+	"regexp"
 	"strings"
 
 	"charm.land/glamour/v2"
 	"charm.land/glamour/v2/ansi"
+	"charm.land/lipgloss/v2"
 	xansi "github.com/charmbracelet/x/ansi"
 )
 
@@ -81,7 +83,45 @@ func tidyRendered(s string, width int) string {
 	for len(lines) > 0 && strings.TrimSpace(xansi.Strip(lines[len(lines)-1])) == "" {
 		lines = lines[:len(lines)-1]
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(hangItems(lines, width), "\n")
+}
+
+// itemStart matches a list item's first line as glamour draws it: its
+// indent, then "• " or "N. ".
+var itemStart = regexp.MustCompile(`^( *)(• |\d+\. )`)
+
+// hangItems rewraps every list item so that its wrapped lines hang under
+// its text, not under its bullet. glamour starts them at the margin, and
+// keeps a soft line break of the source inside an item as a line break
+// (a paragraph's it joins): both are undone here.
+func hangItems(lines []string, width int) []string {
+	var out []string
+	for i := 0; i < len(lines); {
+		m := itemStart.FindStringSubmatch(xansi.Strip(lines[i]))
+		if m == nil {
+			out = append(out, lines[i])
+			i++
+			continue
+		}
+		lead := len(m[1]) + Width(m[2])
+		text := []string{xansi.Cut(lines[i], lead, Width(lines[i]))}
+		for i++; i < len(lines); i++ {
+			plain := xansi.Strip(lines[i])
+			if strings.TrimSpace(plain) == "" || itemStart.MatchString(plain) {
+				break
+			}
+			text = append(text, strings.TrimLeft(lines[i], " "))
+		}
+		wrapped := strings.Split(lipgloss.Wrap(strings.Join(text, " "), max(width-lead, 4), ""), "\n")
+		for j, l := range wrapped {
+			if j == 0 {
+				out = append(out, m[1]+m[2]+l)
+			} else {
+				out = append(out, strings.Repeat(" ", lead)+l)
+			}
+		}
+	}
+	return out
 }
 
 // Inline renders a line of inline Markdown (**bold**, `code`) wrapped

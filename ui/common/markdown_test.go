@@ -21,7 +21,7 @@ func TestRenderMarkdown(t *testing.T) {
 		"Title",
 		"Some bold and soft words with",
 		"int unshare(int flags);",
-		"• first item that is long",
+		"• first item that is long\n  enough to continue here",
 		"• second",
 		"1. numbered",
 		"│ quoted",

@@ -227,6 +227,11 @@ and the *NIS domain name* (` + "`uname -n`" + `, ` + "`domainname`" + `).
 - ` + "`flags`" + `: a bit mask of what to stop sharing. ` + "`CLONE_NEWUTS`" + ` asks for a
   new UTS namespace, initialised as a **copy** of the caller's.
 
+| flag | isolates |
+|---|---|
+| ` + "`CLONE_NEWUTS`" + ` | hostname and NIS domain name |
+| ` + "`CLONE_NEWPID`" + ` | process IDs |
+
 ## Predict
 
 nslab is about to call ` + "`unshare(CLONE_NEWUTS)`" + ` and then ` + "`sethostname(\"lab\")`" + `.
