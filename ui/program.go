@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,8 +57,12 @@ type Options struct {
 	// Input and Output default to the process's stdin and stdout.
 	Input  io.Reader
 	Output io.Writer
-	// NoColor turns colour off (so does NO_COLOR in the environment).
+	// NoColor turns colour off (so does NO_COLOR in Environ).
 	NoColor bool
+	// Environ is the environment of the terminal served (TERM, NO_COLOR,
+	// COLORTERM...); nil is this process's. An SSH session passes its
+	// own, so that each program reads its own terminal's wishes.
+	Environ []string
 	// Refresh is the live views' period (default 1s).
 	Refresh time.Duration
 	// NewSession overrides how a lesson's session is opened (tests use a
@@ -102,7 +107,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 	// detects it from the program's output and environment (an SSH
 	// session passes its own with tea.WithEnvironment), and downsamples
 	// every frame to it. That is DESIGN.md's "per-program renderer".
-	st := common.NewStyles(true, opts.NoColor)
+	if opts.Environ == nil {
+		opts.Environ = os.Environ()
+	}
+	st := common.NewStyles(true, opts.NoColor || noColorIn(opts.Environ))
 	// The program is created after the factory that refers to it; nudge
 	// reaches it through this variable once it exists.
 	var p *tea.Program
@@ -131,6 +139,7 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		tea.WithInput(opts.Input),
 		tea.WithOutput(opts.Output),
 		tea.WithFPS(fps),
+		tea.WithEnvironment(opts.Environ),
 		// Without a terminal to ask for a size (a pipe, a test), the
 		// smallest supported one; a terminal's own size replaces it.
 		tea.WithWindowSize(80, 24),
@@ -173,4 +182,15 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		return ctx.Err()
 	}
 	return fmt.Errorf("ui: %w", err)
+}
+
+// noColorIn reports whether env asks for no colour (https://no-color.org:
+// NO_COLOR set to anything non-empty).
+func noColorIn(env []string) bool {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NO_COLOR="); ok && v != "" {
+			return true
+		}
+	}
+	return false
 }

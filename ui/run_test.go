@@ -50,6 +50,11 @@ type runCase struct {
 }
 
 func startRun(t *testing.T, hook func(*uitest.Session), start string) *runCase {
+	return startRunEnv(t, hook, start, nil, true)
+}
+
+// startRunEnv is startRun on a terminal with the environment env.
+func startRunEnv(t *testing.T, hook func(*uitest.Session), start string, env []string, noColor bool) *runCase {
 	t.Helper()
 	pr, pw := io.Pipe()
 	rc := &runCase{in: pw, out: &syncBuffer{}, done: make(chan error, 1)}
@@ -62,7 +67,8 @@ func startRun(t *testing.T, hook func(*uitest.Session), start string) *runCase {
 		StartLesson: start,
 		Input:       pr,
 		Output:      rc.out,
-		NoColor:     true,
+		NoColor:     noColor,
+		Environ:     env,
 		NewSession: func(l lessons.Lesson) lesson.Session {
 			s := uitest.NewSession(l)
 			if hook != nil {
@@ -256,5 +262,42 @@ func TestRunKeyBurstFromInput(t *testing.T) {
 	defer rc.mu.Unlock()
 	if len(rc.sessions) != 1 || rc.sessions[0].Lesson().ID != "net" {
 		t.Errorf("opened %d sessions, the first %v; want net", len(rc.sessions), rc.sessions)
+	}
+}
+
+// TestTwoPrograms: two programs in one process, each on its own terminal:
+// one that wants colour, one with NO_COLOR in its environment. Each
+// draws in its own colours, takes its own keys, and closes its own
+// lessons: no state is shared through the process.
+func TestTwoPrograms(t *testing.T) {
+	// CLICOLOR_FORCE: the outputs are pipes, not terminals.
+	colour := startRunEnv(t, nil, "uts", []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1"}, false)
+	plain := startRunEnv(t, nil, "pid", []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1", "NO_COLOR=1"}, false)
+	for _, rc := range []*runCase{colour, plain} {
+		rc.waitOutput(t, "CONCEPT")
+		rc.type_(t, "nn\r")
+		rc.waitOutput(t, "sandbox live")
+	}
+	colour.type_(t, "q")
+	colour.waitOutput(t, "Linux namespaces, for real")
+	plain.type_(t, "\x03")
+	if err := plain.result(t); err != nil {
+		t.Errorf("the plain program: %v", err)
+	}
+	colour.type_(t, "q")
+	if err := colour.result(t); err != nil {
+		t.Errorf("the colour program: %v", err)
+	}
+	if out := colour.out.String(); !colourSGR.MatchString(out) {
+		t.Error("the program on a colour terminal drew no colour")
+	}
+	if out := plain.out.String(); colourSGR.MatchString(out) {
+		t.Errorf("the program with NO_COLOR drew colour: %q", colourSGR.FindString(out))
+	}
+	for _, rc := range []*runCase{colour, plain} {
+		rc.allClosed(t)
+	}
+	if id := plain.sessions[0].Lesson().ID; id != "pid" {
+		t.Errorf("the plain program opened %q, want pid", id)
 	}
 }

@@ -2,7 +2,6 @@ package common
 
 import (
 	"image/color"
-	"os"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
@@ -52,15 +51,11 @@ const (
 	SymCursor   = "▸"
 )
 
-// NoColorEnv reports whether the environment asks for no colour
-// (https://no-color.org: NO_COLOR set to anything non-empty).
-func NoColorEnv() bool {
-	return os.Getenv("NO_COLOR") != ""
-}
-
 // NewStyles builds the styles for a terminal with a dark (or light)
-// background. With noColor (or NO_COLOR in the environment) no colour is set
-// on any style; bold and italic stay because they carry no colour.
+// background. With noColor no colour is set on any style; bold and italic
+// stay because they carry no colour. (Whether a terminal wants colour is
+// the program's to read from that terminal's environment, not this
+// process's.)
 //
 // lipgloss v2 has no Renderer: a style is a plain value, and the colour
 // profile is applied by each tea.Program when it writes a frame (it detects
@@ -68,7 +63,6 @@ func NoColorEnv() bool {
 // two programs in one process — their background and whether colour is
 // wanted — is an argument here, so each program builds its own Styles.
 func NewStyles(dark, noColor bool) *Styles {
-	noColor = noColor || NoColorEnv()
 	ld := lipgloss.LightDark(dark)
 	c := func(light, darkc string) color.Color {
 		if noColor {
