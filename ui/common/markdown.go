@@ -127,5 +127,9 @@ func hangItems(lines []string, width int) []string {
 // Inline renders a line of inline Markdown (**bold**, `code`) wrapped
 // to width.
 func Inline(st *Styles, s string, width int) []string {
+	if !strings.ContainsAny(s, "*_`[]<>|#\\&") {
+		// Nothing for a Markdown parser to do: spare building one.
+		return WrapPlain(s, max(width, 4))
+	}
 	return strings.Split(Markdown(st, s, max(width, 4)), "\n")
 }

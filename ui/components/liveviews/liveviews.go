@@ -65,7 +65,12 @@ type Model struct {
 	focus        int // 0: all views; i: the i-th view alone
 	full         viewport.Model
 	fullW, fullH int
-	lines        []string // the all-views area, drawn on change
+	// drawn: lines (or the focused view's content) match the fields. A
+	// setter clears it; Draw, called once after a batch of setters,
+	// draws, so that a live refresh draws once, not once per setter.
+	drawn   bool
+	lines   []string // the all-views area
+	focused []string // the focused view's visible rows
 }
 
 // New is the views of a lesson that shows views (beside the namespace
@@ -80,14 +85,16 @@ func New(c common.Common, views []sandbox.View, refresh time.Duration) Model {
 // wide puts a rule and the column header on top.
 func (m Model) SetSize(w, h int) Model {
 	m.common = m.common.SetSize(w, h)
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // SetWide says whether the area sits beside the text (a titled rule on
 // top) or under it (the column header alone).
 func (m Model) SetWide(wide bool) Model {
 	m.wide = wide
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // SetFocusSize sets the area a focused view takes: the title line and the
@@ -96,27 +103,31 @@ func (m Model) SetFocusSize(w, h int) Model {
 	m.fullW, m.fullH = w, h
 	m.full.SetWidth(w)
 	m.full.SetHeight(max(h-1, 1))
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // SetStyles redraws with st.
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // SetObservation shows o.
 func (m Model) SetObservation(o lessons.Observation) Model {
 	m.obs, m.err = &o, ""
 	m.compact = compactAll(m.obs)
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // SetError shows why the last observation failed (the last good one
 // stays).
 func (m Model) SetError(err string) Model {
 	m.err = err
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // SetWaiting sets what shows before the first observation.
@@ -125,7 +136,8 @@ func (m Model) SetWaiting(s string) Model {
 		return m
 	}
 	m.waiting = s
-	return m.draw()
+	m.drawn = false
+	return m
 }
 
 // Observed reports whether an observation is shown.
@@ -151,7 +163,7 @@ func (m Model) FocusOn(n int) Model {
 	}
 	m.focus = n
 	m.full.GotoTop()
-	return m.draw()
+	return m.Draw()
 }
 
 // Update cycles the focus on tab and shift+tab (0: all views), and
@@ -183,17 +195,23 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			m.full, _ = m.full.Update(msg)
 		}
 	}
+	if m.focus > 0 && m.drawn {
+		m.focused = strings.Split(m.full.View(), "\n")
+	}
 	return m, nil
 }
 
-// Need is how many lines the views want in the shared area (the title
-// line not counted).
-func (m Model) Need() int {
+// Need is how many lines the views want in the shared area at its width
+// (the title line not counted).
+func (m Model) Need() int { return m.NeedAt(m.common.Width) }
+
+// NeedAt is Need at width w.
+func (m Model) NeedAt(w int) int {
 	if m.obs == nil {
 		return 2 // the waiting message and the list of views
 	}
 	n := 0
-	stacked := m.common.Width < sideBySideMin
+	stacked := w < sideBySideMin
 	for _, rows := range m.compact.rows {
 		n++
 		for _, r := range rows {
@@ -209,14 +227,16 @@ func (m Model) Need() int {
 	return n
 }
 
-// draw redraws what changed: the focused view's content, or the shared
-// area's lines (once per change, not in every View).
-func (m Model) draw() Model {
+// Draw draws what the setters changed: the focused view's content, or the
+// shared area's lines (once per change, not in every View).
+func (m Model) Draw() Model {
+	m.drawn = true
 	if m.focus > len(m.Views()) {
 		m.focus = 0
 	}
 	if m.focus > 0 {
 		m.full.SetContent(strings.Join(focusedRows(m.common.Styles, m.obs, m.Views()[m.focus-1], m.fullW), "\n"))
+		m.focused = strings.Split(m.full.View(), "\n")
 		m.lines = nil
 		return m
 	}
@@ -267,10 +287,18 @@ func (m Model) allLines() []string {
 }
 
 // Lines is the shared area, exactly its height.
-func (m Model) Lines() []string { return m.lines }
+func (m Model) Lines() []string {
+	if !m.drawn {
+		return m.Draw().lines
+	}
+	return m.lines
+}
 
 // FocusedLines is the focused view: its title, then the view, scrollable.
 func (m Model) FocusedLines() []string {
+	if !m.drawn {
+		m = m.Draw()
+	}
 	st := m.common.Styles
 	vs := m.Views()
 	if m.focus == 0 || m.focus > len(vs) {
@@ -281,7 +309,7 @@ func (m Model) FocusedLines() []string {
 	if m.obs == nil {
 		return append(out, m.waiting)
 	}
-	return append(out, strings.Split(m.full.View(), "\n")...)
+	return append(out, m.focused...)
 }
 
 // View is the focused view when one is, else the shared area.

@@ -39,6 +39,7 @@ type Model struct {
 	keys   help.KeyMap
 	text   string
 	isErr  bool
+	drawn  string // the help, drawn when the keys, width or styles change
 }
 
 // New is an empty status bar.
@@ -50,20 +51,20 @@ func New(c common.Common) Model {
 func (m Model) SetSize(w, h int) Model {
 	m.common = m.common.SetSize(w, h)
 	m.help.SetWidth(w)
-	return m
+	return m.draw()
 }
 
 // SetStyles redraws the bar with st.
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
 	m.help.Styles = st.Help
-	return m
+	return m.draw()
 }
 
 // SetKeys sets the keys the help shows.
 func (m Model) SetKeys(k help.KeyMap) Model {
 	m.keys = k
-	return m
+	return m.draw()
 }
 
 // SetStatus shows a line of information, or an error.
@@ -83,16 +84,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.KeyMap.Help) {
 		m.help.ShowAll = !m.help.ShowAll
 	}
-	return m, nil
+	return m.draw(), nil
+}
+
+func (m Model) draw() Model {
+	m.drawn = ""
+	if m.keys != nil {
+		m.drawn = common.FitLines(m.help.View(m.keys), m.common.Width)
+	}
+	return m
 }
 
 // HelpView is the help alone, cut to the width.
-func (m Model) HelpView() string {
-	if m.keys == nil {
-		return ""
-	}
-	return common.FitLines(m.help.View(m.keys), m.common.Width)
-}
+func (m Model) HelpView() string { return m.drawn }
 
 // Height is how many lines View draws.
 func (m Model) Height() int { return 1 + strings.Count(m.HelpView(), "\n") + 1 }

@@ -30,6 +30,7 @@ type Model struct {
 	KeyMap KeyMap
 	common common.Common
 	events []sandbox.Event
+	lines  []string // drawn by every setter, not in every View
 }
 
 // New is an empty log.
@@ -37,20 +38,23 @@ func New(c common.Common) Model { return Model{common: c} }
 
 // SetSize sets the log's area, its title line included.
 func (m Model) SetSize(w, h int) Model {
+	if w == m.common.Width && h == m.common.Height && m.lines != nil {
+		return m
+	}
 	m.common = m.common.SetSize(w, h)
-	return m
+	return m.draw()
 }
 
 // SetStyles redraws with st.
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
-	return m
+	return m.draw()
 }
 
 // SetEvents replaces the trace.
 func (m Model) SetEvents(ev []sandbox.Event) Model {
 	m.events = ev
-	return m
+	return m.draw()
 }
 
 // Len is how many events the log holds.
@@ -61,8 +65,18 @@ func (m Model) Update(tea.Msg) (Model, tea.Cmd) { return m, nil }
 
 // Lines is the title line, then the last events in the rest of the
 // height, padded to it.
-func (m Model) Lines() []string {
+func (m Model) Lines() []string { return m.lines }
+
+func (m Model) draw() Model {
+	m.lines = m.render()
+	return m
+}
+
+func (m Model) render() []string {
 	st, w := m.common.Styles, m.common.Width
+	if w <= 0 || m.common.Height <= 0 {
+		return nil
+	}
 	title := fmt.Sprintf("syscalls (%d) ─── %s differs %s only sandbox %s only host", len(m.events), common.SymChanged, common.SymOnlySB, common.SymOnlyHost)
 	out := []string{common.Rule(st, title, w)}
 	h := m.common.Height - 1

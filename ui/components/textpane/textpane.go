@@ -43,6 +43,10 @@ type Model struct {
 	KeyMap KeyMap
 	common common.Common
 	vp     viewport.Model
+	// lines is the visible text, drawn when the text, size or scroll
+	// changes: viewport's View measures every visible line, too much to
+	// redo in every frame.
+	lines []string
 }
 
 // New is an empty pane.
@@ -54,34 +58,37 @@ func New(c common.Common) Model {
 
 // SetSize sets the pane's area.
 func (m Model) SetSize(w, h int) Model {
+	if w == m.common.Width && h == m.common.Height && m.lines != nil {
+		return m
+	}
 	m.common = m.common.SetSize(w, h)
 	m.vp.SetWidth(w)
 	m.vp.SetHeight(h)
-	return m
+	return m.draw()
 }
 
 // SetStyles redraws with st (the content is the caller's to redraw).
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
-	return m
+	return m.draw()
 }
 
 // SetContent replaces the text, keeping the scroll position where it can.
 func (m Model) SetContent(s string) Model {
 	m.vp.SetContent(s)
-	return m
+	return m.draw()
 }
 
 // GotoTop scrolls to the top.
 func (m Model) GotoTop() Model {
 	m.vp.GotoTop()
-	return m
+	return m.draw()
 }
 
 // GotoBottom scrolls to the end (where an outcome is added).
 func (m Model) GotoBottom() Model {
 	m.vp.GotoBottom()
-	return m
+	return m.draw()
 }
 
 // Scroll moves the view by n lines (negative: up).
@@ -91,7 +98,7 @@ func (m Model) Scroll(n int) Model {
 	} else {
 		m.vp.ScrollDown(n)
 	}
-	return m
+	return m.draw()
 }
 
 // Update scrolls on the scroll keys and the mouse wheel.
@@ -111,11 +118,18 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case tea.MouseWheelMsg:
 		m.vp, _ = m.vp.Update(msg)
 	}
-	return m, nil
+	return m.draw(), nil
 }
 
 // Lines is the visible text, its last line saying when there is more.
-func (m Model) Lines() []string {
+func (m Model) Lines() []string { return m.lines }
+
+func (m Model) draw() Model {
+	m.lines = m.render()
+	return m
+}
+
+func (m Model) render() []string {
 	lines := strings.Split(m.vp.View(), "\n")
 	if m.vp.TotalLineCount() > m.vp.Height() && !m.vp.AtBottom() && len(lines) > 1 {
 		more := fmt.Sprintf("  ↓ more: j/k, pgdn, wheel (%d%%)", int(m.vp.ScrollPercent()*100))

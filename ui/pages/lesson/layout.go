@@ -72,9 +72,8 @@ func (m Model) layout() Model {
 		liveW = w - min(w*2/5, w-3-sideBySideMin) - 3
 	}
 	m.views = m.views.SetWaiting(m.waiting()).SetWide(w >= wideMin)
-	m.views = m.views.SetSize(liveW, m.views.Need()+1)
-	g := m.geometry(m.views.Need())
-	m.views = m.views.SetSize(g.liveW, g.liveH+1).SetFocusSize(w, g.bodyH)
+	g := m.geometry(m.views.NeedAt(liveW))
+	m.views = m.views.SetSize(g.liveW, g.liveH+1).SetFocusSize(w, g.bodyH).Draw()
 	m.log = m.log.SetSize(g.liveW, g.traceH+1)
 	m.text = m.text.SetSize(g.textW, g.textH)
 	tw := max(g.textW-1, 10)
