@@ -42,7 +42,7 @@ func (p spy) View() tea.View { return p.a.View() }
 func (p spy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, c := p.a.Update(msg)
 	a := m.(App)
-	screen := ansi.Strip(a.screen())
+	screen := ansi.Strip(a.View().Content)
 	p.s.mu.Lock()
 	p.s.last = a
 	p.s.seen.WriteString(screen)
@@ -144,7 +144,7 @@ func observed(a App) bool {
 
 // shows: the screen shows s, and nothing is out.
 func shows(s string) func(App) bool {
-	return func(a App) bool { return settled(a) && strings.Contains(ansi.Strip(a.screen()), s) }
+	return func(a App) bool { return settled(a) && strings.Contains(ansi.Strip(a.View().Content), s) }
 }
 
 // waitFor waits until a screen drawn since the last keys shows s.
@@ -154,7 +154,7 @@ func (h *harness) waitFor(s string) {
 	for {
 		h.spy.mu.Lock()
 		ok := strings.Contains(h.spy.seen.String(), s)
-		last := ansi.Strip(h.spy.last.screen())
+		last := ansi.Strip(h.spy.last.View().Content)
 		h.spy.mu.Unlock()
 		if ok {
 			return
@@ -207,7 +207,7 @@ func (h *harness) final() (App, string) {
 	default:
 		h.t.Fatalf("final model is %T", m)
 	}
-	return a, ansi.Strip(a.screen())
+	return a, ansi.Strip(a.View().Content)
 }
 
 func (h *harness) session(i int) *uitest.Session {
@@ -416,7 +416,7 @@ func TestNoColor(t *testing.T) {
 		h.keys("j", "enter", "n", "n", "enter")
 		h.waitFor("sandbox live")
 		a, _ := h.final()
-		return a.screen()
+		return a.View().Content
 	}
 	if out := render(false); !colourSGR.MatchString(out) {
 		t.Fatalf("with colours on, no colour escape was drawn: %q", out)
@@ -555,11 +555,11 @@ func TestMouseWheelScrolls(t *testing.T) {
 	h.until("open", at(lessons.PartConcept))
 	h.waitFor("↓ more")
 	h.spy.mu.Lock()
-	before := ansi.Strip(h.spy.last.screen())
+	before := ansi.Strip(h.spy.last.View().Content)
 	h.spy.mu.Unlock()
 	h.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	h.until("scrolled", func(a App) bool {
-		now := ansi.Strip(a.screen())
+		now := ansi.Strip(a.View().Content)
 		// The header stays; the text under it moved.
 		return now != before && strings.Split(now, "\n")[2] != strings.Split(before, "\n")[2]
 	})
@@ -597,7 +597,7 @@ func TestLocksLoadedLater(t *testing.T) {
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("press enter again in a moment")
 	close(release)
-	h.until("locks", func(a App) bool { return strings.Contains(a.screen(), "⊘ locked") })
+	h.until("locks", func(a App) bool { return strings.Contains(a.View().Content, "⊘ locked") })
 	h.keys("enter")
 	h.waitFor("locked on this machine: needs root")
 	h.final()
