@@ -133,7 +133,7 @@ func newApp(c appConfig) App {
 		startLesson: c.startLesson,
 		loadLocks:   c.loadLocks,
 		locksReady:  c.loadLocks == nil,
-		home:        home.New(c.styles, c.lessons, c.locks).SetChecking(c.loadLocks != nil),
+		home:        home.New(common.New(c.ctx, c.styles), c.lessons, c.locks).SetChecking(c.loadLocks != nil),
 		progress:    lessons.NewProgress(),
 	}
 }

@@ -1,6 +1,7 @@
 package home
 
 import (
+	"context"
 	"testing"
 
 	"github.com/nslab/nslab/lessons"
@@ -10,7 +11,7 @@ import (
 
 // BenchmarkView is the lesson list.
 func BenchmarkView(b *testing.B) {
-	h := New(common.NewStyles(true, true), uitest.Lessons(), nil).SetSize(80, 24).SetProgress(lessons.NewProgress())
+	h := New(common.New(context.Background(), common.NewStyles(true, true)), uitest.Lessons(), nil).SetSize(80, 24).SetProgress(lessons.NewProgress())
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = h.View()

@@ -22,15 +22,13 @@ import (
 type Model struct {
 	Keys KeyMap
 
-	st       *common.Styles
+	common   common.Common
 	help     help.Model
 	lessons  []lessons.Lesson
 	locks    map[string]string
 	progress lessons.Progress
 	cursor   int
 	offset   int
-	width    int
-	height   int
 	warning  string // the progress load warning, shown once
 	err      string // the last progress error
 
@@ -48,7 +46,7 @@ func (m Model) SetLocks(l map[string]string) Model { m.locks = l; return m }
 
 // SetStyles redraws the screen with st.
 func (m Model) SetStyles(st *common.Styles) Model {
-	m.st = st
+	m.common.Styles = st
 	m.help.Styles = st.Help
 	return m
 }
@@ -57,13 +55,13 @@ func (m Model) SetStyles(st *common.Styles) Model {
 func (m Model) SetChecking(c bool) Model { m.checking = c; return m }
 
 // New is the home page over the lessons in curriculum order.
-func New(st *common.Styles, ls []lessons.Lesson, locks map[string]string) Model {
-	return Model{Keys: DefaultKeyMap(), st: st, help: st.NewHelp(), lessons: ls, locks: locks, progress: lessons.NewProgress()}
+func New(c common.Common, ls []lessons.Lesson, locks map[string]string) Model {
+	return Model{Keys: DefaultKeyMap(), common: c, help: c.Styles.NewHelp(), lessons: ls, locks: locks, progress: lessons.NewProgress()}
 }
 
 // SetSize sets the area the screen draws in.
 func (m Model) SetSize(w, h int) Model {
-	m.width, m.height = w, h
+	m.common = m.common.SetSize(w, h)
 	m.help.SetWidth(w)
 	return m.scroll()
 }
@@ -146,7 +144,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 // listHeight is how many lesson rows fit.
 func (m Model) listHeight() int {
 	// title, blank, (notice), list, blank, 3 detail lines, help
-	h := m.height - 2 - 1 - 4 - m.helpHeight()
+	h := m.common.Height - 2 - 1 - 4 - m.helpHeight()
 	if m.warning != "" || m.err != "" {
 		h--
 	}
@@ -184,8 +182,8 @@ func statusText(s lessons.Status) string {
 
 // View draws the screen.
 func (m Model) View() string {
-	st := m.st
-	w := m.width
+	st := m.common.Styles
+	w := m.common.Width
 	var b []string
 	done := 0
 	for _, l := range m.lessons {
@@ -258,7 +256,7 @@ func (m Model) View() string {
 	// Pad so the help sits on the last line.
 	used := strings.Count(out, "\n") + 1
 	hv := common.FitLines(m.help.View(m.Keys), w)
-	gap := m.height - used - (strings.Count(hv, "\n") + 1)
+	gap := m.common.Height - used - (strings.Count(hv, "\n") + 1)
 	if gap > 0 {
 		out += strings.Repeat("\n", gap)
 	}

@@ -1,6 +1,7 @@
 package home
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ import (
 func TestGolden(t *testing.T) {
 	p := lessons.NewProgress()
 	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
-	m := New(common.NewStyles(true, true), uitest.Lessons(), map[string]string{"net": "needs root"}).
+	m := New(common.New(context.Background(), common.NewStyles(true, true)), uitest.Lessons(), map[string]string{"net": "needs root"}).
 		SetSize(70, 16).SetProgress(p)
 	for range 2 {
 		m, _ = m.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
