@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"regexp"
 	"strings"
 	"sync"
@@ -657,5 +658,20 @@ func TestKeyBurst(t *testing.T) {
 	_, screen := h.final()
 	if !strings.Contains(screen, "▸ 05 Network") {
 		t.Errorf("the cursor is not three lessons down:\n%s", screen)
+	}
+}
+
+// TestLightBackground: the terminal's answer about its background redraws
+// the screens in the light palette (accent 55 instead of 141).
+func TestLightBackground(t *testing.T) {
+	h := newHarness(t, 80, 24, nil, withStyles(common.NewStyles(true, false)))
+	h.waitFor("Linux namespaces")
+	h.tm.Send(tea.BackgroundColorMsg{Color: color.White})
+	h.keys("j", "enter")
+	h.until("open", at(lessons.PartConcept))
+	a, _ := h.final()
+	out := a.View().Content
+	if !strings.Contains(out, "38;5;55m") || strings.Contains(out, "38;5;141m") {
+		t.Errorf("not redrawn in the light palette: %q", out[:min(len(out), 300)])
 	}
 }
