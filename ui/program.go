@@ -30,7 +30,7 @@ import (
 	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
-// ProgressStore keeps the learner's progress (lessons.ProgressFile is one).
+// ProgressStore keeps the learner's progress (cmd/nslab's progress file is one).
 type ProgressStore interface {
 	Load() (lessons.Progress, string /*warning*/, error)
 	Save(lessons.Progress) error
