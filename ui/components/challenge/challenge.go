@@ -7,6 +7,8 @@
 package challenge
 
 import (
+	"strings"
+
 	"fmt"
 
 	"charm.land/bubbles/v2/key"
@@ -134,9 +136,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, cmd
 }
 
-// View is the task, the check's state, the hints shown, the solution if
+// Lines is the task, the check's state, the hints shown, the solution if
 // revealed, the open question, and the keys left.
-func (m Model) View() []string {
+func (m Model) Lines() []string {
 	st, w := m.common.Styles, m.common.Width
 	var b []string
 	add := func(s string) { b = append(b, common.Inline(st, s, w)...) }
@@ -170,7 +172,7 @@ func (m Model) View() []string {
 			b = append(b, "  "+st.Code.Render(common.Truncate(s, w-2)))
 		}
 	}
-	b = append(b, m.Confirm.View()...)
+	b = append(b, m.Confirm.Lines()...)
 	keys := "c check"
 	if left := len(m.hints) - m.shown; left > 0 {
 		keys += fmt.Sprintf(" · h hint (%d left)", left)
@@ -180,3 +182,6 @@ func (m Model) View() []string {
 	}
 	return append(b, st.Subtle.Render(common.Truncate(keys, w)))
 }
+
+// View is Lines joined.
+func (m Model) View() string { return strings.Join(m.Lines(), "\n") }

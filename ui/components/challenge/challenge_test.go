@@ -14,7 +14,7 @@ import (
 	"github.com/nslab/nslab/ui/components/confirm"
 )
 
-func view(m Model) string { return ansi.Strip(strings.Join(m.View(), "\n")) }
+func view(m Model) string { return ansi.Strip(m.View()) }
 
 // TestGolden: unchecked, then not yet with both hints, then the question,
 // then solved with the solution shown.

@@ -5,6 +5,8 @@
 package confirm
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -94,8 +96,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// View is the open question, wrapped; nothing when none is open.
-func (m Model) View() []string {
+// Lines is the open question, wrapped; nothing when none is open.
+func (m Model) Lines() []string {
 	if m.answer != Asking {
 		return nil
 	}
@@ -106,3 +108,6 @@ func (m Model) View() []string {
 	}
 	return out
 }
+
+// View is Lines joined.
+func (m Model) View() string { return strings.Join(m.Lines(), "\n") }

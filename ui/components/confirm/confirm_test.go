@@ -2,7 +2,6 @@ package confirm
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -48,8 +47,8 @@ func TestAnswers(t *testing.T) {
 func TestGolden(t *testing.T) {
 	c := common.New(context.Background(), common.NewStyles(true, true))
 	m := New(c).SetSize(30, 2).Ask("Show the solution and apply it in the sandbox? y/n")
-	out := ansi.Strip(strings.Join(m.View(), "\n"))
-	if len(m.View()) != 2 {
+	out := ansi.Strip(m.View())
+	if len(m.Lines()) != 2 {
 		t.Errorf("not wrapped to 30:\n%s", out)
 	}
 	golden.RequireEqual(t, []byte(out))

@@ -130,8 +130,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// View is the question, its choices, and what to do next (or the verdict).
-func (m Model) View() []string {
+// Lines is the question, its choices, and what to do next (or the verdict).
+func (m Model) Lines() []string {
 	st, w := m.common.Styles, m.common.Width
 	if !m.Asks() {
 		return common.Inline(st, "(This lesson asks no question here: press n.)", w)
@@ -165,7 +165,7 @@ func (m Model) View() []string {
 	b = append(b, "")
 	switch {
 	case m.verdict != nil:
-		b = append(b, m.VerdictView()...)
+		b = append(b, m.VerdictLines()...)
 	case m.choice >= 0:
 		b = append(b, common.Inline(st, "Locked in. Press n to go on to Perform; the kernel decides.", w)...)
 	default:
@@ -174,9 +174,9 @@ func (m Model) View() []string {
 	return b
 }
 
-// VerdictView is the verdict alone, for the parts after Predict; nothing
+// VerdictLines is the verdict alone, for the parts after Predict; nothing
 // before one.
-func (m Model) VerdictView() []string {
+func (m Model) VerdictLines() []string {
 	if m.verdict == nil {
 		return nil
 	}
@@ -202,3 +202,6 @@ func (m Model) VerdictView() []string {
 	}
 	return b
 }
+
+// View is Lines joined.
+func (m Model) View() string { return strings.Join(m.Lines(), "\n") }

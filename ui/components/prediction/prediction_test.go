@@ -18,7 +18,7 @@ func newModel() Model {
 		[]string{"lab: there is one hostname", "its old name: the sandbox changed a copy", "nothing: the call fails"}).SetSize(50, 10)
 }
 
-func view(m Model) string { return ansi.Strip(strings.Join(m.View(), "\n")) }
+func view(m Model) string { return ansi.Strip(m.View()) }
 
 // TestGolden: open with the cursor, locked in, then judged wrong and
 // right.

@@ -8,6 +8,7 @@ package syscalllog
 
 import (
 	"fmt"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -66,6 +67,9 @@ func (m Model) Update(tea.Msg) (Model, tea.Cmd) { return m, nil }
 // Lines is the title line, then the last events in the rest of the
 // height, padded to it.
 func (m Model) Lines() []string { return m.lines }
+
+// View is Lines joined.
+func (m Model) View() string { return strings.Join(m.Lines(), "\n") }
 
 func (m Model) draw() Model {
 	m.lines = m.render()

@@ -123,7 +123,7 @@ func (m Model) partExtra(w int) []string {
 	}
 	switch m.Part() {
 	case lessons.PartPredict:
-		return m.prediction.View()
+		return m.prediction.Lines()
 	case lessons.PartPerform:
 		if m.lesson.Command != "" {
 			add("The same with util-linux:")
@@ -146,7 +146,7 @@ func (m Model) partExtra(w int) []string {
 		default:
 			styled("Press enter to perform the syscalls for real.", st.Bold.Render)
 		}
-		b = append(b, m.prediction.VerdictView()...)
+		b = append(b, m.prediction.VerdictLines()...)
 	case lessons.PartObserve:
 		if !m.views.Observed() {
 			add(m.waiting())
@@ -165,7 +165,7 @@ func (m Model) partExtra(w int) []string {
 				styled(s, style)
 			}
 		}
-		b = append(b, m.prediction.VerdictView()...)
+		b = append(b, m.prediction.VerdictLines()...)
 	case lessons.PartExperiment:
 		if m.performed && m.performErr == "" {
 			styled("Press s for a shell inside the sandbox; exit returns here.", st.Bold.Render)
@@ -179,7 +179,7 @@ func (m Model) partExtra(w int) []string {
 			}
 		}
 	case lessons.PartChallenge:
-		return m.challenge.View()
+		return m.challenge.Lines()
 	case lessons.PartRecap:
 		if len(m.lesson.ManPages) > 0 {
 			add("Read: " + strings.Join(m.lesson.ManPages, ", "))
