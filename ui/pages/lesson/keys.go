@@ -10,6 +10,11 @@ import (
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/confirm"
+	"github.com/nslab/nslab/ui/components/liveviews"
+	"github.com/nslab/nslab/ui/components/partbar"
+	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/statusbar"
+	"github.com/nslab/nslab/ui/components/textpane"
 )
 
 // KeyMap is the page's own keys; the components hold theirs.
@@ -37,19 +42,35 @@ func DefaultKeyMap() KeyMap {
 // help is the keys help for the current part: a help.KeyMap built from
 // the page's and its components' key maps.
 type help struct {
-	m    Model
-	part lessons.Part
+	part       lessons.Part
+	asking     bool // the solution's question is open
+	keys       KeyMap
+	parts      partbar.KeyMap
+	text       textpane.KeyMap
+	views      liveviews.KeyMap
+	prediction prediction.KeyMap
+	challenge  challenge.KeyMap
+	confirm    confirm.KeyMap
+	status     statusbar.KeyMap
+}
+
+// helpFor is the help of m's current part.
+func helpFor(m Model) help {
+	return help{
+		part: m.Part(), asking: m.challenge.Confirm.Asking(), keys: m.Keys,
+		parts: m.parts.KeyMap, text: m.text.KeyMap, views: m.views.KeyMap, prediction: m.prediction.KeyMap,
+		challenge: m.challenge.KeyMap, confirm: m.challenge.Confirm.KeyMap, status: m.status.KeyMap,
+	}
 }
 
 func (h help) ShortHelp() []key.Binding {
-	m := h.m
-	k, parts, st, views := m.Keys, m.parts.KeyMap, m.status.KeyMap, m.views.KeyMap
-	if m.challenge.Confirm.Asking() {
-		return m.challenge.Confirm.KeyMap.ShortHelp()
+	k, parts, st, views := h.keys, h.parts, h.status, h.views
+	if h.asking {
+		return h.confirm.ShortHelp()
 	}
 	switch h.part {
 	case lessons.PartPredict:
-		c := m.prediction.KeyMap.Choose
+		c := h.prediction.Choose
 		c.SetHelp("1-9", "choose")
 		return []key.Binding{c, parts.Next, parts.Prev, st.Help, k.Quit}
 	case lessons.PartPerform:
@@ -59,23 +80,22 @@ func (h help) ShortHelp() []key.Binding {
 	case lessons.PartExperiment:
 		return []key.Binding{k.Shell, k.Refresh, views.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
 	case lessons.PartChallenge:
-		c := m.challenge.KeyMap
+		c := h.challenge
 		return []key.Binding{c.Check, c.Hint, c.Solution, k.Shell, parts.Next, parts.Prev, st.Help, k.Quit}
 	}
-	return []key.Binding{parts.Next, parts.Prev, m.text.KeyMap.Down, views.Focus, st.Help, k.Quit}
+	return []key.Binding{parts.Next, parts.Prev, h.text.Down, views.Focus, st.Help, k.Quit}
 }
 
 func (h help) FullHelp() [][]key.Binding {
-	m := h.m
-	if m.challenge.Confirm.Asking() {
-		return m.challenge.Confirm.KeyMap.FullHelp()
+	if h.asking {
+		return h.confirm.FullHelp()
 	}
-	k, parts, text, views, c := m.Keys, m.parts.KeyMap, m.text.KeyMap, m.views.KeyMap, m.challenge.KeyMap
+	k, c := h.keys, h.challenge
 	return [][]key.Binding{
-		{parts.Next, parts.Prev, k.Enter, text.Up, text.Down, text.PageDown},
-		{views.Choose, views.Focus, views.FocusBack, k.Refresh, k.Shell},
+		{h.parts.Next, h.parts.Prev, k.Enter, h.text.Up, h.text.Down, h.text.PageDown},
+		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell},
 		{c.Check, c.Hint, c.Solution},
-		{k.Back, m.status.KeyMap.Help, k.Quit, k.ForceQuit},
+		{k.Back, h.status.Help, k.Quit, k.ForceQuit},
 	}
 }
 

@@ -65,7 +65,7 @@ func (m Model) layout() Model {
 	if w == 0 {
 		return m
 	}
-	m.status = m.status.SetSize(w, 2).SetKeys(help{m, m.Part()})
+	m.status = m.status.SetSize(w, 2).SetKeys(helpFor(m))
 	m.parts = m.parts.SetSize(w, 1)
 	liveW := w
 	if w >= wideMin {
