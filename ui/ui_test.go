@@ -349,6 +349,11 @@ func TestFlow(t *testing.T) {
 	h.until("recap", at(lessons.PartRecap))
 	h.keys("enter") // back home
 	h.waitFor("● done")
+	// The screen shows the progress first; the save is a Cmd of its own.
+	h.until("saved", func(App) bool {
+		lp := store.Get("uts")
+		return lp.Status == lessons.StatusDone && lp.Part == lessons.PartRecap
+	})
 	a, screen := h.final()
 	if _, open := a.Lesson(); open {
 		t.Errorf("still in the lesson:\n%s", screen)
