@@ -36,6 +36,10 @@ type spyState struct {
 	// v2 renderer writes only the cells that changed, so the output
 	// stream no longer holds whole lines to search.
 	seen strings.Builder
+	// screen is the last screen, ANSI stripped. Screens are drawn on the
+	// program's goroutine only: an App shares its progress map with the
+	// running program, so the test must not draw one itself.
+	screen string
 }
 
 func (p spy) Init() tea.Cmd  { return p.a.Init() }
@@ -46,6 +50,7 @@ func (p spy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	screen := ansi.Strip(a.View().Content)
 	p.s.mu.Lock()
 	p.s.last = a
+	p.s.screen = screen
 	p.s.seen.WriteString(screen)
 	p.s.mu.Unlock()
 	return spy{a, p.s}, c
@@ -104,13 +109,21 @@ func newHarness(t *testing.T, w, h int, store *uitest.Store, opts ...harnessOpt)
 	return hs
 }
 
-// until waits until the app's state satisfies cond.
+// until waits until the app's state satisfies cond. cond reads the
+// lesson page's state, never the App's shared maps.
 func (h *harness) until(what string, cond func(App) bool) {
+	h.t.Helper()
+	h.untilScreen(what, func(a App, _ string) bool { return cond(a) })
+}
+
+// untilScreen waits until the app's state and its last screen satisfy
+// cond.
+func (h *harness) untilScreen(what string, cond func(a App, screen string) bool) {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		h.spy.mu.Lock()
-		ok := cond(h.spy.last)
+		ok := cond(h.spy.last, h.spy.screen)
 		h.spy.mu.Unlock()
 		if ok {
 			return
@@ -144,8 +157,8 @@ func observed(a App) bool {
 }
 
 // shows: the screen shows s, and nothing is out.
-func shows(s string) func(App) bool {
-	return func(a App) bool { return settled(a) && strings.Contains(ansi.Strip(a.View().Content), s) }
+func shows(s string) func(App, string) bool {
+	return func(a App, screen string) bool { return settled(a) && strings.Contains(screen, s) }
 }
 
 // waitFor waits until a screen drawn since the last keys shows s.
@@ -155,7 +168,7 @@ func (h *harness) waitFor(s string) {
 	for {
 		h.spy.mu.Lock()
 		ok := strings.Contains(h.spy.seen.String(), s)
-		last := ansi.Strip(h.spy.last.View().Content)
+		last := h.spy.screen
 		h.spy.mu.Unlock()
 		if ok {
 			return
@@ -272,7 +285,7 @@ func TestGoldenLesson(t *testing.T) {
 			h.keys("n", "2", "n") // predict choice 2, on to Perform
 			h.waitFor("[PERFORM]")
 			h.keys("enter")
-			h.until("the verdict", shows("Your prediction (2) was right"))
+			h.untilScreen("the verdict", shows("Your prediction (2) was right"))
 			h.keys("n")
 			h.until("observe", at(lessons.PartObserve))
 			a, screen := h.final()
@@ -323,7 +336,7 @@ func TestFlow(t *testing.T) {
 	h.keys("s") // a shell before Perform is refused with the way on
 	h.waitFor("go to Perform")
 	h.keys("enter")
-	h.until("the verdict", shows("Your prediction (2) was right"))
+	h.untilScreen("the verdict", shows("Your prediction (2) was right"))
 	h.keys("n")
 	h.until("observe", at(lessons.PartObserve))
 	h.waitFor("What the kernel shows")
@@ -344,7 +357,7 @@ func TestFlow(t *testing.T) {
 	h.waitFor("solution not shown")
 	h.keys("v", "y")
 	h.waitFor("Solved: hostname lab")
-	h.until("checked", shows("Solved: hostname lab"))
+	h.untilScreen("checked", shows("Solved: hostname lab"))
 	h.keys("n")
 	h.until("recap", at(lessons.PartRecap))
 	h.keys("enter") // back home
@@ -561,11 +574,10 @@ func TestMouseWheelScrolls(t *testing.T) {
 	h.until("open", at(lessons.PartConcept))
 	h.waitFor("↓ more")
 	h.spy.mu.Lock()
-	before := ansi.Strip(h.spy.last.View().Content)
+	before := h.spy.screen
 	h.spy.mu.Unlock()
 	h.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	h.until("scrolled", func(a App) bool {
-		now := ansi.Strip(a.View().Content)
+	h.untilScreen("scrolled", func(_ App, now string) bool {
 		// The header stays; the text under it moved.
 		return now != before && strings.Split(now, "\n")[2] != strings.Split(before, "\n")[2]
 	})
@@ -603,7 +615,7 @@ func TestLocksLoadedLater(t *testing.T) {
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("press enter again in a moment")
 	close(release)
-	h.until("locks", func(a App) bool { return strings.Contains(a.View().Content, "⊘ locked") })
+	h.untilScreen("locks", func(_ App, screen string) bool { return strings.Contains(screen, "⊘ locked") })
 	h.keys("enter")
 	h.waitFor("locked on this machine: needs root")
 	h.final()
