@@ -76,8 +76,7 @@ func (s *openSessions) closeAll() error {
 // App is the program's model: the home page, the open lesson page, the
 // size check and the progress store.
 type App struct {
-	st          *common.Styles
-	ctx         context.Context
+	common      common.Common // the program's context, size and styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
 	store       ProgressStore
@@ -89,11 +88,10 @@ type App struct {
 	loadLocks   func(context.Context) map[string]string
 	locksReady  bool
 
-	width, height int
-	home          home.Model
-	lesson        lesson.Model
-	open          bool
-	nextID        int // the next lesson screen's id
+	home   home.Model
+	lesson lesson.Model
+	open   bool
+	nextID int // the next lesson screen's id
 
 	progress lessons.Progress
 	loaded   bool
@@ -127,7 +125,7 @@ func newApp(c appConfig) App {
 		c.sessions = &openSessions{}
 	}
 	return App{
-		st: c.styles, ctx: c.ctx, lessons: c.lessons, locks: c.locks, store: c.store,
+		common: common.New(c.ctx, c.styles), lessons: c.lessons, locks: c.locks, store: c.store,
 		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,
 		forceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
 		startLesson: c.startLesson,
@@ -150,7 +148,7 @@ func (a App) Init() tea.Cmd {
 		cmds = append(cmds, func() tea.Msg { return ProgressLoadedMsg{Progress: lessons.NewProgress()} })
 	}
 	if a.loadLocks != nil {
-		cmds = append(cmds, LoadLocksCmd(a.ctx, a.loadLocks))
+		cmds = append(cmds, LoadLocksCmd(a.common.Ctx, a.loadLocks))
 	}
 	if a.startLesson != "" {
 		id := a.startLesson
@@ -165,16 +163,16 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.BackgroundColorMsg:
 		// The terminal's answer to Init's question: redraw in colours
 		// that suit its background.
-		if msg.IsDark() != a.st.Dark {
-			a.st = common.NewStyles(msg.IsDark(), a.st.NoColor)
-			a.home = a.home.SetStyles(a.st)
+		if msg.IsDark() != a.common.Styles.Dark {
+			a.common.Styles = common.NewStyles(msg.IsDark(), a.common.Styles.NoColor)
+			a.home = a.home.SetStyles(a.common.Styles)
 			if a.open {
-				a.lesson = a.lesson.SetStyles(a.st)
+				a.lesson = a.lesson.SetStyles(a.common.Styles)
 			}
 		}
 		return a, nil
 	case tea.WindowSizeMsg:
-		a.width, a.height = msg.Width, msg.Height
+		a.common = a.common.SetSize(msg.Width, msg.Height)
 		a.home = a.home.SetSize(msg.Width, msg.Height)
 		if a.open {
 			a.lesson = a.lesson.SetSize(msg.Width, msg.Height)
@@ -339,7 +337,7 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	}
 	a.sessions.add(s)
 	a.nextID++
-	a.lesson = lesson.New(common.New(a.ctx, a.st), a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.width, a.height)
+	a.lesson = lesson.New(a.common, a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.common.Width, a.common.Height)
 	a.open = true
 	a.home = a.home.Select(id)
 	return a, a.lesson.Init()
@@ -362,7 +360,7 @@ func (a App) save() (tea.Model, tea.Cmd) {
 }
 
 func (a App) tooSmall() bool {
-	return a.width < MinWidth || a.height < MinHeight
+	return a.common.Width < MinWidth || a.common.Height < MinHeight
 }
 
 // View draws the current screen full-window, with the mouse wheel on.
@@ -375,12 +373,12 @@ func (a App) View() tea.View {
 
 // screen is the current screen's text, or why the terminal is too small.
 func (a App) screen() string {
-	if a.width == 0 {
+	if a.common.Width == 0 {
 		return ""
 	}
 	if a.tooSmall() {
-		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.width, a.height)
-		return a.st.Warn.Render(strings.Join(common.WrapLines(msg, a.width), "\n"))
+		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.common.Width, a.common.Height)
+		return a.common.Styles.Warn.Render(strings.Join(common.WrapLines(msg, a.common.Width), "\n"))
 	}
 	if a.open {
 		return a.lesson.View()
