@@ -81,8 +81,8 @@ func New(c common.Common, views []sandbox.View, refresh time.Duration) Model {
 	return Model{KeyMap: DefaultKeyMap(), common: c, prio: views, refresh: refresh, full: full}
 }
 
-// SetSize sets the all-views area: its title line and the views under it.
-// wide puts a rule and the column header on top.
+// SetSize sets the all-views area: its title line(s) and the views under
+// them.
 func (m Model) SetSize(w, h int) Model {
 	m.common = m.common.SetSize(w, h)
 	m.drawn = false
