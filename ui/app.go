@@ -7,12 +7,22 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/pages/home"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
+
+// SessionFactory opens a lesson's session.
+type SessionFactory func(lessons.Lesson) lesson.Session
+
+// openLessonMsg asks the program to open a lesson (the start lesson).
+type openLessonMsg struct{ ID string }
 
 // Below this size the screens cannot be drawn sensibly; a message says so.
 const (
@@ -20,67 +30,21 @@ const (
 	MinHeight = 16
 )
 
-// ProgressLoadedMsg carries the progress read at start.
-type ProgressLoadedMsg struct {
-	Progress lessons.Progress
-	Warning  string
-	Err      error
-}
-
-// LocksLoadedMsg carries the locks computed in the background.
-type LocksLoadedMsg struct{ Locks map[string]string }
-
-// LoadLocksCmd runs the machine checks that decide the locks.
-func LoadLocksCmd(ctx context.Context, f func(context.Context) map[string]string) tea.Cmd {
-	return func() tea.Msg {
-		var locks map[string]string
-		if err := guard("checks", func() error { locks = f(ctx); return nil }); err != nil {
-			// Without the checks every lesson stays runnable; Perform
-			// reports the kernel's own refusal.
-			locks = map[string]string{}
-		}
-		return LocksLoadedMsg{Locks: locks}
-	}
-}
-
-// ProgressSavedMsg reports a save.
-type ProgressSavedMsg struct{ Err error }
-
-// LoadProgressCmd reads the progress store.
-func LoadProgressCmd(s ProgressStore) tea.Cmd {
-	return func() tea.Msg {
-		var m ProgressLoadedMsg
-		err := guard("load progress", func() error {
-			var err error
-			m.Progress, m.Warning, err = s.Load()
-			return err
-		})
-		m.Err = err
-		return m
-	}
-}
-
-// SaveProgressCmd writes p (a copy the caller no longer touches).
-func SaveProgressCmd(s ProgressStore, p lessons.Progress) tea.Cmd {
-	return func() tea.Msg {
-		return ProgressSavedMsg{Err: guard("save progress", func() error { return s.Save(p) })}
-	}
-}
-
-// sessionSet remembers every session the ui opened, so that every way out
-// of Run closes them all.
-type sessionSet struct {
+// openSessions remembers every lesson session the program opened, so
+// that every way out of RunProgram closes them all. It is shared with the
+// Cmds that close a session, hence the lock.
+type openSessions struct {
 	mu   sync.Mutex
-	open []LessonSession
+	open []lesson.Session
 }
 
-func (s *sessionSet) add(x LessonSession) {
+func (s *openSessions) add(x lesson.Session) {
 	s.mu.Lock()
 	s.open = append(s.open, x)
 	s.mu.Unlock()
 }
 
-func (s *sessionSet) remove(x LessonSession) {
+func (s *openSessions) remove(x lesson.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, o := range s.open {
@@ -92,14 +56,14 @@ func (s *sessionSet) remove(x LessonSession) {
 }
 
 // closeAll closes every session still open; it survives a panicking Close.
-func (s *sessionSet) closeAll() error {
+func (s *openSessions) closeAll() error {
 	s.mu.Lock()
 	open := s.open
 	s.open = nil
 	s.mu.Unlock()
 	var errs []string
 	for _, o := range open {
-		if err := guard("close", o.Close); err != nil {
+		if err := common.Guard("close", o.Close); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -109,27 +73,25 @@ func (s *sessionSet) closeAll() error {
 	return nil
 }
 
-// App is the root model: the home screen, the open lesson, the size check
-// and the progress store.
+// App is the program's model: the home page, the open lesson page, the
+// size check and the progress store.
 type App struct {
-	st          *Styles
-	ctx         context.Context
+	common      common.Common // the program's context, size and styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
 	store       ProgressStore
 	newSession  SessionFactory
-	sessions    *sessionSet
+	sessions    *openSessions
 	refresh     time.Duration
 	forceQuit   key.Binding
 	startLesson string
 	loadLocks   func(context.Context) map[string]string
 	locksReady  bool
 
-	width, height int
-	home          HomeModel
-	lesson        LessonModel
-	open          bool
-	nextSID       int
+	home   home.Model
+	lesson lesson.Model
+	open   bool
+	nextID int // the next lesson screen's id
 
 	progress lessons.Progress
 	loaded   bool
@@ -141,12 +103,12 @@ type App struct {
 // appConfig is what NewApp needs.
 type appConfig struct {
 	ctx         context.Context
-	styles      *Styles
+	styles      *common.Styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
 	store       ProgressStore
 	newSession  SessionFactory
-	sessions    *sessionSet
+	sessions    *openSessions
 	refresh     time.Duration
 	startLesson string
 	loadLocks   func(context.Context) map[string]string
@@ -160,30 +122,33 @@ func newApp(c appConfig) App {
 		c.refresh = time.Second
 	}
 	if c.sessions == nil {
-		c.sessions = &sessionSet{}
+		c.sessions = &openSessions{}
 	}
 	return App{
-		st: c.styles, ctx: c.ctx, lessons: c.lessons, locks: c.locks, store: c.store,
+		common: common.New(c.ctx, c.styles), lessons: c.lessons, locks: c.locks, store: c.store,
 		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,
 		forceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
 		startLesson: c.startLesson,
 		loadLocks:   c.loadLocks,
 		locksReady:  c.loadLocks == nil,
-		home:        NewHome(c.styles, c.lessons, c.locks).SetChecking(c.loadLocks != nil),
+		home:        home.New(common.New(c.ctx, c.styles), c.lessons, c.locks).SetChecking(c.loadLocks != nil),
 		progress:    lessons.NewProgress(),
 	}
 }
 
-// Init loads the progress and opens the start lesson, if any.
+// Init asks the terminal for its background, loads the progress and opens
+// the start lesson, if any.
 func (a App) Init() tea.Cmd {
-	var cmds []tea.Cmd
+	// bubbletea reads the answer from the program's own input, so it is
+	// never taken for keystrokes, and each program asks its own terminal.
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
 	if a.store != nil {
 		cmds = append(cmds, LoadProgressCmd(a.store))
 	} else {
 		cmds = append(cmds, func() tea.Msg { return ProgressLoadedMsg{Progress: lessons.NewProgress()} })
 	}
 	if a.loadLocks != nil {
-		cmds = append(cmds, LoadLocksCmd(a.ctx, a.loadLocks))
+		cmds = append(cmds, LoadLocksCmd(a.common.Ctx, a.loadLocks))
 	}
 	if a.startLesson != "" {
 		id := a.startLesson
@@ -195,14 +160,28 @@ func (a App) Init() tea.Cmd {
 // Update routes messages to the screen they belong to.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		// The terminal's answer to Init's question: redraw in colours
+		// that suit its background.
+		if msg.IsDark() != a.common.Styles.Dark {
+			a.common.Styles = common.NewStyles(msg.IsDark(), a.common.Styles.NoColor)
+			a.home = a.home.SetStyles(a.common.Styles)
+			if a.open {
+				a.lesson = a.lesson.SetStyles(a.common.Styles)
+			}
+		}
+		return a, nil
 	case tea.WindowSizeMsg:
-		a.width, a.height = msg.Width, msg.Height
+		a.common = a.common.SetSize(msg.Width, msg.Height)
 		a.home = a.home.SetSize(msg.Width, msg.Height)
 		if a.open {
 			a.lesson = a.lesson.SetSize(msg.Width, msg.Height)
 		}
 		return a, nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
+		if keys := splitRunes(msg); keys != nil {
+			return a.replay(keys)
+		}
 		if key.Matches(msg, a.forceQuit) {
 			return a, tea.Quit
 		}
@@ -218,10 +197,10 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.locks, a.locksReady = msg.Locks, true
 		a.home = a.home.SetLocks(msg.Locks).SetChecking(false)
 		if a.open {
-			a.lesson = a.lesson.SetLock(a.locks[a.lesson.lesson.ID], false)
+			a.lesson = a.lesson.SetLock(a.locks[a.lesson.Lesson().ID], false)
 		}
 		return a, nil
-	case SessionClosedMsg:
+	case lesson.ClosedMsg:
 		a.sessions.remove(msg.Session)
 		if msg.Err != nil {
 			a.home = a.home.SetError("closing the lesson: " + msg.Err.Error())
@@ -252,12 +231,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a.save()
 		}
 		return a, nil
-	case progressMsg:
+	case lesson.ProgressMsg:
 		if !a.loaded {
-			a.pending = append(a.pending, msg.apply)
+			a.pending = append(a.pending, msg.Apply)
 			return a, nil
 		}
-		msg.apply(&a.progress)
+		msg.Apply(&a.progress)
 		a.home = a.home.SetProgress(a.progress)
 		return a.save()
 	case ProgressSavedMsg:
@@ -279,27 +258,58 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	if a.open {
 		a.lesson, cmd = a.lesson.Update(msg)
-		if a.lesson.closing {
+		if a.lesson.Closing() {
 			s := a.lesson.Session()
 			a.open = false
-			a.home = a.home.Select(a.lesson.lesson.ID)
-			return a, tea.Batch(cmd, CloseSessionCmd(s))
+			a.home = a.home.Select(a.lesson.Lesson().ID)
+			return a, tea.Batch(cmd, lesson.CloseCmd(s))
 		}
 		return a, cmd
 	}
 	switch msg.(type) {
 	case tea.KeyMsg, tea.MouseMsg:
 		a.home, cmd = a.home.Update(msg)
-		if a.home.quit {
+		if a.home.Quit() {
 			return a, tea.Quit
 		}
-		if id := a.home.open; id != "" {
-			a.home.open = ""
+		if id := a.home.Open(); id != "" {
+			a.home = a.home.Opened()
 			return a.openLesson(id)
 		}
 	}
 	return a, cmd
 }
+
+// splitRunes splits a key press that carries several typed characters
+// into one press each, or returns nil. bubbletea v2 decodes a burst of
+// runes in one read as one press per rune already; a press with a longer
+// text comes from elsewhere (an input filter, a test, an SSH front end),
+// and "jjj" must still move three times, not match no key at all.
+func splitRunes(msg tea.KeyPressMsg) []tea.KeyPressMsg {
+	if msg.Mod != 0 || msg.Code == tea.KeyExtended || utf8.RuneCountInString(msg.Text) < 2 {
+		return nil
+	}
+	var keys []tea.KeyPressMsg
+	for _, r := range msg.Text {
+		keys = append(keys, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return keys
+}
+
+// replay handles keys one after the other, as if typed one by one.
+func (a App) replay(keys []tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	var m tea.Model = a
+	for _, k := range keys {
+		var cmd tea.Cmd
+		m, cmd = m.Update(k)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Sequence(cmds...)
+}
+
+// Lesson is the open lesson's page, if one is open.
+func (a App) Lesson() (lesson.Model, bool) { return a.lesson, a.open }
 
 func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	if a.open {
@@ -320,14 +330,14 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 		a.home = a.home.SetError("no sandbox engine: lessons cannot be opened")
 		return a, nil
 	}
-	var s LessonSession
-	if err := guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
+	var s lesson.Session
+	if err := common.Guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
 		a.home = a.home.SetError(fmt.Sprintf("opening %s failed: %v", id, err))
 		return a, nil
 	}
 	a.sessions.add(s)
-	a.nextSID++
-	a.lesson = NewLesson(a.ctx, a.st, a.nextSID, s, a.locks[id], a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.width, a.height)
+	a.nextID++
+	a.lesson = lesson.New(a.common, a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.common.Width, a.common.Height)
 	a.open = true
 	a.home = a.home.Select(id)
 	return a, a.lesson.Init()
@@ -350,28 +360,28 @@ func (a App) save() (tea.Model, tea.Cmd) {
 }
 
 func (a App) tooSmall() bool {
-	return a.width < MinWidth || a.height < MinHeight
+	return a.common.Width < MinWidth || a.common.Height < MinHeight
 }
 
-// View draws the current screen, or says the terminal is too small.
-func (a App) View() string {
-	if a.width == 0 {
+// View draws the current screen full-window, with the mouse wheel on.
+func (a App) View() tea.View {
+	v := tea.NewView(a.screen())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	return v
+}
+
+// screen is the current screen's text, or why the terminal is too small.
+func (a App) screen() string {
+	if a.common.Width == 0 {
 		return ""
 	}
 	if a.tooSmall() {
-		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.width, a.height)
-		return a.st.Warn.Render(strings.Join(wrapLines(msg, a.width), "\n"))
+		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.common.Width, a.common.Height)
+		return a.common.Styles.Warn.Render(strings.Join(common.WrapLines(msg, a.common.Width), "\n"))
 	}
 	if a.open {
 		return a.lesson.View()
 	}
 	return a.home.View()
-}
-
-func wrapLines(s string, w int) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		out = append(out, wrapPlain(l, max(w, 4))...)
-	}
-	return out
 }

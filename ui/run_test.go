@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/internal/uitest"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
 // syncBuffer is an output the test reads while the program writes.
@@ -43,11 +45,16 @@ type runCase struct {
 	out      *syncBuffer
 	done     chan error
 	mu       sync.Mutex
-	sessions []*fakeSession
+	sessions []*uitest.Session
 	cancel   context.CancelFunc
 }
 
-func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
+func startRun(t *testing.T, hook func(*uitest.Session), start string) *runCase {
+	return startRunEnv(t, hook, start, nil, true)
+}
+
+// startRunEnv is startRun on a terminal with the environment env.
+func startRunEnv(t *testing.T, hook func(*uitest.Session), start string, env []string, noColor bool) *runCase {
 	t.Helper()
 	pr, pw := io.Pipe()
 	rc := &runCase{in: pw, out: &syncBuffer{}, done: make(chan error, 1)}
@@ -55,14 +62,15 @@ func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
 	rc.cancel = cancel
 	t.Cleanup(cancel)
 	opts := Options{
-		Lessons:     fakeLessons(),
-		Progress:    &fakeStore{},
+		Lessons:     uitest.Lessons(),
+		Progress:    &uitest.Store{},
 		StartLesson: start,
 		Input:       pr,
 		Output:      rc.out,
-		NoColor:     true,
-		NewSession: func(l lessons.Lesson) LessonSession {
-			s := newFakeSession(l)
+		NoColor:     noColor,
+		Environ:     env,
+		NewSession: func(l lessons.Lesson) lesson.Session {
+			s := uitest.NewSession(l)
 			if hook != nil {
 				hook(s)
 			}
@@ -72,7 +80,7 @@ func startRun(t *testing.T, hook func(*fakeSession), start string) *runCase {
 			return s
 		},
 	}
-	go func() { rc.done <- Run(ctx, opts) }()
+	go func() { rc.done <- RunProgram(ctx, opts) }()
 	return rc
 }
 
@@ -119,8 +127,8 @@ func (rc *runCase) allClosed(t *testing.T) {
 		t.Fatal("no session was opened")
 	}
 	for i, s := range rc.sessions {
-		if s.closedCount() == 0 {
-			t.Errorf("session %d (%s) not closed", i, s.lesson.ID)
+		if s.ClosedCount() == 0 {
+			t.Errorf("session %d (%s) not closed", i, s.Lesson().ID)
 		}
 	}
 }
@@ -176,21 +184,21 @@ func TestRunWaysOut(t *testing.T) {
 // panicLesson panics when the lesson screen asks for its lesson, which
 // it does in Update: bubbletea recovers, restores the terminal, and Run
 // still closes the sessions opened before.
-type panicSession struct{ *fakeSession }
+type panicSession struct{ *uitest.Session }
 
 func (panicSession) Lesson() lessons.Lesson { panic("lesson exploded") }
 
 func TestRunPanicInUpdate(t *testing.T) {
 	pr, pw := io.Pipe()
 	out := &syncBuffer{}
-	var opened []*fakeSession
+	var opened []*uitest.Session
 	var mu sync.Mutex
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Options{
-			Lessons: fakeLessons(), Input: pr, Output: out, NoColor: true,
-			NewSession: func(l lessons.Lesson) LessonSession {
-				s := newFakeSession(l)
+		done <- RunProgram(context.Background(), Options{
+			Lessons: uitest.Lessons(), Input: pr, Output: out, NoColor: true,
+			NewSession: func(l lessons.Lesson) lesson.Session {
+				s := uitest.NewSession(l)
 				mu.Lock()
 				opened = append(opened, s)
 				mu.Unlock()
@@ -221,7 +229,7 @@ func TestRunPanicInUpdate(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(opened) != 1 || opened[0].closedCount() != 1 {
+	if len(opened) != 1 || opened[0].ClosedCount() != 1 {
 		t.Errorf("sessions after a panic: %d opened, closed %v", len(opened), opened)
 	}
 	if s := out.String(); !strings.Contains(s, "\x1b[?25h") {
@@ -230,7 +238,66 @@ func TestRunPanicInUpdate(t *testing.T) {
 }
 
 func TestRunNeedsEngine(t *testing.T) {
-	if err := Run(context.Background(), Options{Input: strings.NewReader(""), Output: io.Discard}); err == nil {
+	if err := RunProgram(context.Background(), Options{Input: strings.NewReader(""), Output: io.Discard}); err == nil {
 		t.Fatal("Run without engine or session factory succeeded")
+	}
+}
+
+// TestRunKeyBurstFromInput: three letters in one read of the terminal are
+// three key presses: the cursor lands on the fourth lesson.
+func TestRunKeyBurstFromInput(t *testing.T) {
+	rc := startRun(t, nil, "")
+	rc.waitOutput(t, "Linux namespaces, for real")
+	if _, err := rc.in.Write([]byte("jjj")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	rc.type_(t, "\r")
+	rc.waitOutput(t, "CONCEPT")
+	rc.type_(t, "\x03")
+	if err := rc.result(t); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.sessions) != 1 || rc.sessions[0].Lesson().ID != "net" {
+		t.Errorf("opened %d sessions, the first %v; want net", len(rc.sessions), rc.sessions)
+	}
+}
+
+// TestTwoPrograms: two programs in one process, each on its own terminal:
+// one that wants colour, one with NO_COLOR in its environment. Each
+// draws in its own colours, takes its own keys, and closes its own
+// lessons: no state is shared through the process.
+func TestTwoPrograms(t *testing.T) {
+	// CLICOLOR_FORCE: the outputs are pipes, not terminals.
+	colour := startRunEnv(t, nil, "uts", []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1"}, false)
+	plain := startRunEnv(t, nil, "pid", []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1", "NO_COLOR=1"}, false)
+	for _, rc := range []*runCase{colour, plain} {
+		rc.waitOutput(t, "CONCEPT")
+		rc.type_(t, "nn\r")
+		rc.waitOutput(t, "sandbox live")
+	}
+	colour.type_(t, "q")
+	colour.waitOutput(t, "Linux namespaces, for real")
+	plain.type_(t, "\x03")
+	if err := plain.result(t); err != nil {
+		t.Errorf("the plain program: %v", err)
+	}
+	colour.type_(t, "q")
+	if err := colour.result(t); err != nil {
+		t.Errorf("the colour program: %v", err)
+	}
+	if out := colour.out.String(); !colourSGR.MatchString(out) {
+		t.Error("the program on a colour terminal drew no colour")
+	}
+	if out := plain.out.String(); colourSGR.MatchString(out) {
+		t.Errorf("the program with NO_COLOR drew colour: %q", colourSGR.FindString(out))
+	}
+	for _, rc := range []*runCase{colour, plain} {
+		rc.allClosed(t)
+	}
+	if id := plain.sessions[0].Lesson().ID; id != "pid" {
+		t.Errorf("the plain program opened %q, want pid", id)
 	}
 }

@@ -4,22 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"image/color"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/internal/uitest"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
 // spy wraps the App to let tests wait on its state, not only its output.
@@ -31,15 +32,26 @@ type spy struct {
 type spyState struct {
 	mu   sync.Mutex
 	last App
+	// seen is every screen drawn since the last keys, ANSI stripped: the
+	// v2 renderer writes only the cells that changed, so the output
+	// stream no longer holds whole lines to search.
+	seen strings.Builder
+	// screen is the last screen, ANSI stripped. Screens are drawn on the
+	// program's goroutine only: an App shares its progress map with the
+	// running program, so the test must not draw one itself.
+	screen string
 }
 
-func (p spy) Init() tea.Cmd { return p.a.Init() }
-func (p spy) View() string  { return p.a.View() }
+func (p spy) Init() tea.Cmd  { return p.a.Init() }
+func (p spy) View() tea.View { return p.a.View() }
 func (p spy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, c := p.a.Update(msg)
 	a := m.(App)
+	screen := ansi.Strip(a.View().Content)
 	p.s.mu.Lock()
 	p.s.last = a
+	p.s.screen = screen
+	p.s.seen.WriteString(screen)
 	p.s.mu.Unlock()
 	return spy{a, p.s}, c
 }
@@ -49,18 +61,17 @@ type harness struct {
 	t        *testing.T
 	tm       *teatest.TestModel
 	spy      *spyState
-	seen     strings.Builder // output read since the last keys
-	store    *fakeStore
+	store    *uitest.Store
 	mu       sync.Mutex
-	sessions []*fakeSession
+	sessions []*uitest.Session
 }
 
 type harnessOpt func(*appConfig, *harness)
 
-func withSessionHook(f func(*fakeSession)) harnessOpt {
+func withSessionHook(f func(*uitest.Session)) harnessOpt {
 	return func(c *appConfig, h *harness) {
-		c.newSession = func(l lessons.Lesson) LessonSession {
-			s := newFakeSession(l)
+		c.newSession = func(l lessons.Lesson) lesson.Session {
+			s := uitest.NewSession(l)
 			f(s)
 			h.mu.Lock()
 			h.sessions = append(h.sessions, s)
@@ -70,30 +81,26 @@ func withSessionHook(f func(*fakeSession)) harnessOpt {
 	}
 }
 
-func withStyles(st *Styles) harnessOpt {
+func withStyles(st *common.Styles) harnessOpt {
 	return func(c *appConfig, _ *harness) { c.styles = st }
 }
 
-func asciiStyles() *Styles {
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	return newStyles(r)
-}
+func asciiStyles() *common.Styles { return common.NewStyles(true, true) }
 
-func newHarness(t *testing.T, w, h int, store *fakeStore, opts ...harnessOpt) *harness {
+func newHarness(t *testing.T, w, h int, store *uitest.Store, opts ...harnessOpt) *harness {
 	t.Helper()
 	hs := &harness{t: t, store: store}
 	c := appConfig{
 		ctx:     context.Background(),
 		styles:  asciiStyles(),
-		lessons: fakeLessons(),
+		lessons: uitest.Lessons(),
 		locks:   map[string]string{"net": "needs root: run with sudo (creating a veth pair needs CAP_NET_ADMIN on the host)"},
 		refresh: time.Second,
 	}
 	if store != nil {
 		c.store = store
 	}
-	withSessionHook(func(*fakeSession) {})(&c, hs)
+	withSessionHook(func(*uitest.Session) {})(&c, hs)
 	for _, o := range opts {
 		o(&c, hs)
 	}
@@ -102,13 +109,21 @@ func newHarness(t *testing.T, w, h int, store *fakeStore, opts ...harnessOpt) *h
 	return hs
 }
 
-// until waits until the app's state satisfies cond.
+// until waits until the app's state satisfies cond. cond reads the
+// lesson page's state, never the App's shared maps.
 func (h *harness) until(what string, cond func(App) bool) {
+	h.t.Helper()
+	h.untilScreen(what, func(a App, _ string) bool { return cond(a) })
+}
+
+// untilScreen waits until the app's state and its last screen satisfy
+// cond.
+func (h *harness) untilScreen(what string, cond func(a App, screen string) bool) {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		h.spy.mu.Lock()
-		ok := cond(h.spy.last)
+		ok := cond(h.spy.last, h.spy.screen)
 		h.spy.mu.Unlock()
 		if ok {
 			return
@@ -120,44 +135,71 @@ func (h *harness) until(what string, cond func(App) bool) {
 	}
 }
 
-// settled: the open lesson has no command out.
+// settled: a lesson is open and has no command out.
 func settled(a App) bool {
-	l := a.lesson
-	return !l.performing && !l.observing && !l.answering && !l.checking && !l.solving
+	l, open := a.Lesson()
+	return open && !l.Busy()
 }
 
-// waitFor waits until the screen output since the last keys shows s.
+// at: the open lesson shows part p.
+func at(p lessons.Part) func(App) bool {
+	return func(a App) bool {
+		l, open := a.Lesson()
+		return open && l.Part() == p
+	}
+}
+
+// observed: the open lesson's views show an observation, and nothing is
+// out.
+func observed(a App) bool {
+	l, _ := a.Lesson()
+	return settled(a) && l.Observed()
+}
+
+// shows: the screen shows s, and nothing is out.
+func shows(s string) func(App, string) bool {
+	return func(a App, screen string) bool { return settled(a) && strings.Contains(screen, s) }
+}
+
+// waitFor waits until a screen drawn since the last keys shows s.
 func (h *harness) waitFor(s string) {
 	h.t.Helper()
-	if strings.Contains(ansi.Strip(h.seen.String()), s) {
-		return
-	}
-	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool {
-		if strings.Contains(ansi.Strip(h.seen.String()+string(b)), s) {
-			h.seen.Write(b)
-			return true
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.spy.mu.Lock()
+		ok := strings.Contains(h.spy.seen.String(), s)
+		last := h.spy.screen
+		h.spy.mu.Unlock()
+		if ok {
+			return
 		}
-		return false
-	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %q; the screen:\n%s", s, last)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 func (h *harness) keys(ks ...string) {
-	h.seen.Reset()
+	h.spy.mu.Lock()
+	h.spy.seen.Reset()
+	h.spy.mu.Unlock()
 	for _, k := range ks {
-		var m tea.KeyMsg
+		var m tea.KeyPressMsg
 		switch k {
 		case "enter":
-			m = tea.KeyMsg{Type: tea.KeyEnter}
+			m = tea.KeyPressMsg{Code: tea.KeyEnter}
 		case "esc":
-			m = tea.KeyMsg{Type: tea.KeyEsc}
+			m = tea.KeyPressMsg{Code: tea.KeyEscape}
 		case "tab":
-			m = tea.KeyMsg{Type: tea.KeyTab}
+			m = tea.KeyPressMsg{Code: tea.KeyTab}
 		case "ctrl+c":
-			m = tea.KeyMsg{Type: tea.KeyCtrlC}
+			m = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 		case "down":
-			m = tea.KeyMsg{Type: tea.KeyDown}
+			m = tea.KeyPressMsg{Code: tea.KeyDown}
 		default:
-			m = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+			r := []rune(k)
+			m = tea.KeyPressMsg{Code: r[0], Text: k}
 		}
 		h.tm.Send(m)
 	}
@@ -179,10 +221,10 @@ func (h *harness) final() (App, string) {
 	default:
 		h.t.Fatalf("final model is %T", m)
 	}
-	return a, ansi.Strip(a.View())
+	return a, ansi.Strip(a.View().Content)
 }
 
-func (h *harness) session(i int) *fakeSession {
+func (h *harness) session(i int) *uitest.Session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if i >= len(h.sessions) {
@@ -191,11 +233,11 @@ func (h *harness) session(i int) *fakeSession {
 	return h.sessions[i]
 }
 
-func progressStore() *fakeStore {
+func progressStore() *uitest.Store {
 	p := lessons.NewProgress()
 	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
 	p.Mark("uts", lessons.StatusInProgress, lessons.PartPredict)
-	return &fakeStore{p: p}
+	return uitest.NewStore(p)
 }
 
 // checkScreen checks a screen's size: no line wider than w, exactly h lines.
@@ -243,9 +285,9 @@ func TestGoldenLesson(t *testing.T) {
 			h.keys("n", "2", "n") // predict choice 2, on to Perform
 			h.waitFor("[PERFORM]")
 			h.keys("enter")
-			h.until("the verdict", func(a App) bool { return a.lesson.verdict != nil && settled(a) })
+			h.untilScreen("the verdict", shows("Your prediction (2) was right"))
 			h.keys("n")
-			h.until("observe", func(a App) bool { return a.lesson.part() == lessons.PartObserve })
+			h.until("observe", at(lessons.PartObserve))
 			a, screen := h.final()
 			checkScreen(t, screen, sz.w, sz.h)
 			for _, want := range []string{"HOST", "SANDBOX", "≠ hostname", "devbox", "lab", "unshare(CLONE_NEWUTS) = 0", "[OBSERVE]", "What the kernel shows"} {
@@ -253,7 +295,7 @@ func TestGoldenLesson(t *testing.T) {
 					t.Errorf("lesson screen lacks %q:\n%s", want, screen)
 				}
 			}
-			if !a.open {
+			if _, open := a.Lesson(); !open {
 				t.Error("the lesson is not open at the end")
 			}
 			golden.RequireEqual(t, []byte(screen))
@@ -265,7 +307,7 @@ func TestGoldenLesson(t *testing.T) {
 func TestGoldenFocusedView(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	h.keys("j", "enter", "n", "n", "enter")
-	h.until("observed", func(a App) bool { return a.lesson.obs != nil && settled(a) })
+	h.until("observed", observed)
 	h.keys("3")
 	h.waitFor("view 3/5: processes")
 	_, screen := h.final()
@@ -281,9 +323,6 @@ func TestGoldenFocusedView(t *testing.T) {
 func TestFlow(t *testing.T) {
 	store := progressStore()
 	h := newHarness(t, 100, 30, store)
-	at := func(p lessons.Part) func(App) bool {
-		return func(a App) bool { return a.open && a.lesson.part() == p }
-	}
 	h.waitFor("in progress")
 	h.keys("j", "enter")
 	h.waitFor("[CONCEPT]")
@@ -297,7 +336,7 @@ func TestFlow(t *testing.T) {
 	h.keys("s") // a shell before Perform is refused with the way on
 	h.waitFor("go to Perform")
 	h.keys("enter")
-	h.until("the verdict", func(a App) bool { return a.lesson.verdict != nil && settled(a) })
+	h.untilScreen("the verdict", shows("Your prediction (2) was right"))
 	h.keys("n")
 	h.until("observe", at(lessons.PartObserve))
 	h.waitFor("What the kernel shows")
@@ -318,20 +357,25 @@ func TestFlow(t *testing.T) {
 	h.waitFor("solution not shown")
 	h.keys("v", "y")
 	h.waitFor("Solved: hostname lab")
-	h.until("checked", func(a App) bool { return settled(a) && a.lesson.checked != nil && a.lesson.checked.OK })
+	h.untilScreen("checked", shows("Solved: hostname lab"))
 	h.keys("n")
 	h.until("recap", at(lessons.PartRecap))
 	h.keys("enter") // back home
 	h.waitFor("● done")
+	// The screen shows the progress first; the save is a Cmd of its own.
+	h.until("saved", func(App) bool {
+		lp := store.Get("uts")
+		return lp.Status == lessons.StatusDone && lp.Part == lessons.PartRecap
+	})
 	a, screen := h.final()
-	if a.open {
+	if _, open := a.Lesson(); open {
 		t.Errorf("still in the lesson:\n%s", screen)
 	}
-	lp := store.get("uts")
+	lp := store.Get("uts")
 	if lp.Status != lessons.StatusDone || !lp.ChallengeDone || !lp.Predicted || !lp.PredictedRight || lp.HintsUsed != 2 || lp.Part != lessons.PartRecap {
 		t.Errorf("saved progress: %+v", lp)
 	}
-	h.until("closed", func(App) bool { return h.session(0).closedCount() == 1 })
+	h.until("closed", func(App) bool { return h.session(0).ClosedCount() == 1 })
 	if !strings.Contains(screen, "2/4 done") {
 		t.Errorf("home does not count the lesson done:\n%s", screen)
 	}
@@ -369,7 +413,7 @@ func TestTooSmall(t *testing.T) {
 func TestNarrowStacks(t *testing.T) {
 	h := newHarness(t, 60, 20, nil)
 	h.keys("j", "enter", "n", "n", "enter")
-	h.until("observed", func(a App) bool { return a.lesson.obs != nil && settled(a) })
+	h.until("observed", observed)
 	h.keys("n")
 	h.waitFor("part 4/7: OBSERVE")
 	_, screen := h.final()
@@ -381,36 +425,30 @@ func TestNarrowStacks(t *testing.T) {
 
 var colourSGR = regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])(;[0-9;]*)?m`)
 
-// TestNoColor: with NoColor (or NO_COLOR) no colour escape is written,
-// even to a terminal that has colours; without it, there are colours (so
-// the test can fail).
+// TestNoColor: with NoColor no colour escape is drawn; without it, there
+// are colours (so the test can fail). Bold stays: it carries no colour
+// (https://no-color.org). NO_COLOR in a terminal's environment is
+// TestTwoPrograms'.
 func TestNoColor(t *testing.T) {
 	render := func(noColor bool) string {
-		r := lipgloss.NewRenderer(io.Discard)
-		r.SetColorProfile(termenv.TrueColor)
-		h := newHarness(t, 100, 30, progressStore(), withStyles(stylesFor(r, noColor)))
+		h := newHarness(t, 100, 30, progressStore(), withStyles(common.NewStyles(true, noColor)))
 		h.keys("j", "enter", "n", "n", "enter")
 		h.waitFor("sandbox live")
 		a, _ := h.final()
-		home := a.home.View()
-		return home + a.View()
+		return a.View().Content
 	}
 	if out := render(false); !colourSGR.MatchString(out) {
 		t.Fatalf("with colours on, no colour escape was drawn: %q", out)
 	}
-	if out := render(true); colourSGR.MatchString(out) || strings.Contains(out, "\x1b[") {
-		t.Errorf("NoColor drew escapes: %q", colourSGR.FindString(out))
-	}
-	t.Setenv("NO_COLOR", "1")
-	if out := render(false); strings.Contains(out, "\x1b[") {
-		t.Errorf("NO_COLOR drew escapes: %q", colourSGR.FindString(out))
+	if out := render(true); colourSGR.MatchString(out) {
+		t.Errorf("NoColor drew colour: %q", colourSGR.FindString(out))
 	}
 }
 
 // TestCorruptProgressWarning: the load warning shows on home once, and
 // goes at the next key.
 func TestCorruptProgressWarning(t *testing.T) {
-	store := &fakeStore{warning: "progress file was corrupt; moved aside to progress.json.corrupt-1 and started fresh"}
+	store := &uitest.Store{Warning: "progress file was corrupt; moved aside to progress.json.corrupt-1 and started fresh"}
 	h := newHarness(t, 80, 24, store)
 	h.waitFor("moved aside")
 	h.keys("j")
@@ -424,27 +462,27 @@ func TestCorruptProgressWarning(t *testing.T) {
 // TestProgressErrorsShown: a store that fails to load or save is shown,
 // never fatal.
 func TestProgressErrorsShown(t *testing.T) {
-	store := &fakeStore{saveErr: errors.New("disk full")}
+	store := &uitest.Store{SaveErr: errors.New("disk full")}
 	h := newHarness(t, 80, 24, store)
 	h.keys("j", "enter")
 	h.waitFor("progress not saved: disk full")
 	h.final()
 
-	bad := &fakeStore{loadErr: errors.New("permission denied")}
+	bad := &uitest.Store{LoadErr: errors.New("permission denied")}
 	h = newHarness(t, 80, 24, bad)
 	h.waitFor("progress could not be read")
 	h.keys("j", "enter")
 	h.waitFor("[CONCEPT]")
 	h.final()
-	if bad.saves != 0 {
-		t.Errorf("saved %d times after a failed load (it would overwrite the file)", bad.saves)
+	if bad.Saves() != 0 {
+		t.Errorf("saved %d times after a failed load (it would overwrite the file)", bad.Saves())
 	}
 }
 
 // TestObservePanicShown: a panic in a session's Observe becomes an error
 // on screen; the program keeps running.
 func TestObservePanicShown(t *testing.T) {
-	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { s.panicInObs = true }))
+	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *uitest.Session) { s.PanicInObserve = true }))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("internal error in the lesson")
 	h.keys("n") // still alive: it moves on
@@ -455,8 +493,8 @@ func TestObservePanicShown(t *testing.T) {
 // TestPerformFailureShown: a failed Perform is shown with its reason and
 // the shell and challenge say why they cannot run.
 func TestPerformFailureShown(t *testing.T) {
-	h := newHarness(t, 100, 30, nil, withSessionHook(func(s *fakeSession) {
-		s.performErr = errors.New("unshare uts: operation not permitted: needs CAP_SYS_ADMIN: run with sudo")
+	h := newHarness(t, 100, 30, nil, withSessionHook(func(s *uitest.Session) {
+		s.PerformErr = errors.New("unshare uts: operation not permitted: needs CAP_SYS_ADMIN: run with sudo")
 	}))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("perform failed")
@@ -467,17 +505,15 @@ func TestPerformFailureShown(t *testing.T) {
 
 // TestLiveRefresh: the views refresh on the tick and on r.
 func TestLiveRefresh(t *testing.T) {
-	var fs *fakeSession
-	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *fakeSession) { fs = s }))
+	var fs *uitest.Session
+	h := newHarness(t, 80, 24, nil, withSessionHook(func(s *uitest.Session) { fs = s }))
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("sandbox live")
 	h.keys("n")
 	h.waitFor("[OBSERVE]")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		fs.mu.Lock()
-		n := fs.observes
-		fs.mu.Unlock()
+		n := fs.Observes()
 		if n >= 3 { // the one after Perform, then ticks
 			break
 		}
@@ -486,10 +522,9 @@ func TestLiveRefresh(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	fs.mu.Lock()
-	fs.obs.Sandbox.Hostname = "renamed"
-	fs.obs = recompute(fs.obs)
-	fs.mu.Unlock()
+	o := uitest.Observation(5, 6)
+	o.Sandbox.Hostname = "renamed"
+	fs.SetObservation(recompute(o))
 	h.keys("r")
 	h.waitFor("renamed")
 	h.final()
@@ -512,11 +547,11 @@ func TestQuitClosesSessions(t *testing.T) {
 		{"esc-q", []string{"esc", "q"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ss := &sessionSet{}
-			h := &harness{t: t}
-			c := appConfig{ctx: context.Background(), styles: asciiStyles(), lessons: fakeLessons(), sessions: ss}
-			withSessionHook(func(*fakeSession) {})(&c, h)
-			h.tm = teatest.NewTestModel(t, newApp(c), teatest.WithInitialTermSize(80, 24))
+			ss := &openSessions{}
+			h := &harness{t: t, spy: &spyState{}}
+			c := appConfig{ctx: context.Background(), styles: asciiStyles(), lessons: uitest.Lessons(), sessions: ss}
+			withSessionHook(func(*uitest.Session) {})(&c, h)
+			h.tm = teatest.NewTestModel(t, spy{newApp(c), h.spy}, teatest.WithInitialTermSize(80, 24))
 			h.keys("j", "enter")
 			h.waitFor("[CONCEPT]")
 			h.keys(tc.keys...)
@@ -525,7 +560,7 @@ func TestQuitClosesSessions(t *testing.T) {
 			if err := ss.closeAll(); err != nil {
 				t.Fatal(err)
 			}
-			if n := h.session(0).closedCount(); n < 1 {
+			if n := h.session(0).ClosedCount(); n < 1 {
 				t.Errorf("session not closed")
 			}
 		})
@@ -536,14 +571,16 @@ func TestQuitClosesSessions(t *testing.T) {
 func TestMouseWheelScrolls(t *testing.T) {
 	h := newHarness(t, 60, 16, nil)
 	h.keys("j", "enter")
-	h.until("open", func(a App) bool { return a.open })
-	before := 0
-	h.until("text", func(a App) bool {
-		before = a.lesson.text.YOffset
-		return a.lesson.text.TotalLineCount() > a.lesson.text.Height
+	h.until("open", at(lessons.PartConcept))
+	h.waitFor("↓ more")
+	h.spy.mu.Lock()
+	before := h.spy.screen
+	h.spy.mu.Unlock()
+	h.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	h.untilScreen("scrolled", func(_ App, now string) bool {
+		// The header stays; the text under it moved.
+		return now != before && strings.Split(now, "\n")[2] != strings.Split(before, "\n")[2]
 	})
-	h.tm.Send(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
-	h.until("scrolled", func(a App) bool { return a.lesson.text.YOffset > before })
 	h.final()
 }
 
@@ -551,7 +588,7 @@ func TestMouseWheelScrolls(t *testing.T) {
 func TestFullHelp(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	h.keys("j", "enter")
-	h.until("open", func(a App) bool { return a.open })
+	h.until("open", at(lessons.PartConcept))
 	h.keys("?")
 	h.waitFor("ctrl+c")
 	_, screen := h.final()
@@ -578,7 +615,7 @@ func TestLocksLoadedLater(t *testing.T) {
 	h.keys("j", "enter", "n", "n", "enter")
 	h.waitFor("press enter again in a moment")
 	close(release)
-	h.until("locks", func(a App) bool { return a.locksReady && a.lesson.lock != "" })
+	h.untilScreen("locks", func(_ App, screen string) bool { return strings.Contains(screen, "⊘ locked") })
 	h.keys("enter")
 	h.waitFor("locked on this machine: needs root")
 	h.final()
@@ -587,11 +624,37 @@ func TestLocksLoadedLater(t *testing.T) {
 	}
 }
 
+// TestGoldenConcept: the Concept's Markdown parsed, its table drawn as a
+// table (issue 10: it showed as raw "| CLONE_NEWUTS |"), at the smallest
+// size and the usual one.
+func TestGoldenConcept(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{60, 30}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			h := newHarness(t, sz.w, sz.h, nil)
+			h.keys("j", "enter")
+			h.until("concept", at(lessons.PartConcept))
+			_, screen := h.final()
+			checkScreen(t, screen, sz.w, sz.h)
+			for _, want := range []string{"Concept: one kernel, two hostnames", "A UTS namespace isolates", "CLONE_NEWUTS", "│ hostname and NIS"} {
+				if !strings.Contains(screen, want) {
+					t.Errorf("concept lacks %q:\n%s", want, screen)
+				}
+			}
+			for _, raw := range []string{"**", "`", "|---", "| CLONE"} {
+				if strings.Contains(screen, raw) {
+					t.Errorf("raw Markdown %q on screen:\n%s", raw, screen)
+				}
+			}
+			golden.RequireEqual(t, []byte(screen))
+		})
+	}
+}
+
 // TestGoldenPredict: the question and its choices, aligned, before Perform.
 func TestGoldenPredict(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	h.keys("j", "enter", "n")
-	h.until("predict", func(a App) bool { return a.open && a.lesson.part() == lessons.PartPredict })
+	h.until("predict", at(lessons.PartPredict))
 	_, screen := h.final()
 	checkScreen(t, screen, 80, 24)
 	for _, want := range []string{"▸ 1) lab: there is one hostname", "  2) its old name", "  3) nothing"} {
@@ -600,4 +663,32 @@ func TestGoldenPredict(t *testing.T) {
 		}
 	}
 	golden.RequireEqual(t, []byte(screen))
+}
+
+// TestKeyBurst: "jjj" arriving as one key press moves three lessons down,
+// like three presses (issue 10 E: runs of typed letters were lost).
+func TestKeyBurst(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.waitFor("▸ 01")
+	h.tm.Send(tea.KeyPressMsg{Code: 'j', Text: "jjj"})
+	h.waitFor("locked: needs root")
+	_, screen := h.final()
+	if !strings.Contains(screen, "▸ 05 Network") {
+		t.Errorf("the cursor is not three lessons down:\n%s", screen)
+	}
+}
+
+// TestLightBackground: the terminal's answer about its background redraws
+// the screens in the light palette (accent 55 instead of 141).
+func TestLightBackground(t *testing.T) {
+	h := newHarness(t, 80, 24, nil, withStyles(common.NewStyles(true, false)))
+	h.waitFor("Linux namespaces")
+	h.tm.Send(tea.BackgroundColorMsg{Color: color.White})
+	h.keys("j", "enter")
+	h.until("open", at(lessons.PartConcept))
+	a, _ := h.final()
+	out := a.View().Content
+	if !strings.Contains(out, "38;5;55m") || strings.Contains(out, "38;5;141m") {
+		t.Errorf("not redrawn in the light palette: %q", out[:min(len(out), 300)])
+	}
 }

@@ -32,7 +32,7 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 	}
 	store, _ := a.progressStore() // without a path the TUI shows why and keeps progress in memory
 	return a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
-		return ui.Run(ctx, ui.Options{
+		return ui.RunProgram(ctx, ui.Options{
 			Engine:   eng,
 			Lessons:  ls,
 			Progress: store,

@@ -1,4 +1,4 @@
-package ui
+package liveviews
 
 import (
 	"fmt"
@@ -6,10 +6,10 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
 )
 
-// Live views: the HOST | SANDBOX comparison of each view an observation
-// holds. Pure rendering from lessons.Observation, so it is tested on
+// The tables: pure rendering of an observation's deltas, tested on
 // fixtures.
 
 // sideBySideMin is the narrowest area that still fits HOST and SANDBOX
@@ -23,8 +23,8 @@ const (
 	collapseOnlyHost = 3
 )
 
-// viewTitle names a view for people.
-func viewTitle(v sandbox.View) string {
+// Title names a view for people.
+func Title(v sandbox.View) string {
 	switch v {
 	case sandbox.ViewIDs:
 		return "namespaces"
@@ -55,9 +55,9 @@ func observedViews(o *lessons.Observation) []sandbox.View {
 }
 
 // lessonViews lists the views a lesson will show before any observation.
-func lessonViews(l lessons.Lesson) []sandbox.View {
-	want := map[sandbox.View]bool{}
-	for _, v := range l.Views() {
+func lessonViews(views []sandbox.View) []sandbox.View {
+	want := map[sandbox.View]bool{sandbox.ViewIDs: true}
+	for _, v := range views {
 		want[v] = true
 	}
 	var out []sandbox.View
@@ -73,30 +73,6 @@ func lessonViews(l lessons.Lesson) []sandbox.View {
 type vrow struct {
 	d       sandbox.Delta
 	summary string // when set, the row is this text (with d.Kind's symbol)
-}
-
-func symbolFor(k sandbox.DeltaKind) string {
-	switch k {
-	case sandbox.Changed:
-		return symChanged
-	case sandbox.OnlySandbox:
-		return symOnlySB
-	case sandbox.OnlyHost:
-		return symOnlyHost
-	}
-	return symSame
-}
-
-func (st *Styles) kindStyle(k sandbox.DeltaKind, s string) string {
-	switch k {
-	case sandbox.Changed:
-		return st.Changed.Render(s)
-	case sandbox.OnlySandbox:
-		return st.OnlySB.Render(s)
-	case sandbox.OnlyHost:
-		return st.OnlyHost.Render(s)
-	}
-	return st.Same.Render(s)
 }
 
 // compactRows picks the rows of a view shown when every view shares the
@@ -195,13 +171,13 @@ func viewCounts(ds []sandbox.Delta) string {
 	_, h, s, c := sandbox.Summarize(ds)
 	var parts []string
 	if c > 0 {
-		parts = append(parts, fmt.Sprintf("%s%d", symChanged, c))
+		parts = append(parts, fmt.Sprintf("%s%d", common.SymChanged, c))
 	}
 	if s > 0 {
-		parts = append(parts, fmt.Sprintf("%s%d", symOnlySB, s))
+		parts = append(parts, fmt.Sprintf("%s%d", common.SymOnlySB, s))
 	}
 	if h > 0 {
-		parts = append(parts, fmt.Sprintf("%s%d", symOnlyHost, h))
+		parts = append(parts, fmt.Sprintf("%s%d", common.SymOnlyHost, h))
 	}
 	return strings.Join(parts, " ")
 }
@@ -234,11 +210,11 @@ func newTableLayout(width int, rows []vrow) tableLayout {
 
 // header is the HOST / SANDBOX column header line.
 // label goes in the key column's place.
-func (t tableLayout) header(st *Styles, label string) string {
+func (t tableLayout) header(st *common.Styles, label string) string {
 	if t.stacked {
 		return st.Subtle.Render(label+" ") + st.ColHeader.Render("HOST") + st.Subtle.Render(" then ") + st.ColHeader.Render("SANDBOX")
 	}
-	return st.Subtle.Render(pad(truncate(label, 2+t.key), 2+t.key)) + st.Rule.Render(" │ ") + pad(st.ColHeader.Render("HOST"), t.val) + st.Rule.Render(" │ ") + st.ColHeader.Render("SANDBOX")
+	return st.Subtle.Render(common.Pad(common.Truncate(label, 2+t.key), 2+t.key)) + st.Rule.Render(" │ ") + common.Pad(st.ColHeader.Render("HOST"), t.val) + st.Rule.Render(" │ ") + st.ColHeader.Render("SANDBOX")
 }
 
 // lines is how many lines render draws for r.
@@ -250,47 +226,47 @@ func (t tableLayout) lines(r vrow) int {
 }
 
 // render draws one row; stacked rows may take two lines.
-func (t tableLayout) render(st *Styles, r vrow) []string {
-	sym := st.kindStyle(r.d.Kind, symbolFor(r.d.Kind))
+func (t tableLayout) render(st *common.Styles, r vrow) []string {
+	sym := st.Delta(r.d.Kind, common.DeltaSymbol(r.d.Kind))
 	if r.summary != "" {
-		return []string{sym + " " + st.Subtle.Render(truncate(r.summary, t.width-2))}
+		return []string{sym + " " + st.Subtle.Render(common.Truncate(r.summary, t.width-2))}
 	}
-	key := pad(truncate(rowKey(r.d), t.key), t.key)
+	key := common.Pad(common.Truncate(rowKey(r.d), t.key), t.key)
 	h, s := r.d.Host, r.d.Sandbox
 	if t.stacked {
 		switch r.d.Kind {
 		case sandbox.OnlyHost:
-			return []string{sym + " " + key + " " + st.Subtle.Render("HOST ") + truncate(h, t.val-5)}
+			return []string{sym + " " + key + " " + st.Subtle.Render("HOST ") + common.Truncate(h, t.val-5)}
 		case sandbox.OnlySandbox:
-			return []string{sym + " " + key + " " + st.Subtle.Render("SBOX ") + st.kindStyle(r.d.Kind, truncate(s, t.val-5))}
+			return []string{sym + " " + key + " " + st.Subtle.Render("SBOX ") + st.Delta(r.d.Kind, common.Truncate(s, t.val-5))}
 		case sandbox.Same:
-			return []string{sym + " " + key + " " + st.Same.Render(truncate(h, t.val))}
+			return []string{sym + " " + key + " " + st.Same.Render(common.Truncate(h, t.val))}
 		}
 		return []string{
-			sym + " " + key + " " + st.Subtle.Render("HOST ") + truncate(h, t.val-5),
-			strings.Repeat(" ", 2+t.key) + " " + st.Subtle.Render("SBOX ") + st.kindStyle(r.d.Kind, truncate(s, t.val-5)),
+			sym + " " + key + " " + st.Subtle.Render("HOST ") + common.Truncate(h, t.val-5),
+			strings.Repeat(" ", 2+t.key) + " " + st.Subtle.Render("SBOX ") + st.Delta(r.d.Kind, common.Truncate(s, t.val-5)),
 		}
 	}
-	hv := truncate(h, t.val)
-	sv := truncate(s, t.val)
+	hv := common.Truncate(h, t.val)
+	sv := common.Truncate(s, t.val)
 	switch r.d.Kind {
 	case sandbox.Same:
 		hv, sv = st.Same.Render(hv), st.Same.Render(sv)
 	case sandbox.Changed, sandbox.OnlySandbox:
-		sv = st.kindStyle(r.d.Kind, sv)
+		sv = st.Delta(r.d.Kind, sv)
 	case sandbox.OnlyHost:
-		hv = st.kindStyle(r.d.Kind, hv)
+		hv = st.Delta(r.d.Kind, hv)
 	}
-	return []string{sym + " " + key + st.Rule.Render(" │ ") + pad(hv, t.val) + st.Rule.Render(" │ ") + sv}
+	return []string{sym + " " + key + st.Rule.Render(" │ ") + common.Pad(hv, t.val) + st.Rule.Render(" │ ") + sv}
 }
 
-// renderAllViews draws every view of the observation in height lines
+// allViews draws every view of the observation in height lines
 // (the column header is the caller's): a title per view, then its compact
 // rows, shared out fairly. A title says how many rows did not fit.
 //
 // prio lists the views that get rows first (the lesson's own); the others
 // follow.
-func renderAllViews(st *Styles, o *lessons.Observation, c compacted, prio []sandbox.View, t tableLayout, height int) []string {
+func allViews(st *common.Styles, o *lessons.Observation, c compacted, prio []sandbox.View, t tableLayout, height int) []string {
 	views, rows := c.views, c.rows
 	if len(views) == 0 || height < 1 {
 		return nil
@@ -333,16 +309,16 @@ func renderAllViews(st *Styles, o *lessons.Observation, c compacted, prio []sand
 	var out []string
 	for i, v := range views {
 		ds := o.Diffs[v]
-		title := fmt.Sprintf("%d %s", i+1, viewTitle(v))
+		title := fmt.Sprintf("%d %s", i+1, Title(v))
 		if c := viewCounts(ds); c != "" {
 			title += "  " + c
 		} else {
-			title += fmt.Sprintf("  %s all %d the same", symSame, len(ds))
+			title += fmt.Sprintf("  %s all %d the same", common.SymSame, len(ds))
 		}
 		if hidden := len(rows[i]) - alloc[i]; hidden > 0 && alloc[i] < len(rows[i]) {
 			title += fmt.Sprintf("  (+%d more: key %d)", hidden, i+1)
 		}
-		out = append(out, st.Heading.Render(truncate(title, width)))
+		out = append(out, st.Heading.Render(common.Truncate(title, width)))
 		for _, r := range rows[i][:alloc[i]] {
 			out = append(out, t.render(st, r)...)
 		}
@@ -360,18 +336,18 @@ func viewsTable(c compacted, width int) tableLayout {
 	return newTableLayout(width, all)
 }
 
-// renderFocusedView draws every row of one view, for the scrollable full
+// focusedRows draws every row of one view, for the scrollable full
 // view.
-func renderFocusedView(st *Styles, o *lessons.Observation, v sandbox.View, width int) []string {
+func focusedRows(st *common.Styles, o *lessons.Observation, v sandbox.View, width int) []string {
 	if o == nil {
 		return nil
 	}
 	ds := o.Diffs[v]
 	rows := fullRows(ds)
 	t := newTableLayout(width, rows)
-	out := []string{truncate(t.header(st, ""), width)}
+	out := []string{common.Truncate(t.header(st, ""), width)}
 	same, h, s, c := sandbox.Summarize(ds)
-	out = append(out, st.Subtle.Render(truncate(fmt.Sprintf("%d rows: %d differ (%s), %d only sandbox (%s), %d only host (%s), %d same (%s)", len(ds), c, symChanged, s, symOnlySB, h, symOnlyHost, same, symSame), width)))
+	out = append(out, st.Subtle.Render(common.Truncate(fmt.Sprintf("%d rows: %d differ (%s), %d only sandbox (%s), %d only host (%s), %d same (%s)", len(ds), c, common.SymChanged, s, common.SymOnlySB, h, common.SymOnlyHost, same, common.SymSame), width)))
 	for _, r := range rows {
 		out = append(out, t.render(st, r)...)
 	}
@@ -379,44 +355,4 @@ func renderFocusedView(st *Styles, o *lessons.Observation, v sandbox.View, width
 		out = append(out, st.Subtle.Render("(nothing to compare)"))
 	}
 	return out
-}
-
-// renderTrace draws the last events strace-like, in height lines. When
-// space is short the notes go first, then the identity changes: the calls
-// themselves stay.
-func renderTrace(st *Styles, events []sandbox.Event, width, height int) []string {
-	if height <= 0 {
-		return nil
-	}
-	if len(events) == 0 {
-		return []string{st.Subtle.Render(truncate("(no syscalls yet: they appear here as the lesson performs them)", width))}
-	}
-	build := func(details, notes bool) []string {
-		var lines []string
-		for _, e := range events {
-			call := truncate(e.Who()+" "+e.String(), width)
-			if e.Errno != "" {
-				call = st.Error.Render(call)
-			}
-			lines = append(lines, call)
-			if d := e.Detail(); details && d != "" {
-				lines = append(lines, st.Subtle.Render(truncate("    ↳ "+d, width)))
-			}
-			if notes && e.Note != "" {
-				lines = append(lines, st.Subtle.Render(truncate("    # "+e.Note, width)))
-			}
-		}
-		return lines
-	}
-	lines := build(true, true)
-	if len(lines) > height {
-		lines = build(true, false)
-	}
-	if len(lines) > height {
-		lines = build(false, false)
-	}
-	if len(lines) > height {
-		lines = lines[len(lines)-height:]
-	}
-	return lines
 }

@@ -1,4 +1,7 @@
-package ui
+// Package uitest holds the ui's test fixtures: a deterministic lesson
+// session, a fixed observation and trace, a small catalogue and an
+// in-memory progress store. Only tests import it.
+package uitest
 
 import (
 	"context"
@@ -13,39 +16,57 @@ import (
 	"github.com/nslab/nslab/sandbox"
 )
 
-// fakeSession is a deterministic LessonSession: fixed snapshots and
+// Session is a deterministic lesson session: fixed snapshots and
 // events, a challenge that passes once "solved".
-type fakeSession struct {
-	mu          sync.Mutex
-	lesson      lessons.Lesson
-	index       int
-	performed   bool
-	solved      bool
-	closed      int
-	observes    int
-	obs         lessons.Observation
-	events      []sandbox.Event
-	panicInObs  bool
-	performErr  error
-	performWait chan struct{} // if set, Perform waits for it
+type Session struct {
+	// Set before the ui uses the session:
+	PanicInObserve bool          // Observe panics
+	PerformErr     error         // Perform fails with it
+	PerformWait    chan struct{} // if set, Perform waits for it
+
+	mu        sync.Mutex
+	lesson    lessons.Lesson
+	index     int
+	performed bool
+	solved    bool
+	closed    int
+	observes  int
+	obs       lessons.Observation
+	events    []sandbox.Event
 }
 
-func newFakeSession(l lessons.Lesson) *fakeSession {
-	return &fakeSession{lesson: l, obs: fakeObservation(5, 6)}
+// NewSession is a session of l whose observations have 5 host processes
+// and 6 mounts.
+func NewSession(l lessons.Lesson) *Session {
+	return &Session{lesson: l, obs: Observation(5, 6)}
 }
 
-func (f *fakeSession) Lesson() lessons.Lesson { return f.lesson }
-func (f *fakeSession) Part() lessons.Part {
+// SetObservation makes o what Observe returns from now on.
+func (f *Session) SetObservation(o lessons.Observation) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.obs = o
+}
+
+// Observes is how many observations were made.
+func (f *Session) Observes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.observes
+}
+
+func (f *Session) Lesson() lessons.Lesson { return f.lesson }
+func (f *Session) Part() lessons.Part {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return lessons.Parts()[f.index]
 }
-func (f *fakeSession) Index() int {
+func (f *Session) Index() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.index
 }
-func (f *fakeSession) Next() bool {
+func (f *Session) Next() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.index >= len(lessons.Parts())-1 {
@@ -54,7 +75,7 @@ func (f *fakeSession) Next() bool {
 	f.index++
 	return true
 }
-func (f *fakeSession) Prev() bool {
+func (f *Session) Prev() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.index == 0 {
@@ -63,10 +84,10 @@ func (f *fakeSession) Prev() bool {
 	f.index--
 	return true
 }
-func (f *fakeSession) Perform(ctx context.Context) error {
-	if f.performWait != nil {
+func (f *Session) Perform(ctx context.Context) error {
+	if f.PerformWait != nil {
 		select {
-		case <-f.performWait:
+		case <-f.PerformWait:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -74,21 +95,21 @@ func (f *fakeSession) Perform(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.performed = true
-	if f.performErr != nil {
-		return f.performErr
+	if f.PerformErr != nil {
+		return f.PerformErr
 	}
-	f.events = fakeEvents()
+	f.events = Events()
 	return nil
 }
-func (f *fakeSession) Performed() bool {
+func (f *Session) Performed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.performed
 }
-func (f *fakeSession) Observe(ctx context.Context) (lessons.Observation, error) {
+func (f *Session) Observe(ctx context.Context) (lessons.Observation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.panicInObs {
+	if f.PanicInObserve {
 		panic("fake observe exploded")
 	}
 	if !f.performed {
@@ -97,16 +118,16 @@ func (f *fakeSession) Observe(ctx context.Context) (lessons.Observation, error) 
 	f.observes++
 	return f.obs, nil
 }
-func (f *fakeSession) Facts(o lessons.Observation) []lessons.Fact {
+func (f *Session) Facts(o lessons.Observation) []lessons.Fact {
 	return []lessons.Fact{
 		{Text: "the sandbox has its own uts namespace", OK: true, Got: "uts:[4026532201]"},
 		{Text: "the host kept its hostname", OK: true, Got: o.Host.Hostname},
 	}
 }
-func (f *fakeSession) Answer(choice int, o lessons.Observation) (bool, int, string) {
+func (f *Session) Answer(choice int, o lessons.Observation) (bool, int, string) {
 	return choice == 1, 1, "the sandbox reads " + o.Sandbox.Hostname + ", the host still " + o.Host.Hostname
 }
-func (f *fakeSession) Check(ctx context.Context) (bool, string, error) {
+func (f *Session) Check(ctx context.Context) (bool, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.performed {
@@ -117,39 +138,39 @@ func (f *fakeSession) Check(ctx context.Context) (bool, string, error) {
 	}
 	return false, "hostname is still box", nil
 }
-func (f *fakeSession) Solve(ctx context.Context) error {
+func (f *Session) Solve(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.solved = true
 	return nil
 }
-func (f *fakeSession) ShellCommand() (*exec.Cmd, error) {
+func (f *Session) ShellCommand() (*exec.Cmd, error) {
 	return nil, errors.New("no shell in the fake")
 }
-func (f *fakeSession) Events() []sandbox.Event {
+func (f *Session) Events() []sandbox.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]sandbox.Event(nil), f.events...)
 }
-func (f *fakeSession) Close() error {
+func (f *Session) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed++
 	return nil
 }
-func (f *fakeSession) closedCount() int {
+func (f *Session) ClosedCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.closed
 }
 
-var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var FixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func nsid(ino uint64) sandbox.NSID { return sandbox.NSID{Dev: 4, Ino: ino} }
 
-// fakeObservation is a uts lesson's observation with hostProcs processes
+// Observation is a uts lesson's observation with hostProcs processes
 // and mounts mounts on the host.
-func fakeObservation(hostProcs, mounts int) lessons.Observation {
+func Observation(hostProcs, mounts int) lessons.Observation {
 	kinds := []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
 	hostIDs, sbIDs := sandbox.IDs{}, sandbox.IDs{}
 	for i, k := range kinds {
@@ -157,8 +178,8 @@ func fakeObservation(hostProcs, mounts int) lessons.Observation {
 		sbIDs[k] = nsid(4026531835 + uint64(i))
 	}
 	sbIDs["uts"] = nsid(4026532201)
-	host := sandbox.Snapshot{Side: "host", PID: 1, Taken: fixedTime, IDs: hostIDs, Hostname: "devbox", Domainname: "(none)"}
-	sb := sandbox.Snapshot{Side: "sandbox", PID: 4242, Taken: fixedTime, IDs: sbIDs, Hostname: "lab", Domainname: "(none)"}
+	host := sandbox.Snapshot{Side: "host", PID: 1, Taken: FixedTime, IDs: hostIDs, Hostname: "devbox", Domainname: "(none)"}
+	sb := sandbox.Snapshot{Side: "sandbox", PID: 4242, Taken: FixedTime, IDs: sbIDs, Hostname: "lab", Domainname: "(none)"}
 	comms := []string{"systemd", "sshd", "bash", "cron", "journald", "udevd", "nslab"}
 	for i := 0; i < hostProcs; i++ {
 		pid := i + 1
@@ -182,18 +203,18 @@ func fakeObservation(hostProcs, mounts int) lessons.Observation {
 	return lessons.Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}
 }
 
-func fakeEvents() []sandbox.Event {
+func Events() []sandbox.Event {
 	return []sandbox.Event{
-		{Seq: 1, Time: fixedTime, Syscall: "clone3", Args: []string{"{flags=0}"}, Ret: 4242, PID: 4000, TID: 4000, Note: "the agent starts, sharing every namespace"},
-		{Seq: 2, Time: fixedTime, Syscall: "unshare", Args: []string{"CLONE_NEWUTS"}, Ret: 0, PID: 4242, TID: 4242, Kind: "uts", Before: nsid(4026531838), After: nsid(4026532201)},
-		{Seq: 3, Time: fixedTime, Syscall: "sethostname", Args: []string{`"lab"`, "3"}, Ret: 0, PID: 4242, TID: 4242},
-		{Seq: 4, Time: fixedTime, Syscall: "setns", Args: []string{"7", "CLONE_NEWNET"}, Ret: -1, Errno: "EPERM", PID: 4242, TID: 4242},
+		{Seq: 1, Time: FixedTime, Syscall: "clone3", Args: []string{"{flags=0}"}, Ret: 4242, PID: 4000, TID: 4000, Note: "the agent starts, sharing every namespace"},
+		{Seq: 2, Time: FixedTime, Syscall: "unshare", Args: []string{"CLONE_NEWUTS"}, Ret: 0, PID: 4242, TID: 4242, Kind: "uts", Before: nsid(4026531838), After: nsid(4026532201)},
+		{Seq: 3, Time: FixedTime, Syscall: "sethostname", Args: []string{`"lab"`, "3"}, Ret: 0, PID: 4242, TID: 4242},
+		{Seq: 4, Time: FixedTime, Syscall: "setns", Args: []string{"7", "CLONE_NEWNET"}, Ret: -1, Errno: "EPERM", PID: 4242, TID: 4242},
 	}
 }
 
-// fakeLessons is a small catalogue with the uts lesson's text and fake
+// Lessons is a small catalogue with the uts lesson's text and fake
 // logic (prediction, challenge) for the ui's tests.
-func fakeLessons() []lessons.Lesson {
+func Lessons() []lessons.Lesson {
 	md := `# UTS namespaces
 
 ## Concept: one kernel, two hostnames
@@ -205,6 +226,11 @@ and the *NIS domain name* (` + "`uname -n`" + `, ` + "`domainname`" + `).
 
 - ` + "`flags`" + `: a bit mask of what to stop sharing. ` + "`CLONE_NEWUTS`" + ` asks for a
   new UTS namespace, initialised as a **copy** of the caller's.
+
+| flag | isolates |
+|---|---|
+| ` + "`CLONE_NEWUTS`" + ` | hostname and NIS domain name |
+| ` + "`CLONE_NEWPID`" + ` | process IDs |
 
 ## Predict
 
@@ -257,17 +283,29 @@ Give the sandbox the hostname ` + "`lab`" + `.
 	return []lessons.Lesson{overview, uts, pid, net}
 }
 
-// fakeStore is an in-memory ProgressStore.
-type fakeStore struct {
-	mu      sync.Mutex
-	p       lessons.Progress
-	warning string
-	loadErr error
-	saveErr error
-	saves   int
+// Store is an in-memory ProgressStore.
+type Store struct {
+	// Set before use:
+	Warning string // Load's warning
+	LoadErr error  // Load fails with it
+	SaveErr error  // Save fails with it
+
+	mu    sync.Mutex
+	p     lessons.Progress
+	saves int
 }
 
-func (s *fakeStore) Load() (lessons.Progress, string, error) {
+// NewStore is a store holding p.
+func NewStore(p lessons.Progress) *Store { return &Store{p: p} }
+
+// Saves is how many times Save was called.
+func (s *Store) Saves() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saves
+}
+
+func (s *Store) Load() (lessons.Progress, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.p.Lessons == nil {
@@ -275,21 +313,22 @@ func (s *fakeStore) Load() (lessons.Progress, string, error) {
 	}
 	p := s.p
 	p.Lessons = maps.Clone(s.p.Lessons)
-	return p, s.warning, s.loadErr
+	return p, s.Warning, s.LoadErr
 }
 
-func (s *fakeStore) Save(p lessons.Progress) error {
+func (s *Store) Save(p lessons.Progress) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.saves++
-	if s.saveErr != nil {
-		return s.saveErr
+	if s.SaveErr != nil {
+		return s.SaveErr
 	}
 	s.p = p
 	return nil
 }
 
-func (s *fakeStore) get(id string) lessons.LessonProgress {
+// Get is what the store holds for lesson id.
+func (s *Store) Get(id string) lessons.LessonProgress {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.p.Get(id)

@@ -1,7 +1,13 @@
-// Package ui is nslab's terminal interface: the lesson list, the lesson
-// screen with live HOST | SANDBOX views and the syscall log, and a shell
-// inside the sandbox. It drives lessons through LessonSession and never
-// makes a syscall itself.
+// Package ui is nslab's terminal interface: RunProgram runs one
+// bubbletea program over a terminal's input and output — the home page,
+// the lesson page and the shell inside the sandbox — and closes every
+// lesson it opened on every way out.
+//
+// Below it, common holds what every part shares, components/* the parts
+// of a screen, and pages/* the screens. The ui drives lessons only
+// through pages/lesson.Session, makes no syscall itself and keeps no
+// package-level state: several programs can run in one process, each on
+// its own terminal with its own styles and colour profile.
 package ui
 
 import (
@@ -11,26 +17,29 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/mattn/go-isatty"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/pages/lesson"
 )
 
-// ProgressStore keeps the learner's progress (lessons.ProgressFile is one).
+// ProgressStore keeps the learner's progress (cmd/nslab's progress file is one).
 type ProgressStore interface {
 	Load() (lessons.Progress, string /*warning*/, error)
 	Save(lessons.Progress) error
 }
 
-// Options configure Run.
+// Options configure RunProgram.
 type Options struct {
-	// Engine starts the lessons' sandboxes. The caller closes it; Run
-	// closes every lesson session it opened.
+	// Engine starts the lessons' sandboxes. The caller closes it;
+	// RunProgram closes every lesson session it opened.
 	Engine *sandbox.Engine
 	// Lessons in curriculum order.
 	Lessons []lessons.Lesson
@@ -48,8 +57,12 @@ type Options struct {
 	// Input and Output default to the process's stdin and stdout.
 	Input  io.Reader
 	Output io.Writer
-	// NoColor turns colour off (so does NO_COLOR in the environment).
+	// NoColor turns colour off (so does NO_COLOR in Environ).
 	NoColor bool
+	// Environ is the environment of the terminal served (TERM, NO_COLOR,
+	// COLORTERM...); nil is this process's. An SSH session passes its
+	// own, so that each program reads its own terminal's wishes.
+	Environ []string
 	// Refresh is the live views' period (default 1s).
 	Refresh time.Duration
 	// NewSession overrides how a lesson's session is opened (tests use a
@@ -66,10 +79,10 @@ const fps = 10
 // ErrHangup is returned when the terminal went away (SIGHUP).
 var ErrHangup = errors.New("terminal hung up")
 
-// Run runs the TUI until the learner quits. Every way out — q, ctrl+c,
+// RunProgram runs the TUI until the learner quits. Every way out — q, ctrl+c,
 // SIGTERM, SIGHUP, ctx cancelled, a panic in the ui — restores the
 // terminal (bubbletea's shutdown) and closes every lesson session it opened.
-func Run(ctx context.Context, opts Options) (err error) {
+func RunProgram(ctx context.Context, opts Options) (err error) {
 	if opts.Input == nil {
 		opts.Input = os.Stdin
 	}
@@ -79,23 +92,25 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if opts.Refresh <= 0 {
 		opts.Refresh = time.Second
 	}
-	sessions := &sessionSet{}
+	sessions := &openSessions{}
 	defer func() {
 		if cerr := sessions.closeAll(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
 
-	st := NewStyles(opts.Output, opts.NoColor)
-	f, isFile := opts.Output.(*os.File)
-	tty := isFile && isatty.IsTerminal(f.Fd())
-	if tty {
-		// Ask the terminal for its background now: lipgloss asks lazily,
-		// and a question asked once bubbletea reads the input would have
-		// its answer eaten as keystrokes.
-		st.r.HasDarkBackground()
+	// Each program has its own styles, built here and handed down in a
+	// common.Common; lipgloss v2 has no Renderer to hang them on. They
+	// are dark until the terminal answers Init's question about its
+	// background, asked and answered through this program's own input
+	// and output. The colour profile is this program's too: bubbletea
+	// detects it from the program's output and environment (an SSH
+	// session passes its own with tea.WithEnvironment), and downsamples
+	// every frame to it. That is DESIGN.md's "per-program renderer".
+	if opts.Environ == nil {
+		opts.Environ = os.Environ()
 	}
-
+	st := common.NewStyles(true, opts.NoColor || noColorIn(opts.Environ))
 	// The program is created after the factory that refers to it; nudge
 	// reaches it through this variable once it exists.
 	var p *tea.Program
@@ -103,7 +118,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if p != nil {
 			// Send blocks until the event loop takes the message; the
 			// event may come from inside a command the loop waits on.
-			go p.Send(TraceMsg{})
+			go p.Send(lesson.TraceMsg{})
 		}
 	}
 	factory := opts.NewSession
@@ -112,27 +127,29 @@ func Run(ctx context.Context, opts Options) (err error) {
 			return errors.New("ui: no sandbox engine")
 		}
 		eng := opts.Engine
-		factory = func(l lessons.Lesson) LessonSession { return lessons.NewSession(eng, l, nudge) }
+		factory = func(l lessons.Lesson) lesson.Session { return lessons.NewSession(eng, l, nudge) }
 	}
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
 		loadLocks: opts.LoadLocks,
 	})
-	if !tty {
-		// No terminal to ask for a size (a pipe, a test): assume the
-		// smallest supported one.
-		app.width, app.height = 80, 24
-		app.home = app.home.SetSize(80, 24)
-	}
-	p = tea.NewProgram(app,
+	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
 		tea.WithInput(opts.Input),
 		tea.WithOutput(opts.Output),
-		tea.WithAltScreen(),
-		tea.WithMouseCellMotion(),
 		tea.WithFPS(fps),
-	)
+		tea.WithEnvironment(opts.Environ),
+		// Without a terminal to ask for a size (a pipe, a test), the
+		// smallest supported one; a terminal's own size replaces it.
+		tea.WithWindowSize(80, 24),
+	}
+	if st.NoColor {
+		// The program detects its colour profile from its own output and
+		// environment; no colour overrides that, for this program only.
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	p = tea.NewProgram(app, popts...)
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes
@@ -165,4 +182,15 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return ctx.Err()
 	}
 	return fmt.Errorf("ui: %w", err)
+}
+
+// noColorIn reports whether env asks for no colour (https://no-color.org:
+// NO_COLOR set to anything non-empty).
+func noColorIn(env []string) bool {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NO_COLOR="); ok && v != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,87 @@
+package liveviews
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/internal/uitest"
+)
+
+func newModel() Model {
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	return New(c, []sandbox.View{sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet}, time.Second)
+}
+
+func plain(lines []string) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimRight(ansi.Strip(l), " ")
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestGolden: waiting with the lesson's view list; every view side by
+// side with a titled rule; stacked when narrow; one view whole when
+// focused, scrolled by a key.
+func TestGolden(t *testing.T) {
+	m := newModel().SetWaiting("Nothing to see yet: go to Perform and press enter.").SetWide(true).SetSize(70, 4)
+	waiting := plain(m.Lines())
+	if !strings.Contains(waiting, "views: 1 namespaces · 2 hostname · 3 processes · 4 mounts · 5 network") {
+		t.Errorf("waiting:\n%s", waiting)
+	}
+	m = m.SetObservation(uitest.Observation(5, 6))
+	m = m.SetSize(70, m.Need()+1)
+	wide := plain(m.Lines())
+	narrow := newModel().SetObservation(uitest.Observation(5, 6)).SetSize(50, 12)
+	stacked := plain(narrow.Lines())
+	if !strings.Contains(stacked, "HOST then SANDBOX") || !strings.Contains(stacked, "SBOX lab") {
+		t.Errorf("narrow does not stack:\n%s", stacked)
+	}
+	if !strings.Contains(stacked, "(+") {
+		t.Errorf("a short area does not say what did not fit:\n%s", stacked)
+	}
+	f := m.SetFocusSize(60, 6).FocusOn(3)
+	focused := plain(f.FocusedLines())
+	f, _ = f.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
+	scrolled := plain(f.FocusedLines())
+	if !strings.HasPrefix(focused, "view 3/5: processes") || focused == scrolled {
+		t.Errorf("focused, then j:\n%s\n---\n%s", focused, scrolled)
+	}
+	for _, l := range strings.Split(wide+"\n"+stacked, "\n") {
+		if ansi.StringWidth(l) > 70 {
+			t.Errorf("line overruns: %q", l)
+		}
+	}
+	golden.RequireEqual(t, []byte(strings.Join([]string{waiting, wide, stacked, focused, scrolled}, "\n---\n")))
+}
+
+// TestFocusKeys: tab cycles through every view and back to all; 0 goes
+// back at once; a view that does not exist is ignored.
+func TestFocusKeys(t *testing.T) {
+	m := newModel().SetObservation(uitest.Observation(5, 6)).SetSize(70, 20)
+	tab := tea.KeyPressMsg{Code: tea.KeyTab}
+	for want := 1; want <= 5; want++ {
+		m, _ = m.Update(tab)
+		if m.Focus() != want {
+			t.Fatalf("tab %d: focus %d", want, m.Focus())
+		}
+	}
+	if m, _ = m.Update(tab); m.Focus() != 0 {
+		t.Errorf("tab after the last view: focus %d, want 0", m.Focus())
+	}
+	m = m.FocusOn(2)
+	if m, _ = m.Update(tea.KeyPressMsg{Code: '0', Text: "0"}); m.Focus() != 0 {
+		t.Errorf("0: focus %d", m.Focus())
+	}
+	if m.FocusOn(9).Focus() != 0 {
+		t.Error("focused a ninth view of five")
+	}
+}

@@ -1,0 +1,45 @@
+package statusbar
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/nslab/nslab/ui/common"
+)
+
+type keys struct{ a, b key.Binding }
+
+func (k keys) ShortHelp() []key.Binding  { return []key.Binding{k.a, k.b} }
+func (k keys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.a}, {k.b}} }
+
+// TestGolden: an error line marked ✗, the short help, then the full help
+// after ?.
+func TestGolden(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	k := keys{
+		key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next part")),
+		key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "home")),
+	}
+	m := New(c).SetSize(40, 2).SetKeys(k).SetStatus("perform failed: operation not permitted, run with sudo", true)
+	short := ansi.Strip(m.View())
+	if m.Height() != 2 || !strings.HasPrefix(short, "✗ perform failed") || !strings.HasSuffix(short, "n next part • q home") {
+		t.Errorf("short (%d lines):\n%s", m.Height(), short)
+	}
+	m, _ = m.Update(tea.KeyPressMsg{Code: '?', Text: "?"})
+	full := ansi.Strip(m.View())
+	if !m.ShowingAll() || m.Height() < 2 || strings.Contains(full, "•") {
+		t.Errorf("full help not shown after ?:\n%s", full)
+	}
+	for _, l := range strings.Split(short+"\n"+full, "\n") {
+		if ansi.StringWidth(l) > 40 {
+			t.Errorf("line overruns 40: %q", l)
+		}
+	}
+	golden.RequireEqual(t, []byte(short+"\n---\n"+full))
+}

@@ -1,0 +1,68 @@
+package syscalllog
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/common"
+)
+
+var fixed = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func events() []sandbox.Event {
+	ns := func(ino uint64) sandbox.NSID { return sandbox.NSID{Dev: 4, Ino: ino} }
+	return []sandbox.Event{
+		{Seq: 1, Time: fixed, Syscall: "clone3", Args: []string{"{flags=0}"}, Ret: 4242, PID: 4000, TID: 4000, Note: "the agent starts, sharing every namespace"},
+		{Seq: 2, Time: fixed, Syscall: "unshare", Args: []string{"CLONE_NEWUTS"}, Ret: 0, PID: 4242, TID: 4242, Kind: "uts", Before: ns(4026531838), After: ns(4026532201)},
+		{Seq: 3, Time: fixed, Syscall: "sethostname", Args: []string{`"lab"`, "3"}, Ret: 0, PID: 4242, TID: 4242},
+		{Seq: 4, Time: fixed, Syscall: "setns", Args: []string{"7", "CLONE_NEWNET"}, Ret: -1, Errno: "EPERM", PID: 4242, TID: 4242},
+	}
+}
+
+func strip(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = ansi.Strip(l)
+	}
+	return out
+}
+
+// TestKeepsCalls: with room, every call, its identity change and its
+// note; short of room, the calls alone, the errno strace-like.
+func TestKeepsCalls(t *testing.T) {
+	st := common.NewStyles(true, true)
+	if full := Render(st, events(), 100, 20); len(full) != 6 { // 4 calls, a note, a detail
+		t.Errorf("full trace has %d lines: %q", len(full), full)
+	}
+	short := strip(Render(st, events(), 100, 4))
+	for i, l := range short {
+		if !strings.HasPrefix(l, "[pid ") {
+			t.Errorf("line %d of a short trace is not a call: %q", i, l)
+		}
+	}
+	if !strings.Contains(short[3], "-1 EPERM (Operation not permitted)") {
+		t.Errorf("errno not rendered strace-like: %q", short[3])
+	}
+}
+
+func TestGolden(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	empty := New(c).SetSize(60, 3).Lines()
+	full := New(c).SetSize(60, 8).SetEvents(events()).Lines()
+	if len(empty) != 3 || len(full) != 8 {
+		t.Errorf("heights %d and %d, want 3 and 8", len(empty), len(full))
+	}
+	out := strings.Join(strip(append(append(empty, "---"), full...)), "\n")
+	for _, l := range strings.Split(out, "\n") {
+		if ansi.StringWidth(l) > 60 {
+			t.Errorf("line overruns 60: %q", l)
+		}
+	}
+	golden.RequireEqual(t, []byte(out))
+}

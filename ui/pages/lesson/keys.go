@@ -1,0 +1,307 @@
+package lesson
+
+import (
+	"fmt"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/challenge"
+	"github.com/nslab/nslab/ui/components/confirm"
+	"github.com/nslab/nslab/ui/components/liveviews"
+	"github.com/nslab/nslab/ui/components/partbar"
+	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/statusbar"
+	"github.com/nslab/nslab/ui/components/textpane"
+)
+
+// KeyMap is the page's own keys; the components hold theirs.
+type KeyMap struct {
+	Enter     key.Binding // pick the choice, perform, finish
+	Refresh   key.Binding
+	Shell     key.Binding
+	Back      key.Binding
+	Quit      key.Binding
+	ForceQuit key.Binding // handled by the program; shown in the full help
+}
+
+// DefaultKeyMap is the page's default keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Enter:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do it")),
+		Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Shell:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell inside")),
+		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "home")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	}
+}
+
+// help is the keys help for the current part: a help.KeyMap built from
+// the page's and its components' key maps.
+type help struct {
+	part       lessons.Part
+	asking     bool // the solution's question is open
+	keys       KeyMap
+	parts      partbar.KeyMap
+	text       textpane.KeyMap
+	views      liveviews.KeyMap
+	prediction prediction.KeyMap
+	challenge  challenge.KeyMap
+	confirm    confirm.KeyMap
+	status     statusbar.KeyMap
+}
+
+// helpFor is the help of m's current part.
+func helpFor(m Model) help {
+	return help{
+		part: m.Part(), asking: m.challenge.Confirm.Asking(), keys: m.Keys,
+		parts: m.parts.KeyMap, text: m.text.KeyMap, views: m.views.KeyMap, prediction: m.prediction.KeyMap,
+		challenge: m.challenge.KeyMap, confirm: m.challenge.Confirm.KeyMap, status: m.status.KeyMap,
+	}
+}
+
+func (h help) ShortHelp() []key.Binding {
+	k, parts, st, views := h.keys, h.parts, h.status, h.views
+	if h.asking {
+		return h.confirm.ShortHelp()
+	}
+	switch h.part {
+	case lessons.PartPredict:
+		c := h.prediction.Choose
+		c.SetHelp("1-9", "choose")
+		return []key.Binding{c, parts.Next, parts.Prev, st.Help, k.Quit}
+	case lessons.PartPerform:
+		e := k.Enter
+		e.SetHelp("enter", "perform")
+		return []key.Binding{e, parts.Next, parts.Prev, views.Focus, st.Help, k.Quit}
+	case lessons.PartExperiment:
+		return []key.Binding{k.Shell, k.Refresh, views.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
+	case lessons.PartChallenge:
+		c := h.challenge
+		return []key.Binding{c.Check, c.Hint, c.Solution, k.Shell, parts.Next, parts.Prev, st.Help, k.Quit}
+	}
+	return []key.Binding{parts.Next, parts.Prev, h.text.Down, views.Focus, st.Help, k.Quit}
+}
+
+func (h help) FullHelp() [][]key.Binding {
+	if h.asking {
+		return h.confirm.FullHelp()
+	}
+	k, c := h.keys, h.challenge
+	return [][]key.Binding{
+		{h.parts.Next, h.parts.Prev, k.Enter, h.text.Up, h.text.Down, h.text.PageDown},
+		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell},
+		{c.Check, c.Hint, c.Solution},
+		{k.Back, h.status.Help, k.Quit, k.ForceQuit},
+	}
+}
+
+// key routes a key: the open question takes every key; then the page's
+// and the components' keys, in the order of the old single-model key
+// table, so that no key changed meaning.
+func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	if m.challenge.Confirm.Asking() {
+		m.challenge, _ = m.challenge.Update(msg)
+		switch m.challenge.Confirm.Answer() {
+		case confirm.Yes:
+			m.challenge = m.challenge.Reveal()
+			if !m.performed {
+				return m.SetStatus("the solution is shown; perform the lesson first to apply it", false).layout(), nil
+			}
+			m.solving = true
+			m = m.SetStatus("applying the solution inside the sandbox…", false)
+			return m.layout(), SolveCmd(m.common.Ctx, m.id, m.sess)
+		case confirm.No:
+			return m.SetStatus("solution not shown", false).layout(), nil
+		}
+		return m, nil
+	}
+	m = m.SetStatus("", false)
+	k, views, text := m.Keys, m.views.KeyMap, m.text.KeyMap
+	switch {
+	case key.Matches(msg, m.status.KeyMap.Help):
+		m.status, _ = m.status.Update(msg)
+		return m.layout(), nil
+	case key.Matches(msg, k.Back):
+		if m.views.Focus() > 0 {
+			m.views = m.views.FocusOn(0)
+			return m.layout(), nil
+		}
+		m.closing = true
+		return m, nil
+	case key.Matches(msg, k.Quit):
+		m.closing = true
+		return m, nil
+	case key.Matches(msg, m.parts.KeyMap.Next):
+		return m.move(true)
+	case key.Matches(msg, m.parts.KeyMap.Prev):
+		return m.move(false)
+	case key.Matches(msg, k.Enter):
+		return m.enter()
+	case key.Matches(msg, views.Choose):
+		n := int(msg.String()[0] - '1')
+		if m.predicting() {
+			return m.choose(n)
+		}
+		if n < len(m.views.Views()) {
+			m.views = m.views.FocusOn(n + 1)
+		}
+		return m.layout(), nil
+	case key.Matches(msg, views.Focus), key.Matches(msg, views.FocusBack):
+		m.views, _ = m.views.Update(msg)
+		return m.layout(), nil
+	case key.Matches(msg, text.Up), key.Matches(msg, text.Down):
+		switch {
+		case m.predicting():
+			m.prediction, _ = m.prediction.Update(msg)
+			return m.layout(), nil
+		case m.views.Focus() > 0:
+			m.views, _ = m.views.Update(msg)
+		default:
+			m.text, _ = m.text.Update(msg)
+		}
+		return m, nil
+	case key.Matches(msg, text.PageUp), key.Matches(msg, text.PageDown):
+		if m.views.Focus() > 0 {
+			m.views, _ = m.views.Update(msg)
+		} else {
+			m.text, _ = m.text.Update(msg)
+		}
+		return m, nil
+	case key.Matches(msg, k.Refresh):
+		if !m.performed {
+			return m.SetStatus("nothing to refresh yet: perform the lesson first", false), nil
+		}
+		m.observing = false
+		return m.SetStatus("refreshed", false), m.observe()
+	case key.Matches(msg, k.Shell):
+		if !m.performed || m.performErr != "" {
+			return m.SetStatus(m.needPerform("a shell inside")), nil
+		}
+		return m, ShellCmd(m.id, m.sess)
+	}
+	return m.challengeKey(msg)
+}
+
+// challengeKey handles the challenge's keys.
+func (m Model) challengeKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	c := m.challenge.KeyMap
+	inChallenge := m.Part() == lessons.PartChallenge
+	switch {
+	case key.Matches(msg, c.Check):
+		if !inChallenge {
+			return m.SetStatus("c checks the challenge: it is in the Challenge part", false), nil
+		}
+		if !m.performed || m.performErr != "" {
+			return m.SetStatus(m.needPerform("the challenge")), nil
+		}
+		if m.challenge.Checking() {
+			return m, nil
+		}
+		m.challenge = m.challenge.SetChecking(true)
+		m = m.SetStatus("checking the kernel's state…", false)
+		return m.layout(), CheckCmd(m.common.Ctx, m.id, m.sess)
+	case key.Matches(msg, c.Hint):
+		if !inChallenge {
+			return m.SetStatus("hints are for the challenge: it is in the Challenge part", false), nil
+		}
+		var ok bool
+		if m.challenge, ok = m.challenge.Hint(); !ok {
+			return m.SetStatus("no more hints; v shows the solution", false), nil
+		}
+		m = m.layout()
+		m.text = m.text.GotoBottom()
+		id, n := m.lesson.ID, m.challenge.HintsUsed()
+		return m, func() tea.Msg {
+			return ProgressMsg{Apply: func(p *lessons.Progress) { p.RecordChallenge(id, false, n) }}
+		}
+	case key.Matches(msg, c.Solution):
+		if !inChallenge {
+			return m.SetStatus("the solution is in the Challenge part", false), nil
+		}
+		m.challenge = m.challenge.AskSolution()
+		return m.SetStatus(challenge.Question, false).layout(), nil
+	}
+	return m, nil
+}
+
+// needPerform is the status for an action that needs the sandbox.
+func (m Model) needPerform(what string) (string, bool) {
+	switch {
+	case m.lock != "":
+		return fmt.Sprintf("%s locked on this machine: %s", common.SymLocked, m.lock), true
+	case m.performErr != "":
+		return "the lesson's syscalls failed: " + m.performErr, true
+	case m.performing:
+		return "performing… " + what + " is ready in a moment", false
+	}
+	return what + " needs the sandbox: go to Perform (n) and press enter", false
+}
+
+func (m Model) move(next bool) (Model, tea.Cmd) {
+	moved := false
+	err := common.Guard("move", func() error {
+		if next {
+			moved = m.sess.Next()
+		} else {
+			moved = m.sess.Prev()
+		}
+		m.parts = m.parts.SetIndex(m.sess.Index())
+		return nil
+	})
+	if err != nil {
+		return m.SetStatus(err.Error(), true), nil
+	}
+	if !moved {
+		if next {
+			return m.SetStatus("this is the last part: esc goes back to the lessons", false), nil
+		}
+		return m.SetStatus("this is the first part", false), nil
+	}
+	m.text = m.text.GotoTop()
+	return m.layout(), m.markPart()
+}
+
+func (m Model) choose(n int) (Model, tea.Cmd) {
+	var ok bool
+	if m.prediction, ok = m.prediction.Choose(n); !ok {
+		return m, nil
+	}
+	m = m.SetStatus(fmt.Sprintf("your prediction: %d. The kernel decides after Perform (n).", n+1), false)
+	var cmd tea.Cmd
+	if m.obs != nil && !m.answering {
+		m.answering = true
+		cmd = AnswerCmd(m.id, m.sess, n, *m.obs)
+	}
+	return m.layout(), cmd
+}
+
+func (m Model) enter() (Model, tea.Cmd) {
+	switch m.Part() {
+	case lessons.PartPredict:
+		if m.predicting() {
+			return m.choose(m.prediction.Cursor())
+		}
+	case lessons.PartPerform:
+		switch {
+		case m.lock != "":
+			return m.SetStatus(fmt.Sprintf("%s locked on this machine: %s", common.SymLocked, m.lock), true).layout(), nil
+		case m.checkingLocks:
+			return m.SetStatus("checking what this machine can run… press enter again in a moment", false), nil
+		case m.performing:
+			return m, nil
+		case m.performed:
+			return m.move(true)
+		}
+		m.performing = true
+		m = m.SetStatus("performing the syscalls…", false)
+		return m.layout(), PerformCmd(m.common.Ctx, m.id, m.sess)
+	case lessons.PartRecap:
+		m.closing = true
+		return m, nil
+	}
+	return m.move(true)
+}

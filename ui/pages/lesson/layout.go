@@ -1,0 +1,259 @@
+package lesson
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/partbar"
+)
+
+// Layout. The body is the lesson text and the live area: side by side
+// when wide, stacked when not; a focused view takes the whole body.
+
+// wideMin is the narrowest screen that puts the text beside the views.
+const wideMin = 110
+
+// sideBySideMin is the narrowest live area that still has HOST and
+// SANDBOX columns next to each other (liveviews stacks them below it).
+const sideBySideMin = 64
+
+type geometry struct {
+	bodyH        int
+	textW, textH int
+	liveW, liveH int // the views area (under its title line)
+	traceH       int
+	wide         bool
+}
+
+func (m Model) geometry(need int) geometry {
+	w, h := m.common.Width, m.common.Height
+	g := geometry{bodyH: max(h-2-m.status.Height(), 3)}
+	g.wide = w >= wideMin
+	if g.wide {
+		g.textW, g.textH = min(w*2/5, w-3-sideBySideMin), g.bodyH
+		g.liveW = w - g.textW - 3
+		avail := g.bodyH - 2
+		g.liveH = max(min(need, avail-3), 1)
+		g.traceH = avail - g.liveH
+		return g
+	}
+	g.textW, g.liveW = w, w
+	avail := g.bodyH - 2
+	textMin, traceMin := max(g.bodyH/4, 4), 3
+	if g.bodyH < 18 {
+		traceMin = 2
+	}
+	switch m.Part() {
+	case lessons.PartObserve, lessons.PartExperiment:
+		// The views are what these parts are about.
+	default:
+		// The text and its interaction come first; the views keep a
+		// glimpse.
+		textMin = max(textMin, avail-traceMin-max(avail/3, 3))
+	}
+	g.liveH = max(min(need, avail-textMin-traceMin), 1)
+	g.traceH = traceMin
+	g.textH = max(avail-g.liveH-g.traceH, 1)
+	return g
+}
+
+// layout sizes the components and refills the text.
+func (m Model) layout() Model {
+	w := m.common.Width
+	if w == 0 {
+		return m
+	}
+	m.status = m.status.SetSize(w, 2).SetKeys(helpFor(m))
+	m.parts = m.parts.SetSize(w, 1)
+	liveW := w
+	if w >= wideMin {
+		liveW = w - min(w*2/5, w-3-sideBySideMin) - 3
+	}
+	m.views = m.views.SetWaiting(m.waiting()).SetWide(w >= wideMin)
+	g := m.geometry(m.views.NeedAt(liveW))
+	m.views = m.views.SetSize(g.liveW, g.liveH+1).SetFocusSize(w, g.bodyH).Draw()
+	m.log = m.log.SetSize(g.liveW, g.traceH+1)
+	m.text = m.text.SetSize(g.textW, g.textH)
+	tw := max(g.textW-1, 10)
+	m.prediction = m.prediction.SetSize(tw, 0)
+	m.challenge = m.challenge.SetSize(tw, 0)
+	if c := m.textFor(tw); c != m.textContent {
+		m.textContent = c
+		m.text = m.text.SetContent(c)
+	}
+	return m
+}
+
+// textFor is the current part's text and its interaction, at width w.
+func (m *Model) textFor(w int) string {
+	st := m.common.Styles
+	sec := m.lesson.Section(m.Part())
+	// The Markdown is rendered once per part and width: a live refresh
+	// redraws only what follows it.
+	if k := fmt.Sprint(m.Part(), w); k != m.textBodyKey {
+		m.textBodyKey = k
+		title := sec.Title
+		if title == "" {
+			title = partbar.Title(m.Part())
+		}
+		m.textBody = st.Heading.Render(common.Truncate(title, w))
+		if body := strings.TrimSpace(sec.Body); body != "" {
+			m.textBody += "\n" + common.Markdown(st, body, w)
+		}
+	}
+	b := []string{m.textBody}
+	if extra := m.partExtra(w); len(extra) > 0 {
+		b = append(b, "")
+		b = append(b, extra...)
+	}
+	return strings.Join(b, "\n")
+}
+
+// partExtra is what the learner can do in the current part.
+func (m Model) partExtra(w int) []string {
+	st := m.common.Styles
+	var b []string
+	add := func(s string) { b = append(b, common.Inline(st, s, w)...) }
+	styled := func(s string, style func(...string) string) {
+		for _, l := range common.WrapPlain(s, w) {
+			b = append(b, style(l))
+		}
+	}
+	switch m.Part() {
+	case lessons.PartPredict:
+		return m.prediction.Lines()
+	case lessons.PartPerform:
+		if m.lesson.Command != "" {
+			add("The same with util-linux:")
+			b = append(b, "  "+st.Code.Render(common.Truncate(m.lesson.Command, w-2)))
+		}
+		if len(m.lesson.Syscalls) > 0 {
+			add("Syscalls: `" + strings.Join(m.lesson.Syscalls, "`, `") + "`")
+		}
+		b = append(b, "")
+		switch {
+		case m.lock != "":
+			styled(common.SymLocked+" Locked on this machine: "+m.lock, st.Locked.Render)
+			add("You can read on, but not perform it here.")
+		case m.performing:
+			add("… performing the syscalls")
+		case m.performErr != "":
+			styled(common.SymFail+" The syscalls failed: "+m.performErr, st.Error.Render)
+		case m.performed:
+			styled(common.SymOK+" Performed. The trace is in the syscall log; n goes on.", st.Done.Render)
+		default:
+			styled("Press enter to perform the syscalls for real.", st.Bold.Render)
+		}
+		b = append(b, m.prediction.VerdictLines()...)
+	case lessons.PartObserve:
+		if !m.views.Observed() {
+			add(m.waiting())
+			break
+		}
+		if len(m.facts) > 0 {
+			styled("What the kernel shows:", st.Bold.Render)
+			for _, f := range m.facts {
+				s, style := common.SymOK+" "+f.Text, st.Done.Render
+				if !f.OK {
+					s, style = common.SymFail+" "+f.Text, st.Error.Render
+				}
+				if f.Got != "" {
+					s += " (" + f.Got + ")"
+				}
+				styled(s, style)
+			}
+		}
+		b = append(b, m.prediction.VerdictLines()...)
+	case lessons.PartExperiment:
+		if m.performed && m.performErr == "" {
+			styled("Press s for a shell inside the sandbox; exit returns here.", st.Bold.Render)
+		} else {
+			add(m.waiting())
+		}
+		if ex := m.lesson.Experiments; len(ex) > 0 {
+			add("Try:")
+			for _, e := range ex {
+				b = append(b, "  "+st.Code.Render(common.Truncate(e, w-2)))
+			}
+		}
+	case lessons.PartChallenge:
+		return m.challenge.Lines()
+	case lessons.PartRecap:
+		if len(m.lesson.ManPages) > 0 {
+			add("Read: " + strings.Join(m.lesson.ManPages, ", "))
+		}
+		if m.challenge.Solved() {
+			styled(common.SymOK+" Lesson done.", st.Done.Render)
+		}
+		add("Press enter to go back to the lessons.")
+	}
+	return b
+}
+
+// waiting is what shows where the views will be.
+func (m Model) waiting() string {
+	switch {
+	case m.lock != "":
+		return common.SymLocked + " Locked on this machine: " + m.lock
+	case m.performErr != "":
+		return "The syscalls failed: " + m.performErr
+	case m.performed || m.performing:
+		return "… looking at both sides"
+	}
+	return "Nothing to see yet: go to Perform and press enter."
+}
+
+// View draws the page.
+func (m Model) View() string {
+	st, w := m.common.Styles, m.common.Width
+	g := m.geometry(m.views.Need())
+	// Header: the lesson and the part bar.
+	title := st.Title.Render("nslab") + st.Subtle.Render(" › ") + st.Bold.Render(fmt.Sprintf("%02d %s", m.lesson.Number, m.lesson.Title))
+	state := ""
+	switch {
+	case m.lock != "":
+		state = st.Locked.Render(common.SymLocked + " locked")
+	case m.performing:
+		state = st.Warn.Render("… performing")
+	case m.performErr != "":
+		state = st.Error.Render(common.SymFail + " failed")
+	case m.performed:
+		state = st.Done.Render("● sandbox live")
+	}
+	out := []string{common.JoinEnds(common.Truncate(title, w-16), state, w), m.parts.View()}
+
+	var body []string
+	if m.views.Focus() > 0 {
+		body = m.views.FocusedLines()
+	} else {
+		text := m.text.Lines()
+		live := append(append([]string(nil), m.views.Lines()...), m.log.Lines()...)
+		if g.wide {
+			sep := st.Rule.Render("│")
+			for i := 0; i < g.bodyH; i++ {
+				l, r := "", ""
+				if i < len(text) {
+					l = text[i]
+				}
+				if i < len(live) {
+					r = live[i]
+				}
+				body = append(body, common.Pad(common.Truncate(l, g.textW), g.textW)+" "+sep+" "+r)
+			}
+		} else {
+			body = append(body, text...)
+			for len(body) < g.textH {
+				body = append(body, "")
+			}
+			body = append(body, live...)
+		}
+	}
+	for len(body) < g.bodyH {
+		body = append(body, "")
+	}
+	out = append(out, body[:g.bodyH]...)
+	out = append(out, m.status.View())
+	return strings.Join(out, "\n")
+}

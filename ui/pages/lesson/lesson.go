@@ -1,0 +1,316 @@
+// Package lesson is the lesson page: it holds one open lesson's state
+// (the session, the part, what was performed and observed) and routes
+// keys and Cmd results to its components — the part bar, the text pane,
+// the prediction, the challenge, the live views, the syscall log and the
+// status bar.
+//
+// It drives the lesson only through Session, and only from Cmds (cmds.go)
+// that return typed Msgs (msgs.go): no IO in Update or View, no syscall.
+// Progress is the program's: the page asks for it with ProgressMsg.
+package lesson
+
+import (
+	"errors"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/challenge"
+	"github.com/nslab/nslab/ui/components/liveviews"
+	"github.com/nslab/nslab/ui/components/partbar"
+	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/statusbar"
+	"github.com/nslab/nslab/ui/components/syscalllog"
+	"github.com/nslab/nslab/ui/components/textpane"
+)
+
+// Model is the lesson page.
+type Model struct {
+	Keys KeyMap
+
+	common  common.Common
+	id      int // this screen's id: Cmd results carry it
+	sess    Session
+	lesson  lessons.Lesson
+	refresh time.Duration
+	lock    string // why this machine cannot perform it ("" = it can)
+	// checkingLocks: the machine checks are still running; Perform waits.
+	checkingLocks bool
+
+	parts      partbar.Model
+	text       textpane.Model
+	prediction prediction.Model
+	challenge  challenge.Model
+	views      liveviews.Model
+	log        syscalllog.Model
+	status     statusbar.Model
+
+	facts      []lessons.Fact
+	obs        *lessons.Observation // the last observation (for the verdict)
+	performing bool
+	performed  bool
+	performErr string
+	observing  bool
+	answering  bool
+	solving    bool
+	fetching   bool // an EventsCmd is out
+	tickGen    int  // the live refresh chain that is current
+	closing    bool // asks the program to close the lesson and go home
+
+	textBody, textBodyKey string // the rendered Markdown of the part, and what it was rendered for
+	textContent           string // what the text pane holds
+}
+
+// New is the page over an open session. id tells this screen's Cmd
+// results from an earlier one's.
+func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
+	if refresh <= 0 {
+		refresh = time.Second
+	}
+	l := sess.Lesson()
+	m := Model{
+		Keys: DefaultKeyMap(), common: c, id: id, sess: sess, lesson: l, refresh: refresh,
+		parts:      partbar.New(c),
+		text:       textpane.New(c),
+		prediction: prediction.New(c, l.Prediction.Question, l.Prediction.Choices),
+		challenge:  challenge.New(c, l.Challenge.Task, l.Challenge.Hints, l.Challenge.Solution),
+		views:      liveviews.New(c, l.Views(), refresh),
+		log:        syscalllog.New(c),
+		status:     statusbar.New(c),
+	}
+	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
+	m.performed = sess.Performed()
+	return m.layout()
+}
+
+// Init starts the live refresh and records the lesson as opened.
+func (m Model) Init() tea.Cmd {
+	var live tea.Cmd
+	if m.performed {
+		live = LiveCmd(m.common.Ctx, m.id, m.tickGen, m.sess, m.refresh)
+	}
+	return tea.Batch(live, m.markPart())
+}
+
+// Session is the session the page drives.
+func (m Model) Session() Session { return m.sess }
+
+// Lesson is the lesson shown.
+func (m Model) Lesson() lessons.Lesson { return m.lesson }
+
+// Part is the part shown.
+func (m Model) Part() lessons.Part { return m.parts.Part() }
+
+// Busy reports whether a Cmd the page waits on is out (perform, observe,
+// answer, check, solve).
+func (m Model) Busy() bool {
+	return m.performing || m.observing || m.answering || m.challenge.Checking() || m.solving
+}
+
+// Observed reports whether the live views show an observation.
+func (m Model) Observed() bool { return m.views.Observed() }
+
+// Closing reports whether the learner asked to leave the lesson.
+func (m Model) Closing() bool { return m.closing }
+
+// SetSize sets the area the page draws in.
+func (m Model) SetSize(w, h int) Model {
+	m.common = m.common.SetSize(w, h)
+	return m.layout()
+}
+
+// SetStyles redraws the page with st.
+func (m Model) SetStyles(st *common.Styles) Model {
+	m.common.Styles = st
+	m.parts = m.parts.SetStyles(st)
+	m.text = m.text.SetStyles(st)
+	m.prediction = m.prediction.SetStyles(st)
+	m.challenge = m.challenge.SetStyles(st)
+	m.views = m.views.SetStyles(st)
+	m.log = m.log.SetStyles(st)
+	m.status = m.status.SetStyles(st)
+	m.textBodyKey = ""
+	return m.layout()
+}
+
+// SetLock sets why this machine cannot perform the lesson ("" = it can);
+// checking says the checks are still running.
+func (m Model) SetLock(lock string, checking bool) Model {
+	m.lock, m.checkingLocks = lock, checking
+	return m.layout()
+}
+
+// SetStatus shows a line of information (or an error) under the body.
+func (m Model) SetStatus(s string, isErr bool) Model {
+	m.status = m.status.SetStatus(s, isErr)
+	return m
+}
+
+func (m Model) markPart() tea.Cmd {
+	id, part := m.lesson.ID, m.Part()
+	return func() tea.Msg {
+		return ProgressMsg{Apply: func(p *lessons.Progress) { p.Mark(id, lessons.StatusInProgress, part) }}
+	}
+}
+
+// Update routes keys, the mouse wheel and the Cmds' results.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.MouseWheelMsg:
+		if m.views.Focus() > 0 {
+			m.views, _ = m.views.Update(msg)
+		} else {
+			m.text, _ = m.text.Update(msg)
+		}
+		return m, nil
+	case TraceMsg:
+		if m.fetching {
+			return m, nil
+		}
+		m.fetching = true
+		return m, EventsCmd(m.id, m.sess)
+	}
+	if common.ForOther(msg, m.id) {
+		return m, nil
+	}
+	switch msg := msg.(type) {
+	case EventsMsg:
+		m.fetching = false
+		m.log = m.log.SetEvents(msg.Events)
+		return m.layout(), nil
+	case PerformedMsg:
+		return m.performedMsg(msg)
+	case ObservedMsg:
+		return m.observedMsg(msg)
+	case AnsweredMsg:
+		return m.answeredMsg(msg)
+	case CheckedMsg:
+		return m.checkedMsg(msg)
+	case SolvedMsg:
+		m.solving = false
+		if msg.Err != nil {
+			return m.SetStatus("solution: "+msg.Err.Error(), true).layout(), nil
+		}
+		m.challenge = m.challenge.SetChecking(true)
+		m = m.SetStatus("solution applied; checking…", false)
+		return m.layout(), tea.Batch(CheckCmd(m.common.Ctx, m.id, m.sess), m.observe())
+	case ShellReadyMsg:
+		if msg.Err != nil {
+			return m.SetStatus("shell: "+msg.Err.Error(), true), nil
+		}
+		id := m.id
+		return m, tea.ExecProcess(msg.Cmd, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
+	case ShellDoneMsg:
+		if msg.Err != nil {
+			m = m.SetStatus("shell: "+msg.Err.Error(), true)
+		} else {
+			m = m.SetStatus("back from the shell; views refreshed", false)
+		}
+		m.observing = false // a refresh now, even if one is out
+		return m, m.observe()
+	}
+	return m, nil
+}
+
+func (m Model) performedMsg(msg PerformedMsg) (Model, tea.Cmd) {
+	m.performing, m.performed = false, true
+	if msg.Events != nil {
+		m.log = m.log.SetEvents(msg.Events)
+	}
+	if msg.Err != nil {
+		m.performErr = msg.Err.Error()
+		m = m.SetStatus("perform failed: "+msg.Err.Error(), true)
+	} else {
+		m = m.SetStatus("performed: the syscalls are in the log, the views are live", false)
+	}
+	// Observe now, and start the live refresh.
+	m.observing = true
+	m.tickGen++
+	m = m.layout()
+	m.text = m.text.GotoBottom() // the outcome is at the end of the text
+	return m, tea.Batch(ObserveCmd(m.common.Ctx, m.id, m.sess), LiveCmd(m.common.Ctx, m.id, m.tickGen, m.sess, m.refresh))
+}
+
+func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
+	var next tea.Cmd
+	if msg.Live {
+		if msg.Gen != m.tickGen {
+			return m, nil // an old chain: it ends here
+		}
+		next = LiveCmd(m.common.Ctx, m.id, m.tickGen, m.sess, m.refresh)
+	} else {
+		m.observing = false
+	}
+	if msg.Events != nil {
+		m.log = m.log.SetEvents(msg.Events)
+	}
+	if msg.Err != nil {
+		m.views = m.views.SetError(msg.Err.Error())
+		if errors.Is(msg.Err, common.ErrPanic) {
+			m = m.SetStatus(msg.Err.Error(), true)
+		}
+		return m.layout(), next
+	}
+	o := msg.Obs
+	m.obs, m.facts = &o, msg.Facts
+	m.views = m.views.SetObservation(o)
+	var cmd tea.Cmd
+	if c := m.prediction.Choice(); c >= 0 && m.prediction.Open() && !m.answering {
+		m.answering = true
+		cmd = AnswerCmd(m.id, m.sess, c, o)
+	}
+	return m.layout(), tea.Batch(cmd, next)
+}
+
+func (m Model) answeredMsg(msg AnsweredMsg) (Model, tea.Cmd) {
+	m.answering = false
+	if msg.Err != nil {
+		return m.SetStatus(msg.Err.Error(), true).layout(), nil
+	}
+	m.prediction = m.prediction.SetVerdict(prediction.Verdict{Choice: msg.Choice, Correct: msg.Correct, Right: msg.Right, Why: msg.Why})
+	id, right := m.lesson.ID, msg.Correct
+	m = m.layout()
+	if p := m.Part(); p == lessons.PartPredict || p == lessons.PartPerform {
+		m.text = m.text.GotoBottom() // the verdict is at the end of the text
+	}
+	return m, func() tea.Msg {
+		return ProgressMsg{Apply: func(p *lessons.Progress) { p.RecordPrediction(id, right) }}
+	}
+}
+
+func (m Model) checkedMsg(msg CheckedMsg) (Model, tea.Cmd) {
+	m.challenge = m.challenge.SetResult(challenge.Result{OK: msg.OK, Detail: msg.Detail, Err: msg.Err})
+	if msg.Err != nil {
+		return m.SetStatus("check: "+msg.Err.Error(), true).layout(), nil
+	}
+	if !msg.OK {
+		m = m.SetStatus("not yet: "+msg.Detail, false).layout()
+		m.text = m.text.GotoBottom()
+		return m, nil
+	}
+	m = m.SetStatus(common.SymOK+" challenge solved: "+msg.Detail, false).layout()
+	m.text = m.text.GotoBottom()
+	id, hints, part := m.lesson.ID, m.challenge.HintsUsed(), m.Part()
+	return m, func() tea.Msg {
+		return ProgressMsg{Apply: func(p *lessons.Progress) {
+			p.RecordChallenge(id, true, hints)
+			p.Mark(id, lessons.StatusDone, part)
+		}}
+	}
+}
+
+func (m *Model) observe() tea.Cmd {
+	if !m.performed || m.observing {
+		return nil
+	}
+	m.observing = true
+	return ObserveCmd(m.common.Ctx, m.id, m.sess)
+}
+
+func (m Model) predicting() bool {
+	return m.Part() == lessons.PartPredict && m.prediction.Open()
+}
