@@ -173,10 +173,16 @@ func (a *agent) childObserve(views []View) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("observer child: %w", err)
 	}
-	// Wait (bounded) until the reaper collected it, so the next PID view
-	// shows no zombie. kill(pid, 0) succeeds until the zombie is reaped.
-	for end := time.Now().Add(time.Second); time.Now().Before(end) && unix.Kill(pid, 0) == nil; {
-		time.Sleep(2 * time.Millisecond)
+	// Wait until the reaper collected it, so the next PID view shows no
+	// zombie and, when it was a PID namespace's init, the namespace is
+	// dead before the caller acts on it (a shell entering it would be
+	// killed with it). kill(pid, 0) succeeds until the zombie is reaped.
+	// The child answered already, so it is exiting; but its exit can take
+	// more than a second (a -race build sleeps 1 s at exit), so the bound
+	// is generous, and a child still there after it is killed.
+	if !waitReaped(pid, 5*time.Second) {
+		_ = cmd.Process.Kill()
+		waitReaped(pid, time.Second)
 	}
 	snap.Side = "child"
 	return &snap, nil
@@ -202,4 +208,15 @@ func runObserveChild(args []string) int {
 func (a *agent) recordClone(pid int, err error, note string) {
 	call, flags := issuedClone(&syscall.SysProcAttr{})
 	a.record(call, cloneArgs(call, flags), int64(pid), err, "", NSID{}, NSID{}, note)
+}
+
+// waitReaped polls (bounded) until pid no longer exists, and says whether
+// it is gone.
+func waitReaped(pid int, bound time.Duration) bool {
+	for end := time.Now().Add(bound); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		if unix.Kill(pid, 0) != nil {
+			return true
+		}
+	}
+	return unix.Kill(pid, 0) != nil
 }
