@@ -14,8 +14,12 @@ package sandbox
 #include <string.h>
 #include <stdio.h>
 #include <signal.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +110,60 @@ static void nslab_enter_wait(pid_t child) {
 	_exit(WEXITSTATUS(st));
 }
 
+// nslab_read_full reads exactly n bytes; 0 on success.
+static int nslab_read_full(int fd, void *buf, size_t n) {
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+// nslab_trace_sync is the entering process's half of the handshake with
+// package shelltrace (see its doc). It runs while this process is still
+// single-threaded, so one PTRACE_SEIZE by the tracer (with TRACECLONE)
+// covers every thread the Go runtime starts later. Whatever goes wrong,
+// the shell still starts: a filter is installed only once the tracer is
+// attached, since SECCOMP_RET_TRACE with no tracer fails calls with ENOSYS.
+static void nslab_trace_sync(int fd) {
+	char c = 'r';
+	// The tracer learns this process's host pid from SCM_CREDENTIALS,
+	// which the kernel attaches and translates to the reader's namespace.
+	if (write(fd, &c, 1) != 1 || nslab_read_full(fd, &c, 1) != 0 || c != 'y') {
+		close(fd);
+		return;
+	}
+	unsigned short len;
+	struct sock_filter prog[256];
+	if (nslab_read_full(fd, &len, sizeof len) != 0 || len == 0 || len > 256 ||
+	    nslab_read_full(fd, prog, len * sizeof prog[0]) != 0) {
+		close(fd);
+		return; // the tracer closes its end and detaches on its own
+	}
+	struct sock_fprog fp = {.len = len, .filter = prog};
+	int err = 0;
+	// Without CAP_SYS_ADMIN in its user namespace a process may install a
+	// filter only with no_new_privs (seccomp(2)). Try without it first, so
+	// that root's set-user-ID programs keep working in the shell.
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0) {
+		err = errno;
+		if (err == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+			err = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) == 0 ? 0 : errno;
+	}
+	char msg[128];
+	int n = snprintf(msg, sizeof msg, "%c%s", err == 0 ? 'o' : 'e', err == 0 ? "" : strerror(err));
+	if (write(fd, msg, n) != n)
+		_exit(1); // traced without a filter and no way to say so: give up
+	nslab_read_full(fd, &c, 1); // the tracer has detached if it must
+	close(fd);
+}
+
 __attribute__((constructor)) static void nslab_enter_init(void) {
 	const char *pid = getenv("_NSLAB_ENTER_PID");
 	if (pid == NULL || *pid == '\0')
@@ -160,14 +218,21 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 	// whose pid_for_children differs from its own PID namespace, which the
 	// Go runtime needs. So fork: the child is inside and runs Go; this
 	// parent only waits and passes on the exit status, as nsenter(1) does.
+	const char *tfd = getenv("_NSLAB_TRACE_FD");
+	int tracefd = tfd != NULL && *tfd != '\0' ? atoi(tfd) : -1;
 	if (fds[5] >= 0 || fds[7] >= 0) {
 		pid_t child = fork();
 		if (child < 0)
 			nslab_enter_fail("pid", errno);
-		if (child > 0)
+		if (child > 0) {
+			if (tracefd >= 0)
+				close(tracefd); // only the shell's process talks to the tracer
 			nslab_enter_wait(child);
+		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
+	if (tracefd >= 0)
+		nslab_trace_sync(tracefd);
 	nslab_enter_state = 1;
 }
 

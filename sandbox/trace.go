@@ -17,6 +17,14 @@ type Event struct {
 	Errno   string    `json:"errno,omitempty"`
 	PID     int       `json:"pid"` // host PID of the caller
 	TID     int       `json:"tid"`
+	// Learner marks a call made by the learner's shell or a process it
+	// started (package shelltrace), not by nslab. For those, NSPID and
+	// NSTID are the caller's pid and tid in its own PID namespace when
+	// they differ from the host's, and Comm is its command name.
+	Learner bool   `json:"learner,omitempty"`
+	NSPID   int    `json:"nspid,omitempty"`
+	NSTID   int    `json:"nstid,omitempty"`
+	Comm    string `json:"comm,omitempty"`
 	// Kind, Before, After: the namespace the call was about, and the
 	// caller's identity for it before and after, when it changes one.
 	Kind   string `json:"kind,omitempty"`
