@@ -1,20 +1,24 @@
 package shelltrace_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
-	"bytes"
-	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
@@ -353,4 +357,287 @@ func innerHostname(t *testing.T, sb *sandbox.Sandbox) string {
 		t.Fatalf("untraced hostname: %v", err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// startPrinting runs script traced in sb and prints, for a parent test,
+// "TRACE-EVENT: <call> learner=<bool>" per event or "TRACE-UNAVAILABLE:
+// <reason>", then "SHELL-OUT: <output>".
+func startPrinting(t *testing.T, sb *sandbox.Sandbox, script string) {
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, &out, &out
+	rec := &recorder{}
+	tr, err := shelltrace.Start(cmd, rec.add)
+	switch {
+	case errors.Is(err, shelltrace.ErrUnavailable):
+		fmt.Println("TRACE-UNAVAILABLE:", err)
+	case err != nil:
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("shell: %v", err)
+	}
+	if tr != nil {
+		<-tr.Done()
+	}
+	for _, e := range rec.events() {
+		fmt.Printf("TRACE-EVENT: %s learner=%v\n", e, e.Learner)
+	}
+	fmt.Printf("SHELL-OUT: %q\n", out.String())
+}
+
+// TestRootlessAsNobody: run by nobody in a rootless sandbox (a user
+// namespace of its own), the shell is traced, or Start says in one line
+// why not and the shell works anyway.
+func TestRootlessAsNobody(t *testing.T) {
+	const script = "hostname lab; unshare -u true; hostname"
+	if os.Getenv("NSLAB_TEST_SHELLTRACE_NOBODY") == "1" {
+		eng, err := sandbox.NewEngine()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		sb, err := eng.Start(ctxFor(t), sandbox.Spec{Flags: sandbox.CloneNewUTS | sandbox.CloneNewNS | sandbox.CloneNewPID, Label: "rootless"})
+		if err != nil {
+			fmt.Println("ROOTLESS-SKIP:", err)
+			return
+		}
+		defer sb.Close()
+		if !sb.Rootless() {
+			t.Fatal("no user namespace for an unprivileged caller")
+		}
+		startPrinting(t, sb, script)
+		return
+	}
+	needRoot(t)
+	hostUnchanged(t)
+	s, err := sandboxtest.AsNobody(t, "TestRootlessAsNobody", "NSLAB_TEST_SHELLTRACE_NOBODY=1")
+	if m := regexp.MustCompile(`ROOTLESS-SKIP: (.*)`).FindStringSubmatch(s); m != nil {
+		t.Skip("the kernel refuses unprivileged user namespaces here: " + m[1])
+	}
+	if err != nil {
+		t.Fatalf("as nobody: %v\n%s", err, s)
+	}
+	t.Logf("as nobody:\n%s", s)
+	checkPrinted(t, s, false)
+}
+
+// checkPrinted checks startPrinting's output: the shell worked, and it
+// was either traced exactly, or untraced with a one-line reason. With
+// wantUnavailable, tracing must have been refused.
+func checkPrinted(t *testing.T, s string, wantUnavailable bool) {
+	t.Helper()
+	if !strings.Contains(s, `SHELL-OUT: "lab\n"`) {
+		t.Errorf("the shell did not work: %s", s)
+	}
+	un := regexp.MustCompile(`TRACE-UNAVAILABLE: (.*)`).FindStringSubmatch(s)
+	switch {
+	case un != nil:
+		if strings.TrimSpace(un[1]) == "" || !strings.HasPrefix(un[1], shelltrace.ErrUnavailable.Error()) {
+			t.Errorf("reason: %q", un[1])
+		}
+		if strings.Contains(s, "TRACE-EVENT:") {
+			t.Error("events while tracing was unavailable")
+		}
+	case wantUnavailable:
+		t.Errorf("tracing did not report itself unavailable: %s", s)
+	default:
+		for _, want := range []string{`sethostname("lab", 3) = 0 learner=true`, `unshare(CLONE_NEWUTS) = 0 learner=true`} {
+			if !strings.Contains(s, "TRACE-EVENT: "+want+"\n") {
+				t.Errorf("missing event %s", want)
+			}
+		}
+	}
+}
+
+// TestUnavailableUnderAnotherTracer: when nslab itself runs under strace
+// -f, its shell is strace's tracee and PTRACE_SEIZE is refused (EPERM).
+// Start then says so, installs no filter (so nothing fails with ENOSYS),
+// and the shell works.
+func TestUnavailableUnderAnotherTracer(t *testing.T) {
+	const script = "hostname lab; unshare -u true; hostname"
+	if os.Getenv("NSLAB_TEST_SHELLTRACE_STRACED") == "1" {
+		sb := newSandbox(t, sandbox.Spec{Flags: sandbox.CloneNewUTS | sandbox.CloneNewNS, Rootless: sandbox.RootlessNever})
+		startPrinting(t, sb, script)
+		return
+	}
+	needRoot(t)
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skipf("strace is not installed: %v", err)
+	}
+	hostUnchanged(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctxFor(t), "strace", "-f", "-qq", "-e", "trace=none", "-o", "/dev/null",
+		self, "-test.run=^TestUnavailableUnderAnotherTracer$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_SHELLTRACE_STRACED=1")
+	b, err := cmd.CombinedOutput()
+	s := string(b)
+	if err != nil {
+		t.Fatalf("under strace: %v\n%s", err, s)
+	}
+	t.Logf("under strace:\n%s", s)
+	checkPrinted(t, s, true)
+	if !strings.Contains(s, "ptrace refused (EPERM)") {
+		t.Errorf("the reason does not name ptrace's EPERM: %s", s)
+	}
+}
+
+// openPTY opens a pseudo-terminal pair (the TUI uses creack/pty; a test
+// needs only these three calls).
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
+}
+
+// jobState is the state letter of the "sleep 30" running in sb's PID
+// namespace, from the host's /proc.
+func jobState(t *testing.T, sb *sandbox.Sandbox) string {
+	t.Helper()
+	ids, err := sb.IDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs, err := fs.AllProcs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		cl, err := p.CmdLine()
+		if err != nil || strings.Join(cl, " ") != "sleep 30" {
+			continue
+		}
+		ns, err := p.Namespaces()
+		if err != nil || ns["pid"].Inode != uint32(ids["pid_for_children"].Ino) && ns["pid"].Inode != uint32(ids["pid"].Ino) {
+			continue
+		}
+		st, err := p.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.State
+	}
+	t.Fatal("no sleep 30 in the sandbox")
+	return ""
+}
+
+// TestInteractiveShellJobControl: the learner's interactive bash, traced
+// on its own pty and session as the pane runs it, keeps job control: ^Z
+// stops a job (the tracer keeps group-stops stopped with PTRACE_LISTEN),
+// and the shell's own calls are traced.
+func TestInteractiveShellJobControl(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	hostUnchanged(t)
+	sb := newSandbox(t, sandbox.Spec{Flags: sandbox.CloneNewUTS | sandbox.CloneNewNS | sandbox.CloneNewPID, Rootless: sandbox.RootlessNever, Label: "jc"})
+	master, slave := openPTY(t)
+	cmd, err := sb.ShellCommand("bash", "--norc", "--noprofile", "-i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	rec := &recorder{}
+	tr, err := shelltrace.Start(cmd, rec.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var (
+		mu  sync.Mutex
+		buf bytes.Buffer
+	)
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			mu.Lock()
+			buf.Write(b[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			ok := strings.Contains(buf.String(), what)
+			mu.Unlock()
+			if ok {
+				return
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("no %q on the pty within 5 s:\n%s", what, buf.String())
+	}
+	send := func(s string) {
+		if _, err := master.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("[nslab:jc]")
+	send("sleep 30\n")
+	time.Sleep(300 * time.Millisecond)
+	send("\x1a") // ^Z
+	waitFor("Stopped")
+	// The kernel's view: the job is really stopped, not resumed behind
+	// bash's back.
+	if st := jobState(t, sb); st != "T" && st != "t" {
+		t.Errorf("the stopped job's state is %q, want T or t (stopped)", st)
+	}
+	send("hostname lab; echo host-$(hostname)\n")
+	waitFor("host-lab")
+	// bash reports the end of the job when it has reaped it: ask with
+	// jobs, once the SIGCHLD had time to come.
+	send("kill -9 %1; sleep 0.3; jobs\n")
+	waitFor("Killed")
+	send("exit\n")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("the shell did not exit:\n%s", buf.String())
+	}
+	<-tr.Done()
+	found := false
+	for _, e := range rec.events() {
+		found = found || (e.String() == `sethostname("lab", 3) = 0` && e.Learner)
+	}
+	if !found {
+		t.Errorf(`no sethostname("lab", 3) = 0 in %v`, rec.events())
+	}
 }

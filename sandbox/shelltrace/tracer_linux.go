@@ -194,7 +194,7 @@ func (t *Tracer) handshake(conn *net.UnixConn, filter []unix.SockFilter) (int, e
 	pid := int(cred.Pid)
 	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 {
 		_, _ = conn.Write([]byte{'n'})
-		return 0, fmt.Errorf("%w: ptrace refused (%s): run nslab as the user who owns the sandbox, or allow ptrace (kernel.yama.ptrace_scope)", ErrUnavailable, unix.ErrnoName(e))
+		return 0, fmt.Errorf("%w: ptrace refused (%s): run nslab outside any debugger or strace, as the user who made the sandbox, with ptrace allowed (sysctl kernel.yama.ptrace_scope below 2)", ErrUnavailable, unix.ErrnoName(e))
 	}
 	if _, err := conn.Write(filterBytes(filter)); err != nil {
 		return 0, fmt.Errorf("%w: the shell went away during the handshake: %w", ErrUnavailable, err)
@@ -263,14 +263,18 @@ func (t *Tracer) loop() error {
 			t.threads[tid] = th
 		}
 		sig := ws.StopSignal()
+		// The ptrace event is status>>16. (WaitStatus.TrapCause reports
+		// it only with SIGTRAP, but a group-stop's event comes with the
+		// stop signal.)
+		event := int(ws>>16) & 0xff
 		inject := 0
 		switch {
 		case sig == unix.SIGTRAP|0x80:
 			t.syscallStop(tid, th)
-		case sig == unix.SIGTRAP && ws.TrapCause() == unix.PTRACE_EVENT_SECCOMP:
+		case sig == unix.SIGTRAP && event == unix.PTRACE_EVENT_SECCOMP:
 			t.seccompStop(tid, th)
-		case sig == unix.SIGTRAP && (ws.TrapCause() == unix.PTRACE_EVENT_FORK ||
-			ws.TrapCause() == unix.PTRACE_EVENT_VFORK || ws.TrapCause() == unix.PTRACE_EVENT_CLONE):
+		case sig == unix.SIGTRAP && (event == unix.PTRACE_EVENT_FORK ||
+			event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE):
 			if msg, err := unix.PtraceGetEventMsg(tid); err == nil {
 				child := t.threads[int(msg)]
 				if child == nil {
@@ -280,14 +284,14 @@ func (t *Tracer) loop() error {
 				// The child shares or copies the fds: follow it too.
 				child.follow = child.follow || th.follow
 			}
-		case ws.TrapCause() == unix.PTRACE_EVENT_STOP:
+		case event == unix.PTRACE_EVENT_STOP:
 			if sig != unix.SIGTRAP {
 				// Group-stop (^Z, SIGSTOP): stay stopped, as job control
 				// expects, yet report the SIGCONT that ends it.
 				_, _, _ = unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
 				continue
 			}
-		case sig == unix.SIGTRAP && ws.TrapCause() > 0:
+		case sig == unix.SIGTRAP && event != 0:
 			// Another ptrace event: nothing to deliver.
 		default:
 			inject = int(sig) // signal-delivery-stop: pass the signal on
