@@ -125,12 +125,29 @@ static int nslab_read_full(int fd, void *buf, size_t n) {
 	return 0;
 }
 
+// nslab_send_fd sends one byte and, with it, fd (SCM_RIGHTS).
+static int nslab_send_fd(int sock, char c, int fd) {
+	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
 // nslab_trace_sync is the entering process's half of the handshake with
 // package shelltrace (see its doc). It runs while this process is still
-// single-threaded, so one PTRACE_SEIZE by the tracer (with TRACECLONE)
-// covers every thread the Go runtime starts later. Whatever goes wrong,
-// the shell still starts: a filter is installed only once the tracer is
-// attached, since SECCOMP_RET_TRACE with no tracer fails calls with ENOSYS.
+// single-threaded. The tracer first checks that it may ptrace this
+// process (it attaches on demand later); then the filter is installed,
+// with a listener fd for SECCOMP_RET_USER_NOTIF that goes to the tracer.
+// Whatever goes wrong, the shell still starts, untraced.
 static void nslab_trace_sync(int fd) {
 	char c = 'r';
 	// The tracer learns this process's host pid from SCM_CREDENTIALS,
@@ -144,23 +161,31 @@ static void nslab_trace_sync(int fd) {
 	if (nslab_read_full(fd, &len, sizeof len) != 0 || len == 0 || len > 256 ||
 	    nslab_read_full(fd, prog, len * sizeof prog[0]) != 0) {
 		close(fd);
-		return; // the tracer closes its end and detaches on its own
+		return;
 	}
 	struct sock_fprog fp = {.len = len, .filter = prog};
-	int err = 0;
 	// Without CAP_SYS_ADMIN in its user namespace a process may install a
 	// filter only with no_new_privs (seccomp(2)). Try without it first, so
 	// that root's set-user-ID programs keep working in the shell.
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0) {
-		err = errno;
-		if (err == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-			err = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) == 0 ? 0 : errno;
+	int lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+	int err = lfd < 0 ? errno : 0;
+	if (lfd < 0 && err == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
+		lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+		err = lfd < 0 ? errno : 0;
 	}
-	char msg[128];
-	int n = snprintf(msg, sizeof msg, "%c%s", err == 0 ? 'o' : 'e', err == 0 ? "" : strerror(err));
-	if (write(fd, msg, n) != n)
-		_exit(1); // traced without a filter and no way to say so: give up
-	nslab_read_full(fd, &c, 1); // the tracer has detached if it must
+	if (lfd >= 0) {
+		if (nslab_send_fd(fd, 'o', lfd) != 0)
+			_exit(1); // a filter no one listens to: every traced call would fail
+		close(lfd);
+	} else {
+		char msg[128];
+		int n = snprintf(msg, sizeof msg, "e%s", strerror(err));
+		if (write(fd, msg, n) != n) {
+			close(fd);
+			return;
+		}
+	}
+	nslab_read_full(fd, &c, 1); // the tracer has the listener
 	close(fd);
 }
 

@@ -11,8 +11,8 @@ import (
 
 // Return values of a seccomp filter (<linux/seccomp.h>).
 const (
-	retAllow = 0x7fff0000 // SECCOMP_RET_ALLOW
-	retTrace = 0x7ff00000 // SECCOMP_RET_TRACE
+	retAllow  = 0x7fff0000 // SECCOMP_RET_ALLOW
+	retNotify = unix.SECCOMP_RET_USER_NOTIF
 )
 
 // Offsets in struct seccomp_data. Both supported architectures are little
@@ -83,7 +83,7 @@ func buildFilter() ([]unix.SockFilter, error) {
 		add(jset, m.mask, toTrace, toAllow)
 	}
 	add(ret, retAllow, 0, 0)
-	add(ret, retTrace, 0, 0)
+	add(ret, retNotify, 0, 0)
 	allow, trace := len(p)-2, len(p)-1
 	for i := range p {
 		for _, f := range []struct {

@@ -141,7 +141,7 @@ const script = `hostname lab
 unshare -u true
 mount -t tmpfs x /mnt
 umount /mnt
-nsenter -t $$ -u true
+nsenter --uts=/proc/self/ns/uts true
 unshare -r true
 sh -c 'sh -c "hostname gc; hostname lab"'
 unshare -U sh -c 'echo "0 0 1" > /proc/self/uid_map' 2>/dev/null
@@ -547,9 +547,8 @@ func jobState(t *testing.T, sb *sandbox.Sandbox) string {
 }
 
 // TestInteractiveShellJobControl: the learner's interactive bash, traced
-// on its own pty and session as the pane runs it, keeps job control: ^Z
-// stops a job (the tracer keeps group-stops stopped with PTRACE_LISTEN),
-// and the shell's own calls are traced.
+// on its own pty and session as the pane runs it, keeps job control (^Z
+// really stops a job, as the kernel shows), and its calls are traced.
 func TestInteractiveShellJobControl(t *testing.T) {
 	needRoot(t)
 	if _, err := exec.LookPath("bash"); err != nil {

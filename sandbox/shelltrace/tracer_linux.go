@@ -1,7 +1,6 @@
 package shelltrace
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,11 +24,9 @@ var ErrUnavailable = errors.New("your commands are not traced")
 // join namespaces and fork first.
 const handshakeTimeout = 10 * time.Second
 
-// ptrace options for every tracee. No TRACEEXEC: a seized tracee gets no
-// stop at exec without it, which saves a stop per command.
-const ptraceOptions = unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACEFORK |
-	unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_EXITKILL |
-	unix.PTRACE_O_TRACESYSGOOD
+// ptraceOptions for a thread attached on demand: syscall stops are told
+// apart from signal stops.
+const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD
 
 // Tracer follows one traced shell's process tree.
 type Tracer struct {
@@ -37,28 +34,40 @@ type Tracer struct {
 	done    chan struct{}
 	err     error
 	seq     int
+	notify  int // the seccomp listener fd
+	// threads are the threads attached right now: each made a traced call
+	// whose exit is awaited, or holds a map file open.
 	threads map[int]*thread
 	// mapFiles are the (dev, ino) of map files opened for writing, to know
 	// a write to one through any fd.
 	mapFiles map[[2]uint64]string
 }
 
-// thread is what the tracer remembers of one tracee thread.
+// Thread states while attached.
+const (
+	stInterrupted = iota // PTRACE_INTERRUPT sent; the call will restart
+	stRestarting         // at the restarted call's entry: the filter notifies again
+	stRunning            // its call runs; the exit stop comes next
+)
+
+// thread is what the tracer remembers of one attached thread.
 type thread struct {
-	pending *call // a traced call whose exit is awaited
-	follow  bool  // stopping at every syscall: it holds a map file open
+	state   int
+	want    uint64 // the number of the call being restarted
+	pending *call  // a call whose exit is awaited
+	follow  bool   // stopping at every syscall: it holds a map file open
 }
 
 // Start starts cmd, which must come from (*sandbox.Sandbox).ShellCommand
 // and not be started yet, with its whole process tree traced. onEvent
 // receives every event, from the tracer's own goroutine, in order; it must
-// not block for long (the traced process waits meanwhile).
+// not block for long (the calling process waits meanwhile).
 //
 // On success the shell runs traced. If the error wraps ErrUnavailable the
 // shell runs too, untraced, and the error's text says why in one line;
 // the Tracer is nil then. Any other error means cmd was not started.
-// The caller waits for cmd as usual; Done is closed when the last traced
-// process is gone.
+// The caller waits for cmd as usual; Done is closed when no process that
+// carries the filter is left.
 func Start(cmd *exec.Cmd, onEvent func(sandbox.Event)) (*Tracer, error) {
 	if onEvent == nil {
 		onEvent = func(sandbox.Event) {}
@@ -97,9 +106,9 @@ func Start(cmd *exec.Cmd, onEvent func(sandbox.Event)) (*Tracer, error) {
 	}
 	theirs.Close()
 	t := &Tracer{onEvent: onEvent, done: make(chan struct{}), threads: map[int]*thread{},
-		mapFiles: map[[2]uint64]string{}}
+		mapFiles: map[[2]uint64]string{}, notify: -1}
 	ready := make(chan error, 1)
-	onCleanThread(func() { t.run(ours.(*net.UnixConn), filter, ready) })
+	go t.run(ours.(*net.UnixConn), filter, ready)
 	if err := <-ready; err != nil {
 		return nil, err
 	}
@@ -116,151 +125,215 @@ func (t *Tracer) Err() error {
 	return t.err
 }
 
-// onCleanThread runs f in a new goroutine locked to an OS thread that is
-// not the main thread and has no children of its own. wait4 with
-// __WNOTHREAD from that thread then sees only its tracees: a thread that
-// once forked (exec.Cmd runs on whatever thread its goroutine is on) would
-// also reap that child, and the main thread inherits the children of
-// threads that exit. f never unlocks: ptrace ties the tracees to this
-// thread, and EXITKILL kills them should it end early.
-func onCleanThread(f func()) {
-	var held []chan struct{}
-	defer func() {
-		for _, h := range held {
-			close(h)
-		}
-	}()
-	for try := 0; ; try++ {
-		ok := make(chan bool)
-		hold := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			if cleanThread() || try == 15 {
-				ok <- true
-				f()
-				return
-			}
-			ok <- false
-			// Keep this thread busy, so that the next try gets another.
-			<-hold
-			runtime.UnlockOSThread()
-		}()
-		if <-ok {
-			return
-		}
-		held = append(held, hold)
-	}
-}
-
-func cleanThread() bool {
-	tid := unix.Gettid()
-	if tid == unix.Getpid() {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/children", tid))
-	return err == nil && len(bytes.TrimSpace(b)) == 0
-}
-
-// run is the tracer thread: the handshake, then the wait loop.
+// run is the tracer thread: the handshake, then the loop. A tracer is a
+// thread, not a process, so every ptrace call and wait is made from this
+// one locked OS thread, which never unlocks.
 func (t *Tracer) run(conn *net.UnixConn, filter []unix.SockFilter, ready chan<- error) {
+	runtime.LockOSThread()
 	defer close(t.done)
-	pid, err := t.handshake(conn, filter)
+	err := t.handshake(conn, filter)
 	conn.Close()
 	if err != nil {
 		ready <- err
 		return
 	}
 	ready <- nil
-	t.threads[pid] = &thread{}
 	t.err = t.loop()
+	for tid := range t.threads {
+		_ = unix.PtraceDetach(tid)
+	}
+	unix.Close(t.notify)
 }
 
-func (t *Tracer) handshake(conn *net.UnixConn, filter []unix.SockFilter) (int, error) {
+func (t *Tracer) handshake(conn *net.UnixConn, filter []unix.SockFilter) error {
 	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	buf := make([]byte, 128)
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil || n < 1 || buf[0] != 'r' {
-		return 0, fmt.Errorf("%w: the shell did not start (handshake: %v)", ErrUnavailable, err)
+		return fmt.Errorf("%w: the shell did not start (handshake: %v)", ErrUnavailable, err)
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) == 0 {
-		return 0, fmt.Errorf("%w: no credentials from the shell: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: no credentials from the shell: %v", ErrUnavailable, err)
 	}
 	cred, err := unix.ParseUnixCredentials(&msgs[0])
 	if err != nil {
-		return 0, fmt.Errorf("%w: no credentials from the shell: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: no credentials from the shell: %w", ErrUnavailable, err)
 	}
 	pid := int(cred.Pid)
-	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 {
+	// The tracer attaches to a thread only when it makes a traced call;
+	// check now that it may, so that a refusal is said at once.
+	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, 0, 0, 0); e != 0 {
 		_, _ = conn.Write([]byte{'n'})
-		return 0, fmt.Errorf("%w: ptrace refused (%s): run nslab outside any debugger or strace, as the user who made the sandbox, with ptrace allowed (sysctl kernel.yama.ptrace_scope below 2)", ErrUnavailable, unix.ErrnoName(e))
+		return fmt.Errorf("%w: ptrace refused (%s): run nslab outside any debugger or strace, as the user who made the sandbox, with ptrace allowed (sysctl kernel.yama.ptrace_scope below 2)", ErrUnavailable, unix.ErrnoName(e))
 	}
+	detach(pid)
 	if _, err := conn.Write(filterBytes(filter)); err != nil {
-		return 0, fmt.Errorf("%w: the shell went away during the handshake: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: the shell went away during the handshake: %w", ErrUnavailable, err)
 	}
-	n, err = conn.Read(buf)
+	// SO_PASSCRED adds credentials to this message too.
+	oob = make([]byte, unix.CmsgSpace(4)+unix.CmsgSpace(unix.SizeofUcred))
+	n, oobn, _, _, err = conn.ReadMsgUnix(buf, oob)
 	if err != nil || n < 1 || (buf[0] != 'o' && buf[0] != 'e') {
-		// The shell's process died or hung: EXITKILL or its own exit ends it.
-		return 0, fmt.Errorf("%w: the shell went away during the handshake: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: the shell went away during the handshake: %v", ErrUnavailable, err)
 	}
 	if buf[0] == 'e' {
-		reason := string(buf[1:n])
-		t.detach(pid)
 		_, _ = conn.Write([]byte{'k'})
-		return 0, fmt.Errorf("%w: the kernel refused the seccomp filter (%s)", ErrUnavailable, reason)
+		return fmt.Errorf("%w: the kernel refused the seccomp filter (%s)", ErrUnavailable, string(buf[1:n]))
+	}
+	msgs, err = unix.ParseSocketControlMessage(oob[:oobn])
+	for i := range msgs {
+		if msgs[i].Header.Type != unix.SCM_RIGHTS {
+			continue
+		}
+		var fds []int
+		if fds, err = unix.ParseUnixRights(&msgs[i]); err == nil && len(fds) == 1 {
+			t.notify = fds[0]
+		}
+	}
+	if t.notify < 0 {
+		return fmt.Errorf("no seccomp listener from the shell: %v", err)
 	}
 	if _, err := conn.Write([]byte{'k'}); err != nil {
-		return 0, fmt.Errorf("%w: the shell went away during the handshake: %w", ErrUnavailable, err)
+		unix.Close(t.notify)
+		return fmt.Errorf("%w: the shell went away during the handshake: %w", ErrUnavailable, err)
 	}
-	return pid, nil
+	return nil
 }
 
-// detach lets go of the single-threaded entering process, which is
-// blocked reading the final handshake byte.
-func (t *Tracer) detach(pid int) {
-	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(pid), 0, 0, 0, 0); e != 0 {
+// detach lets go of a seized thread that is not stopped: stop it, then
+// detach at that stop.
+func detach(tid int) {
+	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(tid), 0, 0, 0, 0); e != 0 {
 		return
 	}
 	var ws unix.WaitStatus
 	for {
-		_, err := unix.Wait4(pid, &ws, unix.WALL|unix.WNOTHREAD, nil)
+		_, err := unix.Wait4(tid, &ws, unix.WALL, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		break
 	}
-	_ = unix.PtraceDetach(pid)
+	_ = unix.PtraceDetach(tid)
 }
 
-// loop waits for every stop of every tracee until none is left.
+// seccomp_notif and seccomp_notif_resp (linux/seccomp.h).
+type notif struct {
+	ID    uint64
+	PID   uint32
+	Flags uint32
+	NR    int32
+	Arch  uint32
+	IP    uint64
+	Args  [6]uint64
+}
+
+type notifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// loop serves the listener and the attached threads until no process
+// carries the filter any more. While no thread is attached it sleeps in
+// poll; while some are, it looks at them every millisecond.
 func (t *Tracer) loop() error {
 	for {
+		timeout := -1
+		if len(t.threads) > 0 {
+			timeout = 1
+		}
+		pfd := []unix.PollFd{{Fd: int32(t.notify), Events: unix.POLLIN}}
+		_, err := unix.Poll(pfd, timeout)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("poll the seccomp listener: %w", err)
+		}
+		if pfd[0].Revents&unix.POLLIN != 0 {
+			t.receive()
+		} else if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 && len(t.threads) == 0 {
+			return nil // the last process with the filter is gone
+		}
+		for tid, th := range t.threads {
+			t.reap(tid, th)
+		}
+	}
+}
+
+// receive takes one notification: a traced call is waiting for an answer.
+func (t *Tracer) receive() {
+	var n notif
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(t.notify), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n))); e != 0 {
+		return // ENOENT: the caller was interrupted meanwhile
+	}
+	tid := int(n.PID)
+	if tid == 0 {
+		t.answer(n.ID) // from another PID namespace's view: cannot be ours to follow
+		return
+	}
+	c := decode(tid, uint64(n.NR), n.Args)
+	// The memory read above is of the right call only if it still waits.
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(t.notify), unix.SECCOMP_IOCTL_NOTIF_ID_VALID, uintptr(unsafe.Pointer(&n.ID))); e != 0 {
+		return
+	}
+	th := t.threads[tid]
+	switch {
+	case c.what == whatSkip:
+		t.answer(n.ID)
+	case th != nil:
+		// Attached and stepping (restarted, or following): let the call
+		// run; its exit stop comes to reap.
+		th.pending = c
+		th.state = stRunning
+		t.answer(n.ID)
+	default:
+		// Attach to see this call's exit. The thread sleeps in the
+		// notification; PTRACE_INTERRUPT wakes it, the kernel withdraws
+		// the notification and restarts the call (ERESTARTSYS), and
+		// resumed with PTRACE_SYSCALL it stops at the restarted call's
+		// entry, then notifies again.
+		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, ptraceOptions, 0, 0); e != 0 {
+			t.answer(n.ID)
+			return
+		}
+		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(tid), 0, 0, 0, 0); e != 0 {
+			_ = unix.PtraceDetach(tid)
+			t.answer(n.ID)
+			return
+		}
+		t.threads[tid] = &thread{state: stInterrupted, want: uint64(n.NR)}
+	}
+}
+
+// answer lets a waiting call run as the kernel would without the filter.
+func (t *Tracer) answer(id uint64) {
+	r := notifResp{ID: id, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	_, _, _ = unix.Syscall(unix.SYS_IOCTL, uintptr(t.notify), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&r)))
+}
+
+// reap handles the stops of one attached thread, without blocking.
+func (t *Tracer) reap(tid int, th *thread) {
+	for {
 		var ws unix.WaitStatus
-		// __WNOTHREAD: only this thread's tracees, never the engine's own
-		// children, whose exit statuses belong to their exec.Cmd.
-		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
+		got, err := unix.Wait4(tid, &ws, unix.WALL|unix.WNOHANG, nil)
 		if err == unix.EINTR {
 			continue
 		}
-		if err == unix.ECHILD {
-			return nil
-		}
 		if err != nil {
-			return fmt.Errorf("wait4: %w", err)
+			delete(t.threads, tid) // gone
+			return
+		}
+		if got == 0 {
+			return
 		}
 		if ws.Exited() || ws.Signaled() {
 			delete(t.threads, tid)
-			continue
+			return
 		}
 		if !ws.Stopped() {
 			continue
-		}
-		th := t.threads[tid]
-		if th == nil {
-			// A new child can report before its parent's fork event.
-			th = &thread{}
-			t.threads[tid] = th
 		}
 		sig := ws.StopSignal()
 		// The ptrace event is status>>16. (WaitStatus.TrapCause reports
@@ -270,42 +343,23 @@ func (t *Tracer) loop() error {
 		inject := 0
 		switch {
 		case sig == unix.SIGTRAP|0x80:
-			t.syscallStop(tid, th)
-		case sig == unix.SIGTRAP && event == unix.PTRACE_EVENT_SECCOMP:
-			t.seccompStop(tid, th)
-		case sig == unix.SIGTRAP && (event == unix.PTRACE_EVENT_FORK ||
-			event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE):
-			if msg, err := unix.PtraceGetEventMsg(tid); err == nil {
-				child := t.threads[int(msg)]
-				if child == nil {
-					child = &thread{}
-					t.threads[int(msg)] = child
-				}
-				// The child shares or copies the fds: follow it too.
-				child.follow = child.follow || th.follow
+			if !t.syscallStop(tid, th) {
+				_ = unix.PtraceDetach(tid)
+				delete(t.threads, tid)
+				return
 			}
-		case event == unix.PTRACE_EVENT_STOP:
-			if sig != unix.SIGTRAP {
-				// Group-stop (^Z, SIGSTOP): stay stopped, as job control
-				// expects, yet report the SIGCONT that ends it.
-				_, _, _ = unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
-				continue
-			}
-		case sig == unix.SIGTRAP && event != 0:
-			// Another ptrace event: nothing to deliver.
+		case event == unix.PTRACE_EVENT_STOP && sig != unix.SIGTRAP:
+			// Group-stop (^Z, SIGSTOP): stay stopped, as job control
+			// expects, yet report the SIGCONT that ends it.
+			_, _, _ = unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
+			continue
+		case event != 0:
+			// The interrupt's stop, or another ptrace event.
 		default:
 			inject = int(sig) // signal-delivery-stop: pass the signal on
 		}
-		t.resume(tid, th, inject)
+		_ = unix.PtraceSyscall(tid, inject)
 	}
-}
-
-func (t *Tracer) resume(tid int, th *thread, sig int) {
-	if th.pending != nil || th.follow {
-		_ = unix.PtraceSyscall(tid, sig)
-		return
-	}
-	_ = unix.PtraceCont(tid, sig)
 }
 
 // syscallInfo is struct ptrace_syscall_info (linux/ptrace.h), which gives
@@ -335,41 +389,40 @@ func (si *syscallInfo) nr() uint64          { return si.Data[0] }
 func (si *syscallInfo) args() [6]uint64     { return [6]uint64(si.Data[1:7]) }
 func (si *syscallInfo) rval() (int64, bool) { return int64(si.Data[0]), si.Data[1]&0xff != 0 }
 
-// seccompStop: the filter trapped a call. Decode its arguments now, while
-// its memory holds them, and resume to its exit for the return value.
-func (t *Tracer) seccompStop(tid int, th *thread) {
-	si, err := getSyscallInfo(tid)
-	if err != nil || si.Op != unix.PTRACE_SYSCALL_INFO_SECCOMP {
-		return
-	}
-	c := decode(tid, si.nr(), si.args())
-	if c.what == whatSkip {
-		return // no need to see its exit
-	}
-	th.pending = c
-}
-
-// syscallStop: entry or exit of a call, for a thread awaiting a traced
-// call's return or following a map file.
-func (t *Tracer) syscallStop(tid int, th *thread) {
+// syscallStop handles a syscall-entry or -exit stop of an attached
+// thread. It reports false when the thread should be let go.
+func (t *Tracer) syscallStop(tid int, th *thread) bool {
 	si, err := getSyscallInfo(tid)
 	if err != nil {
-		return
+		return false
 	}
 	switch si.Op {
 	case unix.PTRACE_SYSCALL_INFO_ENTRY:
-		if th.follow && th.pending == nil {
+		switch {
+		case th.state == stInterrupted && si.nr() == th.want:
+			th.state = stRestarting // the filter notifies next
+		case th.state == stInterrupted:
+			// Not restarted (a signal handler made it EINTR): the call
+			// is over, unseen.
+			th.state = stRunning
+			return th.follow
+		case th.follow && th.pending == nil:
 			th.pending = t.decodeFollowed(tid, si.nr(), si.args())
 		}
 	case unix.PTRACE_SYSCALL_INFO_EXIT:
 		c := th.pending
 		th.pending = nil
-		if c == nil {
-			return
+		if c != nil {
+			rv, isErr := si.rval()
+			t.finish(tid, th, c, rv, isErr)
 		}
-		rv, isErr := si.rval()
-		t.finish(tid, th, c, rv, isErr)
+		if th.state == stRestarting {
+			return true // the exit of the interrupted attempt, if reported
+		}
+		th.state = stRunning
+		return th.follow
 	}
+	return true
 }
 
 // finish records a call at its exit.
