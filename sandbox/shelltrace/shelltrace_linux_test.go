@@ -647,3 +647,51 @@ func TestInteractiveShellJobControl(t *testing.T) {
 		t.Errorf(`no sethostname("lab", 3) = 0 in %v`, rec.events())
 	}
 }
+
+// TestKilledShellEndsTracing: a traced shell killed mid-command (the pane
+// closed, the terminal gone) ends the tracer, and leaves no process.
+func TestKilledShellEndsTracing(t *testing.T) {
+	needRoot(t)
+	hostUnchanged(t)
+	sb := newSandbox(t, sandbox.Spec{Flags: sandbox.CloneNewUTS | sandbox.CloneNewNS | sandbox.CloneNewPID, Rootless: sandbox.RootlessNever})
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", "hostname before-kill; sleep 60 & sleep 60")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	rec := &recorder{}
+	tr, err := shelltrace.Start(cmd, rec.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); len(rec.events()) == 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(rec.events()) == 0 {
+		t.Fatal("no event before the kill")
+	}
+	// Kill the entering process, as a closed pane may: the shell dies
+	// with it (PR_SET_PDEATHSIG), but its background job lives on in the
+	// sandbox, still carrying the filter, so tracing goes on until the
+	// sandbox closes.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	select {
+	case <-tr.Done():
+		t.Fatal("tracing ended while a traced job still runs in the sandbox")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("tracing still running 5 s after the shell and its sandbox were killed")
+	}
+	if err := tr.Err(); err != nil {
+		t.Errorf("tracer: %v", err)
+	}
+}
