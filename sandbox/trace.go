@@ -17,9 +17,15 @@ type Event struct {
 	Errno   string    `json:"errno,omitempty"`
 	PID     int       `json:"pid"` // host PID of the caller
 	TID     int       `json:"tid"` // host tid of the calling thread: gettid() as the host sees it
-	// NSPID is the caller's PID in its own PID namespace, where it differs
-	// from PID (the agent that is PID 1 of a new namespace).
+	// NSPID and NSTID are the caller's pid and tid in its own PID namespace
+	// where they differ from PID and TID (the agent that is PID 1 of a new
+	// namespace, a learner's process inside one).
 	NSPID int `json:"nspid,omitempty"`
+	NSTID int `json:"nstid,omitempty"`
+	// Learner marks a call made by the learner's shell or a process it
+	// started (package shelltrace), not by nslab; Comm is its command name.
+	Learner bool   `json:"learner,omitempty"`
+	Comm    string `json:"comm,omitempty"`
 	// Kind, Before, After: the namespace the call was about, and the
 	// caller's identity for it before and after, when it changes one.
 	Kind   string `json:"kind,omitempty"`
