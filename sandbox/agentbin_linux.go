@@ -2,11 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -45,8 +45,11 @@ var sources embed.FS
 // buildFingerprint names this build of the engine and its agent: the Go
 // toolchain, the module's version and VCS stamp, and a hash of this
 // package's sources. Computed on demand (once per engine), not at init.
+// FNV, not SHA-256: this names a build, it guards nothing (a hostile
+// binary could print any fingerprint; openAgent's ownership checks guard),
+// and crypto/sha256 would add 26 packages to every agent's start.
 func buildFingerprint() string {
-	h := sha256.New()
+	h := fnv.New128a()
 	fmt.Fprintf(h, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		fmt.Fprintf(h, "%s %s %s\n", bi.Main.Path, bi.Main.Version, bi.Main.Sum)
