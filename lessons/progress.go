@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -159,7 +158,21 @@ func (p Progress) Done() int {
 // reading, so that a record compares equal after a save and load).
 func now() time.Time { return time.Now().UTC() }
 
-var progressIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+// validProgressID reports whether id can be a lesson id in the progress
+// file: 1 to 32 of [a-z0-9-], starting with a letter or digit. A loop,
+// not a package-level regexp, which every start of the binary (every
+// agent included) would compile.
+func validProgressID(id string) bool {
+	if len(id) == 0 || len(id) > 32 || id[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func validStatus(s Status) bool {
 	return s == StatusNotStarted || s == StatusInProgress || s == StatusDone
@@ -188,7 +201,7 @@ func (p Progress) validate() error {
 	}
 	for id, lp := range p.Lessons {
 		switch {
-		case !progressIDPattern.MatchString(id):
+		case !validProgressID(id):
 			return fmt.Errorf("%w: lesson id %q", ErrProgressCorrupt, id)
 		case !validStatus(lp.Status):
 			return fmt.Errorf("%w: lesson %s: status %q", ErrProgressCorrupt, id, lp.Status)

@@ -4,9 +4,10 @@
 //
 // It owns:
 //   - the one table of namespace kinds (Kinds) and clone flags;
-//   - the Engine, its agents (this binary re-executed through
-//     /proc/self/exe, entered through RunHidden) and the C constructor that
-//     enters a sandbox for a shell;
+//   - the Engine, its agents (the slim nslab-agent binary beside nslab,
+//     else this binary re-executed through /proc/self/exe; either enters
+//     through RunHidden) and the C constructor that enters a sandbox for a
+//     shell;
 //   - the trace (Event), observation (Snapshot, the /proc and netlink
 //     readers) and the Diff between host and sandbox;
 //   - the machine facts (Machine, ProbeMachine): pure parsers and probing

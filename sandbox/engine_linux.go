@@ -20,6 +20,7 @@ import (
 // on a signal, after a panic) closes every sandbox nslab made.
 type Engine struct {
 	host  IDs
+	agent agentExe // what agents start from; exe is its path
 	exe   string
 	spawn chan func()
 
@@ -32,17 +33,24 @@ type Engine struct {
 // NewEngine records the host's namespace identities (the namespaces nslab
 // itself runs in) and starts the spawner thread.
 func NewEngine() (*Engine, error) {
+	return newEngineFrom(selfDir(), buildFingerprint())
+}
+
+// newEngineFrom is NewEngine with the directory to find the slim agent
+// binary in and the build fingerprint it must have (tests give theirs: a
+// test binary's build differs from any agent binary's).
+func newEngineFrom(agentDir, build string) (*Engine, error) {
 	host, err := ReadIDs(os.Getpid())
 	if err != nil {
 		return nil, fmt.Errorf("read nslab's own namespaces: %w", err)
 	}
-	// Agents are started through /proc/self/exe, not the binary's path:
-	// the magic link reaches the running binary even if its file was
-	// replaced or deleted since, and skips directory permission checks.
+	// The fallback for agents, and what probes and the agents' own
+	// children run: /proc/self/exe.
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		return nil, fmt.Errorf("nslab re-executes itself through /proc/self/exe, which is missing (is /proc mounted?): %w", err)
 	}
-	e := &Engine{host: host, exe: "/proc/self/exe", spawn: make(chan func()), boxes: map[*Sandbox]struct{}{}, done: make(chan struct{})}
+	agent := findAgent(agentDir, build)
+	e := &Engine{host: host, agent: agent, exe: agent.path, spawn: make(chan func()), boxes: map[*Sandbox]struct{}{}, done: make(chan struct{})}
 	ready := make(chan struct{})
 	go e.spawner(ready)
 	<-ready
@@ -63,10 +71,16 @@ func (e *Engine) spawner(ready chan<- struct{}) {
 		case f := <-e.spawn:
 			f()
 		case <-e.done:
+			// Every agent start runs here: none can be using the file.
+			e.agent.close()
 			return
 		}
 	}
 }
+
+// AgentNote says which executable this engine starts its agents from,
+// and why: the slim agent binary, or nslab itself.
+func (e *Engine) AgentNote() string { return e.agent.note }
 
 // HostIDs are the identities of the namespaces nslab runs in.
 func (e *Engine) HostIDs() IDs {

@@ -1,8 +1,9 @@
 package sandbox
 
-// Hidden command names: the nslab binary re-executes itself through
-// /proc/self/exe with one of these as its first argument. cmd/nslab hands
-// them to RunHidden before anything else runs.
+// Hidden command names: the engine starts its agents, and they their
+// children, with one of these as the first argument, from the slim agent
+// binary (cmd/nslab-agent) or nslab itself through /proc/self/exe. Both
+// mains hand them to RunHidden before anything else runs.
 const (
 	hiddenAgent   = "__nslab_agent"   // a sandbox agent: JSON lines on fds 3 and 4
 	hiddenEnter   = "__nslab_enter"   // a shell (or command) inside a sandbox
@@ -10,6 +11,7 @@ const (
 	hiddenTrue    = "__nslab_true"    // exits 0 at once: the doctor's throwaway child
 	hiddenOrphan  = "__nslab_orphan"  // starts an idle child and exits, to show re-parenting
 	hiddenObserve = "__nslab_observe" // prints what a child of the agent sees, as JSON
+	hiddenBuild   = "__nslab_build"   // prints the build fingerprint (agentbin_linux.go)
 )
 
 // IsHidden reports whether args (os.Args) ask for a hidden entry point.
@@ -18,7 +20,7 @@ func IsHidden(args []string) bool {
 		return false
 	}
 	switch args[1] {
-	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve:
+	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild:
 		return true
 	}
 	return false

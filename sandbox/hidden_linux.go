@@ -41,6 +41,9 @@ func RunHidden(args []string) int {
 	switch args[1] {
 	case hiddenTrue:
 		return 0
+	case hiddenBuild:
+		os.Stdout.WriteString(buildFingerprint() + "\n")
+		return 0
 	case hiddenIdle:
 		return runIdle()
 	case hiddenOrphan:

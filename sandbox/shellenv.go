@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -19,22 +18,49 @@ import (
 // rootPath is PATH for a root shell (sudo's usual secure_path).
 const rootPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// keptForRoot are the variables a root shell keeps, each with its check.
-var (
-	termValue   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
-	localeValue = regexp.MustCompile(`^[A-Za-z0-9_.@:-]{1,64}$`)
-)
+// termValue reports whether v can name a terminfo entry: 1 to 64 of
+// [A-Za-z0-9._+-], starting with a letter or digit. Plain loops, not a
+// regexp: a package-level regexp is compiled in every agent's start (the
+// agent is this binary re-executed), and {0,63} makes a large program.
+func termValue(v string) bool {
+	if len(v) == 0 || len(v) > 64 || !alnum(v[0]) {
+		return false
+	}
+	return allOf(v, "._+-")
+}
 
+// localeValue reports whether v can be a locale name: 1 to 64 of
+// [A-Za-z0-9_.@:-].
+func localeValue(v string) bool {
+	return len(v) >= 1 && len(v) <= 64 && allOf(v, "_.@:-")
+}
+
+func alnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// allOf reports whether every byte of v is an ASCII letter or digit or
+// one of extra.
+func allOf(v, extra string) bool {
+	for i := 0; i < len(v); i++ {
+		if !alnum(v[i]) && strings.IndexByte(extra, v[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// keptForRoot says which variables a root shell keeps, each with its check.
 func keptForRoot(name, value string) bool {
 	switch {
 	case name == "TERM":
 		// Names a terminfo entry: no path, nothing odd.
-		return termValue.MatchString(value)
+		return termValue(value)
 	case name == "COLORTERM", name == "NO_COLOR":
 		return len(value) <= 32 && !strings.ContainsAny(value, "/\x00\n")
 	case name == "LANG", name == "LANGUAGE", strings.HasPrefix(name, "LC_"):
 		// A locale name, never a path (glibc loads a locale given as a path).
-		return localeValue.MatchString(value) && !strings.Contains(value, "..")
+		return localeValue(value) && !strings.Contains(value, "..")
 	}
 	return false
 }

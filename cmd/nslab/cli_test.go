@@ -60,11 +60,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// nslab and, beside it, the slim agent binary its engine starts agents
+	// from (agentbin_test.go runs nslab without it too).
 	bin.path = filepath.Join(dir, "nslab")
 	// `go test` puts its own toolchain first on PATH.
 	if goCmd, err := exec.LookPath("go"); err != nil {
 		bin.err = fmt.Errorf("no go command to build nslab with: %w", err)
-	} else if out, err := exec.Command(goCmd, "build", "-o", bin.path, ".").CombinedOutput(); err != nil {
+	} else if out, err := exec.Command(goCmd, "build", "-o", dir+"/", ".", "../nslab-agent").CombinedOutput(); err != nil {
 		bin.err = fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	code := m.Run()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox"
 )
 
 // versionLine says which nslab this is: the module version (or the VCS
@@ -45,10 +47,10 @@ func versionLine() string {
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print nslab's version, the Go version and the kernel",
+		Short: "Print nslab's version, the Go version, the kernel and where agents start from",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintln(a.out, versionLine())
+			_, err := fmt.Fprintf(a.out, "%s\n%s\n", versionLine(), sandbox.FindAgent())
 			return err
 		},
 	}
