@@ -8,6 +8,7 @@ package lessontest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
 	"os"
 	"strings"
@@ -217,6 +218,36 @@ func Headless(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.
 			if !strings.Contains(out.String(), w) {
 				t.Errorf("headless (json %v) output lacks %q:\n%s", js, w, out.String())
 			}
+		}
+		if js {
+			wordsAgree(t, l, out.Bytes())
+		}
+	}
+}
+
+// wordsAgree holds the words of every view the JSON run printed to its
+// rows (headless.CheckWords), and wants one observation per view.
+func wordsAgree(t testing.TB, l lessons.Lesson, out []byte) {
+	t.Helper()
+	seen := map[sandbox.View]bool{}
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		var o struct {
+			Type  string          `json:"type"`
+			View  sandbox.View    `json:"view"`
+			Rows  []sandbox.Delta `json:"rows"`
+			Words string          `json:"words"`
+		}
+		if json.Unmarshal(line, &o) != nil || o.Type != "observation" {
+			continue
+		}
+		seen[o.View] = true
+		if err := headless.CheckWords(o.Words, o.Rows); err != nil {
+			t.Errorf("view %s: %v", o.View, err)
+		}
+	}
+	for _, v := range l.Views() {
+		if !seen[v] {
+			t.Errorf("the JSON run printed no observation of view %s", v)
 		}
 	}
 }
