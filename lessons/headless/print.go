@@ -223,12 +223,20 @@ func CheckWords(words string, ds []sandbox.Delta) error {
 	return nil
 }
 
-// hasPhrase reports whether p is one of the "; "-separated phrases of
-// words, or starts one (a key that is a prefix of another key does not
-// count).
+// hasPhrase reports whether p starts one of the "; "-separated phrases
+// of words, whole or followed by " " or "(" (a key that is a prefix of
+// another key does not count). Values may hold "; " themselves, so the
+// words are searched, not split.
 func hasPhrase(words, p string) bool {
-	for _, w := range strings.Split(words, "; ") {
-		if w == p || strings.HasPrefix(w, p+" ") || strings.HasPrefix(w, p+"(") {
+	for i := 0; i <= len(words)-len(p); i++ {
+		j := strings.Index(words[i:], p)
+		if j < 0 {
+			return false
+		}
+		i += j
+		start := i == 0 || strings.HasSuffix(words[:i], "; ")
+		rest := words[i+len(p):]
+		if start && (rest == "" || strings.HasPrefix(rest, ";") || strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "(")) {
 			return true
 		}
 	}

@@ -66,6 +66,7 @@ func TestWordsAgreeWithRows(t *testing.T) {
 		"81 only on the host":     append([]sandbox.Delta{same}, hostProcs(81)...),
 		"more than six named":     many,
 		"all kinds, collapsed":    append(append([]sandbox.Delta{changed}, many...), hostProcs(20)...),
+		"values with semicolons":  {{Key: "offsets", Host: "monotonic 0 0; boottime 0 0", Sandbox: "monotonic 86400 0; boottime 604800 0", Kind: sandbox.Changed}},
 		"prefix key is not named": {{Key: "v1 cpu", Host: "/", Sandbox: "/", Kind: sandbox.Same}, {Key: "v1 cpu,cpuacct", Host: "/a", Sandbox: "/", Kind: sandbox.Changed}},
 	}
 	for name, ds := range tables {
