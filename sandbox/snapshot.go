@@ -50,9 +50,9 @@ type Snapshot struct {
 	// CgroupLines is every line of /proc/self/cgroup: on a hybrid host
 	// the v1 hierarchies come first and can differ where v2 does not.
 	CgroupLines []CgroupLine `json:"cgroup_lines,omitempty"`
-	Clocks *Clocks  `json:"clocks,omitempty"`
-	Errs   ViewErrs `json:"errs,omitempty"`
-	Views  []View   `json:"views,omitempty"` // which views were asked for
+	Clocks      *Clocks      `json:"clocks,omitempty"`
+	Errs        ViewErrs     `json:"errs,omitempty"`
+	Views       []View       `json:"views,omitempty"` // which views were asked for
 }
 
 // ViewErrs maps a view to the text of the error that kept it empty.

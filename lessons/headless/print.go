@@ -178,10 +178,6 @@ func hostRowsWord(v sandbox.View) string {
 	return "rows"
 }
 
-// countedRe finds the counts in a view's words: "and 3 more", "81
-// processes only the host sees".
-var countedRe = regexp.MustCompile(`(?:and (\d+) more|(\d+) (?:processes|rows) only the host sees)`)
-
 // CheckWords holds a view's words (as inWords writes them) against its
 // rows: "no differences" exactly when every row is the same; every row
 // that differs named with its kind (a changed row with both values) or
@@ -208,6 +204,8 @@ func CheckWords(words string, ds []sandbox.Delta) error {
 	if (words == noDifferences) != (nonSame == 0) {
 		return fmt.Errorf("%w: %d rows differ, the words say %q", ErrWords, nonSame, words)
 	}
+	// The counts: "and 3 more", "81 processes only the host sees".
+	countedRe := regexp.MustCompile(`(?:and (\d+) more|(\d+) (?:processes|rows) only the host sees)`)
 	counted := 0
 	for _, m := range countedRe.FindAllStringSubmatch(words, -1) {
 		for _, g := range m[1:] {

@@ -107,7 +107,8 @@ func Play(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.
 
 // Walk plays l in a session of eng: Perform; Observe, where every fact
 // holds and is derived from the kernel (it breaks when the sandbox is put
-// in the host's namespaces, and none holds on an empty observation); the
+// in the host's namespaces, none holds on an empty observation, and each
+// fails on some doctored observation: FactsCanFail); the
 // prediction, whose right answer is want.Right with an explanation; and
 // the challenge, whose check fails with a reason on the unsolved state and
 // passes after Solve. The session is closed when the test ends.
@@ -144,6 +145,7 @@ func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 		t.Logf("extra: %v", o.Extra)
 	}
 	factsAreDerived(t, l, o)
+	FactsCanFail(t, l, o)
 
 	if n := len(l.Prediction.Choices); n < 2 || want.Right >= n {
 		t.Errorf("prediction has %d choices, the right one is %d", n, want.Right)
