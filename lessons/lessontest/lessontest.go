@@ -111,7 +111,8 @@ func Play(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.
 // fails on some doctored observation: FactsCanFail); the
 // prediction, whose right answer is want.Right with an explanation; and
 // the challenge, whose check fails with a reason on the unsolved state and
-// passes after Solve. The session is closed when the test ends.
+// passes after Solve; paused at the challenge, its views agree with
+// util-linux and iproute2 (AgainstTools). The session is closed when the test ends.
 func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
 	t.Helper()
 	s := lessons.NewSession(eng, l, nil)
@@ -168,6 +169,8 @@ func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 	if detail == "" {
 		t.Error("a failing check says nothing about why")
 	}
+	// Paused at the challenge, sandboxes live: the views against the tools.
+	AgainstTools(t, ctx, s)
 	if err := s.Solve(ctx); err != nil {
 		t.Fatalf("solve: %v", err)
 	}
