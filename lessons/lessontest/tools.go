@@ -78,6 +78,9 @@ func AgainstTools(t testing.TB, ctx context.Context, s *lessons.Session) {
 			if len(problems) == 0 {
 				break
 			}
+			if try == 0 {
+				t.Logf("view %s against the tools, first look (looked at again): %s", v, strings.Join(problems, "; "))
+			}
 		}
 		for _, p := range problems {
 			t.Errorf("view %s against the tools: %s", v, p)
@@ -193,14 +196,15 @@ func compareIDs(ctx context.Context, side toolSide) []string {
 }
 
 func compareMounts(ctx context.Context, side toolSide) []string {
-	out, err := exec.CommandContext(ctx, "findmnt", "-J", "-l", "-N", strconv.Itoa(side.pid), "-o", "TARGET,FSTYPE").Output()
+	out, err := exec.CommandContext(ctx, "findmnt", "-J", "-l", "-N", strconv.Itoa(side.pid), "-o", "TARGET,FSTYPE,PROPAGATION").Output()
 	if err != nil {
 		return []string{fmt.Sprintf("findmnt -N %d: %v", side.pid, err)}
 	}
 	var fm struct {
 		Filesystems []struct {
-			Target string `json:"target"`
-			FSType string `json:"fstype"`
+			Target      string `json:"target"`
+			FSType      string `json:"fstype"`
+			Propagation string `json:"propagation"`
 		} `json:"filesystems"`
 	}
 	if err := json.Unmarshal(out, &fm); err != nil {
@@ -208,12 +212,32 @@ func compareMounts(ctx context.Context, side toolSide) []string {
 	}
 	var tool, nslab []string
 	for _, f := range fm.Filesystems {
-		tool = append(tool, f.Target+" "+f.FSType)
+		tool = append(tool, f.Target+" "+f.FSType+" "+f.Propagation)
 	}
 	for _, m := range side.snap.Mounts {
-		nslab = append(nslab, m.Mountpoint+" "+m.FSType)
+		nslab = append(nslab, m.Mountpoint+" "+m.FSType+" "+findmntPropagation(m.Propagation))
 	}
 	return sameLines("findmnt", tool, nslab)
+}
+
+// findmntPropagation names a mount's propagation as findmnt(8) does:
+// "shared", "slave", "unbindable" joined by commas, or "private". nslab
+// keeps mountinfo's fields with their peer group numbers ("shared:1
+// master:2").
+func findmntPropagation(p string) string {
+	var names []string
+	for _, tag := range []struct{ field, name string }{{"shared:", "shared"}, {"master:", "slave"}, {"unbindable", "unbindable"}} {
+		for _, f := range strings.Fields(p) {
+			if strings.HasPrefix(f, tag.field) {
+				names = append(names, tag.name)
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "private"
+	}
+	return strings.Join(names, ",")
 }
 
 func compareNet(ctx context.Context, side toolSide) []string {

@@ -42,6 +42,13 @@ func TestToolsCatchAWrongView(t *testing.T) {
 		{sandbox.ViewUTS, func(s *sandbox.Snapshot) { s.Domainname = "" }},
 		{sandbox.ViewMount, func(s *sandbox.Snapshot) { s.Mounts = s.Mounts[1:] }},
 		{sandbox.ViewMount, func(s *sandbox.Snapshot) { s.Mounts[0].FSType = "tmpfs" }},
+		{sandbox.ViewMount, func(s *sandbox.Snapshot) {
+			if s.Mounts[0].Propagation == "private" {
+				s.Mounts[0].Propagation = "shared:999"
+			} else {
+				s.Mounts[0].Propagation = "private"
+			}
+		}},
 		{sandbox.ViewNet, func(s *sandbox.Snapshot) { s.Links[0].State = "UP?" }},
 		{sandbox.ViewNet, func(s *sandbox.Snapshot) { s.Links[0].Addrs = append(s.Links[0].Addrs, "10.9.9.9/24") }},
 		{sandbox.ViewNet, func(s *sandbox.Snapshot) { s.Routes = append(s.Routes, sandbox.Route{Dst: "10.9.9.0/24", Dev: "lo"}) }},
