@@ -154,7 +154,9 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 		}
 	}
 	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[overviewPlainFlags] + ") shares every namespace with its parent"
-	if len(diff) == 0 && len(same) > 0 {
+	if o.Extra[overviewPlainFlags] != sandbox.FlagString(0) {
+		fs = append(fs, lessons.NewFact(plainText, false, "the child's flags are %q, not none", o.Extra[overviewPlainFlags]))
+	} else if len(diff) == 0 && len(same) > 0 {
 		fs = append(fs, lessons.NewFact(plainText, true, "all %d identities equal", len(same)))
 	} else {
 		fs = append(fs, lessons.NewFact(plainText, false, "different: %s", strings.Join(diff, ", ")))

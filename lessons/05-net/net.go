@@ -279,8 +279,9 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("An ICMP echo from inside crossed the veth pair and the host's end answered",
 		lessons.OutcomeOK(ex[netPingVeth]) && hostAddrOK && strings.Contains(ex[netPingVeth], "from "+hostIP.String()+" "), "ping %s: %s", stripCIDR(ex[netHostAddr]), lessons.OrNone(ex[netPingVeth])))
 	if t := ex[netTarget]; t != "" && t != netNoTarget {
+		_, targetDevOK := linkNamed(o.Host.Links, ex[netTargetDev])
 		fs = append(fs, lessons.NewFact("Yet the host's main address "+t+" (on its "+lessons.OrNone(ex[netTargetDev])+") was unreachable from inside: no route leads there",
-			lessons.IsErrno(ex[netPingTarget]) && net.ParseIP(t) != nil, "ping %s: %s", t, lessons.OrNone(ex[netPingTarget])))
+			lessons.IsErrno(ex[netPingTarget]) && net.ParseIP(t) != nil && targetDevOK, "ping %s: %s", t, lessons.OrNone(ex[netPingTarget])))
 	}
 
 	// Routing tables side by side.

@@ -53,7 +53,7 @@ func FactsCanFail(t testing.TB, l lessons.Lesson, o lessons.Observation) {
 //     Extra value missing or wrong, and every value of either snapshot
 //     changed (a number moved by 1000, a text replaced or emptied, a flag
 //     flipped), every list entry missing and every list emptied;
-//   - one whose Got changes with an Extra value (it reads it) and that
+//   - one whose text or Got changes with an Extra value (it reads it) and that
 //     still holds when the value is missing, garbage, or of the wrong
 //     shape: a namespace id where a number was, a number where an id was.
 //
@@ -233,10 +233,11 @@ func shown(v string) string {
 	return v
 }
 
-// reads reports whether fact i changed in any of results.
+// reads reports whether fact i changed in any of results: its verdict,
+// what it shows it got, or its text.
 func reads(f lessons.Fact, results [][]*lessons.Fact, i int) bool {
 	for _, got := range results {
-		if got[i] == nil || got[i].OK != f.OK || got[i].Got != f.Got {
+		if got[i] == nil || got[i].OK != f.OK || got[i].Got != f.Got || got[i].Text != f.Text {
 			return true
 		}
 	}
