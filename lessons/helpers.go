@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -318,4 +319,38 @@ func WaitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 		}
 	}
 	return nil
+}
+
+// PositiveInt parses a PID, a count or an inode kept in Extra; ok is false
+// for anything that is not a decimal number above zero, so that a fact
+// never shows garbage (or an identity where a PID belongs) as a number.
+func PositiveInt(s string) (n int, ok bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n > 0
+}
+
+// IsNSLabel reports whether s is a namespace identity as readlink shows
+// it for kind: "uts:[4026531838]".
+func IsNSLabel(s, kind string) bool {
+	rest, ok := strings.CutPrefix(s, kind+":[")
+	if !ok {
+		return false
+	}
+	ino, ok := strings.CutSuffix(rest, "]")
+	_, pos := PositiveInt(ino)
+	return ok && pos
+}
+
+// IsErrno reports whether an outcome kept with Outcome is a refusal by
+// the kernel with an errno name ("ENETUNREACH"), not some other failure.
+func IsErrno(s string) bool {
+	if len(s) < 2 || s[0] != 'E' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -14,6 +14,10 @@ import (
 // Perform started it (Observe, Check, Solve, ShellCommand).
 var ErrNotPerformed = errors.New("the lesson's syscall has not been performed yet")
 
+// ErrExtraKey says a lesson's Extra returned a key it also kept with Set
+// (a defect in the lesson's logic, not the learner's doing).
+var ErrExtraKey = errors.New("the lesson's Extra and Set use the same key")
+
 // ErrNoLogic is wrapped when a lesson lacks the logic a step needs (a
 // placeholder lesson without Perform, Check or Solve).
 var ErrNoLogic = errors.New("lesson has no logic for this step")
@@ -182,6 +186,12 @@ func (s *Session) Observe(ctx context.Context) (Observation, error) {
 			return o, fmt.Errorf("observe %s: %w", s.lesson.ID, err)
 		}
 		for k, v := range ex {
+			// A key both kept with Set and returned by Extra would lose
+			// one value silently: finding 9's "plain."+"pid" overwrote
+			// the child's PID with a namespace identity.
+			if _, kept := o.Extra[k]; kept {
+				return o, fmt.Errorf("observe %s: %w: %q", s.lesson.ID, ErrExtraKey, k)
+			}
 			o.Extra[k] = v
 		}
 	}

@@ -88,7 +88,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	performs := 0
+	performs, collide := 0, false
 	l := Lesson{Meta: Meta{ID: "tiny"}, Logic: Logic{
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewUTS},
 		Perform: func(ctx context.Context, r *Sandboxes) error {
@@ -97,7 +97,11 @@ func TestSessionLifecycle(t *testing.T) {
 			return r.Box.SetHostname(ctx, "tiny")
 		},
 		Extra: func(ctx context.Context, r *Sandboxes) (map[string]string, error) {
-			return map[string]string{"live": r.Box.Label()}, nil
+			ex := map[string]string{"live": r.Box.Label()}
+			if collide {
+				ex["kept"] = "overwritten"
+			}
+			return ex, nil
 		},
 		Views: []sandbox.View{sandbox.ViewUTS},
 	}}
@@ -128,6 +132,11 @@ func TestSessionLifecycle(t *testing.T) {
 	if !o.Sandbox.Has(sandbox.ViewIDs) {
 		t.Error("identities are not always observed")
 	}
+	collide = true
+	if o, err := s.Observe(ctx); !errors.Is(err, ErrExtraKey) {
+		t.Errorf("Extra overwrote a value kept with Set: err %v, extra %v", err, o.Extra)
+	}
+	collide = false
 	cmd, err := s.ShellCommand()
 	if err != nil || cmd == nil {
 		t.Errorf("ShellCommand: %v", err)

@@ -29,7 +29,9 @@ import (
 //   - ipc: "msg KEY", "shm KEY", "sem KEY" (IPC_PRIVATE objects also carry
 //     their id), "mq /NAME", and "mq" for a side that cannot list queues
 //   - user: "uid_map", "gid_map", "setgroups", "euid", "egid", "capabilities"
-//   - cgroup: "cgroup"
+//   - cgroup: one row per line of /proc/PID/cgroup, "v2" for the unified
+//     line and "v1 CONTROLLERS" ("v1 memory") for each v1 hierarchy; a
+//     snapshot without its lines (made by hand) has one row, "cgroup"
 //   - time: "monotonic", "boottime" (equal within a second), "offsets"
 func Diff(host, sb Snapshot, v View) []Delta {
 	ds := diffView(host, sb, v)
@@ -90,7 +92,7 @@ func diffView(host, sb Snapshot, v View) []Delta {
 	case ViewUser:
 		return diffRows(userRows(host.User), userRows(sb.User))
 	case ViewCgrp:
-		return diffRows([]row{{key: "cgroup", val: host.Cgroup}}, []row{{key: "cgroup", val: sb.Cgroup}})
+		return diffRows(cgroupRows(host), cgroupRows(sb))
 	case ViewTime:
 		return diffTime(host.Clocks, sb.Clocks)
 	}
@@ -290,6 +292,24 @@ func ipcRows(ipc *IPC) []row {
 	}
 	if ipc.MQueueNote != "" {
 		out = append(out, row{key: "mq", val: ipc.MQueueNote, rank: 3})
+	}
+	return out
+}
+
+func cgroupRows(s Snapshot) []row {
+	if len(s.CgroupLines) == 0 {
+		if s.Cgroup == "" {
+			return nil
+		}
+		return []row{{key: "cgroup", val: s.Cgroup}}
+	}
+	out := make([]row, 0, len(s.CgroupLines))
+	for _, l := range s.CgroupLines {
+		r := row{key: l.Key(), val: l.Path, rank: 1}
+		if r.key == "v2" {
+			r.rank = 0 // the unified hierarchy first: the one cgroup namespaces are taught on
+		}
+		out = append(out, r)
 	}
 	return out
 }

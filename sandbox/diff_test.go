@@ -195,6 +195,19 @@ func TestDiffViews(t *testing.T) {
 			want: []Delta{{Key: "cgroup", Host: "/user.slice", Sandbox: "/", Kind: Changed}},
 		},
 		{
+			// Finding 10: on a hybrid host the v2 line is "/" on both
+			// sides while a v1 hierarchy differs; the view must say so.
+			name: "cgroup hybrid: v1 memory differs, v2 the same",
+			view: ViewCgrp,
+			host: Snapshot{Cgroup: "/", CgroupLines: []CgroupLine{{4, "memory", "/process_api/1c6a"}, {1, "cpu", "/"}, {0, "", "/"}}},
+			sb:   Snapshot{Cgroup: "/", CgroupLines: []CgroupLine{{4, "memory", "/"}, {1, "cpu", "/"}, {0, "", "/"}}},
+			want: []Delta{
+				{Key: "v2", Host: "/", Sandbox: "/", Kind: Same},
+				{Key: "v1 cpu", Host: "/", Sandbox: "/", Kind: Same},
+				{Key: "v1 memory", Host: "/process_api/1c6a", Sandbox: "/", Kind: Changed},
+			},
+		},
+		{
 			name: "cgroup same",
 			view: ViewCgrp,
 			host: Snapshot{Cgroup: "/"},

@@ -51,11 +51,12 @@ func FormatIDMap(m []IDMap) string {
 	return strings.Join(parts, "; ")
 }
 
-// parseCgroup picks the path this side sees in /proc/PID/cgroup: the
-// cgroup v2 line ("0::/path") when there is one, else the first line's
-// path. Hybrid hosts list v1 hierarchies first and the v2 line last.
-func parseCgroup(b []byte) (string, error) {
-	first, haveFirst := "", false
+// parseCgroup reads every line of /proc/PID/cgroup and picks the path
+// this side sees: the cgroup v2 line ("0::/path") when there is one, else
+// the first line's path. Hybrid hosts list v1 hierarchies first and the v2
+// line last.
+func parseCgroup(b []byte) (string, []CgroupLine, error) {
+	var lines []CgroupLine
 	for _, line := range strings.Split(string(b), "\n") {
 		if line == "" {
 			continue
@@ -63,19 +64,23 @@ func parseCgroup(b []byte) (string, error) {
 		// hierarchy-ID:controller-list:path; the path may contain ':'.
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
-			return "", fmt.Errorf("%w: cgroup line %q", ErrParse, line)
+			return "", nil, fmt.Errorf("%w: cgroup line %q", ErrParse, line)
 		}
-		if parts[0] == "0" && parts[1] == "" {
-			return parts[2], nil
+		h, err := strconv.Atoi(parts[0])
+		if err != nil || h < 0 {
+			return "", nil, fmt.Errorf("%w: cgroup hierarchy %q", ErrParse, parts[0])
 		}
-		if !haveFirst {
-			first, haveFirst = parts[2], true
+		lines = append(lines, CgroupLine{Hierarchy: h, Controllers: parts[1], Path: parts[2]})
+	}
+	if len(lines) == 0 {
+		return "", nil, fmt.Errorf("%w: empty cgroup file", ErrParse)
+	}
+	for _, l := range lines {
+		if l.Key() == "v2" {
+			return l.Path, lines, nil
 		}
 	}
-	if !haveFirst {
-		return "", fmt.Errorf("%w: empty cgroup file", ErrParse)
-	}
-	return first, nil
+	return lines[0].Path, lines, nil
 }
 
 // sysvKind is one of the three /proc/sysvipc files.

@@ -60,7 +60,7 @@ func ObserveSelf(views []View) Snapshot {
 		case ViewCgrp:
 			var b []byte
 			if b, buf, err = readFile(threadSelf+"/cgroup", buf); err == nil {
-				s.Cgroup, err = parseCgroup(b)
+				s.Cgroup, s.CgroupLines, err = parseCgroup(b)
 			}
 		case ViewTime:
 			s.Clocks, err = readClocks(buf)

@@ -248,8 +248,8 @@ func TestObserveHostMatchesTools(t *testing.T) {
 		t.Errorf("user %+v, status CapEff %#x", s.User, st.CapEff)
 	}
 	cg, _ := os.ReadFile("/proc/self/cgroup")
-	if want, _ := parseCgroup(cg); s.Cgroup != want {
-		t.Errorf("cgroup %q, want %q", s.Cgroup, want)
+	if want, lines, _ := parseCgroup(cg); s.Cgroup != want || len(s.CgroupLines) != len(lines) || len(lines) != strings.Count(string(cg), "\n") {
+		t.Errorf("cgroup %q (%d lines), want %q (%d lines of %q)", s.Cgroup, len(s.CgroupLines), want, len(lines), cg)
 	}
 	var mono unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)

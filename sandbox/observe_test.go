@@ -136,23 +136,36 @@ func TestParseIDMap(t *testing.T) {
 }
 
 func TestParseCgroup(t *testing.T) {
-	tests := []struct{ file, want string }{
-		{"cgroup-hybrid", "/"}, // the v2 "0::/" line is last on hybrid hosts
-		{"cgroup-v2", "/user.slice/user-1000.slice/session-3.scope"},
-		{"cgroup-v1", "/docker/abc"},
+	tests := []struct {
+		file, want string
+		lines      int
+		memory     string // the v1 memory line's path, "" when none
+	}{
+		{"cgroup-hybrid", "/", 10, "/process_api/2440999cf289e2d9d7440ce4c91515fc"}, // the v2 "0::/" line is last on hybrid hosts
+		{"cgroup-v2", "/user.slice/user-1000.slice/session-3.scope", 1, ""},
+		{"cgroup-v1", "/docker/abc", 2, "/docker/abc"},
 	}
 	for _, tt := range tests {
-		got, err := parseCgroup(observeFixture(t, tt.file))
-		if err != nil || got != tt.want {
-			t.Errorf("%s: got %q, %v; want %q", tt.file, got, err, tt.want)
+		got, lines, err := parseCgroup(observeFixture(t, tt.file))
+		if err != nil || got != tt.want || len(lines) != tt.lines {
+			t.Errorf("%s: got %q, %d lines, %v; want %q, %d lines", tt.file, got, len(lines), err, tt.want, tt.lines)
+		}
+		memory := ""
+		for _, l := range lines {
+			if l.Key() == "v1 memory" {
+				memory = l.Path
+			}
+		}
+		if memory != tt.memory {
+			t.Errorf("%s: v1 memory line %q, want %q", tt.file, memory, tt.memory)
 		}
 	}
 	// A path may itself contain ':'.
-	if got, _ := parseCgroup([]byte("0::/a:b\n")); got != "/a:b" {
+	if got, _, _ := parseCgroup([]byte("0::/a:b\n")); got != "/a:b" {
 		t.Errorf("colon path: %q", got)
 	}
-	for _, bad := range []string{"", "\n", "garbage\n"} {
-		if _, err := parseCgroup([]byte(bad)); !errors.Is(err, ErrParse) {
+	for _, bad := range []string{"", "\n", "garbage\n", "x:memory:/\n"} {
+		if _, _, err := parseCgroup([]byte(bad)); !errors.Is(err, ErrParse) {
 			t.Errorf("parseCgroup(%q) = %v, want ErrParse", bad, err)
 		}
 	}

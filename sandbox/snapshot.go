@@ -1,6 +1,9 @@
 package sandbox
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // View is one thing nslab can look at on either side.
 type View string
@@ -43,10 +46,13 @@ type Snapshot struct {
 	IPC    *IPC    `json:"ipc,omitempty"`
 	User   *User   `json:"user,omitempty"`
 
-	Cgroup string   `json:"cgroup,omitempty"` // the path in /proc/self/cgroup as this side sees it
-	Clocks *Clocks  `json:"clocks,omitempty"`
-	Errs   ViewErrs `json:"errs,omitempty"`
-	Views  []View   `json:"views,omitempty"` // which views were asked for
+	Cgroup string `json:"cgroup,omitempty"` // the path in /proc/self/cgroup as this side sees it
+	// CgroupLines is every line of /proc/self/cgroup: on a hybrid host
+	// the v1 hierarchies come first and can differ where v2 does not.
+	CgroupLines []CgroupLine `json:"cgroup_lines,omitempty"`
+	Clocks      *Clocks      `json:"clocks,omitempty"`
+	Errs        ViewErrs     `json:"errs,omitempty"`
+	Views       []View       `json:"views,omitempty"` // which views were asked for
 }
 
 // ViewErrs maps a view to the text of the error that kept it empty.
@@ -142,6 +148,27 @@ type IDMap struct {
 	Inside  int64 `json:"inside"`
 	Outside int64 `json:"outside"`
 	Count   int64 `json:"count"`
+}
+
+// CgroupLine is one line of /proc/PID/cgroup:
+// "hierarchy-ID:controller-list:path". The v2 line is "0::path".
+type CgroupLine struct {
+	Hierarchy   int    `json:"hierarchy"`
+	Controllers string `json:"controllers"` // "memory", "cpu,cpuacct", "name=systemd"; empty for v2
+	Path        string `json:"path"`
+}
+
+// Key names the line's hierarchy: "v2", or "v1 " and its controllers.
+// Hierarchy numbers are left out: they are the same on both sides of one
+// machine, the controllers say more.
+func (c CgroupLine) Key() string {
+	if c.Hierarchy == 0 && c.Controllers == "" {
+		return "v2"
+	}
+	if c.Controllers == "" {
+		return "v1 " + strconv.Itoa(c.Hierarchy)
+	}
+	return "v1 " + c.Controllers
 }
 
 // Clocks is what the clocks read on a side, for the time lesson.

@@ -24,7 +24,7 @@ const overviewFlags = sandbox.CloneNewUTS | sandbox.CloneNewIPC | sandbox.CloneN
 
 // Keys of the overview's Extra.
 const (
-	overviewPlain      = "plain."        // + kind: the flagless child's identities
+	overviewPlain      = "plain.ns."     // + kind: the flagless child's identities (not "plain.": "plain.pid" is the child's PID)
 	overviewNslabPID   = "nslab.pid"     // this process
 	overviewBoxPPID    = "box.ppid"      // the flagged child's parent, as the host sees it
 	overviewPlainPPID  = "plain.ppid"    // the flagless child's parent
@@ -154,7 +154,9 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 		}
 	}
 	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[overviewPlainFlags] + ") shares every namespace with its parent"
-	if len(diff) == 0 && len(same) > 0 {
+	if o.Extra[overviewPlainFlags] != sandbox.FlagString(0) {
+		fs = append(fs, lessons.NewFact(plainText, false, "the child's flags are %q, not none", o.Extra[overviewPlainFlags]))
+	} else if len(diff) == 0 && len(same) > 0 {
 		fs = append(fs, lessons.NewFact(plainText, true, "all %d identities equal", len(same)))
 	} else {
 		fs = append(fs, lessons.NewFact(plainText, false, "different: %s", strings.Join(diff, ", ")))
@@ -196,10 +198,26 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 		ok && len(devs) == 1 && h.Dev == s.Dev && h.Ino != s.Ino,
 		"%d device(s); uts inodes host %d, sandbox %d", len(devs), h.Ino, s.Ino))
 
-	// clone() makes a new process, a child of nslab.
-	nslab := o.Extra[overviewNslabPID]
-	fs = append(fs, lessons.NewFact("clone() creates a new process: both children have their own PID, and nslab is their parent",
-		nslab != "" && o.Extra[overviewBoxPPID] == nslab && o.Extra[overviewPlainPPID] == nslab && o.Extra[overviewBoxPID] != nslab && o.Extra[overviewPlainPID] != nslab,
-		"nslab %s; children %s and %s, parents %s and %s", nslab, o.Extra[overviewBoxPID], o.Extra[overviewPlainPID], o.Extra[overviewBoxPPID], o.Extra[overviewPlainPPID]))
+	// clone() makes a new process, a child of nslab. Every value must be
+	// a PID: a namespace id in their place once passed (finding 9).
+	pids := map[string]int{}
+	var bad []string
+	for _, k := range []string{overviewNslabPID, overviewBoxPID, overviewPlainPID, overviewBoxPPID, overviewPlainPPID} {
+		n, err := strconv.Atoi(o.Extra[k])
+		if err != nil || n <= 0 {
+			bad = append(bad, fmt.Sprintf("%s %q", k, o.Extra[k]))
+			continue
+		}
+		pids[k] = n
+	}
+	cloneText := "clone() creates a new process: both children have their own PID, and nslab is their parent"
+	if len(bad) > 0 {
+		fs = append(fs, lessons.NewFact(cloneText, false, "not a PID: %s", strings.Join(bad, ", ")))
+		return fs
+	}
+	nslab, box, plain := pids[overviewNslabPID], pids[overviewBoxPID], pids[overviewPlainPID]
+	fs = append(fs, lessons.NewFact(cloneText,
+		pids[overviewBoxPPID] == nslab && pids[overviewPlainPPID] == nslab && box != nslab && plain != nslab && box != plain,
+		"nslab %d; children %d and %d, parents %d and %d", nslab, box, plain, pids[overviewBoxPPID], pids[overviewPlainPPID]))
 	return fs
 }

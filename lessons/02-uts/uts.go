@@ -135,7 +135,7 @@ func utsFacts(o lessons.Observation) []lessons.Fact {
 	h, s, ok := lessons.NSPair(o, "uts")
 	sethost, okSet := o.Extra[utsSethostTrace]
 	fs = append(fs, lessons.NewFact("The uts identity changed at unshare(2), not at sethostname(2)",
-		okFrom && okTo && ok && okSet && from == h && to == s && from != to && !strings.ContainsRune(sethost, '→'),
+		okFrom && okTo && ok && okSet && strings.HasPrefix(sethost, "sethostname(") && from == h && to == s && from != to && !strings.ContainsRune(sethost, '→'),
 		"unshare: %s → %s; %s", from.Label("uts"), to.Label("uts"), sethost))
 	return fs
 }

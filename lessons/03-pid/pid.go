@@ -217,20 +217,21 @@ func pidFacts(o lessons.Observation) []lessons.Fact {
 		"sandbox %d processes, host %d", len(o.Sandbox.Procs), len(o.Host.Procs)))
 
 	grand, _ := strconv.Atoi(o.Extra[pidOrphanGrand])
-	child, _ := strconv.Atoi(o.Extra[pidOrphanChild])
+	child, childOK := lessons.PositiveInt(o.Extra[pidOrphanChild])
 	g, gok := lessons.ProcByPID(o.Sandbox.Procs, grand)
 	_, cok := lessons.ProcByPID(o.Sandbox.Procs, child)
 	fs = append(fs, lessons.NewFact("An orphan is re-parented to the namespace's PID 1",
-		grand > 1 && gok && !cok && g.PPID == 1,
+		grand > 1 && gok && childOK && child > 1 && child != grand && !cok && g.PPID == 1,
 		"child %d exited; grandchild %d has PPID %d", child, grand, g.PPID))
 
+	beforeCount, beforeCountOK := lessons.PositiveInt(o.Extra[pidBeforeCount])
 	fs = append(fs, lessons.NewFact("Until a fresh proc is mounted, /proc inside still lists the host's PID namespace: its PID 1 is the host's init",
-		o.Extra[pidBeforePID1] != "" && o.Extra[pidBeforePID1] == o.Extra[pidHostInit] && o.Extra[pidBeforePID1] != o.Extra[pidBoxStart],
+		o.Extra[pidBeforePID1] != "" && o.Extra[pidBeforePID1] == o.Extra[pidHostInit] && o.Extra[pidBeforePID1] != o.Extra[pidBoxStart] && beforeCountOK && beforeCount > 1,
 		"%s processes listed; its PID 1 started at tick %s, the host's init at %s", o.Extra[pidBeforeCount], o.Extra[pidBeforePID1], o.Extra[pidHostInit]))
 
 	before, _ := strconv.Atoi(o.Extra[pidDoomedBefore])
 	fs = append(fs, lessons.NewFact("When PID 1 of a namespace dies, the kernel kills every other process in it",
-		before > 1 && o.Extra[pidDoomedAfter] == "0",
+		before > 1 && o.Extra[pidDoomedAfter] == "0" && lessons.IsNSLabel(o.Extra[pidDoomedNS], "pid") && o.Extra[pidDoomedNS] != o.Sandbox.IDs["pid"].Label("pid"),
 		"%s: %d processes while PID 1 lived, %s after it was killed", o.Extra[pidDoomedNS], before, o.Extra[pidDoomedAfter]))
 	return fs
 }

@@ -249,7 +249,7 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NewFact("…and an empty routing table",
 			ex[netFirstRoutes] == "0", "routes then: %s", lessons.OrNone(ex[netFirstRoutes])),
 		lessons.NewFact("With lo down, even 127.0.0.1 was unreachable from inside",
-			lessons.OutcomeFailed(ex[netPingLoDown]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoDown])),
+			lessons.IsErrno(ex[netPingLoDown]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoDown])),
 		lessons.NewFact("Once lo was up, 127.0.0.1 answered",
 			lessons.OutcomeOK(ex[netPingLoUp]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoUp])),
 	}
@@ -274,11 +274,14 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact(lessons.OrNone(boxEnd)+" inside has address "+lessons.OrNone(ex[netBoxAddr])+" and is UP",
 		innerOK && slices.Contains(inner.Addrs, ex[netBoxAddr]) && inner.State != "DOWN",
 		"sandbox %s: %s %v", lessons.OrNone(boxEnd), inner.State, inner.Addrs))
+	hostIP, _, err := net.ParseCIDR(ex[netHostAddr])
+	hostAddrOK := err == nil
 	fs = append(fs, lessons.NewFact("An ICMP echo from inside crossed the veth pair and the host's end answered",
-		lessons.OutcomeOK(ex[netPingVeth]), "ping %s: %s", stripCIDR(ex[netHostAddr]), lessons.OrNone(ex[netPingVeth])))
+		lessons.OutcomeOK(ex[netPingVeth]) && hostAddrOK && strings.Contains(ex[netPingVeth], "from "+hostIP.String()+" "), "ping %s: %s", stripCIDR(ex[netHostAddr]), lessons.OrNone(ex[netPingVeth])))
 	if t := ex[netTarget]; t != "" && t != netNoTarget {
+		_, targetDevOK := linkNamed(o.Host.Links, ex[netTargetDev])
 		fs = append(fs, lessons.NewFact("Yet the host's main address "+t+" (on its "+lessons.OrNone(ex[netTargetDev])+") was unreachable from inside: no route leads there",
-			lessons.OutcomeFailed(ex[netPingTarget]), "ping %s: %s", t, lessons.OrNone(ex[netPingTarget])))
+			lessons.IsErrno(ex[netPingTarget]) && net.ParseIP(t) != nil && targetDevOK, "ping %s: %s", t, lessons.OrNone(ex[netPingTarget])))
 	}
 
 	// Routing tables side by side.
@@ -296,7 +299,7 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 		}
 	}
 	fs = append(fs, lessons.NewFact("The routing tables are separate: the host's default route ("+lessons.OrNone(ex[netHostDefault])+") is not in the sandbox's table",
-		ex[netHostDefault] != "" && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
+		strings.HasPrefix(ex[netHostDefault], "default ") && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
 	return fs
 }
 

@@ -165,6 +165,13 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 		inMsg, inShm = o.Sandbox.IPC.MsgQueues, o.Sandbox.IPC.ShmSegs
 	}
 	probe := ex[ipcProbeID]
+	_, probeOK := lessons.PositiveInt(probe)
+	if probe == "0" {
+		probeOK = true // the first segment of a table gets id 0
+	}
+	probeSeg := ipcPrivate + " id " + probe
+	hostSegs, hostOK := parseIPCObjects(ex[ipcProbeHostN])
+	inSegs, inOK := parseIPCObjects(ex[ipcProbeInN])
 	return []lessons.Fact{
 		lessons.NSFact(o, "ipc", false, "The sandbox has an IPC namespace of its own"),
 		lessons.NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
@@ -180,12 +187,30 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NewFact("On the host, mq_open(\""+ipcMQName+"\") finds no such queue",
 			ex[ipcHostMQ] == "false", "exists on the host: %s", lessons.OrNone(ex[ipcHostMQ])),
 		lessons.NewFact("Inside, "+ipcMQName+" was not listed as a file: no mqueue file system of the sandbox's IPC namespace was mounted",
-			ex[ipcInsideListed] == "false", "%s", lessons.OrNone(ex[ipcInsideMQ])),
+			ex[ipcInsideListed] == "false" && strings.Contains(ex[ipcInsideMQ], "mqueue"), "%s", lessons.OrNone(ex[ipcInsideMQ])),
 		lessons.NewFact("The other way round: a shared memory segment made on the host (IPC_PRIVATE, id "+lessons.OrNone(probe)+") was in the host's table",
-			ex[ipcProbeOnHost] == "true", "host shm segments then: %s", lessons.OrNone(ex[ipcProbeHostN])),
+			ex[ipcProbeOnHost] == "true" && probeOK && hostOK && slices.Contains(hostSegs, probeSeg), "host shm segments then: %s", lessons.OrNone(ex[ipcProbeHostN])),
 		lessons.NewFact("…and not in the sandbox's",
-			ex[ipcProbeInside] == "false", "sandbox shm segments then: %s", lessons.OrNone(ex[ipcProbeInN])),
+			ex[ipcProbeInside] == "false" && probeOK && inOK && !slices.Contains(inSegs, probeSeg), "sandbox shm segments then: %s", lessons.OrNone(ex[ipcProbeInN])),
 	}
+}
+
+// parseIPCObjects reads back a list ipcObjects rendered; ok is false for
+// anything else.
+func parseIPCObjects(s string) ([]string, bool) {
+	if s == "none" {
+		return nil, true
+	}
+	objs := strings.Split(s, ", ")
+	for _, o := range objs {
+		key, id, ok := strings.Cut(o, " id ")
+		_, err := strconv.ParseUint(strings.TrimPrefix(key, "0x"), 16, 32)
+		_, idErr := strconv.Atoi(id)
+		if !ok || len(key) != 10 || !strings.HasPrefix(key, "0x") || err != nil || idErr != nil {
+			return nil, false
+		}
+	}
+	return objs, true
 }
 
 // ipcObjects renders objects as "key/id" pairs.

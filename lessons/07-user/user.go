@@ -182,6 +182,7 @@ func fullCaps(lastCap string) (uint64, bool) {
 
 func userFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
+	bothFlags, bothFlagsErr := sandbox.ParseFlags(ex[userBothFlags])
 	u := o.Sandbox.User
 	if u == nil {
 		u = &sandbox.User{EUID: -1, EGID: -1}
@@ -221,10 +222,13 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 			(joinErr == "EACCES" || joinErr == "EPERM") && strings.Contains(joinCall, ") = -1 "+joinErr),
 			"refused: %s", lessons.OrNone(joinCall)),
 		lessons.NewFact("Yet it could create a UTS namespace of its own, owned by its user namespace",
-			lessons.OutcomeOK(ex[userUnshare]) && lessons.DifferentNS(o, "uts"),
+			lessons.OutcomeOK(ex[userUnshare]) && lessons.DifferentNS(o, "uts") &&
+				lessons.IsNSLabel(ex[userUTSBefore], "uts") && ex[userUTSBefore] != o.Sandbox.IDs["uts"].Label("uts"),
 			"unshare(CLONE_NEWUTS): %s; uts %s → %s", lessons.OrNone(ex[userUnshare]), lessons.OrNone(ex[userUTSBefore]), o.Sandbox.IDs["uts"].Label("uts")),
 		lessons.NewFact("One clone("+lessons.OrNone(ex[userBothFlags])+") does both at once: the second sandbox is root in a user namespace of its own and named itself "+userBothName,
-			lessons.OutcomeOK(ex[userBothSet]) && ex[userBothHostname] == userBothName && ex[userBothUID] == "0" &&
+			bothFlagsErr == nil && bothFlags&(sandbox.CloneNewUTS|sandbox.CloneNewUser) == sandbox.CloneNewUTS|sandbox.CloneNewUser &&
+				lessons.OutcomeOK(ex[userBothSet]) && ex[userBothHostname] == userBothName && ex[userBothUID] == "0" &&
+				lessons.IsNSLabel(ex[userBothUTS], "uts") && lessons.IsNSLabel(ex[userBothUser], "user") &&
 				ex[userBothUTS] != o.Host.IDs["uts"].Label("uts") && ex[userBothUser] != o.Host.IDs["user"].Label("user") &&
 				ex[userBothUser] != o.Sandbox.IDs["user"].Label("user"),
 			"sethostname: %s; hostname %s; euid %s; %s, %s", lessons.OrNone(ex[userBothSet]), lessons.OrNone(ex[userBothHostname]),

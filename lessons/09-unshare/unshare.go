@@ -178,7 +178,7 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 	for _, k := range []struct{ kind, flag, key string }{{"uts", "CLONE_NEWUTS", unshareUTSBefore}, {"mnt", "CLONE_NEWNS", unshareMntBefore}} {
 		now := sbIDs[k.kind].Label(k.kind)
 		fs = append(fs, lessons.NewFact("unshare("+k.flag+") moved the agent itself into a new "+k.kind+" namespace",
-			ex[k.key] != "" && now != ex[k.key] && lessons.DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
+			lessons.IsNSLabel(ex[k.key], k.kind) && now != ex[k.key] && lessons.DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
 	}
 
 	fs = append(fs, lessons.NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
@@ -213,7 +213,7 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 
 	if ex[unshareToolCmd] != "" {
 		f := strings.Fields(ex[unshareToolSaw])
-		ok := len(f) == 2 && f[0] == ex[unshareToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
+		ok := strings.HasPrefix(ex[unshareToolCmd], "unshare ") && len(f) == 2 && f[0] == ex[unshareToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
 		fs = append(fs, lessons.NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
 			"`%s` started as PID %s printed %q (host %s)", ex[unshareToolCmd], ex[unshareToolPID], ex[unshareToolSaw], o.Host.IDs["uts"].Label("uts")))
 	}

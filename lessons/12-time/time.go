@@ -229,7 +229,7 @@ func timeFacts(o lessons.Observation) []lessons.Fact {
 		tool, e1 := strconv.ParseFloat(ex[timeToolUptime], 64)
 		lo, e2 := strconv.ParseFloat(ex[timeUptimeLo], 64)
 		hi, e3 := strconv.ParseFloat(ex[timeUptimeHi], 64)
-		ok := e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= timeBoot && timeBoot <= tool-lo+0.01
+		ok := strings.HasPrefix(ex[timeToolCmd], "unshare --time ") && e1 == nil && e2 == nil && e3 == nil && tool-hi-0.01 <= timeBoot && timeBoot <= tool-lo+0.01
 		fs = append(fs, lessons.NewFact("util-linux unshare(1) does the same: its child's /proc/uptime is a week ahead", ok,
 			"`%s` printed %s; the host's uptime was %s…%s", ex[timeToolCmd], ex[timeToolUptime], ex[timeUptimeLo], ex[timeUptimeHi]))
 	}

@@ -2,8 +2,11 @@ package headless
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -80,7 +83,9 @@ func (p *printer) observation(l lessons.Lesson, o lessons.Observation) {
 	for _, v := range l.Views() {
 		ds := o.Diffs[v]
 		same, onlyHost, onlySB, changed := sandbox.Summarize(ds)
-		p.obj("observation", map[string]any{"view": v, "rows": ds,
+		// The words are those of the plain table, whose only-host rows
+		// collapse past maxOnlyHostRows.
+		p.obj("observation", map[string]any{"view": v, "rows": ds, "words": inWords(v, ds, onlyHost > maxOnlyHostRows),
 			"same": same, "only_host": onlyHost, "only_sandbox": onlySB, "changed": changed})
 		if p.json {
 			continue
@@ -116,22 +121,19 @@ func renderView(v sandbox.View, ds []sandbox.Delta, width int) string {
 		fmt.Fprintf(&b, "  … %d rows the same on both sides\n", same)
 	}
 	if collapseHost {
-		what := "rows"
-		if v == sandbox.ViewPIDs {
-			what = "processes"
-		}
-		fmt.Fprintf(&b, "%s … %d %s only the host sees\n", lessons.DeltaSymbol(sandbox.OnlyHost), onlyHost, what)
+		fmt.Fprintf(&b, "%s … %d %s only the host sees\n", lessons.DeltaSymbol(sandbox.OnlyHost), onlyHost, hostRowsWord(v))
 	}
-	if words := inWords(ds, collapseHost); words != "" {
-		fmt.Fprintf(&b, "  In words: %s\n", words)
-	}
+	fmt.Fprintf(&b, "  In words: %s\n", inWords(v, ds, collapseHost))
 	return b.String()
 }
 
-// inWords says what differs, the first few rows by name.
-func inWords(ds []sandbox.Delta, skipOnlyHost bool) string {
+// inWords says what differs: the first few rows by name, then how many
+// more; only-host rows the table collapsed are counted, never left out (a
+// view with only those differences is not "no differences"). CheckWords
+// holds it to the rows.
+func inWords(v sandbox.View, ds []sandbox.Delta, collapseHost bool) string {
 	var out []string
-	n := 0
+	n, hidden := 0, 0
 	for _, d := range ds {
 		var s string
 		switch d.Kind {
@@ -140,7 +142,8 @@ func inWords(ds []sandbox.Delta, skipOnlyHost bool) string {
 		case sandbox.OnlySandbox:
 			s = fmt.Sprintf("%s only in the sandbox", rowKey(d))
 		case sandbox.OnlyHost:
-			if skipOnlyHost {
+			if collapseHost {
+				hidden++
 				continue
 			}
 			s = fmt.Sprintf("%s only on the host", rowKey(d))
@@ -155,11 +158,91 @@ func inWords(ds []sandbox.Delta, skipOnlyHost bool) string {
 	if n > len(out) {
 		out = append(out, fmt.Sprintf("and %d more", n-len(out)))
 	}
-	if n == 0 {
-		return "no differences"
+	if hidden > 0 {
+		out = append(out, fmt.Sprintf("%d %s only the host sees", hidden, hostRowsWord(v)))
+	}
+	if len(out) == 0 {
+		return noDifferences
 	}
 	return strings.Join(out, "; ")
 }
+
+// noDifferences is the words of a view whose rows are all the same.
+const noDifferences = "no differences"
+
+// hostRowsWord names what a view's rows are, for counts.
+func hostRowsWord(v sandbox.View) string {
+	if v == sandbox.ViewPIDs {
+		return "processes"
+	}
+	return "rows"
+}
+
+// CheckWords holds a view's words (as inWords writes them) against its
+// rows: "no differences" exactly when every row is the same; every row
+// that differs named with its kind (a changed row with both values) or
+// counted; no same row named as differing.
+func CheckWords(words string, ds []sandbox.Delta) error {
+	nonSame, named := 0, 0
+	for _, d := range ds {
+		k := rowKey(d)
+		changed := k + " differs (host " + quoteEmpty(d.Host) + ", sandbox " + quoteEmpty(d.Sandbox) + ")"
+		phrase := map[sandbox.DeltaKind]string{sandbox.Changed: changed, sandbox.OnlySandbox: k + " only in the sandbox", sandbox.OnlyHost: k + " only on the host"}
+		if d.Kind == sandbox.Same {
+			for _, p := range []string{k + " differs", k + " only in", k + " only on"} {
+				if hasPhrase(words, p) {
+					return fmt.Errorf("%w: %q is the same on both sides, the words say %q", ErrWords, k, words)
+				}
+			}
+			continue
+		}
+		nonSame++
+		if hasPhrase(words, phrase[d.Kind]) {
+			named++
+		}
+	}
+	if (words == noDifferences) != (nonSame == 0) {
+		return fmt.Errorf("%w: %d rows differ, the words say %q", ErrWords, nonSame, words)
+	}
+	// The counts: "and 3 more", "81 processes only the host sees".
+	countedRe := regexp.MustCompile(`(?:and (\d+) more|(\d+) (?:processes|rows) only the host sees)`)
+	counted := 0
+	for _, m := range countedRe.FindAllStringSubmatch(words, -1) {
+		for _, g := range m[1:] {
+			if g != "" {
+				c, _ := strconv.Atoi(g)
+				counted += c
+			}
+		}
+	}
+	if named+counted != nonSame {
+		return fmt.Errorf("%w: %d rows differ, the words name %d and count %d: %q", ErrWords, nonSame, named, counted, words)
+	}
+	return nil
+}
+
+// hasPhrase reports whether p starts one of the "; "-separated phrases
+// of words, whole or followed by " " or "(" (a key that is a prefix of
+// another key does not count). Values may hold "; " themselves, so the
+// words are searched, not split.
+func hasPhrase(words, p string) bool {
+	for i := 0; i <= len(words)-len(p); i++ {
+		j := strings.Index(words[i:], p)
+		if j < 0 {
+			return false
+		}
+		i += j
+		start := i == 0 || strings.HasSuffix(words[:i], "; ")
+		rest := words[i+len(p):]
+		if start && (rest == "" || strings.HasPrefix(rest, ";") || strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "(")) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrWords says a view's words disagree with its rows.
+var ErrWords = errors.New("the view's words disagree with its rows")
 
 func rowKey(d sandbox.Delta) string {
 	if d.Label != "" {

@@ -8,6 +8,7 @@ package lessontest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
 	"os"
 	"strings"
@@ -106,10 +107,12 @@ func Play(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.
 
 // Walk plays l in a session of eng: Perform; Observe, where every fact
 // holds and is derived from the kernel (it breaks when the sandbox is put
-// in the host's namespaces, and none holds on an empty observation); the
+// in the host's namespaces, none holds on an empty observation, and each
+// fails on some doctored observation: FactsCanFail); the
 // prediction, whose right answer is want.Right with an explanation; and
 // the challenge, whose check fails with a reason on the unsolved state and
-// passes after Solve. The session is closed when the test ends.
+// passes after Solve; paused at the challenge, its views agree with
+// util-linux and iproute2 (AgainstTools). The session is closed when the test ends.
 func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
 	t.Helper()
 	s := lessons.NewSession(eng, l, nil)
@@ -143,6 +146,7 @@ func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 		t.Logf("extra: %v", o.Extra)
 	}
 	factsAreDerived(t, l, o)
+	FactsCanFail(t, l, o)
 
 	if n := len(l.Prediction.Choices); n < 2 || want.Right >= n {
 		t.Errorf("prediction has %d choices, the right one is %d", n, want.Right)
@@ -165,6 +169,8 @@ func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 	if detail == "" {
 		t.Error("a failing check says nothing about why")
 	}
+	// Paused at the challenge, sandboxes live: the views against the tools.
+	AgainstTools(t, ctx, s)
 	if err := s.Solve(ctx); err != nil {
 		t.Fatalf("solve: %v", err)
 	}
@@ -217,6 +223,36 @@ func Headless(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.
 			if !strings.Contains(out.String(), w) {
 				t.Errorf("headless (json %v) output lacks %q:\n%s", js, w, out.String())
 			}
+		}
+		if js {
+			wordsAgree(t, l, out.Bytes())
+		}
+	}
+}
+
+// wordsAgree holds the words of every view the JSON run printed to its
+// rows (headless.CheckWords), and wants one observation per view.
+func wordsAgree(t testing.TB, l lessons.Lesson, out []byte) {
+	t.Helper()
+	seen := map[sandbox.View]bool{}
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		var o struct {
+			Type  string          `json:"type"`
+			View  sandbox.View    `json:"view"`
+			Rows  []sandbox.Delta `json:"rows"`
+			Words string          `json:"words"`
+		}
+		if json.Unmarshal(line, &o) != nil || o.Type != "observation" {
+			continue
+		}
+		seen[o.View] = true
+		if err := headless.CheckWords(o.Words, o.Rows); err != nil {
+			t.Errorf("view %s: %v", o.View, err)
+		}
+	}
+	for _, v := range l.Views() {
+		if !seen[v] {
+			t.Errorf("the JSON run printed no observation of view %s", v)
 		}
 	}
 }

@@ -125,6 +125,11 @@ func TestWalkFailsOnAWrongLesson(t *testing.T) {
 	never := func(o lessons.Observation) []lessons.Fact {
 		return []lessons.Fact{lessons.NewFact("never", false, "")}
 	}
+	// cannotFail's second fact fails on an empty observation, but on no
+	// observation that was taken: FactsCanFail catches it.
+	cannotFail := func(o lessons.Observation) []lessons.Fact {
+		return []lessons.Fact{lessons.NSFact(o, "uts", false, "own uts"), lessons.NewFact("views were taken", len(o.Host.Views) > 0, "")}
+	}
 	wrongAnswer := func(lessons.Observation) (int, string) { return 1, "always 1" }
 	solved := func(context.Context, *lessons.Sandboxes) (bool, string, error) { return true, "yes", nil }
 	for _, c := range []struct {
@@ -136,6 +141,7 @@ func TestWalkFailsOnAWrongLesson(t *testing.T) {
 		{"fact count", tiny(nil, nil, nil, nil), Want{Facts: 3}, "2 facts, want 3"},
 		{"fact false", tiny(never, nil, nil, nil), Want{}, "fact does not hold: never"},
 		{"fact not derived", tiny(always, nil, nil, nil), Want{}, "fact holds on an empty observation"},
+		{"fact cannot fail", tiny(cannotFail, nil, nil, nil), Want{}, `fact 2 "views were taken" holds on each of the`},
 		{"wrong answer", tiny(nil, wrongAnswer, nil, nil), Want{}, "the kernel made choice 1 right"},
 		{"no such choice", tiny(nil, nil, nil, nil), Want{Right: 5}, "the right one is 5"},
 		{"check passes unsolved", tiny(nil, nil, solved, nil), Want{}, "passes on the unsolved state"},
