@@ -76,7 +76,7 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		text:       textpane.New(c),
 		prediction: prediction.New(c, l.Prediction.Question, l.Prediction.Choices),
 		challenge:  challenge.New(c, l.Challenge.Task, l.Challenge.Hints, l.Challenge.Solution),
-		views:      liveviews.New(c, l.Views(), refresh),
+		views:      liveviews.New(c, l.Logic.Views, refresh), // the lesson's own views get rows first; the namespaces view is always there
 		log:        syscalllog.New(c),
 		status:     statusbar.New(c),
 	}
