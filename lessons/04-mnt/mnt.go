@@ -6,13 +6,9 @@ package mnt
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-
-	"github.com/moby/sys/mountinfo"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
@@ -112,7 +108,7 @@ func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	}
 	// Every tmpfs instance has a device number of its own: a bind of a
 	// host's tmpfs (/dev/shm, say) shows the host's files, not new ones.
-	if where, err := mntHostShares(r.Box.PID(), top.ID); err != nil {
+	if where, err := lessons.HostMountOf(r.Box.PID(), top.ID); err != nil {
 		return false, "", err
 	} else if where != "" {
 		return false, fmt.Sprintf("the tmpfs on %s inside is the host's %s, bound there: the same file system, so the host sees every file in it; a tmpfs of its own is a new one", mntChallenge, where), nil
@@ -186,28 +182,4 @@ func mntCount(ms []sandbox.Mount, path string) int {
 		}
 	}
 	return n
-}
-
-// mntHostShares returns the host mount point whose file system (device
-// number) mount id of process pid is, or "" when the host has none.
-func mntHostShares(pid, id int) (string, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	if err != nil {
-		return "", fmt.Errorf("read the sandbox's mounts: %w", err)
-	}
-	mine, err := mountinfo.GetMountsFromReader(f, func(in *mountinfo.Info) (skip, stop bool) { return in.ID != id, false })
-	f.Close()
-	if err != nil || len(mine) != 1 {
-		return "", fmt.Errorf("mount %d of the sandbox: %w", id, errors.Join(err, sandbox.ErrParse))
-	}
-	host, err := mountinfo.GetMounts(func(in *mountinfo.Info) (skip, stop bool) {
-		return in.Major != mine[0].Major || in.Minor != mine[0].Minor, false
-	})
-	if err != nil {
-		return "", fmt.Errorf("read the host's mounts: %w", err)
-	}
-	if len(host) == 0 {
-		return "", nil
-	}
-	return host[0].Mountpoint, nil
 }
