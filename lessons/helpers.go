@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
+
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -353,4 +355,31 @@ func IsErrno(s string) bool {
 		}
 	}
 	return true
+}
+
+// HostMountOf returns a host mount point whose file system (device number)
+// is that of mount id in process pid's mount table, or "" when the host
+// mounts no such file system. Every tmpfs instance has a device number of
+// its own, so a bind of a host's tmpfs (/dev/shm, say) is found, and a new
+// tmpfs made inside is not.
+func HostMountOf(pid, id int) (string, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	mine, err := mountinfo.GetMountsFromReader(f, func(in *mountinfo.Info) (skip, stop bool) { return in.ID != id, false })
+	f.Close()
+	if err != nil || len(mine) != 1 {
+		return "", fmt.Errorf("mount %d of the sandbox: %w", id, errors.Join(err, sandbox.ErrParse))
+	}
+	host, err := mountinfo.GetMounts(func(in *mountinfo.Info) (skip, stop bool) {
+		return in.Major != mine[0].Major || in.Minor != mine[0].Minor, false
+	})
+	if err != nil {
+		return "", fmt.Errorf("read the host's mounts: %w", err)
+	}
+	if len(host) == 0 {
+		return "", nil
+	}
+	return host[0].Mountpoint, nil
 }

@@ -73,6 +73,19 @@ type Challenge struct {
 	Solution []string `toml:"solution"`
 }
 
+// Claim is one kernel rule a lesson states, with the man page (and
+// section) it rests on, from lesson.toml's [[claims]].
+type Claim struct {
+	Rule   string `json:"rule" toml:"rule"`     // "unshare(CLONE_NEWNS) implies CLONE_FS"
+	Source string `json:"source" toml:"source"` // "unshare(2)", a page in the known list
+	// Section is the heading of the man page the rule is under
+	// ("DESCRIPTION, CLONE_NEWNS").
+	Section string `json:"section" toml:"section"`
+	// Test names the privileged test that demonstrates the rule on this
+	// kernel, "" when the lesson's own walk shows it.
+	Test string `json:"test,omitempty" toml:"test"`
+}
+
 // Fact is one statement the lesson makes, checked against the snapshots:
 // "the child is PID 1 inside" with OK true when the kernel agrees.
 type Fact struct {
@@ -119,8 +132,16 @@ type Lesson struct {
 	Challenge  Challenge
 	// Experiments are commands suggested for the shell; a test runs each.
 	Experiments []string
-	Sections    []Section // one per part, in Parts() order
-	Logic       Logic
+	// ShellNew lists the namespace kinds (/proc/PID/ns names) in which the
+	// shells nslab offers for this lesson (the TUI's and plain mode's
+	// nsenter line) are not in the host's namespace; for every other kind
+	// they are in the host's. The lesson's text must say the same; a test
+	// holds both shells to it.
+	ShellNew []string
+	// Claims are the kernel rules the lesson states, each with its source.
+	Claims   []Claim
+	Sections []Section // one per part, in Parts() order
+	Logic    Logic
 }
 
 // Section returns the section of part p (zero Section when missing).

@@ -186,6 +186,8 @@ func Lint(l Lesson) []string {
 		bad("the Recap names no man page to read")
 	}
 
+	lintShellAndClaims(l, known, manPageRE, bad)
+
 	// The C signature of every namespace call the lesson uses is quoted.
 	var text strings.Builder
 	for _, s := range l.Sections {
@@ -199,6 +201,61 @@ func Lint(l Lesson) []string {
 		}
 	}
 	return out
+}
+
+// lintShellAndClaims checks lesson.toml's shell_new and claims: every
+// kind is a /proc/PID/ns name, at most once; every claim has a rule, a
+// known source and its section, names a TestClaim test or none, and its
+// source is on the Recap's single "Read:" line, which repeats no page.
+func lintShellAndClaims(l Lesson, known map[string]bool, manPageRE *regexp.Regexp, bad func(string, ...any)) {
+	procNames := map[string]bool{}
+	for _, k := range sandbox.Kinds() {
+		procNames[k.ProcName] = true
+	}
+	seen := map[string]bool{}
+	for _, k := range l.ShellNew {
+		if !procNames[k] {
+			bad("shell_new %q is not a namespace kind as /proc/PID/ns names it (uts, pid, mnt ...)", k)
+		}
+		if seen[k] {
+			bad("shell_new names %q twice", k)
+		}
+		seen[k] = true
+	}
+
+	recap := l.Section(PartRecap).Body
+	var read []string
+	if n := strings.Count(recap, "Read:"); n != 1 {
+		bad("the Recap has %d \"Read:\" lines, want exactly 1", n)
+	} else {
+		_, after, _ := strings.Cut(recap, "Read:")
+		read = manPageRE.FindAllString(after, -1)
+	}
+	onRead := map[string]bool{}
+	for _, m := range read {
+		if onRead[m] {
+			bad("the Recap's Read: line names %s twice", m)
+		}
+		onRead[m] = true
+	}
+	if len(l.Claims) == 0 {
+		bad("lesson.toml states no claim (a kernel rule with its source)")
+	}
+	for i, c := range l.Claims {
+		switch {
+		case strings.TrimSpace(c.Rule) == "":
+			bad("claim %d has no rule", i+1)
+		case strings.TrimSpace(c.Section) == "":
+			bad("claim %d (%s) names no section of %s", i+1, c.Rule, c.Source)
+		case !known[c.Source]:
+			bad("claim %d (%s): source %q is not a known man page", i+1, c.Rule, c.Source)
+		case read != nil && !onRead[c.Source]:
+			bad("claim %d (%s): its source %s is not on the Recap's Read: line", i+1, c.Rule, c.Source)
+		}
+		if c.Test != "" && !strings.HasPrefix(c.Test, "TestClaim") {
+			bad("claim %d (%s): test %q is not a TestClaim… test", i+1, c.Rule, c.Test)
+		}
+	}
 }
 
 // knownManPages are real man pages (man-pages and util-linux, iproute2,

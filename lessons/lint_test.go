@@ -5,6 +5,8 @@ package lessons
 
 import (
 	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -41,6 +43,48 @@ func TestLintCatchesProblems(t *testing.T) {
 		"challenge has no task", "no experiments", "prediction needs a question", "has no Answer", "has no Check"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("lint did not report %q; it said:\n%s", want, got)
+		}
+	}
+}
+
+// TestLintShellAndClaims shows each check on shell_new and claims failing:
+// an unknown and a repeated kind, no claim, a claim without a section,
+// one with an unknown source, one whose source the Read: line lacks, a
+// badly named test, and a Recap with two Read: lines or a repeated page.
+func TestLintShellAndClaims(t *testing.T) {
+	re := regexp.MustCompile(`\b([a-z][a-z0-9_.+-]*)\(([1-8])\)`)
+	run := func(l Lesson) string {
+		var out []string
+		lintShellAndClaims(l, knownManPages(), re, func(f string, a ...any) { out = append(out, fmt.Sprintf(f, a...)) })
+		return strings.Join(out, "\n")
+	}
+	recap := func(body string) []Section { return []Section{{Part: PartRecap, Body: body}} }
+	good := Lesson{ShellNew: []string{"uts", "pid"}, Sections: recap("- Read: unshare(2), setns(2)."),
+		Claims: []Claim{{Rule: "r", Source: "unshare(2)", Section: "DESCRIPTION", Test: "TestClaimX"}}}
+	if got := run(good); got != "" {
+		t.Fatalf("a right lesson fails: %s", got)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*Lesson)
+		says string
+	}{
+		{"unknown kind", func(l *Lesson) { l.ShellNew = []string{"utsname"} }, `shell_new "utsname"`},
+		{"repeated kind", func(l *Lesson) { l.ShellNew = []string{"uts", "uts"} }, "twice"},
+		{"no claim", func(l *Lesson) { l.Claims = nil }, "states no claim"},
+		{"no rule", func(l *Lesson) { l.Claims[0].Rule = " " }, "has no rule"},
+		{"no section", func(l *Lesson) { l.Claims[0].Section = "" }, "names no section"},
+		{"unknown source", func(l *Lesson) { l.Claims[0].Source = "unshare(3)" }, "not a known man page"},
+		{"source not read", func(l *Lesson) { l.Claims[0].Source = "clone(2)" }, "not on the Recap's Read: line"},
+		{"bad test name", func(l *Lesson) { l.Claims[0].Test = "TestX" }, "not a TestClaim"},
+		{"two Read lines", func(l *Lesson) { l.Sections = recap("Read: unshare(2).\nRead: setns(2).") }, `2 "Read:" lines`},
+		{"repeated page", func(l *Lesson) { l.Sections = recap("Read: unshare(2), unshare(2).") }, "names unshare(2) twice"},
+	} {
+		l := good
+		l.Claims = append([]Claim(nil), good.Claims...)
+		c.edit(&l)
+		if got := run(l); !strings.Contains(got, c.says) {
+			t.Errorf("%s: lint did not say %q; it said: %q", c.name, c.says, got)
 		}
 	}
 }

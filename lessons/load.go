@@ -67,6 +67,8 @@ func Folders(fsys fs.FS) ([]string, error) {
 type lessonFile struct {
 	Meta
 	Experiments []string   `toml:"experiments"`
+	ShellNew    []string   `toml:"shell_new"`
+	Claims      []Claim    `toml:"claims"`
 	Prediction  Prediction `toml:"prediction"`
 	Challenge   Challenge  `toml:"challenge"`
 }
@@ -88,6 +90,7 @@ func loadFolder(fsys fs.FS, dir string) (Lesson, error) {
 		return l, fmt.Errorf("lesson %s: lesson.toml: %w: unknown keys %v", dir, ErrContent, u)
 	}
 	l.Meta, l.Prediction, l.Challenge, l.Experiments = f.Meta, f.Prediction, f.Challenge, f.Experiments
+	l.ShellNew, l.Claims = f.ShellNew, f.Claims
 	text, err := fs.ReadFile(fsys, dir+"/lesson.md")
 	if errors.Is(err, fs.ErrNotExist) {
 		// A lesson still being written has no text yet: it loads with no

@@ -18,20 +18,16 @@ func (a *agent) unshare(flags uintptr) error {
 		a.warmPidfdProbe()
 	}
 	before := a.ids()
-	if flags&CloneNewNS != 0 {
-		// The mount namespace hangs off the fs_struct, which all Go threads
-		// share: unshare(CLONE_NEWNS) fails with EINVAL until this thread
-		// has its own copy.
-		err := unix.Unshare(unix.CLONE_FS)
-		a.record("unshare", []string{cloneFlagsArg(unix.CLONE_FS, false)}, 0, err, "", NSID{}, NSID{}, "give this thread its own root/cwd first: the mount namespace hangs off it")
-		if err != nil {
-			return syscallErr("unshare(CLONE_FS)", err)
-		}
-	}
+	// No unshare(CLONE_FS) first: unshare(2) says CLONE_NEWNS implies
+	// CLONE_FS, so this thread gets its own root/cwd in the same call, even
+	// though all Go threads share one (setns below is different).
 	err := unix.Unshare(int(flags))
 	after := a.ids()
 	kinds := KindsIn(flags)
 	note := ""
+	if flags&CloneNewNS != 0 && err == nil {
+		note = "CLONE_NEWNS implies CLONE_FS: this thread, sharing root/cwd with the others, got its own copy in the same call"
+	}
 	var kindName string
 	var b, af NSID
 	if len(kinds) == 1 {

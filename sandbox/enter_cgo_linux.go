@@ -201,12 +201,15 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 		snprintf(path, sizeof path, "/proc/self/ns/%s", nslab_kinds[i].name);
 		if (stat(path, &mine) != 0)
 			continue; // this kernel lacks the kind
-		// For pid and time, the namespace the sandbox's *children* get:
-		// after unshare(CLONE_NEWPID) that is where the sandbox is. The
-		// link exists only once a first child entered; else the agent's own.
+		// For pid, the namespace the sandbox's *children* get: after
+		// unshare(CLONE_NEWPID) that is where the sandbox is. The link
+		// exists only once a first child entered; else the agent's own.
 		// A PID namespace whose init has exited takes no new members: then
-		// the agent's own PID namespace will do.
-		int children = nslab_kinds[i].flag == CLONE_NEWPID || nslab_kinds[i].flag == 0x00000080;
+		// the agent's own PID namespace will do. For time, the agent's own,
+		// as nsenter --all does: after unshare(CLONE_NEWTIME) the agent
+		// reads the host's clocks, and so does the learner's shell, which
+		// the time lesson's text and challenge rely on.
+		int children = nslab_kinds[i].flag == CLONE_NEWPID;
 		snprintf(path, sizeof path, "/proc/%s/ns/%s_for_children", pid, nslab_kinds[i].name);
 		if (!children || stat(path, &theirs) != 0 ||
 		    (nslab_kinds[i].flag == CLONE_NEWPID && !nslab_pidns_alive(&theirs)))

@@ -112,7 +112,8 @@ func Logic() lessons.Logic {
 			case host.Hostname != r.Get(overviewHostName):
 				return false, fmt.Sprintf("the HOST's hostname changed from %q to %q", r.Get(overviewHostName), host.Hostname), nil
 			case sb.Hostname != want:
-				return false, fmt.Sprintf("the sandbox's hostname is %q; its uts namespace is %s, so it should be %q", sb.Hostname, uts.Label("uts"), want), nil
+				// The value itself is the challenge: say what it must be, not what.
+				return false, fmt.Sprintf("the sandbox's hostname is %q, which is not the inode number of its uts namespace (readlink /proc/self/ns/uts shows it inside)", sb.Hostname), nil
 			}
 			return true, fmt.Sprintf("the sandbox is called %q, the inode of %s; the host is still %q", sb.Hostname, uts.Label("uts"), host.Hostname), nil
 		},

@@ -8,11 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
@@ -164,9 +167,21 @@ func pidDoomed(ctx context.Context, r *lessons.Sandboxes) error {
 }
 
 func pidCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
-	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
+	// The sandbox's mounts are read from the host, /proc/AGENT/mountinfo:
+	// the agent reads its own through /proc/self, which a proc of another
+	// PID namespace (a plausible wrong attempt) does not have.
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", r.Box.PID()))
 	if err != nil {
-		return false, "", err
+		return false, "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	infos, err := mountinfo.GetMountsFromReader(f, func(in *mountinfo.Info) (skip, stop bool) { return in.Mountpoint != "/proc", false })
+	f.Close()
+	if err != nil {
+		return false, "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	var sb sandbox.Snapshot
+	for _, in := range infos {
+		sb.Mounts = append(sb.Mounts, sandbox.Mount{ID: in.ID, Parent: in.Parent, Mountpoint: in.Mountpoint, FSType: in.FSType, Source: in.Source})
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
 	if n := strconv.Itoa(pidMountsAt(host.Mounts, "/proc")); n != r.Get(pidHostProcMnts) {
@@ -178,13 +193,18 @@ func pidCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	}
 	// /proc/1 in the sandbox's /proc must be the agent itself.
 	root := fmt.Sprintf("/proc/%d/root/proc", r.Box.PID())
-	one, err1 := pidStartTime(root + "/1/stat")
-	agent, err2 := pidStartTime(fmt.Sprintf("/proc/%d/stat", r.Box.PID()))
-	if err := errors.Join(err1, err2); err != nil {
-		return false, "", err
-	}
 	n, err := pidCountDirs(root)
 	if err != nil {
+		return false, "", err
+	}
+	one, err1 := pidStartTime(root + "/1/stat")
+	if errors.Is(err1, fs.ErrNotExist) {
+		// A proc of another PID namespace, whose init is gone (unshare
+		// --pid --fork mount -t proc ...): it lists no PID 1 at all.
+		return false, fmt.Sprintf("/proc inside lists %d processes and no PID 1, so PID 1 is not the agent: it is the proc of another PID namespace, not the sandbox's", n), nil
+	}
+	agent, err2 := pidStartTime(fmt.Sprintf("/proc/%d/stat", r.Box.PID()))
+	if err := errors.Join(err1, err2); err != nil {
 		return false, "", err
 	}
 	if one != agent {
@@ -220,7 +240,7 @@ func pidFacts(o lessons.Observation) []lessons.Fact {
 	child, childOK := lessons.PositiveInt(o.Extra[pidOrphanChild])
 	g, gok := lessons.ProcByPID(o.Sandbox.Procs, grand)
 	_, cok := lessons.ProcByPID(o.Sandbox.Procs, child)
-	fs = append(fs, lessons.NewFact("An orphan is re-parented to the namespace's PID 1",
+	fs = append(fs, lessons.NewFact("An orphan whose parent was inside is re-parented to the init of its parent's PID namespace, the sandbox's PID 1",
 		grand > 1 && gok && childOK && child > 1 && child != grand && !cok && g.PPID == 1,
 		"child %d exited; grandchild %d has PPID %d", child, grand, g.PPID))
 

@@ -9,5 +9,10 @@ import (
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
-	lessontest.Play(t, lessontest.Lesson(t, "pid", Logic), lessontest.Want{Right: 0, Facts: 8})
+	lessontest.Play(t, lessontest.Lesson(t, "pid", Logic), lessontest.Want{Right: 0, Facts: 8, Wrong: []lessontest.Attempt{
+		// The host's proc, bound again: still lists the host's processes.
+		{Cmd: "mount --bind /proc /proc", Says: "still the host's PID namespace"},
+		// A proc of yet another PID namespace, whose init has exited.
+		{Cmd: "unshare --pid --fork mount -t proc proc /proc", Says: "PID 1 is not the agent"},
+	}})
 }

@@ -106,6 +106,13 @@ func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	case !ok || top.FSType != "tmpfs":
 		return false, fmt.Sprintf("the newest mount at %s inside is %s, not tmpfs", mntChallenge, top.FSType), nil
 	}
+	// Every tmpfs instance has a device number of its own: a bind of a
+	// host's tmpfs (/dev/shm, say) shows the host's files, not new ones.
+	if where, err := lessons.HostMountOf(r.Box.PID(), top.ID); err != nil {
+		return false, "", err
+	} else if where != "" {
+		return false, fmt.Sprintf("the tmpfs on %s inside is the host's %s, bound there: the same file system, so the host sees every file in it; a tmpfs of its own is a new one", mntChallenge, where), nil
+	}
 	return true, fmt.Sprintf("the sandbox's %s is a tmpfs of its own (mount %d); the host still has %s mount(s) there", mntChallenge, top.ID, hostNow), nil
 }
 

@@ -15,7 +15,12 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
 	// The kernel's answer to the prediction is 1: lo, DOWN.
-	sess, o := lessontest.Play(t, lessontest.Lesson(t, "net", Logic), lessontest.Want{Right: 1})
+	sess, o := lessontest.Play(t, lessontest.Lesson(t, "net", Logic), lessontest.Want{Right: 1, Wrong: []lessontest.Attempt{
+		// Turning the link off and on adds no route; a default route
+		// through lo leads nowhere.
+		{Cmd: "ip link set eth0 down; ip link set eth0 up; sleep 1", Says: "no route to the host's address"},
+		{Cmd: "ip route add default dev lo", Says: "does not leave through eth0"},
+	}})
 	hostEnd := o.Extra[netHostEnd]
 	if !strings.HasPrefix(hostEnd, "nslab") {
 		t.Fatalf("host end of the veth %q", hostEnd)

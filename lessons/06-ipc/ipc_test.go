@@ -12,7 +12,10 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
 	// The kernel's answer to the prediction is 1: separate tables.
-	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1})
+	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1, Wrong: []lessontest.Attempt{
+		{Cmd: "mount -t tmpfs mqueue /mnt && ls -l /mnt", Says: "is not listed inside"},
+		{Cmd: "unshare --ipc mount -t mqueue mqueue /mnt && ls -l /mnt", Says: "is not listed inside"},
+	}})
 	// The queue made inside must not be on the host, before or after the
 	// challenge's mount.
 	if on, err := sandbox.MQueueExists(ipcMQName); err != nil || on {

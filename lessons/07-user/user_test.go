@@ -13,7 +13,10 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
 	// The kernel's answer to the prediction is 0: root inside only.
-	_, o := lessontest.Play(t, lessontest.Lesson(t, "user", Logic), lessontest.Want{Right: 0})
+	_, o := lessontest.Play(t, lessontest.Lesson(t, "user", Logic), lessontest.Want{Right: 0, Wrong: []lessontest.Attempt{
+		{Cmd: "unshare --uts hostname userlab", Says: `not "userlab"`},
+		{Cmd: "domainname userlab", Says: `not "userlab"`},
+	}})
 	// As root, the agent must be nobody on the host: read it here too,
 	// independently of the lesson's own Extra.
 	if got := o.Extra[userOutsideUID]; got != strconv.Itoa(userNobody) {

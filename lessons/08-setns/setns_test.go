@@ -12,7 +12,10 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
 	// The kernel's answer to the prediction is 1: only pid_for_children.
-	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "setns", Logic), lessontest.Want{Right: 1})
+	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "setns", Logic), lessontest.Want{Right: 1, Wrong: []lessontest.Attempt{
+		{Cmd: "unshare --uts hostname joined", Says: `not "joined"`},
+		{Cmd: "domainname joined", Says: `not "joined"`},
+	}})
 	// The EINVAL of the wrong nstype and of the user namespace are in the
 	// trace the learner sees, from the joiner.
 	var einval []string

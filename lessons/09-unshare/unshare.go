@@ -197,8 +197,10 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 		"%d processes in %s", len(o.Sandbox.Procs), pfc.Label("pid")))
 
 	tr := strings.Split(ex[unshareMntTrace], "\n")
-	fsFirst := len(tr) >= 2 && tr[0] == "unshare(CLONE_FS) = 0" && tr[1] == "unshare(CLONE_NEWNS) = 0"
-	fs = append(fs, lessons.NewFact("in a multithreaded process unshare(CLONE_NEWNS) needs unshare(CLONE_FS) first: the trace shows both", fsFirst,
+	// unshare(2): CLONE_NEWNS implies CLONE_FS, so one call suffices in a
+	// multithreaded process.
+	nsAlone := len(tr) == 1 && tr[0] == "unshare(CLONE_NEWNS) = 0"
+	fs = append(fs, lessons.NewFact("in a multithreaded process unshare(CLONE_NEWNS) succeeds on its own: it implies CLONE_FS", nsAlone,
 		"%s", strings.ReplaceAll(ex[unshareMntTrace], "\n", "; ")))
 
 	threads, _ := strconv.Atoi(ex[unshareThreads])

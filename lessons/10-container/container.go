@@ -182,6 +182,11 @@ func containerCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, er
 	if !ok || m.FSType != "tmpfs" || lessons.MountCount(sb.Mounts, "/tmp") <= lessons.MountCount(host.Mounts, "/tmp") {
 		return false, "no tmpfs of the container's own is mounted on /tmp", nil
 	}
+	if where, err := lessons.HostMountOf(r.Box.PID(), m.ID); err != nil {
+		return false, "", err
+	} else if where != "" {
+		return false, fmt.Sprintf("the tmpfs on /tmp inside is the host's %s, bound there: the same file system, so the host sees every file in it; a tmpfs of the container's own is a new one", where), nil
+	}
 	if _, err := os.Stat(containerFile); err == nil {
 		return false, containerFile + " exists on the host: it was written before the mount (remove it there, mount, then write)", nil
 	}

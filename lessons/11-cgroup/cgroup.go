@@ -201,15 +201,56 @@ func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error
 		}
 		return false, fmt.Sprintf("no new cgroup2 mount on %s in the sandbox: the top mount there is %s", cgroupTarget, what), nil
 	}
-	detail := fmt.Sprintf("a cgroup2 mount (id %d) is on top of %s in the sandbox; the host's mounts there are unchanged", top.ID, cgroupTarget)
 	// The root field of mountinfo is rendered relative to the reader's
-	// cgroup namespace: read from the host it names the real cgroup.
-	if f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", r.Box.PID())); err == nil {
-		infos, err := mountinfo.GetMountsFromReader(f, func(in *mountinfo.Info) (skip, stop bool) { return in.ID != top.ID, false })
-		f.Close()
-		if err == nil && len(infos) == 1 {
-			detail += fmt.Sprintf("; read from the host its root is %s, from inside /", infos[0].Root)
+	// cgroup namespace: read from the host it names the real cgroup. A
+	// fresh mount made inside has the namespace's root, the agent's own
+	// cgroup; a bind of the host's mount has the host's whole tree.
+	root, err := cgroupMountRoot(r.Box.PID(), top.ID)
+	if err != nil {
+		return false, "", err
+	}
+	own, err := cgroupV2Path(r.Box.PID())
+	if err != nil {
+		return false, "", err
+	}
+	if root != own {
+		return false, fmt.Sprintf("the cgroup2 mount on top of %s (id %d) shows the host's cgroup tree from %s, not the namespace's own: a bind of an existing mount keeps its root, only a new mount of cgroup2 made inside starts at the namespace's root",
+			cgroupTarget, top.ID, root), nil
+	}
+	detail := fmt.Sprintf("a cgroup2 mount (id %d) is on top of %s in the sandbox; the host's mounts there are unchanged; read from the host its root is %s, from inside /",
+		top.ID, cgroupTarget, root)
+	return true, detail, nil
+}
+
+// cgroupMountRoot is the root field of mount id in pid's mountinfo, read
+// from the host (so relative to the host's cgroup namespace).
+func cgroupMountRoot(pid, id int) (string, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	defer f.Close()
+	infos, err := mountinfo.GetMountsFromReader(f, func(in *mountinfo.Info) (skip, stop bool) { return in.ID != id, false })
+	if err != nil {
+		return "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	if len(infos) != 1 {
+		return "", fmt.Errorf("mount %d is gone from the sandbox: %w", id, sandbox.ErrParse)
+	}
+	return infos[0].Root, nil
+}
+
+// cgroupV2Path is pid's cgroup v2 path ("0::" line of /proc/PID/cgroup),
+// read from the host.
+func cgroupV2Path(pid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the agent's cgroup: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			return p, nil
 		}
 	}
-	return true, detail, nil
+	return "", fmt.Errorf("the agent has no cgroup v2 line: %w", sandbox.ErrParse)
 }

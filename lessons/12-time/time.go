@@ -219,7 +219,7 @@ func timeFacts(o lessons.Observation) []lessons.Fact {
 	if sc != nil {
 		offs = sc.Offsets
 	}
-	fs = append(fs, lessons.NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, written once", offs == wantOffsets,
+	fs = append(fs, lessons.NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, as last written before a process entered", offs == wantOffsets,
 		"%q", offs))
 	fs = append(fs, lessons.NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[timeSecondErrno] == "EACCES",
 		"writing \"boottime %d 0\" afterwards: %q", timeSecondOffset, ex[timeSecondErrno]))
@@ -261,7 +261,10 @@ func timeAnswer(o lessons.Observation) (int, string) {
 }
 
 // timeMember finds a process of the sandbox, other than the agent, that
-// is in the agent's time_for_children namespace, and describes it.
+// is in the agent's time_for_children namespace, and describes it. When
+// there is none it says, in the learner's terms, where the likely attempts
+// went: a sleep in a time namespace of its own (unshare --time made it),
+// or one in the host's, where the learner's shell is.
 func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
 	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewPIDs)
 	if err != nil {
@@ -271,18 +274,36 @@ func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	target := ids["time_for_children"]
+	target, hostTime := ids["time_for_children"], ids["time"]
+	var own, inHost []string
 	for _, p := range snap.Procs {
 		if p.HostPID == r.Box.PID() {
 			continue
 		}
 		pids, err := sandbox.ReadIDs(p.HostPID)
-		if err != nil || pids["time"] != target {
-			continue
+		if err != nil {
+			continue // exited meanwhile
 		}
-		offs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/timens_offsets", p.HostPID))
-		return fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
-			strings.Join(strings.Fields(string(offs)), " ")), true
+		switch pids["time"] {
+		case target:
+			offs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/timens_offsets", p.HostPID))
+			return fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
+				strings.Join(strings.Fields(string(offs)), " ")), true
+		case hostTime:
+			if p.Comm != "sh" && p.Comm != "bash" && p.Comm != "zsh" && p.Comm != "dash" {
+				inHost = append(inHost, fmt.Sprintf("PID %d (%s)", p.PID, p.Comm))
+			}
+		default:
+			own = append(own, fmt.Sprintf("PID %d (%s) in %s", p.PID, p.Comm, pids["time"].Label("time")))
+		}
+	}
+	switch {
+	case len(own) > 0:
+		return fmt.Sprintf("%s: that is a time namespace of its own, made afresh (with no offsets set), not the agent's time_for_children %s",
+			strings.Join(own, ", "), target.Label("time")), false
+	case len(inHost) > 0:
+		return fmt.Sprintf("%s: in the host's time namespace, where your shell is too, not in the agent's time_for_children %s",
+			strings.Join(inHost, ", "), target.Label("time")), false
 	}
 	return fmt.Sprintf("no process of the sandbox is in %s (the agent's time_for_children) right now; %d processes looked at",
 		target.Label("time"), len(snap.Procs)), false

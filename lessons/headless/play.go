@@ -174,6 +174,17 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 			}
 			p.obj("experiments", map[string]any{"commands": l.Experiments})
 
+		case lessons.PartRecap:
+			// The rules the lesson stated, each with where the man pages
+			// say it: the Read: line above names the pages, this the places.
+			if len(l.Claims) > 0 {
+				p.text("\nThe rules, and where the man pages state them:\n")
+				for _, c := range l.Claims {
+					p.text("  - %s — %s, %s\n", c.Rule, c.Source, c.Section)
+				}
+			}
+			p.obj("claims", map[string]any{"claims": l.Claims})
+
 		case lessons.PartChallenge:
 			if !observed {
 				return res, fmt.Errorf("challenge before observe: %w", lessons.ErrNotPerformed)

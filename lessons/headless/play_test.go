@@ -122,7 +122,7 @@ func TestRunnerJSON(t *testing.T) {
 		types[typ]++
 		last = m
 	}
-	for _, want := range []string{"lesson", "part", "prediction", "command", "event", "observation", "fact", "verdict", "experiments", "challenge", "solution", "check", "result"} {
+	for _, want := range []string{"lesson", "part", "prediction", "command", "event", "observation", "fact", "verdict", "experiments", "challenge", "solution", "check", "claims", "result"} {
 		if types[want] == 0 {
 			t.Errorf("no %q line (got %v)", want, types)
 		}

@@ -22,7 +22,7 @@ import (
 )
 
 // stepTimeout bounds one walk or one headless run.
-const stepTimeout = time.Minute
+const stepTimeout = 3 * time.Minute
 
 // Main is a lesson test package's TestMain: agents re-execute the test
 // binary through /proc/self/exe, and the hidden entry must run first.
@@ -86,6 +86,11 @@ type Want struct {
 	Right int
 	// Facts is how many facts the lesson states; 0 means at least one.
 	Facts int
+	// Wrong are plausible wrong answers to the challenge (Play needs at
+	// least two). When set, Walk also holds the lesson's shells to its
+	// data and runs every suggested experiment (see Experiments) before
+	// trying them.
+	Wrong []Attempt
 }
 
 // Play is a lesson's whole privileged test: as root, with the host
@@ -100,6 +105,9 @@ func Play(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.
 	eng := Engine(t)
 	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
 	defer cancel()
+	if len(want.Wrong) < 2 {
+		t.Errorf("lesson %s: %d wrong attempts at its challenge, want at least 2", l.ID, len(want.Wrong))
+	}
 	s, o := Walk(t, ctx, eng, l, want)
 	Headless(t, ctx, eng, l, want)
 	return s, o
@@ -171,6 +179,11 @@ func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 	}
 	// Paused at the challenge, sandboxes live: the views against the tools.
 	AgainstTools(t, ctx, s)
+	if want.Wrong != nil {
+		ShellNamespaces(t, ctx, s, l)
+		Experiments(t, ctx, s, l)
+		WrongAttempts(t, ctx, s, want.Wrong)
+	}
 	if err := s.Solve(ctx); err != nil {
 		t.Fatalf("solve: %v", err)
 	}

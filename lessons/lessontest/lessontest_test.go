@@ -154,3 +154,58 @@ func TestWalkFailsOnAWrongLesson(t *testing.T) {
 		})
 	}
 }
+
+// TestTriedFailsOnAWrongLesson shows each check on experiments, wrong
+// attempts and the offered shells failing on a lesson wrong in that one
+// way, and passing on the right one.
+func TestTriedFailsOnAWrongLesson(t *testing.T) {
+	NeedRoot(t)
+	t.Cleanup(HostUnchanged(t))
+	eng := Engine(t)
+	wrong := []Attempt{{Cmd: "hostname other", Says: "is named other"}, {Cmd: "domainname solved", Says: "is named other"}}
+	right := func() lessons.Lesson {
+		l := tiny(nil, nil, nil, nil)
+		l.ShellNew = []string{"uts"}
+		l.Experiments = []string{"hostname", "hostname exp; hostname"}
+		return l
+	}
+	play := func(l lessons.Lesson, want Want) string {
+		return record(t, func(tb testing.TB) {
+			ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+			defer cancel()
+			Walk(tb, ctx, eng, l, want)
+		})
+	}
+	if got := play(right(), Want{Right: 0, Wrong: wrong}); got != "" {
+		t.Fatalf("the right lesson fails: %s", got)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*lessons.Lesson, *Want)
+		says string
+	}{
+		{"experiment fails", func(l *lessons.Lesson, _ *Want) { l.Experiments = append(l.Experiments, "false") }, `experiment "false": exit status 1`},
+		{"experiment silent", func(l *lessons.Lesson, _ *Want) { l.Experiments = append(l.Experiments, "true") }, `experiment "true" printed nothing`},
+		{"experiment holds output", func(l *lessons.Lesson, _ *Want) { l.Experiments = append(l.Experiments, "sleep 4 & echo started") },
+			"holds its output open"},
+		{"experiment solves", func(l *lessons.Lesson, _ *Want) { l.Experiments = append(l.Experiments, "hostname solved; hostname") },
+			"the experiments alone solve the challenge"},
+		{"one wrong attempt", func(_ *lessons.Lesson, w *Want) { w.Wrong = wrong[:1] }, "want at least 2"},
+		{"wrong attempt accepted", func(_ *lessons.Lesson, w *Want) {
+			w.Wrong = append([]Attempt{{Cmd: "hostname solved", Says: "x"}}, wrong...)
+		}, `the check accepts the wrong attempt "hostname solved"`},
+		{"check says something else", func(_ *lessons.Lesson, w *Want) {
+			w.Wrong = []Attempt{{Cmd: "hostname other", Says: "the domain"}, wrong[1]}
+		}, `does not say "the domain"`},
+		{"shell_new too short", func(l *lessons.Lesson, _ *Want) { l.ShellNew = nil }, "uts is uts:["},
+		{"shell_new too long", func(l *lessons.Lesson, _ *Want) { l.ShellNew = []string{"uts", "net"} }, "net is net:["},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, w := right(), Want{Right: 0, Wrong: append([]Attempt(nil), wrong...)}
+			c.edit(&l, &w)
+			if got := play(l, w); !strings.Contains(got, c.says) {
+				t.Errorf("the walker did not say %q; it said:\n%s", c.says, got)
+			}
+		})
+	}
+}
