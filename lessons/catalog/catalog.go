@@ -22,6 +22,7 @@ import (
 	container "github.com/nslab/nslab/lessons/10-container"
 	cgroup "github.com/nslab/nslab/lessons/11-cgroup"
 	time "github.com/nslab/nslab/lessons/12-time"
+	rootfs "github.com/nslab/nslab/lessons/13-rootfs"
 )
 
 // Logics is the registry: each lesson id with the function that builds its
@@ -41,6 +42,7 @@ func Logics() map[string]func() lessons.Logic {
 		"container": container.Logic,
 		"cgroup":    cgroup.Logic,
 		"time":      time.Logic,
+		"rootfs":    rootfs.Logic,
 	}
 }
 
