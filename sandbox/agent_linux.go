@@ -248,6 +248,10 @@ func (a *agent) handle(r request) reply {
 		if ok, err = a.handleRootfs(r); ok {
 			break
 		}
+		if r.Op == opSpawnMountNS {
+			rep.PIDs, err = a.spawnMountNS()
+			break
+		}
 		err = fmt.Errorf("%w: unknown agent operation %q", ErrBadInput, r.Op)
 	}
 	rep.Err = toWire(r.Op, err)

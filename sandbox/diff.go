@@ -31,6 +31,7 @@ import (
 //   - user: "uid_map", "gid_map", "setgroups", "euid", "egid", "capabilities"
 //   - cgroup: "cgroup"
 //   - time: "monotonic", "boottime" (equal within a second), "offsets"
+//   - peers: "peer group N" for each shared:N or master:N (peers.go)
 func Diff(host, sb Snapshot, v View) []Delta {
 	ds := diffView(host, sb, v)
 	// Rows end up on a terminal. Whatever a sandbox's root put into a
@@ -93,6 +94,8 @@ func diffView(host, sb Snapshot, v View) []Delta {
 		return diffRows([]row{{key: "cgroup", val: host.Cgroup}}, []row{{key: "cgroup", val: sb.Cgroup}})
 	case ViewTime:
 		return diffTime(host.Clocks, sb.Clocks)
+	case ViewPeers:
+		return diffRows(peerRows(host.Mounts), peerRows(sb.Mounts))
 	}
 	return nil
 }
