@@ -31,8 +31,8 @@ const (
 	propagationBack       = "/back"           // mounted under slave: it does not go back
 	propagationChallenge  = "/challenge"      // the challenge's mount, under src
 
-	propagationOther      = "propagation.other_pid"   // the second namespace's process
-	propagationOtherNS    = "propagation.other_mnt"   // its mount namespace, live
+	propagationOther      = "propagation.other_pid"    // the second namespace's process
+	propagationOtherNS    = "propagation.other_mnt"    // its mount namespace, live
 	propagationOtherMnts  = "propagation.other_mounts" // its mounts under /mnt, live
 	propagationUnbindBind = "propagation.unbindable_bind"
 )
@@ -117,7 +117,7 @@ func propagationExtra(_ context.Context, r *lessons.Sandboxes) (map[string]strin
 	if err != nil {
 		return nil, fmt.Errorf("the second mount namespace: %w", err)
 	}
-	ms, err := mountinfo.PidMountInfo(pid)
+	ms, err := pidMounts(pid)
 	if err != nil {
 		return nil, fmt.Errorf("the second namespace's mount table: %w", err)
 	}
@@ -254,7 +254,7 @@ func propagationCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, 
 	if err != nil {
 		return false, "", lessons.ErrNotPerformed
 	}
-	other, err := mountinfo.PidMountInfo(pid)
+	other, err := pidMounts(pid)
 	if err != nil {
 		return false, "", fmt.Errorf("the second namespace's mount table: %w", err)
 	}
@@ -273,7 +273,7 @@ func propagationCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, 
 
 // mountDev is the major:minor of the topmost mount at p in the sandbox.
 func mountDev(r *lessons.Sandboxes, p string) (string, error) {
-	ms, err := mountinfo.PidMountInfo(r.Box.PID())
+	ms, err := pidMounts(r.Box.PID())
 	if err != nil {
 		return "", fmt.Errorf("the sandbox's mount table: %w", err)
 	}
@@ -289,3 +289,13 @@ func mountDev(r *lessons.Sandboxes, p string) (string, error) {
 	return dev, nil
 }
 
+// pidMounts reads /proc/PID/mountinfo: the mount table of pid's namespace
+// as that process sees it.
+func pidMounts(pid int) ([]*mountinfo.Info, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mountinfo.GetMountsFromReader(f, nil)
+}
