@@ -43,6 +43,10 @@ type agent struct {
 	// orphanHold keeps the orphan maker alive until the engine has
 	// translated its pid and tid.
 	orphanHold io.WriteCloser
+	// own holds the device numbers of the tmpfs mounts this agent made
+	// for a root file system (rootfs_linux.go): the only places it creates
+	// files.
+	own map[uint64]bool
 }
 
 // warmPidfdProbe makes sure Go's one-time pidfd probe is behind us. The
@@ -240,6 +244,14 @@ func (a *agent) handle(r request) reply {
 		err = a.bind(r.Name, r.Path)
 	case opExit:
 	default:
+		var ok bool
+		if ok, err = a.handleRootfs(r); ok {
+			break
+		}
+		if r.Op == opSpawnMountNS {
+			rep.PIDs, err = a.spawnMountNS()
+			break
+		}
 		err = fmt.Errorf("%w: unknown agent operation %q", ErrBadInput, r.Op)
 	}
 	rep.Err = toWire(r.Op, err)

@@ -33,6 +33,7 @@ import (
 //     line and "v1 CONTROLLERS" ("v1 memory") for each v1 hierarchy; a
 //     snapshot without its lines (made by hand) has one row, "cgroup"
 //   - time: "monotonic", "boottime" (equal within a second), "offsets"
+//   - peers: "peer group N" for each shared:N or master:N (peers.go)
 func Diff(host, sb Snapshot, v View) []Delta {
 	ds := diffView(host, sb, v)
 	// Rows end up on a terminal. Whatever a sandbox's root put into a
@@ -95,6 +96,8 @@ func diffView(host, sb Snapshot, v View) []Delta {
 		return diffRows(cgroupRows(host), cgroupRows(sb))
 	case ViewTime:
 		return diffTime(host.Clocks, sb.Clocks)
+	case ViewPeers:
+		return diffRows(peerRows(host.Mounts), peerRows(sb.Mounts))
 	}
 	return nil
 }

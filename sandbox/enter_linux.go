@@ -16,6 +16,7 @@ const (
 	envEnterLabel = "_NSLAB_ENTER_LABEL"
 	envEnterShell = "_NSLAB_ENTER_SHELL"
 	envTraceFD    = "_NSLAB_TRACE_FD"
+	envEnterBound = "_NSLAB_ENTER_CAPBND" // the agent's bounding set, hex
 )
 
 // ErrNoEnter is returned where this nslab was built without cgo and so
@@ -45,6 +46,12 @@ func (s *Sandbox) ShellCommand(argv ...string) (*exec.Cmd, error) {
 	// goes along separately, for chooseShell to check inside the sandbox.
 	root := os.Geteuid() == 0
 	cmd.Env = append(shellEnv(os.Environ(), root, rootHome()), envEnterPID+"="+strconv.Itoa(s.pid), envEnterLabel+"="+label, envEnterShell+"="+os.Getenv("SHELL"))
+	// The shell takes the agent's bounding set: a sandbox that dropped
+	// capabilities (the rootfs lesson) must not get them back through a
+	// shell entered from the host, as runc exec applies the container's.
+	if bnd, err := capBound(s.pid); err == nil {
+		cmd.Env = append(cmd.Env, envEnterBound+"="+strconv.FormatUint(bnd, 16))
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd, nil
 }
@@ -71,8 +78,10 @@ func runEnter(args []string) int {
 	shell := os.Getenv(envEnterShell)
 	os.Unsetenv(envEnterPID)
 	os.Unsetenv(envEnterLabel)
+	bound := os.Getenv(envEnterBound)
 	os.Unsetenv(envEnterShell)
 	os.Unsetenv(envTraceFD) // the constructor already did the handshake
+	os.Unsetenv(envEnterBound)
 	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2
@@ -97,6 +106,10 @@ func runEnter(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "nslab: %s is not in the sandbox: %v\n", args[0], err)
 		return 127
+	}
+	if err := limitBound(bound); err != nil {
+		fmt.Fprintln(os.Stderr, "nslab:", err)
+		return 1
 	}
 	// This process is already inside every namespace (the constructor
 	// forked if a PID namespace was joined), so the shell simply replaces it.

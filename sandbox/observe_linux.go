@@ -49,7 +49,7 @@ func ObserveSelf(views []View) Snapshot {
 		case ViewPIDs:
 			// Filled by the caller: a PID namespace's members are best
 			// listed from the host's /proc (ObserveProcs).
-		case ViewMount:
+		case ViewMount, ViewPeers:
 			s.Mounts, err = getMounts()
 		case ViewNet:
 			s.Links, s.Routes, err = readNet()

@@ -151,6 +151,6 @@ func newEvent(syscall string, args []string, ret int64, err error) Event {
 // TraceSyscalls lists every syscall a trace event can name: what strace
 // must watch to confirm a trace (TestTraceMatchesStrace).
 func TraceSyscalls() []string {
-	return []string{"clone", "clone3", "unshare", "setns", "openat", "write", "mount", "umount2",
+	return []string{"clone", "clone3", "unshare", "setns", "openat", "write", "mount", "umount2", "pivot_root", "prctl",
 		"sethostname", "setdomainname", "socket", "sendto", "shmget", "msgget", "mq_open"}
 }

@@ -19,11 +19,12 @@ const (
 	ViewUser  View = "user"  // uid/gid maps, credentials, capabilities
 	ViewCgrp  View = "cgroup"
 	ViewTime  View = "time"
+	ViewPeers View = "peers" // mount peer groups: members and slaves of each shared:N
 )
 
 // AllViews lists every view in display order.
 func AllViews() []View {
-	return []View{ViewIDs, ViewUTS, ViewPIDs, ViewMount, ViewNet, ViewIPC, ViewUser, ViewCgrp, ViewTime}
+	return []View{ViewIDs, ViewUTS, ViewPIDs, ViewMount, ViewNet, ViewIPC, ViewUser, ViewCgrp, ViewTime, ViewPeers}
 }
 
 // Snapshot is what one side (the host, or a sandbox) sees at one moment.

@@ -172,8 +172,8 @@ func TestListOneLessonALineInOrder(t *testing.T) {
 		t.Fatal(r)
 	}
 	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
-	if len(lines) != 12 {
-		t.Fatalf("%d lines, want 12:\n%s", len(lines), r.stdout)
+	if n := len(catalog.Logics()); len(lines) != n {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), n, r.stdout)
 	}
 	var ids []string
 	for _, l := range lines {
@@ -201,7 +201,7 @@ func TestListJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	if len(got) != 12 {
+	if len(got) != len(catalog.Logics()) {
 		t.Fatalf("%d lessons", len(got))
 	}
 	for i, e := range got {
@@ -372,7 +372,7 @@ func TestProgressResetNeedsConfirmation(t *testing.T) {
 	env := []string{"HOME=" + home}
 
 	r := nslab(t, invocation{args: []string{"progress"}, env: env})
-	if r.code != 0 || !strings.Contains(r.stdout, "1 of 12 lessons done") || !strings.Contains(r.stdout, "in-progress") {
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("1 of %d lessons done", len(catalog.Logics()))) || !strings.Contains(r.stdout, "in-progress") {
 		t.Fatalf("progress:\n%s", r)
 	}
 	devnull, err := os.Open(os.DevNull)
@@ -487,7 +487,7 @@ func TestDoctorAsRoot(t *testing.T) {
 			t.Errorf("doctor does not mention lesson %s", id)
 		}
 	}
-	if !strings.Contains(r.stdout, "All 12 lessons can run here as root.") {
+	if !strings.Contains(r.stdout, fmt.Sprintf("All %d lessons can run here as root.", len(catalog.Logics()))) {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
 	r = nslab(t, invocation{args: []string{"doctor", "--json"}})
@@ -500,7 +500,7 @@ func TestDoctorAsRoot(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 {
 		t.Fatalf("%v\n%s", err, r)
 	}
-	if !rep.OK || rep.Machine.EUID != 0 || len(rep.Lessons) != 12 || len(rep.Checks) == 0 {
+	if !rep.OK || rep.Machine.EUID != 0 || len(rep.Lessons) != len(catalog.Logics()) || len(rep.Checks) == 0 {
 		t.Fatalf("report: ok=%v euid=%d lessons=%d", rep.OK, rep.Machine.EUID, len(rep.Lessons))
 	}
 	for _, la := range rep.Lessons {

@@ -22,6 +22,8 @@ import (
 	container "github.com/nslab/nslab/lessons/10-container"
 	cgroup "github.com/nslab/nslab/lessons/11-cgroup"
 	time "github.com/nslab/nslab/lessons/12-time"
+	rootfs "github.com/nslab/nslab/lessons/13-rootfs"
+	propagation "github.com/nslab/nslab/lessons/14-propagation"
 )
 
 // Logics is the registry: each lesson id with the function that builds its
@@ -29,18 +31,20 @@ import (
 // and every entry a folder (the content lint checks both ways).
 func Logics() map[string]func() lessons.Logic {
 	return map[string]func() lessons.Logic{
-		"overview":  overview.Logic,
-		"uts":       uts.Logic,
-		"pid":       pid.Logic,
-		"mnt":       mnt.Logic,
-		"net":       net.Logic,
-		"ipc":       ipc.Logic,
-		"user":      user.Logic,
-		"setns":     setns.Logic,
-		"unshare":   unshare.Logic,
-		"container": container.Logic,
-		"cgroup":    cgroup.Logic,
-		"time":      time.Logic,
+		"overview":    overview.Logic,
+		"uts":         uts.Logic,
+		"pid":         pid.Logic,
+		"mnt":         mnt.Logic,
+		"net":         net.Logic,
+		"ipc":         ipc.Logic,
+		"user":        user.Logic,
+		"setns":       setns.Logic,
+		"unshare":     unshare.Logic,
+		"container":   container.Logic,
+		"cgroup":      cgroup.Logic,
+		"time":        time.Logic,
+		"rootfs":      rootfs.Logic,
+		"propagation": propagation.Logic,
 	}
 }
 

@@ -137,16 +137,15 @@ func ZeroLimit(m sandbox.Machine, kind string) sandbox.Machine {
 	return m
 }
 
-// Catalog is the lesson catalogue, which the fixtures' expectations
-// assume has 12 lessons.
+// Catalog is the lesson catalogue the fixtures' expectations are held to.
 func Catalog(t testing.TB) []lessons.Lesson {
 	t.Helper()
 	ls, err := catalog.All()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ls) != 12 {
-		t.Fatalf("%d lessons", len(ls))
+	if len(ls) == 0 {
+		t.Fatal("the catalogue is empty")
 	}
 	return ls
 }

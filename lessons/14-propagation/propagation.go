@@ -1,0 +1,301 @@
+// Package propagation is lesson 14, "Mount propagation: what mounts
+// share": its Go logic. Its text and prompts are lesson.md and lesson.toml
+// beside this file; package catalog registers Logic. It may import
+// lessons and sandbox, never another lesson, catalog or ui.
+package propagation
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
+)
+
+const (
+	// propagationWork is the workspace: a tmpfs of the sandbox's own over
+	// /mnt, in its mount namespace only (private from the host's).
+	propagationWork       = "/mnt"
+	propagationSrc        = "/mnt/src"        // shared: the peer group's first member
+	propagationPeer       = "/mnt/peer"       // a bind of src: the same peer group
+	propagationSlave      = "/mnt/slave"      // a bind of src made a slave: master:N
+	propagationPrivate    = "/mnt/private"    // a bind of src made private
+	propagationUnbindable = "/mnt/unbindable" // a tmpfs that may not be bound
+	propagationCopy       = "/mnt/copy"       // where the refused bind of it would go
+	propagationEvent      = "/event"          // mounted under src: it propagates
+	propagationBack       = "/back"           // mounted under slave: it does not go back
+	propagationChallenge  = "/challenge"      // the challenge's mount, under src
+
+	propagationOther      = "propagation.other_pid"    // the second namespace's process
+	propagationOtherNS    = "propagation.other_mnt"    // its mount namespace, live
+	propagationOtherMnts  = "propagation.other_mounts" // its mounts under /mnt, live
+	propagationUnbindBind = "propagation.unbindable_bind"
+)
+
+// Logic makes a private mount namespace (the engine makes it private from
+// the host first), builds shared, peer, slave, private and unbindable
+// mounts in a tmpfs of its own, clones a second mount namespace from it,
+// and sends mount events through the groups.
+func Logic() lessons.Logic {
+	return lessons.Logic{
+		// No PID namespace: the second namespace's process is then known
+		// by its host PID, and its mount table read from the host.
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewNS, Label: "propagation"},
+		Perform: propagationPerform,
+		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewPeers, sandbox.ViewMount},
+		Extra:   propagationExtra,
+		Facts:   propagationFacts,
+		Answer:  propagationAnswer,
+		Check:   propagationCheck,
+	}
+}
+
+func propagationPerform(ctx context.Context, r *lessons.Sandboxes) error {
+	sb := r.Box
+	steps := []func() error{
+		func() error { return sb.OwnTmpfs(ctx, propagationWork) },
+		func() error { return sb.OwnTmpfs(ctx, propagationSrc) },
+		func() error { return sb.SetPropagation(ctx, propagationSrc, sandbox.PropagationShared) },
+	}
+	for _, b := range []struct{ at, prop string }{
+		{propagationPeer, ""},
+		{propagationSlave, sandbox.PropagationSlave},
+		{propagationPrivate, sandbox.PropagationPrivate},
+	} {
+		steps = append(steps,
+			func() error { return sb.Mkdir(ctx, b.at) },
+			func() error { return sb.Bind(ctx, propagationSrc, b.at) })
+		if b.prop != "" {
+			steps = append(steps, func() error { return sb.SetPropagation(ctx, b.at, b.prop) })
+		}
+	}
+	steps = append(steps,
+		func() error { return sb.OwnTmpfs(ctx, propagationUnbindable) },
+		func() error { return sb.SetPropagation(ctx, propagationUnbindable, sandbox.PropagationUnbindable) },
+		func() error { return sb.Mkdir(ctx, propagationCopy) },
+		func() error {
+			// The kernel refuses (EINVAL): kept as the outcome, not an error.
+			err := sb.Bind(ctx, propagationUnbindable, propagationCopy)
+			r.Set(propagationUnbindBind, lessons.Outcome("bound", err))
+			return nil
+		},
+		func() error {
+			pid, err := sb.SpawnMountNS(ctx)
+			r.Set(propagationOther, strconv.Itoa(pid))
+			return err
+		},
+		func() error { return sb.OwnTmpfs(ctx, propagationSrc+propagationEvent) },
+		func() error { return sb.OwnTmpfs(ctx, propagationSlave+propagationBack) },
+	)
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// otherMount is one line of the second namespace's mountinfo.
+type otherMount struct {
+	Mountpoint string
+	Shared     int
+	Master     int
+	Dev        string // major:minor
+}
+
+func propagationExtra(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
+	pid, err := strconv.Atoi(r.Get(propagationOther))
+	if err != nil || pid <= 0 {
+		return nil, lessons.ErrNotPerformed
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	if err != nil {
+		return nil, fmt.Errorf("the second mount namespace: %w", err)
+	}
+	ms, err := pidMounts(pid)
+	if err != nil {
+		return nil, fmt.Errorf("the second namespace's mount table: %w", err)
+	}
+	var lines []string
+	for _, m := range ms {
+		if m.Mountpoint == propagationWork || strings.HasPrefix(m.Mountpoint, propagationWork+"/") {
+			lines = append(lines, fmt.Sprintf("%s|%s|%d:%d", m.Mountpoint, m.Optional, m.Major, m.Minor))
+		}
+	}
+	return map[string]string{propagationOtherNS: ns, propagationOtherMnts: strings.Join(lines, "\n")}, nil
+}
+
+// otherMounts parses the second namespace's mounts kept by Extra.
+func otherMounts(o lessons.Observation) []otherMount {
+	var out []otherMount
+	for _, l := range strings.Split(o.Extra[propagationOtherMnts], "\n") {
+		f := strings.Split(l, "|")
+		if len(f) != 3 {
+			continue
+		}
+		s, m := sandbox.PropagationGroups(f[1])
+		out = append(out, otherMount{Mountpoint: f[0], Shared: s, Master: m, Dev: f[2]})
+	}
+	return out
+}
+
+func otherAt(ms []otherMount, p string) (otherMount, bool) {
+	var got otherMount
+	ok := false
+	for _, m := range ms {
+		if m.Mountpoint == p {
+			got, ok = m, true // the last one is on top
+		}
+	}
+	return got, ok
+}
+
+func groups(ms []sandbox.Mount, p string) (shared, master int, ok bool) {
+	m, ok := lessons.MountAt(ms, p)
+	if !ok {
+		return 0, 0, false
+	}
+	s, mm := sandbox.PropagationGroups(m.Propagation)
+	return s, mm, true
+}
+
+func propagationFacts(o lessons.Observation) []lessons.Fact {
+	var fs []lessons.Fact
+	ms := o.Sandbox.Mounts
+	n, _, okSrc := groups(ms, propagationSrc)
+	peerN, _, okPeer := groups(ms, propagationPeer)
+	fs = append(fs, lessons.NewFact("the shared mount and its bind are one peer group, numbered by the kernel", okSrc && okPeer && n > 0 && peerN == n && lessons.DifferentNS(o, "mnt"),
+		"%s shared:%d, %s shared:%d", propagationSrc, n, propagationPeer, peerN))
+
+	slS, slM, okSl := groups(ms, propagationSlave)
+	fs = append(fs, lessons.NewFact("the slave receives from that group and belongs to none: master:N only", okSl && n > 0 && slM == n && slS == 0,
+		"%s master:%d shared:%d", propagationSlave, slM, slS))
+
+	prS, prM, okPr := groups(ms, propagationPrivate)
+	fs = append(fs, lessons.NewFact("the private bind has no propagation field at all", okPr && prS == 0 && prM == 0,
+		"%s shared:%d master:%d", propagationPrivate, prS, prM))
+
+	ub := o.Extra[propagationUnbindBind]
+	fs = append(fs, lessons.NewFact("an unbindable mount cannot be bound elsewhere: the kernel answers EINVAL", ub == "EINVAL",
+		"mount --bind %s %s: %s", propagationUnbindable, propagationCopy, lessons.OrNone(ub)))
+
+	other := otherMounts(o)
+	oSrc, okO := otherAt(other, propagationSrc)
+	sbNS := o.Sandbox.IDs["mnt"]
+	otherNS := o.Extra[propagationOtherNS]
+	fs = append(fs, lessons.NewFact("the second mount namespace's copy of the shared mount is in the same peer group", okO && n > 0 && oSrc.Shared == n && otherNS != "" && !sbNS.IsZero() &&
+		otherNS != "mnt:"+sbNS.String() && otherNS != "mnt:"+o.Host.IDs["mnt"].String(),
+		"second namespace %s: %s shared:%d", lessons.OrNone(otherNS), propagationSrc, oSrc.Shared))
+
+	_, okEvPeer := lessons.MountAt(ms, propagationPeer+propagationEvent)
+	_, okEvSlave := lessons.MountAt(ms, propagationSlave+propagationEvent)
+	_, okEvPriv := lessons.MountAt(ms, propagationPrivate+propagationEvent)
+	_, okEvOther := otherAt(other, propagationSrc+propagationEvent)
+	fs = append(fs, lessons.NewFact("a mount on the shared member appears at its peer, in its slave and in the other namespace, not at the private bind",
+		okEvPeer && okEvSlave && okEvOther && !okEvPriv,
+		"%s at %s %v, at %s %v, in the other namespace %v, at %s %v", propagationEvent, propagationPeer, okEvPeer, propagationSlave, okEvSlave, okEvOther, propagationPrivate, okEvPriv))
+
+	_, okBack := lessons.MountAt(ms, propagationSlave+propagationBack)
+	_, okBackSrc := lessons.MountAt(ms, propagationSrc+propagationBack)
+	_, okBackOther := otherAt(other, propagationSlave+propagationBack)
+	fs = append(fs, lessons.NewFact("a mount in the slave stays there: its master and the other namespace never see it",
+		okBack && !okBackSrc && !okBackOther,
+		"%s at %s %v, at %s %v, in the other namespace %v", propagationBack, propagationSlave, okBack, propagationSrc, okBackSrc, okBackOther))
+
+	_, hostHas := lessons.MountAt(o.Host.Mounts, propagationSrc)
+	fs = append(fs, lessons.NewFact("the host's mount table got none of it", len(o.Host.Mounts) > 0 && !hostHas && lessons.DifferentNS(o, "mnt"),
+		"host has %s: %v", propagationSrc, hostHas))
+	return fs
+}
+
+func propagationAnswer(o lessons.Observation) (int, string) {
+	_, okSlave := lessons.MountAt(o.Sandbox.Mounts, propagationSlave+propagationEvent)
+	_, okPriv := lessons.MountAt(o.Sandbox.Mounts, propagationPrivate+propagationEvent)
+	_, okOther := otherAt(otherMounts(o), propagationSrc+propagationEvent)
+	switch {
+	case okSlave && okOther && !okPriv:
+		return 2, fmt.Sprintf("At %s and %s, and at %s in the second namespace: a peer group spans namespaces, a slave receives; the private bind at %s gets nothing.",
+			propagationPeer+propagationEvent, propagationSlave+propagationEvent, propagationSrc+propagationEvent, propagationPrivate)
+	case !okOther:
+		return 0, "Only in this namespace."
+	default:
+		return 1, "Everywhere, the private bind too."
+	}
+}
+
+// propagationCheck holds the challenge to both mount tables: the private
+// bind must now be a member of the source's peer group, and a mount under
+// the source must have reached it and the other namespace, all one file
+// system.
+func propagationCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+	snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewMount)
+	if err != nil {
+		return false, "", err
+	}
+	ms := snap.Mounts
+	n, _, _ := groups(ms, propagationSrc)
+	if n == 0 {
+		return false, propagationSrc + " is no longer shared: make it shared again (mount --make-shared " + propagationSrc + ")", nil
+	}
+	prS, _, ok := groups(ms, propagationPrivate)
+	if !ok || prS != n {
+		return false, fmt.Sprintf("%s is not a member of %s's peer group (it shows shared:%d): making it shared starts a group of its own", propagationPrivate, propagationSrc, prS), nil
+	}
+	mine, ok := lessons.MountAt(ms, propagationPrivate+propagationChallenge)
+	if !ok {
+		return false, fmt.Sprintf("%s is a peer now, but nothing is mounted at %s yet", propagationPrivate, propagationPrivate+propagationChallenge), nil
+	}
+	pid, err := strconv.Atoi(r.Get(propagationOther))
+	if err != nil {
+		return false, "", lessons.ErrNotPerformed
+	}
+	other, err := pidMounts(pid)
+	if err != nil {
+		return false, "", fmt.Errorf("the second namespace's mount table: %w", err)
+	}
+	mineDev, err := mountDev(r, propagationPrivate+propagationChallenge)
+	if err != nil {
+		return false, "", err
+	}
+	for _, m := range other {
+		if m.Mountpoint == propagationSrc+propagationChallenge && fmt.Sprintf("%d:%d", m.Major, m.Minor) == mineDev {
+			return true, fmt.Sprintf("%s is in peer group %d, and the %s mounted at %s (%s) reached the second namespace's %s", propagationPrivate, n,
+				mine.FSType, propagationPrivate+propagationChallenge, mineDev, propagationSrc+propagationChallenge), nil
+		}
+	}
+	return false, fmt.Sprintf("%s has a mount, but the second namespace has no %s of the same file system: mount it under the shared group", propagationPrivate+propagationChallenge, propagationSrc+propagationChallenge), nil
+}
+
+// mountDev is the major:minor of the topmost mount at p in the sandbox.
+func mountDev(r *lessons.Sandboxes, p string) (string, error) {
+	ms, err := pidMounts(r.Box.PID())
+	if err != nil {
+		return "", fmt.Errorf("the sandbox's mount table: %w", err)
+	}
+	dev := ""
+	for _, m := range ms {
+		if m.Mountpoint == p {
+			dev = fmt.Sprintf("%d:%d", m.Major, m.Minor)
+		}
+	}
+	if dev == "" {
+		return "", fmt.Errorf("no mount at %s in the sandbox", p)
+	}
+	return dev, nil
+}
+
+// pidMounts reads /proc/PID/mountinfo: the mount table of pid's namespace
+// as that process sees it.
+func pidMounts(pid int) ([]*mountinfo.Info, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mountinfo.GetMountsFromReader(f, nil)
+}

@@ -1,0 +1,111 @@
+package propagation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/lessontest"
+	"github.com/nslab/nslab/sandbox"
+)
+
+func TestMain(m *testing.M) { lessontest.Main(m) }
+
+func TestLesson(t *testing.T) {
+	lessontest.Play(t, lessontest.Lesson(t, "propagation", Logic), lessontest.Want{Right: 2, Facts: 8})
+}
+
+// TestCheckAndPeersView: the check fails on each half-way state (the
+// trap of --make-shared, a peer without the mount, a mount not under the
+// group), and the peers view agrees with findmnt's PROPAGATION column read
+// inside the sandbox.
+func TestCheckAndPeersView(t *testing.T) {
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
+	eng := lessontest.Engine(t)
+	s := lessons.NewSession(eng, lessontest.Lesson(t, "propagation", Logic), nil)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("session close: %v", err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := s.Perform(ctx); err != nil {
+		t.Fatal(err)
+	}
+	box := s.Sandboxes().Box
+	sh := func(script string) string {
+		t.Helper()
+		out, err := lessons.Shell(ctx, box, script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	fails := func(state string) {
+		t.Helper()
+		if ok, detail, err := s.Check(ctx); err != nil || ok || detail == "" {
+			t.Errorf("%s: the check passes or says nothing: %v %v %q", state, ok, err, detail)
+		}
+	}
+
+	if _, err := exec.LookPath("findmnt"); err == nil {
+		snap, err := box.Observe(ctx, []sandbox.View{sandbox.ViewPeers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fm struct {
+			Filesystems []findmntFS `json:"filesystems"`
+		}
+		if err := json.Unmarshal([]byte(sh("findmnt -J -o TARGET,PROPAGATION -R "+propagationWork)), &fm); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		var walk func([]findmntFS)
+		walk = func(fs []findmntFS) {
+			for _, f := range fs {
+				want[f.Target] = f.Propagation
+				walk(f.Children)
+			}
+		}
+		walk(fm.Filesystems)
+		for _, g := range sandbox.PeerGroups(snap.Mounts) {
+			for _, m := range g.Members {
+				if !strings.Contains(want[m], "shared") {
+					t.Errorf("peers view: %s is in group %d; findmnt says %q", m, g.ID, want[m])
+				}
+			}
+			for _, m := range g.Slaves {
+				if !strings.Contains(want[m], "slave") {
+					t.Errorf("peers view: %s is a slave of group %d; findmnt says %q", m, g.ID, want[m])
+				}
+			}
+		}
+		if want[propagationSlave] != "private,slave" && want[propagationSlave] != "slave" || want[propagationSrc] != "shared" || want[propagationPrivate] != "private" {
+			t.Errorf("findmnt inside: %v", want)
+		}
+	}
+
+	sh("mount --make-shared " + propagationPrivate)
+	fails("private made shared: a group of its own")
+	sh(fmt.Sprintf("mkdir -p %s && mount -t tmpfs c %s", propagationPrivate+propagationChallenge, propagationPrivate+propagationChallenge))
+	fails("a mount in a group of its own")
+	sh("umount " + propagationPrivate + propagationChallenge + "; umount " + propagationPrivate + "; mount --bind " + propagationSrc + " " + propagationPrivate)
+	fails("a peer, nothing mounted")
+	sh(fmt.Sprintf("mkdir -p %s && mount -t tmpfs c %s", propagationSrc+propagationChallenge, propagationPrivate+propagationChallenge))
+	if ok, detail, err := s.Check(ctx); err != nil || !ok {
+		t.Errorf("solved: %v %v %s", ok, err, detail)
+	}
+}
+
+type findmntFS struct {
+	Target      string      `json:"target"`
+	Propagation string      `json:"propagation"`
+	Children    []findmntFS `json:"children"`
+}

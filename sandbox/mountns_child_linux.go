@@ -1,0 +1,57 @@
+package sandbox
+
+// A second mount namespace cloned from a sandbox's own, for the
+// propagation lesson: an idle child of the agent started with
+// CLONE_NEWNS. Its table is a copy of the agent's, so the agent's shared
+// mounts have peers in it; the agent's mount namespace was made private
+// from the host when it started, so nothing reaches the host's.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const opSpawnMountNS = "spawnmountns"
+
+// SpawnMountNS starts an idle child of the agent in a new mount namespace
+// copied from the agent's, and returns its PID as the sandbox sees it
+// (the host's PID when the sandbox has no PID namespace of its own). It
+// lives until the sandbox closes.
+func (s *Sandbox) SpawnMountNS(ctx context.Context) (int, error) {
+	r, err := s.call(ctx, request{Op: opSpawnMountNS})
+	if err != nil {
+		return 0, err
+	}
+	if len(r.PIDs) != 1 {
+		return 0, fmt.Errorf("%w: spawnmountns replied %v", ErrAgent, r.PIDs)
+	}
+	return r.PIDs[0], nil
+}
+
+func (a *agent) spawnMountNS() ([]int, error) {
+	if err := a.requireOwn("mnt"); err != nil {
+		return nil, err
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+	cmd := exec.Command("/proc/self/exe", hiddenIdle)
+	cmd.Env = append(os.Environ(), envParent+"="+strconv.Itoa(os.Getpid()))
+	cmd.SysProcAttr = attr
+	err := cmd.Start()
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+	}
+	call, flags := issuedClone(attr)
+	a.record(call, cloneArgs(call, flags), int64(pid), err, "mnt", NSID{}, NSID{},
+		"a second mount namespace, copied from this one: its shared mounts are peers of ours")
+	if err != nil {
+		return nil, syscallErr("start a child in a new mount namespace", err)
+	}
+	return []int{pid}, nil
+}
