@@ -179,6 +179,11 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, nil
 	case tea.KeyPressMsg:
+		if a.open && a.lesson.ShellFocused() && !a.tooSmall() {
+			// The shell takes every key as typed, ctrl+c and bursts
+			// included; the pane's focus key gives the keys back.
+			break
+		}
 		if keys := splitRunes(msg); keys != nil {
 			return a.replay(keys)
 		}

@@ -98,6 +98,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 			err = cerr
 		}
 	}()
+	// Cancelled first on the way out: the shell panes hang up their
+	// shells before the sandboxes close.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	// Each program has its own styles, built here and handed down in a
 	// common.Common; lipgloss v2 has no Renderer to hang them on. They

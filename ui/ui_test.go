@@ -593,7 +593,7 @@ func TestFullHelp(t *testing.T) {
 	h.waitFor("ctrl+c")
 	_, screen := h.final()
 	checkScreen(t, screen, 80, 24)
-	for _, want := range []string{"check challenge", "solution", "shell inside", "refresh", "quit"} {
+	for _, want := range []string{"check challenge", "solution", "shell pane", "full shell", "shell/lesson", "refresh", "quit"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("full help lacks %q:\n%s", want, screen)
 		}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
@@ -21,6 +22,7 @@ import (
 	"github.com/nslab/nslab/ui/components/liveviews"
 	"github.com/nslab/nslab/ui/components/partbar"
 	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/shellpane"
 	"github.com/nslab/nslab/ui/components/statusbar"
 	"github.com/nslab/nslab/ui/components/syscalllog"
 	"github.com/nslab/nslab/ui/components/textpane"
@@ -45,6 +47,7 @@ type Model struct {
 	challenge  challenge.Model
 	views      liveviews.Model
 	log        syscalllog.Model
+	shell      shellpane.Model
 	status     statusbar.Model
 
 	facts      []lessons.Fact
@@ -78,6 +81,7 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		challenge:  challenge.New(c, l.Challenge.Task, l.Challenge.Hints, l.Challenge.Solution),
 		views:      liveviews.New(c, l.Views(), refresh),
 		log:        syscalllog.New(c),
+		shell:      shellpane.New(c),
 		status:     statusbar.New(c),
 	}
 	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
@@ -130,6 +134,7 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	m.challenge = m.challenge.SetStyles(st)
 	m.views = m.views.SetStyles(st)
 	m.log = m.log.SetStyles(st)
+	m.shell = m.shell.SetStyles(st)
 	m.status = m.status.SetStyles(st)
 	m.textBodyKey = ""
 	return m.layout()
@@ -155,12 +160,75 @@ func (m Model) markPart() tea.Cmd {
 	}
 }
 
-// Update routes keys, the mouse wheel and the Cmds' results.
+// ShellFocused reports whether keys go to the shell pane.
+func (m Model) ShellFocused() bool { return m.shell.Focused() }
+
+// ShellOpen reports whether the shell pane runs a shell.
+func (m Model) ShellOpen() bool { return m.shell.Open() }
+
+// Update routes keys, the mouse wheel and the Cmds' results. Leaving the
+// lesson ends the pane's shell.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	m, cmd := m.update(msg)
+	if m.closing && m.shell.Open() {
+		var c tea.Cmd
+		m.shell, c = m.shell.Close()
+		cmd = tea.Batch(cmd, c)
+	}
+	return m, cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
+		if m.shell.Focused() {
+			if key.Matches(msg, m.shell.KeyMap.Focus) {
+				m.shell = m.shell.SetFocus(false)
+				return m.SetStatus("", false).layout(), nil
+			}
+			m.shell, _ = m.shell.Update(msg)
+			return m, nil
+		}
 		return m.key(msg)
+	case tea.PasteMsg:
+		m.shell, _ = m.shell.Update(msg)
+		return m, nil
+	case shellpane.StartedMsg:
+		if msg.Err != nil {
+			return m.SetStatus("shell: "+msg.Err.Error(), true).layout(), nil
+		}
+		var cmd tea.Cmd
+		m.shell, cmd = m.shell.Update(msg)
+		m = m.SetStatus("", false)
+		return m.layout(), cmd
+	case shellpane.OutputMsg:
+		var cmd tea.Cmd
+		m.shell, cmd = m.shell.Update(msg)
+		return m, cmd
+	case shellpane.SettledMsg:
+		// The command that wrote is probably done: look at the sandbox
+		// now rather than at the next tick.
+		var cmd tea.Cmd
+		m.shell, cmd = m.shell.Update(msg)
+		return m, tea.Batch(cmd, m.observe())
+	case shellpane.ExitedMsg:
+		open := m.shell.Open()
+		m.shell, _ = m.shell.Update(msg)
+		if open && !m.shell.Open() {
+			s := "the shell ended; s opens a new one"
+			if msg.Err != nil {
+				s = "the shell ended (" + msg.Err.Error() + "); s opens a new one"
+			}
+			m = m.SetStatus(s, false)
+			m.observing = false
+			return m.layout(), m.observe()
+		}
+		return m, nil
 	case tea.MouseWheelMsg:
+		if m.shell.Focused() {
+			m.shell, _ = m.shell.Update(msg)
+			return m, nil
+		}
 		if m.views.Focus() > 0 {
 			m.views, _ = m.views.Update(msg)
 		} else {
@@ -201,6 +269,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case ShellReadyMsg:
 		if msg.Err != nil {
 			return m.SetStatus("shell: "+msg.Err.Error(), true), nil
+		}
+		if msg.Pane {
+			w, h := shellpane.ScreenSize(m.paneSize())
+			return m, shellpane.Start(m.common.Ctx, msg.Cmd, w, h)
 		}
 		id := m.id
 		return m, tea.ExecProcess(msg.Cmd, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })

@@ -64,7 +64,8 @@ type SolvedMsg struct {
 // ShellReadyMsg carries the shell command to hand the terminal to.
 type ShellReadyMsg struct {
 	common.Screen
-	Cmd *exec.Cmd
+	Pane bool // for the pane, not the whole terminal
+	Cmd  *exec.Cmd
 	Err error
 }
 

@@ -1,0 +1,85 @@
+package shellpane
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	xansi "github.com/charmbracelet/x/ansi"
+
+	"github.com/nslab/nslab/ui/common"
+)
+
+// run feeds the pane its Term's messages until cond holds (or 5 s).
+func run(t *testing.T, m Model, cmd tea.Cmd, cond func(Model) bool) (Model, tea.Cmd) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond(m) {
+		if time.Now().After(deadline) || cmd == nil {
+			t.Fatalf("condition not met; screen:\n%s", xansi.Strip(m.View()))
+		}
+		msg := cmd()
+		m, cmd = m.Update(msg)
+	}
+	return m, cmd
+}
+
+func screen(m Model) string { return xansi.Strip(m.View()) }
+
+// TestShellOnPty runs a real sh on the pane's pty: its colours reach the
+// pane, typed keys reach it unchanged, the size is the pty's (stty size,
+// TIOCGWINSZ), a resize reaches it, and its end closes the pane.
+func TestShellOnPty(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, false))
+	m := New(c).SetSize(40, 8)
+	w, h := ScreenSize(40, 8, false)
+	sh := exec.Command("sh", "-c", `printf '\033[31mred\033[0m\n'; stty size; read x; echo "got:$x"; read y; stty size; read z`)
+	msg := Start(context.Background(), sh, w, h)()
+	if msg.(StartedMsg).Err != nil {
+		t.Fatal(msg.(StartedMsg).Err)
+	}
+	m, cmd := m.Update(msg)
+	if !m.Open() || !m.Focused() {
+		t.Fatal("a started shell opens the pane focused")
+	}
+	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "7 40") })
+	if !strings.Contains(m.View(), "\x1b[31m") && !strings.Contains(m.View(), "38;5;1m") && !strings.Contains(m.View(), ";31m") {
+		t.Errorf("the shell's red is lost: %q", m.View())
+	}
+	for _, r := range "hi j" {
+		m, _ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "got:hi j") })
+	m = m.SetSize(50, 10)
+	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "9 50") })
+	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	_, _ = run(t, m, cmd, func(m Model) bool { return !m.Open() })
+}
+
+// TestCloseEndsShell: closing the pane ends a shell that waits forever.
+func TestCloseEndsShell(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, false))
+	m := New(c).SetSize(40, 8)
+	sh := exec.Command("sh", "-c", "sleep 1000")
+	msg := Start(context.Background(), sh, 40, 7)()
+	m, _ = m.Update(msg)
+	term := m.Term()
+	m, cmd := m.Close()
+	if m.Open() || cmd == nil {
+		t.Fatal("Close closes the pane and returns the Cmd that ends the shell")
+	}
+	cmd()
+	select {
+	case <-term.done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the shell outlived the pane")
+	}
+	if sh.ProcessState == nil {
+		t.Fatal("the shell was not reaped")
+	}
+}
