@@ -66,7 +66,7 @@ type ShellReadyMsg struct {
 	common.Screen
 	Pane bool // for the pane, not the whole terminal
 	Cmd  *exec.Cmd
-	Err error
+	Err  error
 }
 
 // ShellDoneMsg reports the learner left the shell.
