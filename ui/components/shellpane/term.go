@@ -90,6 +90,9 @@ func start(cmd *exec.Cmd, w, h int) (*Term, error) {
 	if cmd == nil {
 		return nil, errors.New("no shell command")
 	}
+	// The command may come wired to nslab's own terminal (the full-screen
+	// shell's way); here the pty's slave is all three.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
