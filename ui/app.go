@@ -340,6 +340,11 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 		a.home = a.home.SetError(fmt.Sprintf("opening %s failed: %v", id, err))
 		return a, nil
 	}
+	// Reopened, the lesson resumes at the part the learner left it at; a
+	// finished one starts again from the beginning.
+	if lp := a.progress.Get(id); lp.Part != "" && (lp.Status != lessons.StatusDone || lp.Part != lessons.PartRecap) {
+		_ = common.Guard("resume", func() error { s.Goto(lp.Part); return nil })
+	}
 	a.sessions.add(s)
 	a.nextID++
 	a.lesson = lesson.New(a.common, a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.common.Width, a.common.Height)

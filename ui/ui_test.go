@@ -236,7 +236,7 @@ func (h *harness) session(i int) *uitest.Session {
 func progressStore() *uitest.Store {
 	p := lessons.NewProgress()
 	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
-	p.Mark("uts", lessons.StatusInProgress, lessons.PartPredict)
+	p.Mark("uts", lessons.StatusInProgress, lessons.PartConcept)
 	return uitest.NewStore(p)
 }
 

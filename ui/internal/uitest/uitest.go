@@ -84,6 +84,17 @@ func (f *Session) Prev() bool {
 	f.index--
 	return true
 }
+func (f *Session) Goto(p lessons.Part) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, q := range lessons.Parts() {
+		if q == p {
+			f.index = i
+			return true
+		}
+	}
+	return false
+}
 func (f *Session) Perform(ctx context.Context) error {
 	if f.PerformWait != nil {
 		select {
