@@ -209,7 +209,7 @@ func (m Model) Lines() []string {
 	case m.focused:
 		title += " ● typing here — ctrl+] back to the lesson"
 	default:
-		title += " — ctrl+] (^]) to type"
+		title += " — ^] (ctrl+]) to type here"
 	}
 	if m.scroll > 0 {
 		title += fmt.Sprintf(" ↑%d of %d lines back", m.scroll, m.sbLen)

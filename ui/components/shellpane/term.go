@@ -207,6 +207,12 @@ func (t *Term) Resize(w, h int) {
 		return
 	}
 	sz := [2]int{max(w, 1), max(h, 1)}
+	if t.pty == nil { // a Fake: no pty to tell
+		t.mu.Lock()
+		t.emu.Resize(sz[0], sz[1])
+		t.mu.Unlock()
+		return
+	}
 	for {
 		select {
 		case t.resize <- sz:
@@ -368,4 +374,13 @@ func (t *Term) lines(off int, cursor bool) (out []string, sbLen int, alt bool) {
 		out = append(out, line.Render())
 	}
 	return out, sbLen, alt
+}
+
+// Fake is a Term with no shell: an emulator of w×h that has drawn screen
+// (text with escape sequences, as a shell writes it). Goldens of screens
+// with the pane open use it, so that no prompt or host name varies.
+func Fake(w, h int, screen string) *Term {
+	emu := vt.NewEmulator(w, h)
+	_, _ = emu.WriteString(screen)
+	return &Term{emu: emu, out: make(chan struct{}, 1), resize: make(chan [2]int, 1), done: make(chan struct{})}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/nslab/nslab/ui/components/prediction"
 	"github.com/nslab/nslab/ui/components/shellpane"
 	"github.com/nslab/nslab/ui/components/statusbar"
+	"github.com/nslab/nslab/ui/components/syscalllog"
 	"github.com/nslab/nslab/ui/components/textpane"
 )
 
@@ -57,6 +58,8 @@ type help struct {
 	confirm    confirm.KeyMap
 	status     statusbar.KeyMap
 	shell      shellpane.KeyMap
+	log        syscalllog.KeyMap
+	logFocus   bool
 	shellOpen  bool
 	shellFocus bool
 }
@@ -67,7 +70,7 @@ func helpFor(m Model) help {
 		part: m.Part(), asking: m.challenge.Confirm.Asking(), keys: m.Keys,
 		parts: m.parts.KeyMap, text: m.text.KeyMap, views: m.views.KeyMap, prediction: m.prediction.KeyMap,
 		challenge: m.challenge.KeyMap, confirm: m.challenge.Confirm.KeyMap, status: m.status.KeyMap,
-		shell: m.shell.KeyMap, shellOpen: m.shell.Open(), shellFocus: m.shell.Focused(),
+		shell: m.shell.KeyMap, log: m.log.KeyMap, logFocus: m.log.Focused(), shellOpen: m.shell.Open(), shellFocus: m.shell.Focused(),
 	}
 }
 
@@ -76,12 +79,17 @@ func (h help) ShortHelp() []key.Binding {
 	if h.asking {
 		return h.confirm.ShortHelp()
 	}
+	if h.logFocus {
+		back := h.log.Focus
+		back.SetHelp("l/esc", "back")
+		return []key.Binding{h.log.Scroll, back, st.Help, k.Quit}
+	}
 	if h.shellFocus {
 		// Every other key is the shell's.
 		return []key.Binding{h.shell.Focus}
 	}
 	if h.shellOpen {
-		return []key.Binding{h.shell.Focus, h.shell.Zoom, k.Shell, views.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
+		return []key.Binding{h.shell.Focus, h.shell.Zoom, k.Shell, views.Focus, h.log.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
 	}
 	switch h.part {
 	case lessons.PartPredict:
@@ -91,9 +99,9 @@ func (h help) ShortHelp() []key.Binding {
 	case lessons.PartPerform:
 		e := k.Enter
 		e.SetHelp("enter", "perform")
-		return []key.Binding{e, parts.Next, parts.Prev, views.Focus, st.Help, k.Quit}
+		return []key.Binding{e, parts.Next, parts.Prev, views.Focus, h.log.Focus, st.Help, k.Quit}
 	case lessons.PartExperiment:
-		return []key.Binding{k.Shell, k.FullShell, k.Refresh, views.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
+		return []key.Binding{k.Shell, k.FullShell, k.Refresh, views.Focus, h.log.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
 	case lessons.PartChallenge:
 		c := h.challenge
 		return []key.Binding{c.Check, c.Hint, c.Solution, k.Shell, parts.Next, parts.Prev, st.Help, k.Quit}
@@ -108,7 +116,7 @@ func (h help) FullHelp() [][]key.Binding {
 	k, c := h.keys, h.challenge
 	return [][]key.Binding{
 		{h.parts.Next, h.parts.Prev, k.Enter, h.text.Up, h.text.Down, h.text.PageDown},
-		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell, k.FullShell},
+		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell, k.FullShell, h.log.Focus},
 		{h.shell.Focus, h.shell.Zoom, c.Check, c.Hint, c.Solution},
 		{k.Back, h.status.Help, k.Quit, k.ForceQuit},
 	}
@@ -136,7 +144,22 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	m = m.SetStatus("", false)
 	k, views, text := m.Keys, m.views.KeyMap, m.text.KeyMap
+	if m.log.Focused() {
+		switch {
+		case key.Matches(msg, m.log.KeyMap.Focus), key.Matches(msg, k.Back):
+			m.log = m.log.SetFocus(false)
+			return m.layout(), nil
+		case key.Matches(msg, k.Quit), key.Matches(msg, m.status.KeyMap.Help):
+		default:
+			m.log, _ = m.log.Update(msg)
+			return m, nil
+		}
+	}
 	switch {
+	case key.Matches(msg, m.log.KeyMap.Focus):
+		m.log = m.log.SetFocus(true)
+		m = m.SetStatus("the whole syscall log: ↑↓ pgup pgdn home end scroll, l or esc goes back", false)
+		return m.layout(), nil
 	case key.Matches(msg, m.status.KeyMap.Help):
 		m.status, _ = m.status.Update(msg)
 		return m.layout(), nil

@@ -51,7 +51,7 @@ func (m Model) geometryFor(need int, pane bool) geometry {
 	switch {
 	case pane:
 		// The shell and the views share the body.
-		textMin = max(avail/2, 6)
+		textMin = max(avail/3, 5)
 	case m.Part() == lessons.PartObserve, m.Part() == lessons.PartExperiment:
 		// The views are what these parts are about.
 	default:
@@ -108,7 +108,7 @@ func (m Model) layout() Model {
 	m.views = m.views.SetWaiting(m.waiting()).SetWide(w >= wideMin)
 	g := m.geometry(m.views.NeedAt(liveW))
 	m.views = m.views.SetSize(g.liveW, g.liveH+1).SetFocusSize(w, g.bodyH).Draw()
-	m.log = m.log.SetSize(g.liveW, g.traceH+1)
+	m.log = m.log.SetSize(g.liveW, g.traceH+1).SetFocusSize(w, g.bodyH)
 	m.text = m.text.SetSize(g.textW, g.textH)
 	if m.shell.Open() {
 		pw, ph, _ := m.paneSize()
@@ -264,6 +264,8 @@ func (m Model) View() string {
 
 	var body []string
 	switch {
+	case m.log.Focused():
+		body = m.log.FocusedLines()
 	case m.shell.Zoomed():
 		body = m.shell.Lines()
 	case m.views.Focus() > 0:

@@ -225,6 +225,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.MouseWheelMsg:
+		if m.log.Focused() {
+			m.log, _ = m.log.Update(msg)
+			return m, nil
+		}
 		if m.shell.Focused() {
 			m.shell, _ = m.shell.Update(msg)
 			return m, nil
