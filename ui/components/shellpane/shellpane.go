@@ -207,7 +207,7 @@ func (m Model) Lines() []string {
 	case m.term == nil:
 		title += " (closed)"
 	case m.focused:
-		title += " ● typing here — ctrl+] back to the lesson"
+		title += " ● typing; ^] (ctrl+]) to the lesson"
 	default:
 		title += " — ^] (ctrl+]) to type here"
 	}
