@@ -31,7 +31,7 @@ func TestGoldenShellPane(t *testing.T) {
 			h.waitFor("root@lab:~#")
 			_, screen := h.final()
 			checkScreen(t, screen, sz.w, sz.h)
-			for _, want := range []string{"shell in the sandbox ● typing", "# hostname lab", "HOST", "SANDBOX", "devbox", "syscalls (4)", "^] shell/lesson"} {
+			for _, want := range []string{"shell in the sandbox ● ^] back", "# hostname lab", "HOST", "SANDBOX", "devbox", "syscalls (4)", "^] shell/lesson"} {
 				if !strings.Contains(screen, want) {
 					t.Errorf("screen lacks %q:\n%s", want, screen)
 				}

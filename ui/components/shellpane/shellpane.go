@@ -207,9 +207,9 @@ func (m Model) Lines() []string {
 	case m.term == nil:
 		title += " (closed)"
 	case m.focused:
-		title += " ● typing; ^] (ctrl+]) to the lesson"
+		title += " ● ^] back to the lesson"
 	default:
-		title += " — ^] (ctrl+]) to type here"
+		title += " · ^] to type here"
 	}
 	if m.scroll > 0 {
 		title += fmt.Sprintf(" ↑%d of %d lines back", m.scroll, m.sbLen)
