@@ -50,7 +50,7 @@ func TestTUIShellPaneUTS(t *testing.T) {
 	s.keys("n", "n")
 	s.waitFor("the experiment part", regexp.MustCompile(`\[EXPERIMENT\]`))
 	s.keys("s")
-	s.waitFor("the shell pane's prompt", regexp.MustCompile(`shell in the sandbox ● \\^\\] back[\s\S]*\[nslab:uts\] \S+[#$]`))
+	s.waitFor("the shell pane's prompt", regexp.MustCompile(`shell in the sandbox ● \^\] back[\s\S]*\[nslab:uts\] \S+[#$]`))
 	s.keys("hostname lab", "Enter")
 
 	// All at once, in one capture: the command and the prompt after it in
