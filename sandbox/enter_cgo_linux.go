@@ -13,8 +13,12 @@ package sandbox
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,6 +109,85 @@ static void nslab_enter_wait(pid_t child) {
 	_exit(WEXITSTATUS(st));
 }
 
+// nslab_read_full reads exactly n bytes; 0 on success.
+static int nslab_read_full(int fd, void *buf, size_t n) {
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+// nslab_send_fd sends one byte and, with it, fd (SCM_RIGHTS).
+static int nslab_send_fd(int sock, char c, int fd) {
+	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+// nslab_trace_sync is the entering process's half of the handshake with
+// package shelltrace (see its doc). It runs while this process is still
+// single-threaded. The tracer first checks that it may ptrace this
+// process (it attaches on demand later); then the filter is installed,
+// with a listener fd for SECCOMP_RET_USER_NOTIF that goes to the tracer.
+// Whatever goes wrong, the shell still starts, untraced.
+static void nslab_trace_sync(int fd) {
+	char c = 'r';
+	// The tracer learns this process's host pid from SCM_CREDENTIALS,
+	// which the kernel attaches and translates to the reader's namespace.
+	if (write(fd, &c, 1) != 1 || nslab_read_full(fd, &c, 1) != 0 || c != 'y') {
+		close(fd);
+		return;
+	}
+	unsigned short len;
+	struct sock_filter prog[256];
+	if (nslab_read_full(fd, &len, sizeof len) != 0 || len == 0 || len > 256 ||
+	    nslab_read_full(fd, prog, len * sizeof prog[0]) != 0) {
+		close(fd);
+		return;
+	}
+	struct sock_fprog fp = {.len = len, .filter = prog};
+	// Without CAP_SYS_ADMIN in its user namespace a process may install a
+	// filter only with no_new_privs (seccomp(2)). Try without it first, so
+	// that root's set-user-ID programs keep working in the shell.
+	int lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+	int err = lfd < 0 ? errno : 0;
+	if (lfd < 0 && err == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
+		lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+		err = lfd < 0 ? errno : 0;
+	}
+	if (lfd >= 0) {
+		if (nslab_send_fd(fd, 'o', lfd) != 0)
+			_exit(1); // a filter no one listens to: every traced call would fail
+		close(lfd);
+	} else {
+		char msg[128];
+		int n = snprintf(msg, sizeof msg, "e%s", strerror(err));
+		if (write(fd, msg, n) != n) {
+			close(fd);
+			return;
+		}
+	}
+	nslab_read_full(fd, &c, 1); // the tracer has the listener
+	close(fd);
+}
+
 __attribute__((constructor)) static void nslab_enter_init(void) {
 	const char *pid = getenv("_NSLAB_ENTER_PID");
 	if (pid == NULL || *pid == '\0')
@@ -159,14 +242,21 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 	// whose pid_for_children differs from its own PID namespace, which the
 	// Go runtime needs. So fork: the child is inside and runs Go; this
 	// parent only waits and passes on the exit status, as nsenter(1) does.
+	const char *tfd = getenv("_NSLAB_TRACE_FD");
+	int tracefd = tfd != NULL && *tfd != '\0' ? atoi(tfd) : -1;
 	if (fds[5] >= 0 || fds[7] >= 0) {
 		pid_t child = fork();
 		if (child < 0)
 			nslab_enter_fail("pid", errno);
-		if (child > 0)
+		if (child > 0) {
+			if (tracefd >= 0)
+				close(tracefd); // only the shell's process talks to the tracer
 			nslab_enter_wait(child);
+		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
+	if (tracefd >= 0)
+		nslab_trace_sync(tracefd);
 	nslab_enter_state = 1;
 }
 

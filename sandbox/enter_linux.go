@@ -15,6 +15,7 @@ const (
 	envEnterPID   = "_NSLAB_ENTER_PID"
 	envEnterLabel = "_NSLAB_ENTER_LABEL"
 	envEnterShell = "_NSLAB_ENTER_SHELL"
+	envTraceFD    = "_NSLAB_TRACE_FD"
 )
 
 // ErrNoEnter is returned where this nslab was built without cgo and so
@@ -48,6 +49,16 @@ func (s *Sandbox) ShellCommand(argv ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
+// AskTrace makes cmd, from ShellCommand, wait before the Go runtime starts
+// for a tracer on the other end of sync, a unix stream socket (see package
+// shelltrace, the only intended caller, for the handshake). It must be
+// called before cmd.Start.
+func AskTrace(cmd *exec.Cmd, sync *os.File) {
+	fd := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, sync)
+	cmd.Env = append(cmd.Env, envTraceFD+"="+strconv.Itoa(fd))
+}
+
 // runEnter runs in a process whose constructor has already joined the
 // target's namespaces (see enter_cgo_linux.go). Joining a PID namespace
 // only moves future children, so the shell is started as a child.
@@ -61,6 +72,7 @@ func runEnter(args []string) int {
 	os.Unsetenv(envEnterPID)
 	os.Unsetenv(envEnterLabel)
 	os.Unsetenv(envEnterShell)
+	os.Unsetenv(envTraceFD) // the constructor already did the handshake
 	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2

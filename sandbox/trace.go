@@ -20,6 +20,13 @@ type Event struct {
 	// NSPID is the caller's PID in its own PID namespace, where it differs
 	// from PID (the agent that is PID 1 of a new namespace).
 	NSPID int `json:"nspid,omitempty"`
+	// Learner marks a call made by the learner's shell or a process it
+	// started (package shelltrace), not by nslab. For those, NSTID is the
+	// caller's tid in its own PID namespace when it differs from the
+	// host's, and Comm is its command name.
+	Learner bool   `json:"learner,omitempty"`
+	NSTID   int    `json:"nstid,omitempty"`
+	Comm    string `json:"comm,omitempty"`
 	// Kind, Before, After: the namespace the call was about, and the
 	// caller's identity for it before and after, when it changes one.
 	Kind   string `json:"kind,omitempty"`

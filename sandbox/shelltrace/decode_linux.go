@@ -1,0 +1,309 @@
+package shelltrace
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/sandbox"
+)
+
+// What a trapped call becomes at its exit.
+const (
+	whatEvent    = iota // an event
+	whatSkip            // nothing (a clone3 without CLONE_NEW*, say)
+	whatOpenMap         // a map file opened for writing: follow the thread
+	whatRescan          // fds may have changed: does the thread still hold one?
+	whatWriteMap        // a write to a map file: an event
+)
+
+// call is a trapped call between its entry and its exit.
+type call struct {
+	what     int
+	ev       sandbox.Event
+	path     string // whatOpenMap: the file
+	kindProc string // /proc/PID/ns entry to read again at exit for After
+}
+
+// mapFiles are the files whose writes are traced, by base name, with the
+// namespace kind each configures.
+var mapFileKinds = map[string]string{
+	"uid_map": "user", "gid_map": "user", "setgroups": "user", "timens_offsets": "time",
+}
+
+// decode reads a trapped call's arguments at its seccomp stop and renders
+// them the way strace does.
+func decode(tid int, nr uint64, a [6]uint64) *call {
+	str := func(addr uint64) string {
+		if addr == 0 {
+			return "NULL"
+		}
+		s, ok := readString(tid, addr, 4096)
+		if !ok {
+			return fmt.Sprintf("%#x", addr)
+		}
+		return strconv.Quote(s)
+	}
+	c := &call{what: whatEvent}
+	ev := &c.ev
+	switch nr {
+	case unix.SYS_CLONE:
+		ev.Syscall = "clone"
+		stack := "NULL"
+		if a[1] != 0 {
+			stack = fmt.Sprintf("%#x", a[1])
+		}
+		ev.Args = []string{"child_stack=" + stack, "flags=" + sandbox.CloneFlagString(uintptr(a[0]))}
+		ev.Note = cloneNote(uintptr(a[0]))
+	case unix.SYS_CLONE3:
+		// struct clone_args: flags at 0, exit_signal at 32.
+		flags, ok := readU64(tid, a[0])
+		if !ok || flags&uint64(sandbox.AllFlags()) == 0 {
+			return &call{what: whatSkip}
+		}
+		sig, _ := readU64(tid, a[0]+32)
+		sigName := strconv.FormatUint(sig, 10)
+		if sig == uint64(unix.SIGCHLD) {
+			sigName = "SIGCHLD"
+		}
+		ev.Syscall = "clone3"
+		ev.Args = []string{"{flags=" + sandbox.FlagString(uintptr(flags)) + ", exit_signal=" + sigName + "}",
+			strconv.FormatUint(a[1], 10)}
+		ev.Note = cloneNote(uintptr(flags))
+	case unix.SYS_UNSHARE:
+		ev.Syscall = "unshare"
+		ev.Args = []string{sandbox.FlagString(uintptr(a[0]))}
+		if ks := sandbox.KindsIn(uintptr(a[0])); len(ks) == 1 {
+			c.kindProc = ks[0].ProcName
+			if ks[0].ChildrenProcName != "" {
+				c.kindProc = ks[0].ChildrenProcName
+			}
+			ev.Kind = ks[0].Name
+			ev.Before = nsID(tid, c.kindProc)
+		}
+	case unix.SYS_SETNS:
+		ev.Syscall = "setns"
+		ev.Args = []string{strconv.FormatInt(int64(int32(a[0])), 10), sandbox.FlagString(uintptr(a[1]))}
+		kind := ""
+		if ks := sandbox.KindsIn(uintptr(a[1])); len(ks) == 1 {
+			kind = ks[0].Name
+		} else if link, err := readlinkFD(tid, int(int32(a[0]))); err == nil {
+			// nstype 0: the fd says which kind ("uts:[4026532201]").
+			kind, _, _ = strings.Cut(link, ":")
+		}
+		if k, err := sandbox.KindByName(kind); err == nil {
+			c.kindProc = k.ProcName
+			if k.ChildrenProcName != "" {
+				c.kindProc = k.ChildrenProcName
+			}
+			ev.Kind = k.Name
+			ev.Before = nsID(tid, c.kindProc)
+		}
+	case unix.SYS_MOUNT:
+		ev.Syscall = "mount"
+		ev.Args = []string{str(a[0]), str(a[1]), str(a[2]), MountFlagString(a[3]), str(a[4])}
+	case unix.SYS_UMOUNT2:
+		ev.Syscall = "umount2"
+		ev.Args = []string{str(a[0]), UmountFlagString(a[1])}
+	case unix.SYS_PIVOT_ROOT:
+		ev.Syscall = "pivot_root"
+		ev.Args = []string{str(a[0]), str(a[1])}
+	case unix.SYS_SETHOSTNAME, unix.SYS_SETDOMAINNAME:
+		ev.Syscall = "sethostname"
+		if nr == unix.SYS_SETDOMAINNAME {
+			ev.Syscall = "setdomainname"
+			ev.Kind = "uts"
+		}
+		ev.Kind = "uts"
+		n := int(a[1])
+		name := fmt.Sprintf("%#x", a[0])
+		if n >= 0 && n <= 4096 {
+			if b, err := readMem(tid, a[0], max(n, 1)); err == nil || n == 0 {
+				name = strconv.Quote(string(b[:min(n, len(b))]))
+			}
+		}
+		ev.Args = []string{name, strconv.FormatUint(a[1], 10)}
+	case unix.SYS_OPENAT, unix.SYS_OPENAT2:
+		p, ok := readString(tid, a[1], 4096)
+		if !ok {
+			return &call{what: whatSkip}
+		}
+		if nr == unix.SYS_OPENAT2 {
+			flags, ok := readU64(tid, a[2]) // struct open_how: flags first
+			if !ok || flags&(unix.O_WRONLY|unix.O_RDWR) == 0 {
+				return &call{what: whatSkip}
+			}
+		}
+		return openMap(p)
+	default:
+		if c := archDecode(tid, nr, a); c != nil {
+			return c
+		}
+		return &call{what: whatSkip}
+	}
+	return c
+}
+
+// openMap decides whether an open for writing is one of a map file. The
+// name is only a first filter: at the exit the fd's inode is what counts.
+func openMap(p string) *call {
+	if _, ok := mapFileKinds[path.Base(p)]; !ok {
+		return &call{what: whatSkip}
+	}
+	return &call{what: whatOpenMap, path: p}
+}
+
+// decodeWrite renders a write to a map file: the bytes, and which file.
+func decodeWrite(tid int, nr uint64, a [6]uint64, file string) *call {
+	c := &call{what: whatWriteMap}
+	ev := &c.ev
+	ev.Kind = mapFileKinds[path.Base(file)]
+	ev.Note = fmt.Sprintf("fd %d is %s", int32(a[0]), file)
+	const maxShown = 4096
+	switch nr {
+	case unix.SYS_WRITEV:
+		ev.Syscall = "writev"
+		var all []byte
+		for i := uint64(0); i < min(a[2], 16); i++ {
+			base, ok1 := readU64(tid, a[1]+16*i)
+			n, ok2 := readU64(tid, a[1]+16*i+8)
+			if !ok1 || !ok2 {
+				break
+			}
+			if n > 0 {
+				b, _ := readMem(tid, base, int(min(n, maxShown)))
+				all = append(all, b...)
+			}
+		}
+		ev.Args = []string{strconv.Itoa(int(int32(a[0]))), strconv.Quote(string(all)), strconv.FormatUint(a[2], 10)}
+	default:
+		ev.Syscall = "write"
+		var b []byte
+		if a[2] > 0 {
+			b, _ = readMem(tid, a[1], int(min(a[2], maxShown)))
+		}
+		ev.Args = []string{strconv.Itoa(int(int32(a[0]))), strconv.Quote(string(b)), strconv.FormatUint(a[2], 10)}
+		if nr == unix.SYS_PWRITE64 {
+			ev.Syscall = "pwrite64"
+			ev.Args = append(ev.Args, strconv.FormatInt(int64(a[3]), 10))
+		}
+	}
+	return c
+}
+
+func readlinkFD(tid, fd int) (string, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Readlink(fmt.Sprintf("/proc/%d/fd/%d", tid, fd), buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+func cloneNote(flags uintptr) string {
+	var names []string
+	for _, k := range sandbox.KindsIn(flags) {
+		names = append(names, k.Name)
+	}
+	return "the child starts in new " + strings.Join(names, ", ") + " namespaces"
+}
+
+// identify fills in who made the call: host pid and tid, the pid and tid
+// inside the caller's PID namespace (the last NSpid), and its command.
+func identify(ev *sandbox.Event, tid int) {
+	ev.TID = tid
+	ev.PID = tid
+	st, err := procfs.Proc{PID: tid}.NewStatus()
+	if err != nil {
+		p, perr := procfs.NewProc(tid)
+		if perr != nil {
+			return
+		}
+		if st, err = p.NewStatus(); err != nil {
+			return
+		}
+	}
+	ev.PID = st.TGID
+	ev.Comm = st.Name
+	if n := len(st.NSpids); n > 1 {
+		ev.NSTID = int(st.NSpids[n-1])
+		if st.TGID == tid {
+			ev.NSPID = ev.NSTID
+		} else if lst, err := procStatus(st.TGID); err == nil && len(lst.NSpids) > 1 {
+			ev.NSPID = int(lst.NSpids[len(lst.NSpids)-1])
+		}
+	}
+}
+
+func procStatus(pid int) (procfs.ProcStatus, error) {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return procfs.ProcStatus{}, err
+	}
+	return p.NewStatus()
+}
+
+// mountFlags are mount(2)'s flags in the order strace prints them.
+var mountFlags = []struct {
+	bit  uint64
+	name string
+}{
+	{unix.MS_RDONLY, "MS_RDONLY"}, {unix.MS_NOSUID, "MS_NOSUID"}, {unix.MS_NODEV, "MS_NODEV"},
+	{unix.MS_NOEXEC, "MS_NOEXEC"}, {unix.MS_SYNCHRONOUS, "MS_SYNCHRONOUS"}, {unix.MS_REMOUNT, "MS_REMOUNT"},
+	{unix.MS_MANDLOCK, "MS_MANDLOCK"}, {unix.MS_DIRSYNC, "MS_DIRSYNC"}, {unix.MS_NOSYMFOLLOW, "MS_NOSYMFOLLOW"},
+	{unix.MS_NOATIME, "MS_NOATIME"}, {unix.MS_NODIRATIME, "MS_NODIRATIME"}, {unix.MS_BIND, "MS_BIND"},
+	{unix.MS_MOVE, "MS_MOVE"}, {unix.MS_REC, "MS_REC"}, {unix.MS_SILENT, "MS_SILENT"},
+	{unix.MS_POSIXACL, "MS_POSIXACL"}, {unix.MS_UNBINDABLE, "MS_UNBINDABLE"}, {unix.MS_PRIVATE, "MS_PRIVATE"},
+	{unix.MS_SLAVE, "MS_SLAVE"}, {unix.MS_SHARED, "MS_SHARED"}, {unix.MS_RELATIME, "MS_RELATIME"},
+	{unix.MS_KERNMOUNT, "MS_KERNMOUNT"}, {unix.MS_I_VERSION, "MS_I_VERSION"},
+	{unix.MS_STRICTATIME, "MS_STRICTATIME"}, {unix.MS_LAZYTIME, "MS_LAZYTIME"},
+}
+
+// MountFlagString renders mount(2) flags as strace does: "MS_BIND|MS_REC",
+// with the old magic value MS_MGC_VAL named, unknown bits in hex, 0 as "0".
+func MountFlagString(f uint64) string {
+	var parts []string
+	if f&unix.MS_MGC_MSK == unix.MS_MGC_VAL {
+		parts = append(parts, "MS_MGC_VAL")
+		f &^= unix.MS_MGC_MSK
+	}
+	for _, m := range mountFlags {
+		if f&m.bit != 0 {
+			parts = append(parts, m.name)
+			f &^= m.bit
+		}
+	}
+	if f != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", f))
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "|")
+}
+
+// UmountFlagString renders umount2(2) flags.
+func UmountFlagString(f uint64) string {
+	names := []struct {
+		bit  uint64
+		name string
+	}{{unix.MNT_FORCE, "MNT_FORCE"}, {unix.MNT_DETACH, "MNT_DETACH"}, {unix.MNT_EXPIRE, "MNT_EXPIRE"}, {unix.UMOUNT_NOFOLLOW, "UMOUNT_NOFOLLOW"}}
+	var parts []string
+	for _, n := range names {
+		if f&n.bit != 0 {
+			parts = append(parts, n.name)
+			f &^= n.bit
+		}
+	}
+	if f != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", f))
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "|")
+}
