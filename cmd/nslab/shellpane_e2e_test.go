@@ -14,7 +14,8 @@ import (
 // the way a learner does — from an interactive bash with job control in a
 // terminal: open uts, perform it, open the shell pane, type `hostname lab`.
 // One capture of the screen then shows the shell with its next prompt,
-// lab under SANDBOX and the host's own name under HOST. Then the shell is
+// lab under SANDBOX, the host's own name under HOST, and the learner's
+// sethostname("lab", 3) = 0 in the syscall log. Then the shell is
 // left with exit, nslab keeps running, and q q quits it with status 0; the
 // host is unchanged.
 func TestTUIShellPaneUTS(t *testing.T) {
@@ -58,14 +59,16 @@ func TestTUIShellPaneUTS(t *testing.T) {
 	// settles) with lab under SANDBOX beside the host's own name.
 	prompt := regexp.MustCompile(`\[nslab:uts\] \S+[#$] hostname lab\s*│[^\n]*\n\[nslab:uts\] \S+[#$]`)
 	row := regexp.MustCompile(`hostname\s+│\s*` + regexp.QuoteMeta(hostName) + `\s+│\s*lab\b`)
+	// The learner's own call, traced from the kernel (package shelltrace).
+	learner := regexp.MustCompile(`\[you: hostname, pid \d+[^\]]*\] sethostname\("lab", 3\) = 0`)
 	var scr string
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		scr = s.screen()
-		if prompt.MatchString(scr) && row.MatchString(scr) {
+		if prompt.MatchString(scr) && row.MatchString(scr) && learner.MatchString(scr) {
 			break
 		}
 		if time.Now().After(end) {
-			t.Fatalf("the shell, its prompt, HOST %s and SANDBOX lab not on one screen:\n%s", hostName, scr)
+			t.Fatalf("the shell, its prompt, HOST %s, SANDBOX lab and the learner's sethostname not on one screen:\n%s", hostName, scr)
 		}
 	}
 	if strings.Contains(scr, "Stopped") {

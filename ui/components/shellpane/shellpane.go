@@ -126,7 +126,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if m.term != nil && m.term != msg.Term {
 			return m, CloseCmd(msg.Term) // a second start raced the first
 		}
-		m.term, m.focused, m.scroll, m.dirty = msg.Term, true, 0, false
+		m.term, m.focused, m.scroll, m.dirty, m.note = msg.Term, true, 0, false, msg.Note
 		m.term.Resize(ScreenSize(m.common.Width, m.common.Height, m.note != ""))
 		return m.draw(), m.term.Wait(false)
 	case OutputMsg:

@@ -37,7 +37,7 @@ func TestShellOnPty(t *testing.T) {
 	m := New(c).SetSize(40, 8)
 	w, h := ScreenSize(40, 8, false)
 	sh := exec.Command("sh", "-c", `printf '\033[31mred\033[0m\n'; stty size; read x; echo "got:$x"; read y; stty size; read z`)
-	msg := Start(context.Background(), sh, w, h)()
+	msg := Start(context.Background(), sh, w, h, false)()
 	if msg.(StartedMsg).Err != nil {
 		t.Fatal(msg.(StartedMsg).Err)
 	}
@@ -66,7 +66,7 @@ func TestCloseEndsShell(t *testing.T) {
 	c := common.New(context.Background(), common.NewStyles(true, false))
 	m := New(c).SetSize(40, 8)
 	sh := exec.Command("sh", "-c", "sleep 1000")
-	msg := Start(context.Background(), sh, 40, 7)()
+	msg := Start(context.Background(), sh, 40, 7, false)()
 	m, _ = m.Update(msg)
 	term := m.Term()
 	m, cmd := m.Close()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -15,6 +16,9 @@ import (
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
+
+	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/shelltrace"
 )
 
 // settle is how long the shell's output must pause before the page is
@@ -41,15 +45,21 @@ type Term struct {
 	err    error         // the shell's exit, set before done closes
 	// ptyClosed: readLoop closed the pty (under mu); no more ioctls.
 	ptyClosed bool
-	once      sync.Once
+	tracer    *shelltrace.Tracer // nil: untraced
+
+	evMu   sync.Mutex
+	events []sandbox.Event // the learner's traced calls
+	once   sync.Once
 }
 
 // Msgs, each naming the Term it is about: a Term's messages arriving
 // after the pane moved on to another are dropped.
 
-// StartedMsg reports the shell started on its pty (or why not).
+// StartedMsg reports the shell started on its pty (or why not). Note is
+// one line to show when it runs untraced.
 type StartedMsg struct {
 	Term *Term
+	Note string
 	Err  error
 }
 
@@ -66,13 +76,16 @@ type ExitedMsg struct {
 	Err  error
 }
 
-// Start starts cmd on a new pty of w×h cells. pty.StartWithSize makes the
-// shell a session leader (setsid) with the pty's slave as its controlling
-// terminal (TIOCSCTTY), so its job control never reaches nslab's own
-// terminal. The shell ends when ctx does (the program's end).
-func Start(ctx context.Context, cmd *exec.Cmd, w, h int) tea.Cmd {
+// Start starts cmd on a new pty of w×h cells, its namespace syscalls
+// traced (package shelltrace). The shell is a session leader (setsid)
+// with the pty's slave as its controlling terminal (TIOCSCTTY), so its
+// job control never reaches nslab's own terminal. The shell ends when
+// ctx does (the program's end). trace is false only for a command that
+// is not a sandbox's ShellCommand (tests): the tracer waits for the
+// handshake only that command makes.
+func Start(ctx context.Context, cmd *exec.Cmd, w, h int, trace bool) tea.Cmd {
 	return func() tea.Msg {
-		t, err := start(cmd, max(w, 1), max(h, 1))
+		t, note, err := start(cmd, max(w, 1), max(h, 1), trace)
 		if err == nil {
 			go func() {
 				select {
@@ -82,37 +95,89 @@ func Start(ctx context.Context, cmd *exec.Cmd, w, h int) tea.Cmd {
 				}
 			}()
 		}
-		return StartedMsg{Term: t, Err: err}
+		return StartedMsg{Term: t, Note: note, Err: err}
 	}
 }
 
-func start(cmd *exec.Cmd, w, h int) (*Term, error) {
+func start(cmd *exec.Cmd, w, h int, trace bool) (*Term, string, error) {
 	if cmd == nil {
-		return nil, errors.New("no shell command")
+		return nil, "", errors.New("no shell command")
 	}
-	// The command may come wired to nslab's own terminal (the full-screen
-	// shell's way); here the pty's slave is all three.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
 	// The emulator is an xterm-like terminal with 256 colours and true
 	// colour: programs inside may use both.
 	cmd.Env = append(cmd.Env, "TERM=xterm-256color", "COLORTERM=truecolor")
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
+	ptmx, tty, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("starting the shell on a pty: %w", err)
+		return nil, "", fmt.Errorf("opening a pty for the shell: %w", err)
 	}
+	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)}); err != nil {
+		_ = ptmx.Close()
+		_ = tty.Close()
+		return nil, "", fmt.Errorf("sizing the shell's pty: %w", err)
+	}
+	// The command may come wired to nslab's own terminal (the full-screen
+	// shell's way); here the pty's slave is all three, and the child's
+	// controlling terminal (Ctty 0 is its stdin).
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	emu := vt.NewEmulator(w, h)
 	emu.SetScrollbackSize(scrollback)
 	t := &Term{
-		emu: emu, pty: f, cmd: cmd,
+		emu: emu, pty: ptmx, cmd: cmd,
 		out: make(chan struct{}, 1), resize: make(chan [2]int, 1), done: make(chan struct{}),
 	}
+	note := ""
+	var tracer *shelltrace.Tracer
+	if trace {
+		tracer, err = shelltrace.Start(cmd, t.learnerEvent)
+	} else {
+		err = cmd.Start()
+	}
+	_ = tty.Close() // the child has it; the master sees EIO once all holders exit
+	switch {
+	case errors.Is(err, shelltrace.ErrUnavailable):
+		note = "your own syscalls are not traced here: " + err.Error()
+	case err != nil:
+		_ = ptmx.Close()
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		return nil, "", fmt.Errorf("starting the shell: %w", err)
+	}
+	t.tracer = tracer
 	go t.readLoop()
 	go t.inputLoop()
 	go t.resizeLoop()
-	return t, nil
+	return t, note, nil
+}
+
+// learnerEvent keeps one of the learner's traced calls; it runs on the
+// tracer's goroutine and must not block.
+func (t *Term) learnerEvent(e sandbox.Event) {
+	t.evMu.Lock()
+	t.events = append(t.events, e)
+	t.evMu.Unlock()
+	select {
+	case t.out <- struct{}{}:
+	default:
+	}
+}
+
+// Events is the learner's traced calls so far.
+func (t *Term) Events() []sandbox.Event {
+	if t == nil {
+		return nil
+	}
+	t.evMu.Lock()
+	defer t.evMu.Unlock()
+	return slices.Clone(t.events)
 }
 
 // readLoop copies the shell's output into the emulator until the pty

@@ -188,7 +188,7 @@ func Wrapped(st *common.Styles, events []sandbox.Event, width int) []string {
 		if e.Errno != "" {
 			style = st.Error.Render
 		}
-		lines = append(lines, wrap(e.Who()+" "+e.String(), style)...)
+		lines = append(lines, wrap(Who(e)+" "+e.String(), style)...)
 		if d := e.Detail(); d != "" {
 			lines = append(lines, wrap("    ↳ "+d, st.Subtle.Render)...)
 		}
@@ -234,6 +234,19 @@ func (m Model) render() []string {
 	return out
 }
 
+// Who is the caller as the log names it: the learner's own calls (from
+// their shell) say so, with the command that made them.
+func Who(e sandbox.Event) string {
+	if !e.Learner {
+		return e.Who()
+	}
+	who := "[you"
+	if e.Comm != "" {
+		who += ": " + e.Comm
+	}
+	return who + ", " + strings.TrimPrefix(e.Who(), "[")
+}
+
 // calls counts the call lines (not the details and notes) Render drew.
 func calls(lines []string) int {
 	n := 0
@@ -258,7 +271,7 @@ func Render(st *common.Styles, events []sandbox.Event, width, height int) []stri
 	build := func(details, notes bool) []string {
 		var lines []string
 		for _, e := range events {
-			call := common.Truncate(e.Who()+" "+e.String(), width)
+			call := common.Truncate(Who(e)+" "+e.String(), width)
 			if e.Errno != "" {
 				call = st.Error.Render(call)
 			}

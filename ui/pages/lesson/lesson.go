@@ -11,12 +11,14 @@ package lesson
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/liveviews"
@@ -61,6 +63,10 @@ type Model struct {
 	fetching   bool // an EventsCmd is out
 	tickGen    int  // the live refresh chain that is current
 	closing    bool // asks the program to close the lesson and go home
+
+	// The trace: nslab's calls (the session's) and the learner's (the
+	// shell panes' tracers: of shells that ended, and of the open one).
+	sessEvents, learnerDone, learnerOpen []sandbox.Event
 
 	textBody, textBodyKey string // the rendered Markdown of the part, and what it was rendered for
 	textContent           string // what the text pane holds
@@ -160,6 +166,20 @@ func (m Model) markPart() tea.Cmd {
 	}
 }
 
+// setEvents shows nslab's calls and the learner's, in time order.
+func (m Model) setEvents(sess []sandbox.Event) Model {
+	m.sessEvents = sess
+	if len(m.learnerDone)+len(m.learnerOpen) == 0 {
+		m.log = m.log.SetEvents(sess)
+		return m
+	}
+	all := make([]sandbox.Event, 0, len(sess)+len(m.learnerDone)+len(m.learnerOpen))
+	all = append(append(append(all, sess...), m.learnerDone...), m.learnerOpen...)
+	slices.SortStableFunc(all, func(a, b sandbox.Event) int { return a.Time.Compare(b.Time) })
+	m.log = m.log.SetEvents(all)
+	return m
+}
+
 // ShellFocused reports whether keys go to the shell pane.
 func (m Model) ShellFocused() bool { return m.shell.Focused() }
 
@@ -204,6 +224,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case shellpane.OutputMsg:
 		var cmd tea.Cmd
 		m.shell, cmd = m.shell.Update(msg)
+		if msg.Term == m.shell.Term() {
+			if ev := msg.Term.Events(); len(ev) != len(m.learnerOpen) {
+				m.learnerOpen = ev
+				m = m.setEvents(m.sessEvents)
+			}
+		}
 		return m, cmd
 	case shellpane.SettledMsg:
 		// The command that wrote is probably done: look at the sandbox
@@ -212,6 +238,11 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.shell, cmd = m.shell.Update(msg)
 		return m, tea.Batch(cmd, m.observe())
 	case shellpane.ExitedMsg:
+		if msg.Term == m.shell.Term() && msg.Term != nil {
+			m.learnerDone = append(m.learnerDone, msg.Term.Events()...)
+			m.learnerOpen = nil
+			m = m.setEvents(m.sessEvents)
+		}
 		open := m.shell.Open()
 		m.shell, _ = m.shell.Update(msg)
 		if open && !m.shell.Open() {
@@ -252,7 +283,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case EventsMsg:
 		m.fetching = false
-		m.log = m.log.SetEvents(msg.Events)
+		m = m.setEvents(msg.Events)
 		return m.layout(), nil
 	case PerformedMsg:
 		return m.performedMsg(msg)
@@ -276,7 +307,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		if msg.Pane {
 			w, h := shellpane.ScreenSize(m.paneSize())
-			return m, shellpane.Start(m.common.Ctx, msg.Cmd, w, h)
+			return m, shellpane.Start(m.common.Ctx, msg.Cmd, w, h, true)
 		}
 		id := m.id
 		return m, tea.ExecProcess(msg.Cmd, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
@@ -295,7 +326,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 func (m Model) performedMsg(msg PerformedMsg) (Model, tea.Cmd) {
 	m.performing, m.performed = false, true
 	if msg.Events != nil {
-		m.log = m.log.SetEvents(msg.Events)
+		m = m.setEvents(msg.Events)
 	}
 	if msg.Err != nil {
 		m.performErr = msg.Err.Error()
@@ -322,7 +353,7 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 		m.observing = false
 	}
 	if msg.Events != nil {
-		m.log = m.log.SetEvents(msg.Events)
+		m = m.setEvents(msg.Events)
 	}
 	if msg.Err != nil {
 		m.views = m.views.SetError(msg.Err.Error())
