@@ -21,10 +21,22 @@ func run(t *testing.T, m Model, cmd tea.Cmd, cond func(Model) bool) (Model, tea.
 		if time.Now().After(deadline) || cmd == nil {
 			t.Fatalf("condition not met; screen:\n%s", xansi.Strip(m.View()))
 		}
-		msg := cmd()
-		m, cmd = m.Update(msg)
+		got := make(chan tea.Msg, 1)
+		go func() { got <- cmd() }()
+		select {
+		case msg := <-got:
+			m, cmd = m.Update(msg)
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("condition not met; screen:\n%s", xansi.Strip(m.View()))
+		}
 	}
 	return m, cmd
+}
+
+func termWidth(t *Term) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.emu.Width()
 }
 
 func screen(m Model) string { return xansi.Strip(m.View()) }
@@ -55,6 +67,13 @@ func TestShellOnPty(t *testing.T) {
 	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "got:hi j") })
 	m = m.SetSize(50, 10)
+	// The resize is the pane's goroutine's: the emulator and the pty are
+	// resized together under mu; wait for it before the shell looks.
+	for end := time.Now().Add(5 * time.Second); termWidth(m.Term()) != 50; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the resize never reached the shell's pty")
+		}
+	}
 	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "9 50") })
 	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})

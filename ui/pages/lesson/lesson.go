@@ -405,7 +405,14 @@ func (m Model) checkedMsg(msg CheckedMsg) (Model, tea.Cmd) {
 	return m, func() tea.Msg {
 		return ProgressMsg{Apply: func(p *lessons.Progress) {
 			p.RecordChallenge(id, true, hints)
-			p.Mark(id, lessons.StatusDone, part)
+			// The part the learner is at is the last one marked: Cmds run
+			// concurrently, and a move made after this check may have been
+			// applied first.
+			at := p.Get(id).Part
+			if at == "" {
+				at = part
+			}
+			p.Mark(id, lessons.StatusDone, at)
 		}}
 	}
 }
