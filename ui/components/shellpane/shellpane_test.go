@@ -2,6 +2,8 @@ package shellpane
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -101,4 +103,39 @@ func TestCloseEndsShell(t *testing.T) {
 	if sh.ProcessState == nil {
 		t.Fatal("the shell was not reaped")
 	}
+}
+
+// TestFullScreenProgram: less draws on the alternate screen at the pane's
+// size, takes its keys (G goes to the end), and q gives the shell's
+// screen back.
+func TestFullScreenProgram(t *testing.T) {
+	if _, err := exec.LookPath("less"); err != nil {
+		t.Skip("less is not installed")
+	}
+	var text strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&text, "line %03d\n", i)
+	}
+	c := common.New(context.Background(), common.NewStyles(true, false))
+	m := New(c).SetSize(40, 12)
+	w, h := ScreenSize(40, 12, false)
+	sh := exec.Command("sh", "-c", `printf '%s' "$T" | less; echo less-done; read x`)
+	sh.Env = append(os.Environ(), "T="+text.String(), "LESS=", "LESSHISTFILE=-")
+	msg := Start(context.Background(), sh, w, h, false)()
+	m, cmd := m.Update(msg)
+	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "line 009") })
+	if !m.alt {
+		t.Error("less is not on the alternate screen")
+	}
+	if strings.Contains(screen(m), "line 010") {
+		t.Errorf("less drew past the pane's %d rows:\n%s", h, screen(m))
+	}
+	m, _ = m.Update(tea.KeyPressMsg{Code: 'G', Text: "G"})
+	m, cmd = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "line 099") })
+	m, _ = m.Update(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	m, _ = run(t, m, cmd, func(m Model) bool { return strings.Contains(screen(m), "less-done") })
+	if m.alt || strings.Contains(screen(m), "line 099") {
+		t.Errorf("after q the shell's screen is not back:\n%s", screen(m))
+	}
+	m, _ = m.Close()
 }
