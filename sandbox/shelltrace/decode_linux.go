@@ -1,6 +1,7 @@
 package shelltrace
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path"
 	"strconv"
@@ -60,19 +61,19 @@ func decode(tid int, nr uint64, a [6]uint64) *call {
 		ev.Args = []string{"child_stack=" + stack, "flags=" + sandbox.CloneFlagString(uintptr(a[0]))}
 		ev.Note = cloneNote(uintptr(a[0]))
 	case unix.SYS_CLONE3:
-		// struct clone_args: flags at 0, exit_signal at 32.
-		flags, ok := readU64(tid, a[0])
-		if !ok || flags&uint64(sandbox.AllFlags()) == 0 {
+		// struct clone_args: flags, pidfd, child_tid, parent_tid,
+		// exit_signal, stack, stack_size, tls (u64 each).
+		raw, err := readMem(tid, a[0], 64)
+		if err != nil || len(raw) < 64 {
 			return &call{what: whatSkip}
 		}
-		sig, _ := readU64(tid, a[0]+32)
-		sigName := strconv.FormatUint(sig, 10)
-		if sig == uint64(unix.SIGCHLD) {
-			sigName = "SIGCHLD"
+		f := func(i int) uint64 { return binary.NativeEndian.Uint64(raw[8*i:]) }
+		flags := f(0)
+		if flags&uint64(sandbox.AllFlags()) == 0 {
+			return &call{what: whatSkip}
 		}
 		ev.Syscall = "clone3"
-		ev.Args = []string{"{flags=" + sandbox.FlagString(uintptr(flags)) + ", exit_signal=" + sigName + "}",
-			strconv.FormatUint(a[1], 10)}
+		ev.Args = []string{clone3Args(flags, f), strconv.FormatUint(a[1], 10)}
 		ev.Note = cloneNote(uintptr(flags))
 	case unix.SYS_UNSHARE:
 		ev.Syscall = "unshare"
@@ -202,6 +203,42 @@ func readlinkFD(tid, fd int) (string, error) {
 		return "", err
 	}
 	return string(buf[:n]), nil
+}
+
+// clone3Args renders struct clone_args as strace does: the pointers a
+// flag asks for, then exit_signal, stack and stack_size, then tls.
+func clone3Args(flags uint64, f func(int) uint64) string {
+	ptr := func(v uint64) string {
+		if v == 0 {
+			return "NULL"
+		}
+		return fmt.Sprintf("%#x", v)
+	}
+	hex := func(v uint64) string {
+		if v == 0 {
+			return "0"
+		}
+		return fmt.Sprintf("%#x", v)
+	}
+	parts := []string{"flags=" + sandbox.FlagString(uintptr(flags))}
+	if flags&unix.CLONE_PIDFD != 0 {
+		parts = append(parts, "pidfd="+ptr(f(1)))
+	}
+	if flags&(unix.CLONE_CHILD_SETTID|unix.CLONE_CHILD_CLEARTID) != 0 {
+		parts = append(parts, "child_tid="+ptr(f(2)))
+	}
+	if flags&unix.CLONE_PARENT_SETTID != 0 {
+		parts = append(parts, "parent_tid="+ptr(f(3)))
+	}
+	sig := strconv.FormatUint(f(4), 10)
+	if f(4) == uint64(unix.SIGCHLD) {
+		sig = "SIGCHLD"
+	}
+	parts = append(parts, "exit_signal="+sig, "stack="+ptr(f(5)), "stack_size="+hex(f(6)))
+	if flags&unix.CLONE_SETTLS != 0 {
+		parts = append(parts, "tls="+ptr(f(7)))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 func cloneNote(flags uintptr) string {

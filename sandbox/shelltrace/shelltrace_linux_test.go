@@ -135,8 +135,9 @@ func runTraced(t testing.TB, sb *sandbox.Sandbox, script string) (string, []sand
 
 // script exercises every traced call a learner would type, in the
 // sandbox's own namespaces (the mount happens in its mount namespace).
-// perl issues a raw clone(2) with CLONE_NEWUTS (x86-64 only), as no
-// util-linux tool does, and prints what it returned.
+// perl issues a raw clone(2) and clone3(2) with CLONE_NEWUTS (x86-64
+// syscall numbers), as no util-linux tool does, and prints what they
+// returned.
 const script = `hostname lab
 unshare -u true
 mount -t tmpfs x /mnt
@@ -148,7 +149,8 @@ unshare -U sh -c 'echo "0 0 1" > /proc/self/uid_map' 2>/dev/null
 %s
 echo untraced-output-ok`
 
-const perlClone = `perl -e '$p = syscall(56, 0x04000011, 0, 0, 0, 0); if ($p == 0) { exit 0 } waitpid($p, 0); print "clone=$p\n"'`
+const perlClone = `perl -e '$p = syscall(56, 0x04000011, 0, 0, 0, 0); if ($p == 0) { exit 0 } waitpid($p, 0); print "clone=$p\n"'
+perl -e '$a = pack("Q8", 0x04000000, 0, 0, 0, 17, 0, 0, 0); $p = syscall(435, $a, 64); if ($p == 0) { exit 0 } waitpid($p, 0); print "clone3=$p\n"'`
 
 func theScript() string {
 	if runtime.GOARCH == "amd64" {
@@ -307,10 +309,13 @@ func TestTracedShellAgreesWithStrace(t *testing.T) {
 	}
 
 	// Kernel state and the kernel's own numbers.
-	var clone, sethost *sandbox.Event
+	var clone, clone3, sethost *sandbox.Event
 	for i, e := range evs {
 		if e.Syscall == "clone" && clone == nil {
 			clone = &evs[i]
+		}
+		if e.Syscall == "clone3" && clone3 == nil {
+			clone3 = &evs[i]
 		}
 		if e.String() == `sethostname("lab", 3) = 0` && sethost == nil {
 			sethost = &evs[i]
@@ -326,11 +331,13 @@ func TestTracedShellAgreesWithStrace(t *testing.T) {
 		t.Errorf("the sandbox's hostname is %q, want lab", got)
 	}
 	if runtime.GOARCH == "amd64" {
-		if clone == nil {
-			t.Fatal("no clone event")
+		if clone == nil || clone3 == nil {
+			t.Fatal("no clone or clone3 event")
 		}
-		if want := "clone=" + strconv.FormatInt(clone.Ret, 10) + "\n"; !strings.Contains(out, want) {
-			t.Errorf("clone returned %d to the tracer, perl saw: %s", clone.Ret, out)
+		for _, c := range []*sandbox.Event{clone, clone3} {
+			if want := c.Syscall + "=" + strconv.FormatInt(c.Ret, 10) + "\n"; !strings.Contains(out, want) {
+				t.Errorf("%s returned %d to the tracer, perl saw: %s", c.Syscall, c.Ret, out)
+			}
 		}
 	}
 	// The grandchild (sh → sh → hostname) is traced too.
@@ -638,5 +645,53 @@ func TestInteractiveShellJobControl(t *testing.T) {
 	}
 	if !found {
 		t.Errorf(`no sethostname("lab", 3) = 0 in %v`, rec.events())
+	}
+}
+
+// TestKilledShellEndsTracing: a traced shell killed mid-command (the pane
+// closed, the terminal gone) ends the tracer, and leaves no process.
+func TestKilledShellEndsTracing(t *testing.T) {
+	needRoot(t)
+	hostUnchanged(t)
+	sb := newSandbox(t, sandbox.Spec{Flags: sandbox.CloneNewUTS | sandbox.CloneNewNS | sandbox.CloneNewPID, Rootless: sandbox.RootlessNever})
+	cmd, err := sb.ShellCommand("/bin/sh", "-c", "hostname before-kill; sleep 60 & sleep 60")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	rec := &recorder{}
+	tr, err := shelltrace.Start(cmd, rec.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); len(rec.events()) == 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(rec.events()) == 0 {
+		t.Fatal("no event before the kill")
+	}
+	// Kill the entering process, as a closed pane may: the shell dies
+	// with it (PR_SET_PDEATHSIG), but its background job lives on in the
+	// sandbox, still carrying the filter, so tracing goes on until the
+	// sandbox closes.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	select {
+	case <-tr.Done():
+		t.Fatal("tracing ended while a traced job still runs in the sandbox")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("tracing still running 5 s after the shell and its sandbox were killed")
+	}
+	if err := tr.Err(); err != nil {
+		t.Errorf("tracer: %v", err)
 	}
 }
