@@ -466,3 +466,30 @@ func TestDecodeProgressTimes(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestProgressPartKept: the part the learner was at survives a save and
+// a load, and a file written before parts were kept (no "part") still
+// loads, with no part, so the lesson opens at its beginning.
+func TestProgressPartKept(t *testing.T) {
+	p := NewProgress()
+	p.Mark("uts", StatusInProgress, PartExperiment)
+	b, err := EncodeProgress(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := DecodeProgress(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := q.Get("uts").Part; got != PartExperiment {
+		t.Errorf("part after a round trip: %q, want %q", got, PartExperiment)
+	}
+	old := []byte(`{"version":1,"lessons":{"uts":{"status":"in-progress","updated":"2026-01-02T03:04:05Z","predicted":true}}}`)
+	q, err = DecodeProgress(old)
+	if err != nil {
+		t.Fatalf("a file without parts: %v", err)
+	}
+	if lp := q.Get("uts"); lp.Part != "" || lp.Status != StatusInProgress || !lp.Predicted {
+		t.Errorf("a file without parts read as %+v", lp)
+	}
+}

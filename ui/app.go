@@ -179,6 +179,11 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, nil
 	case tea.KeyPressMsg:
+		if a.open && a.lesson.ShellFocused() && !a.tooSmall() {
+			// The shell takes every key as typed, ctrl+c and bursts
+			// included; the pane's focus key gives the keys back.
+			break
+		}
 		if keys := splitRunes(msg); keys != nil {
 			return a.replay(keys)
 		}
@@ -334,6 +339,11 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	if err := common.Guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
 		a.home = a.home.SetError(fmt.Sprintf("opening %s failed: %v", id, err))
 		return a, nil
+	}
+	// Reopened, the lesson resumes at the part the learner left it at; a
+	// finished one starts again from the beginning.
+	if lp := a.progress.Get(id); lp.Part != "" && (lp.Status != lessons.StatusDone || lp.Part != lessons.PartRecap) {
+		_ = common.Guard("resume", func() error { s.Goto(lp.Part); return nil })
 	}
 	a.sessions.add(s)
 	a.nextID++

@@ -71,10 +71,12 @@ type Options struct {
 }
 
 // fps is the renderer's frame rate. The renderer wakes up every frame even
-// when nothing changed, and on a small VM a wake-up costs about 0.3 ms: at
-// bubbletea's default 60 fps nslab idled at over 2% of a core, at 10 fps
-// under 1%, and a key still shows within 100 ms.
-const fps = 10
+// when nothing changed, and on a small VM a wake-up costs about 0.3 ms;
+// and it writes only on a frame, so a key typed in the shell pane echoes
+// about one frame later. Measured with the pane open (BenchmarkShellPane):
+// 10 fps +97 ms echo, 0.5% idle; 30 fps +30 ms, 0.9%; 60 fps +15 ms, 1.9%.
+// 30 keeps idle under 1% of a core.
+const fps = 30
 
 // ErrHangup is returned when the terminal went away (SIGHUP).
 var ErrHangup = errors.New("terminal hung up")
@@ -98,6 +100,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 			err = cerr
 		}
 	}()
+	// Cancelled first on the way out: the shell panes hang up their
+	// shells before the sandboxes close.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	// Each program has its own styles, built here and handed down in a
 	// common.Common; lipgloss v2 has no Renderer to hang them on. They

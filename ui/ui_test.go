@@ -236,7 +236,7 @@ func (h *harness) session(i int) *uitest.Session {
 func progressStore() *uitest.Store {
 	p := lessons.NewProgress()
 	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
-	p.Mark("uts", lessons.StatusInProgress, lessons.PartPredict)
+	p.Mark("uts", lessons.StatusInProgress, lessons.PartConcept)
 	return uitest.NewStore(p)
 }
 
@@ -593,7 +593,7 @@ func TestFullHelp(t *testing.T) {
 	h.waitFor("ctrl+c")
 	_, screen := h.final()
 	checkScreen(t, screen, 80, 24)
-	for _, want := range []string{"check challenge", "solution", "shell inside", "refresh", "quit"} {
+	for _, want := range []string{"check challenge", "solution", "shell pane", "full shell", "shell/lesson", "refresh", "quit"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("full help lacks %q:\n%s", want, screen)
 		}

@@ -53,8 +53,8 @@ func (s tmuxSession) alive() bool {
 	return exec.Command("tmux", "has-session", "-t", s.name).Run() == nil
 }
 
-// TestTUIEndToEndUTS: open uts, perform it, open the shell, set the
-// hostname, leave the shell, see the new name under SANDBOX and the host's
+// TestTUIEndToEndUTS: open uts, perform it, open the full-screen shell
+// (S), set the hostname, leave the shell, see the new name under SANDBOX and the host's
 // own under HOST, quit with ctrl+c; the host is unchanged and nothing runs.
 func TestTUIEndToEndUTS(t *testing.T) {
 	needRoot(t)
@@ -83,7 +83,7 @@ func TestTUIEndToEndUTS(t *testing.T) {
 	s.waitFor("the unshare in the syscall log", regexp.MustCompile(`unshare\(CLONE_NEWUTS\) = 0`))
 	s.keys("n", "n")
 	s.waitFor("the experiment part", regexp.MustCompile(`\[EXPERIMENT\]`))
-	s.keys("s")
+	s.keys("S")
 	s.waitFor("the shell's prompt inside", regexp.MustCompile(`\[nslab:uts\]`))
 	s.keys("hostname e2e-lab", "Enter", "exit", "Enter")
 	row := regexp.MustCompile(`hostname\s+│\s*` + regexp.QuoteMeta(hostName) + `\s+│\s*e2e-lab`)

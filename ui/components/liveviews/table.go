@@ -265,7 +265,7 @@ func (t tableLayout) render(st *common.Styles, r vrow) []string {
 // rows, shared out fairly. A title says how many rows did not fit.
 //
 // prio lists the views that get rows first (the lesson's own); the others
-// follow.
+// follow. Differences come before sameness across all views.
 func allViews(st *common.Styles, o *lessons.Observation, c compacted, prio []sandbox.View, t tableLayout, height int) []string {
 	views, rows := c.views, c.rows
 	if len(views) == 0 || height < 1 {
@@ -293,12 +293,22 @@ func allViews(st *common.Styles, o *lessons.Observation, c compacted, prio []san
 			order = append(order, i)
 		}
 	}
+	// Two rounds: first only rows that differ (compactRows puts them
+	// first in each view), so that no "the same" row takes the place of a
+	// difference in another view; then the rest.
 	alloc := make([]int, len(views))
-	for progress := true; progress && avail > 0; {
-		progress = false
-		for _, i := range order {
-			if alloc[i] < len(rows[i]) {
-				if c := cost(rows[i][alloc[i]]); c <= avail {
+	for _, differing := range []bool{true, false} {
+		for progress := true; progress && avail > 0; {
+			progress = false
+			for _, i := range order {
+				if alloc[i] >= len(rows[i]) {
+					continue
+				}
+				r := rows[i][alloc[i]]
+				if differing && r.d.Kind == sandbox.Same {
+					continue
+				}
+				if c := cost(r); c <= avail {
 					alloc[i]++
 					avail -= c
 					progress = true

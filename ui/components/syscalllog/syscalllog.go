@@ -1,9 +1,10 @@
 // Package syscalllog draws the trace: every namespace syscall as strace
 // writes it, with the identity change it made and nslab's note.
 //
-// It draws the events it is given; fetching them is the page's Cmd. It
-// takes no keys yet: focusing and scrolling it is issue 10 D, and will be
-// a viewport here behind the same SetEvents.
+// It draws the events it is given; fetching them is the page's Cmd. In
+// the live column it shows the last calls, one line each; focused, it
+// takes the page's body as a viewport over every event, each call, its
+// identity change and its note wrapped whole.
 package syscalllog
 
 import (
@@ -11,20 +12,34 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	xansi "github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 )
 
-// KeyMap is the log's keys: none until it can be focused.
-type KeyMap struct{}
+// KeyMap is the log's keys: Focus opens it whole; while focused the
+// viewport's keys scroll it (↑/↓/k/j, pgup/pgdn, home/end, the wheel).
+type KeyMap struct {
+	Focus  key.Binding
+	Scroll key.Binding // for the help only: the viewport has the keys
+}
+
+// DefaultKeyMap is the log's default keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Focus:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "syscall log")),
+		Scroll: key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑↓/pgup/pgdn", "scroll")),
+	}
+}
 
 // ShortHelp implements help.KeyMap.
-func (KeyMap) ShortHelp() []key.Binding { return nil }
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Focus} }
 
 // FullHelp implements help.KeyMap.
-func (KeyMap) FullHelp() [][]key.Binding { return nil }
+func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Focus, k.Scroll}} }
 
 // Model is the log.
 type Model struct {
@@ -32,10 +47,54 @@ type Model struct {
 	common common.Common
 	events []sandbox.Event
 	lines  []string // drawn by every setter, not in every View
+
+	focused bool
+	vp      viewport.Model // every event, wrapped, when focused
+	fw, fh  int            // the focused area, title included
 }
 
 // New is an empty log.
-func New(c common.Common) Model { return Model{common: c} }
+func New(c common.Common) Model {
+	return Model{KeyMap: DefaultKeyMap(), common: c, vp: viewport.New()}
+}
+
+// Focused reports whether the log is open whole.
+func (m Model) Focused() bool { return m.focused }
+
+// SetFocus opens the log whole (at its end) or closes it.
+func (m Model) SetFocus(f bool) Model {
+	m.focused = f
+	m = m.fill()
+	if f {
+		m.vp.GotoBottom()
+	}
+	return m
+}
+
+// SetFocusSize sets the area the focused log takes, its title included.
+func (m Model) SetFocusSize(w, h int) Model {
+	if w == m.fw && h == m.fh {
+		return m
+	}
+	m.fw, m.fh = w, h
+	return m.fill()
+}
+
+// fill puts every event, wrapped, in the viewport, keeping the place
+// (or the end, when the reader was at it).
+func (m Model) fill() Model {
+	if !m.focused || m.fw <= 0 || m.fh <= 1 {
+		return m
+	}
+	atEnd := m.vp.AtBottom() || m.vp.TotalLineCount() == 0
+	m.vp.SetWidth(m.fw)
+	m.vp.SetHeight(m.fh - 1)
+	m.vp.SetContentLines(Wrapped(m.common.Styles, m.events, m.fw))
+	if atEnd {
+		m.vp.GotoBottom()
+	}
+	return m
+}
 
 // SetSize sets the log's area, its title line included.
 func (m Model) SetSize(w, h int) Model {
@@ -49,20 +108,96 @@ func (m Model) SetSize(w, h int) Model {
 // SetStyles redraws with st.
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
-	return m.draw()
+	return m.draw().fill()
 }
 
 // SetEvents replaces the trace.
 func (m Model) SetEvents(ev []sandbox.Event) Model {
 	m.events = ev
-	return m.draw()
+	return m.draw().fill()
 }
 
 // Len is how many events the log holds.
 func (m Model) Len() int { return len(m.events) }
 
-// Update takes no message yet.
-func (m Model) Update(tea.Msg) (Model, tea.Cmd) { return m, nil }
+// Update scrolls the focused log with keys and the wheel.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if !m.focused {
+		return m, nil
+	}
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "home", "g":
+			m.vp.GotoTop()
+			return m, nil
+		case "end", "G":
+			m.vp.GotoBottom()
+			return m, nil
+		}
+	}
+	var cmd tea.Cmd
+	m.vp, cmd = m.vp.Update(msg)
+	return m, cmd
+}
+
+// FocusedLines is the log whole: a title saying where the reader is and
+// how much is above and below, then the viewport.
+func (m Model) FocusedLines() []string {
+	st := m.common.Styles
+	total, h := m.vp.TotalLineCount(), m.vp.Height()
+	top := m.vp.YOffset()
+	above, below := top, max(total-top-h, 0)
+	title := fmt.Sprintf("syscall log: %d calls, lines %d–%d of %d", len(m.events), min(top+1, total), min(top+h, total), total)
+	if above > 0 {
+		title += fmt.Sprintf(" ↑%d more", above)
+	}
+	if below > 0 {
+		title += fmt.Sprintf(" ↓%d more", below)
+	}
+	title += " — l/esc back"
+	out := []string{common.Rule(st, title, m.fw)}
+	out = append(out, strings.Split(m.vp.View(), "\n")...)
+	for len(out) < m.fh {
+		out = append(out, "")
+	}
+	return out[:m.fh]
+}
+
+// Wrapped is every event, strace-like, wrapped to width: the call (a
+// long flag list breaks at its |), its identity change and its note.
+func Wrapped(st *common.Styles, events []sandbox.Event, width int) []string {
+	if len(events) == 0 {
+		return []string{st.Subtle.Render("(no syscalls yet: they appear here as the lesson performs them)")}
+	}
+	const indent = "      "
+	wrap := func(s string, style func(...string) string) []string {
+		var out []string
+		for i, l := range strings.Split(xansi.Wrap(s, max(width-len(indent), 10), "|, "), "\n") {
+			if i > 0 {
+				l = indent + l
+			}
+			out = append(out, style(l))
+		}
+		return out
+	}
+	plain := func(s ...string) string { return strings.Join(s, " ") }
+	var lines []string
+	for _, e := range events {
+		style := plain
+		if e.Errno != "" {
+			style = st.Error.Render
+		}
+		lines = append(lines, wrap(Who(e)+" "+e.String(), style)...)
+		if d := e.Detail(); d != "" {
+			lines = append(lines, wrap("    ↳ "+d, st.Subtle.Render)...)
+		}
+		if e.Note != "" {
+			lines = append(lines, wrap("    # "+e.Note, st.Subtle.Render)...)
+		}
+	}
+	return lines
+}
 
 // Lines is the title line, then the last events in the rest of the
 // height, padded to it.
@@ -81,14 +216,46 @@ func (m Model) render() []string {
 	if w <= 0 || m.common.Height <= 0 {
 		return nil
 	}
-	title := fmt.Sprintf("syscalls (%d) ─── %s differs %s only sandbox %s only host", len(m.events), common.SymChanged, common.SymOnlySB, common.SymOnlyHost)
-	out := []string{common.Rule(st, title, w)}
 	h := m.common.Height - 1
-	out = append(out, Render(st, m.events, w, h)...)
+	body := Render(st, m.events, w, h)
+	title := fmt.Sprintf("syscalls (%d)", len(m.events))
+	if shown := calls(body); shown < len(m.events) {
+		title += fmt.Sprintf(" ↑%d earlier", len(m.events)-shown)
+	}
+	if len(m.events) > 0 {
+		title += " (l: all)"
+	}
+	title += fmt.Sprintf(" ─── %s differs %s only sandbox %s only host", common.SymChanged, common.SymOnlySB, common.SymOnlyHost)
+	out := []string{common.Rule(st, title, w)}
+	out = append(out, body...)
 	for len(out) < m.common.Height {
 		out = append(out, "")
 	}
 	return out
+}
+
+// Who is the caller as the log names it: the learner's own calls (from
+// their shell) say so, with the command that made them.
+func Who(e sandbox.Event) string {
+	if !e.Learner {
+		return e.Who()
+	}
+	who := "[you"
+	if e.Comm != "" {
+		who += ": " + e.Comm
+	}
+	return who + ", " + strings.TrimPrefix(e.Who(), "[")
+}
+
+// calls counts the call lines (not the details and notes) Render drew.
+func calls(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if !strings.HasPrefix(strings.TrimLeft(xansi.Strip(l), " "), "↳") && !strings.HasPrefix(strings.TrimLeft(xansi.Strip(l), " "), "#") {
+			n++
+		}
+	}
+	return n
 }
 
 // Render draws the last events strace-like, in height lines. When space
@@ -104,7 +271,7 @@ func Render(st *common.Styles, events []sandbox.Event, width, height int) []stri
 	build := func(details, notes bool) []string {
 		var lines []string
 		for _, e := range events {
-			call := common.Truncate(e.Who()+" "+e.String(), width)
+			call := common.Truncate(Who(e)+" "+e.String(), width)
 			if e.Errno != "" {
 				call = st.Error.Render(call)
 			}

@@ -66,3 +66,19 @@ func TestGolden(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(out))
 }
+
+// TestLearnerMarked: a call from the learner's shell names the learner
+// and the command, in the compact log and the whole one.
+func TestLearnerMarked(t *testing.T) {
+	st := common.NewStyles(true, true)
+	ev := append(events(), sandbox.Event{Seq: 5, Time: fixed, Syscall: "sethostname", Args: []string{`"lab"`, "3"}, PID: 5000, TID: 5000, NSPID: 7, Learner: true, Comm: "hostname"})
+	want := `[you: hostname, pid 5000 (7 in sandbox)] sethostname("lab", 3) = 0`
+	for name, lines := range map[string][]string{"compact": Render(st, ev, 100, 20), "whole": Wrapped(st, ev, 100)} {
+		if got := strip(lines); !strings.Contains(strings.Join(got, "\n"), want) {
+			t.Errorf("%s log lacks %q:\n%s", name, want, strings.Join(got, "\n"))
+		}
+	}
+	if strings.Contains(strings.Join(strip(Render(st, events(), 100, 20)), "\n"), "[you") {
+		t.Error("nslab's own calls are marked as the learner's")
+	}
+}

@@ -20,9 +20,10 @@ import (
 // events, a challenge that passes once "solved".
 type Session struct {
 	// Set before the ui uses the session:
-	PanicInObserve bool          // Observe panics
-	PerformErr     error         // Perform fails with it
-	PerformWait    chan struct{} // if set, Perform waits for it
+	PanicInObserve bool            // Observe panics
+	PerformErr     error           // Perform fails with it
+	PerformWait    chan struct{}   // if set, Perform waits for it
+	ExtraEvents    []sandbox.Event // Perform adds them after Events()
 
 	mu        sync.Mutex
 	lesson    lessons.Lesson
@@ -84,6 +85,17 @@ func (f *Session) Prev() bool {
 	f.index--
 	return true
 }
+func (f *Session) Goto(p lessons.Part) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, q := range lessons.Parts() {
+		if q == p {
+			f.index = i
+			return true
+		}
+	}
+	return false
+}
 func (f *Session) Perform(ctx context.Context) error {
 	if f.PerformWait != nil {
 		select {
@@ -98,7 +110,7 @@ func (f *Session) Perform(ctx context.Context) error {
 	if f.PerformErr != nil {
 		return f.PerformErr
 	}
-	f.events = Events()
+	f.events = append(Events(), f.ExtraEvents...)
 	return nil
 }
 func (f *Session) Performed() bool {

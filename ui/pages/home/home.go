@@ -143,8 +143,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 
 // listHeight is how many lesson rows fit.
 func (m Model) listHeight() int {
-	// title, blank, (notice), list, blank, 3 detail lines, help
-	h := m.common.Height - 2 - 1 - 4 - m.helpHeight()
+	// title, blank, (notice), list, blank, 4 detail lines (a lock
+	// reason takes two), help
+	h := m.common.Height - 2 - 1 - 5 - m.helpHeight()
 	if m.warning != "" || m.err != "" {
 		h--
 	}
@@ -245,7 +246,15 @@ func (m Model) View() string {
 		info := fmt.Sprintf("syscalls: %s · namespaces: %s", strings.Join(l.Syscalls, ", "), strings.Join(l.Kinds, ", "))
 		b = append(b, st.Subtle.Render(common.Truncate(info, w)))
 		if why := m.locks[l.ID]; why != "" {
-			b = append(b, st.Locked.Render(common.Truncate(common.SymLocked+" locked: "+why, w)))
+			// The reason says what to do: it wraps, to two lines, rather
+			// than lose its end.
+			ls := common.WrapPlain(common.SymLocked+" locked: "+why, w)
+			if len(ls) > 2 {
+				ls = append(ls[:1], common.Truncate(strings.Join(ls[1:], " "), w))
+			}
+			for _, l := range ls {
+				b = append(b, st.Locked.Render(l))
+			}
 		} else if m.checking {
 			b = append(b, st.Subtle.Render(common.Truncate("checking what this machine can run…", w)))
 		} else {

@@ -123,10 +123,11 @@ func SolveCmd(ctx context.Context, id int, s Session) tea.Cmd {
 	}
 }
 
-// ShellCmd prepares the shell inside the sandbox.
-func ShellCmd(id int, s Session) tea.Cmd {
+// ShellCmd prepares the shell inside the sandbox, for the pane or for
+// the whole terminal.
+func ShellCmd(id int, s Session, pane bool) tea.Cmd {
 	return func() tea.Msg {
-		m := ShellReadyMsg{Screen: common.Screen{ID: id}}
+		m := ShellReadyMsg{Screen: common.Screen{ID: id}, Pane: pane}
 		m.Err = common.Guard("shell", func() error {
 			var err error
 			m.Cmd, err = s.ShellCommand()

@@ -2,6 +2,7 @@ package lesson
 
 import (
 	"fmt"
+	"slices"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -13,7 +14,9 @@ import (
 	"github.com/nslab/nslab/ui/components/liveviews"
 	"github.com/nslab/nslab/ui/components/partbar"
 	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/shellpane"
 	"github.com/nslab/nslab/ui/components/statusbar"
+	"github.com/nslab/nslab/ui/components/syscalllog"
 	"github.com/nslab/nslab/ui/components/textpane"
 )
 
@@ -21,7 +24,8 @@ import (
 type KeyMap struct {
 	Enter     key.Binding // pick the choice, perform, finish
 	Refresh   key.Binding
-	Shell     key.Binding
+	Shell     key.Binding // the shell pane
+	FullShell key.Binding // the shell on the whole terminal
 	Back      key.Binding
 	Quit      key.Binding
 	ForceQuit key.Binding // handled by the program; shown in the full help
@@ -32,7 +36,8 @@ func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Enter:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do it")),
 		Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
-		Shell:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell inside")),
+		Shell:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell pane")),
+		FullShell: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "full shell")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "home")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -52,6 +57,11 @@ type help struct {
 	challenge  challenge.KeyMap
 	confirm    confirm.KeyMap
 	status     statusbar.KeyMap
+	shell      shellpane.KeyMap
+	log        syscalllog.KeyMap
+	logFocus   bool
+	shellOpen  bool
+	shellFocus bool
 }
 
 // helpFor is the help of m's current part.
@@ -60,6 +70,7 @@ func helpFor(m Model) help {
 		part: m.Part(), asking: m.challenge.Confirm.Asking(), keys: m.Keys,
 		parts: m.parts.KeyMap, text: m.text.KeyMap, views: m.views.KeyMap, prediction: m.prediction.KeyMap,
 		challenge: m.challenge.KeyMap, confirm: m.challenge.Confirm.KeyMap, status: m.status.KeyMap,
+		shell: m.shell.KeyMap, log: m.log.KeyMap, logFocus: m.log.Focused(), shellOpen: m.shell.Open(), shellFocus: m.shell.Focused(),
 	}
 }
 
@@ -67,6 +78,18 @@ func (h help) ShortHelp() []key.Binding {
 	k, parts, st, views := h.keys, h.parts, h.status, h.views
 	if h.asking {
 		return h.confirm.ShortHelp()
+	}
+	if h.logFocus {
+		back := h.log.Focus
+		back.SetHelp("l/esc", "back")
+		return []key.Binding{h.log.Scroll, back, st.Help, k.Quit}
+	}
+	if h.shellFocus {
+		// Every other key is the shell's.
+		return []key.Binding{h.shell.Focus}
+	}
+	if h.shellOpen {
+		return []key.Binding{h.shell.Focus, h.shell.Zoom, k.Shell, views.Focus, h.log.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
 	}
 	switch h.part {
 	case lessons.PartPredict:
@@ -76,9 +99,9 @@ func (h help) ShortHelp() []key.Binding {
 	case lessons.PartPerform:
 		e := k.Enter
 		e.SetHelp("enter", "perform")
-		return []key.Binding{e, parts.Next, parts.Prev, views.Focus, st.Help, k.Quit}
+		return []key.Binding{e, parts.Next, parts.Prev, views.Focus, h.log.Focus, st.Help, k.Quit}
 	case lessons.PartExperiment:
-		return []key.Binding{k.Shell, k.Refresh, views.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
+		return []key.Binding{k.Shell, k.FullShell, k.Refresh, views.Focus, h.log.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
 	case lessons.PartChallenge:
 		c := h.challenge
 		return []key.Binding{c.Check, c.Hint, c.Solution, k.Shell, parts.Next, parts.Prev, st.Help, k.Quit}
@@ -93,8 +116,8 @@ func (h help) FullHelp() [][]key.Binding {
 	k, c := h.keys, h.challenge
 	return [][]key.Binding{
 		{h.parts.Next, h.parts.Prev, k.Enter, h.text.Up, h.text.Down, h.text.PageDown},
-		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell},
-		{c.Check, c.Hint, c.Solution},
+		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell, k.FullShell, h.log.Focus},
+		{h.shell.Focus, h.shell.Zoom, c.Check, c.Hint, c.Solution},
 		{k.Back, h.status.Help, k.Quit, k.ForceQuit},
 	}
 }
@@ -121,7 +144,22 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	m = m.SetStatus("", false)
 	k, views, text := m.Keys, m.views.KeyMap, m.text.KeyMap
+	if m.log.Focused() {
+		switch {
+		case key.Matches(msg, m.log.KeyMap.Focus), key.Matches(msg, k.Back):
+			m.log = m.log.SetFocus(false)
+			return m.layout(), nil
+		case key.Matches(msg, k.Quit), key.Matches(msg, m.status.KeyMap.Help):
+		default:
+			m.log, _ = m.log.Update(msg)
+			return m, nil
+		}
+	}
 	switch {
+	case key.Matches(msg, m.log.KeyMap.Focus):
+		m.log = m.log.SetFocus(true)
+		m = m.SetStatus("the whole syscall log: ↑↓ pgup pgdn home end scroll, l or esc goes back", false)
+		return m.layout(), nil
 	case key.Matches(msg, m.status.KeyMap.Help):
 		m.status, _ = m.status.Update(msg)
 		return m.layout(), nil
@@ -177,11 +215,31 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		m.observing = false
 		return m.SetStatus("refreshed", false), m.observe()
-	case key.Matches(msg, k.Shell):
+	case key.Matches(msg, m.shell.KeyMap.Focus):
+		if !m.shell.Open() {
+			return m.SetStatus("no shell pane open: s opens one", false), nil
+		}
+		m.shell = m.shell.SetFocus(true)
+		return m.layout(), nil
+	case key.Matches(msg, m.shell.KeyMap.Zoom):
+		if !m.shell.Open() {
+			return m.SetStatus("no shell pane open: s opens one", false), nil
+		}
+		m.shell = m.shell.SetZoom(!m.shell.Zoomed())
+		return m.layout(), nil
+	case key.Matches(msg, k.Shell), key.Matches(msg, k.FullShell):
 		if !m.performed || m.performErr != "" {
 			return m.SetStatus(m.needPerform("a shell inside")), nil
 		}
-		return m, ShellCmd(m.id, m.sess)
+		pane := key.Matches(msg, k.Shell)
+		if pane && m.shell.Open() {
+			m.shell = m.shell.SetFocus(true)
+			return m.layout(), nil
+		}
+		if pane {
+			m = m.SetStatus("starting a shell inside the sandbox…", false)
+		}
+		return m, ShellCmd(m.id, m.sess, pane)
 	}
 	return m.challengeKey(msg)
 }
@@ -238,7 +296,16 @@ func (m Model) needPerform(what string) (string, bool) {
 	case m.performing:
 		return "performing… " + what + " is ready in a moment", false
 	}
-	return what + " needs the sandbox: go to Perform (n) and press enter", false
+	return what + " needs the sandbox: go to Perform (" + m.toPerform() + ") and press enter", false
+}
+
+// toPerform names the key that goes towards Perform from here.
+func (m Model) toPerform() string {
+	ps := lessons.Parts()
+	if slices.Index(ps, m.Part()) > slices.Index(ps, lessons.PartPerform) {
+		return m.parts.KeyMap.Prev.Keys()[0]
+	}
+	return m.parts.KeyMap.Next.Keys()[0]
 }
 
 func (m Model) move(next bool) (Model, tea.Cmd) {
@@ -270,7 +337,7 @@ func (m Model) choose(n int) (Model, tea.Cmd) {
 	if m.prediction, ok = m.prediction.Choose(n); !ok {
 		return m, nil
 	}
-	m = m.SetStatus(fmt.Sprintf("your prediction: %d. The kernel decides after Perform (n).", n+1), false)
+	m = m.SetStatus(fmt.Sprintf("your prediction: %d. The kernel decides after Perform (%s).", n+1, m.toPerform()), false)
 	var cmd tea.Cmd
 	if m.obs != nil && !m.answering {
 		m.answering = true

@@ -27,12 +27,15 @@ type geometry struct {
 	wide         bool
 }
 
-func (m Model) geometry(need int) geometry {
+func (m Model) geometry(need int) geometry { return m.geometryFor(need, m.shell.Open()) }
+
+// geometryFor is the body's geometry with or without the shell pane.
+func (m Model) geometryFor(need int, pane bool) geometry {
 	w, h := m.common.Width, m.common.Height
 	g := geometry{bodyH: max(h-2-m.status.Height(), 3)}
 	g.wide = w >= wideMin
 	if g.wide {
-		g.textW, g.textH = min(w*2/5, w-3-sideBySideMin), g.bodyH
+		g.textW, g.textH = textWidth(w, pane), g.bodyH
 		g.liveW = w - g.textW - 3
 		avail := g.bodyH - 2
 		g.liveH = max(min(need, avail-3), 1)
@@ -45,8 +48,11 @@ func (m Model) geometry(need int) geometry {
 	if g.bodyH < 18 {
 		traceMin = 2
 	}
-	switch m.Part() {
-	case lessons.PartObserve, lessons.PartExperiment:
+	switch {
+	case pane:
+		// The shell and the views share the body.
+		textMin = max(avail/3, 5)
+	case m.Part() == lessons.PartObserve, m.Part() == lessons.PartExperiment:
 		// The views are what these parts are about.
 	default:
 		// The text and its interaction come first; the views keep a
@@ -59,6 +65,34 @@ func (m Model) geometry(need int) geometry {
 	return g
 }
 
+// textWidth is the text column's width on a wide screen; the shell pane
+// takes it, a little wider.
+func textWidth(w int, pane bool) int {
+	if pane {
+		return w - 3 - sideBySideMin
+	}
+	return min(w*2/5, w-3-sideBySideMin)
+}
+
+// paneSize is the shell pane's area, and whether it has a note line.
+func (m Model) paneSize() (int, int, bool) {
+	w := m.common.Width
+	note := m.shellNote() != ""
+	if m.shell.Zoomed() {
+		return w, max(m.common.Height-2-m.status.Height(), 3), note
+	}
+	// As if open: the first size a new shell gets.
+	liveW := w
+	if w >= wideMin {
+		liveW = w - textWidth(w, true) - 3
+	}
+	g := m.geometryFor(m.views.NeedAt(liveW), true)
+	return g.textW, g.textH, note
+}
+
+// shellNote is the pane's one line about tracing ("" when nothing to say).
+func (m Model) shellNote() string { return "" }
+
 // layout sizes the components and refills the text.
 func (m Model) layout() Model {
 	w := m.common.Width
@@ -69,13 +103,17 @@ func (m Model) layout() Model {
 	m.parts = m.parts.SetSize(w, 1)
 	liveW := w
 	if w >= wideMin {
-		liveW = w - min(w*2/5, w-3-sideBySideMin) - 3
+		liveW = w - textWidth(w, m.shell.Open()) - 3
 	}
 	m.views = m.views.SetWaiting(m.waiting()).SetWide(w >= wideMin)
 	g := m.geometry(m.views.NeedAt(liveW))
 	m.views = m.views.SetSize(g.liveW, g.liveH+1).SetFocusSize(w, g.bodyH).Draw()
-	m.log = m.log.SetSize(g.liveW, g.traceH+1)
+	m.log = m.log.SetSize(g.liveW, g.traceH+1).SetFocusSize(w, g.bodyH)
 	m.text = m.text.SetSize(g.textW, g.textH)
+	if m.shell.Open() {
+		pw, ph, _ := m.paneSize()
+		m.shell = m.shell.SetSize(pw, ph)
+	}
 	tw := max(g.textW-1, 10)
 	m.prediction = m.prediction.SetSize(tw, 0)
 	m.challenge = m.challenge.SetSize(tw, 0)
@@ -225,10 +263,18 @@ func (m Model) View() string {
 	out := []string{common.JoinEnds(common.Truncate(title, w-16), state, w), m.parts.View()}
 
 	var body []string
-	if m.views.Focus() > 0 {
+	switch {
+	case m.log.Focused():
+		body = m.log.FocusedLines()
+	case m.shell.Zoomed():
+		body = m.shell.Lines()
+	case m.views.Focus() > 0:
 		body = m.views.FocusedLines()
-	} else {
+	default:
 		text := m.text.Lines()
+		if m.shell.Open() {
+			text = m.shell.Lines()
+		}
 		live := append(append([]string(nil), m.views.Lines()...), m.log.Lines()...)
 		if g.wide {
 			sep := st.Rule.Render("│")

@@ -11,16 +11,20 @@ package lesson
 
 import (
 	"errors"
+	"slices"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/liveviews"
 	"github.com/nslab/nslab/ui/components/partbar"
 	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/shellpane"
 	"github.com/nslab/nslab/ui/components/statusbar"
 	"github.com/nslab/nslab/ui/components/syscalllog"
 	"github.com/nslab/nslab/ui/components/textpane"
@@ -45,6 +49,7 @@ type Model struct {
 	challenge  challenge.Model
 	views      liveviews.Model
 	log        syscalllog.Model
+	shell      shellpane.Model
 	status     statusbar.Model
 
 	facts      []lessons.Fact
@@ -58,6 +63,10 @@ type Model struct {
 	fetching   bool // an EventsCmd is out
 	tickGen    int  // the live refresh chain that is current
 	closing    bool // asks the program to close the lesson and go home
+
+	// The trace: nslab's calls (the session's) and the learner's (the
+	// shell panes' tracers: of shells that ended, and of the open one).
+	sessEvents, learnerDone, learnerOpen []sandbox.Event
 
 	textBody, textBodyKey string // the rendered Markdown of the part, and what it was rendered for
 	textContent           string // what the text pane holds
@@ -76,8 +85,9 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		text:       textpane.New(c),
 		prediction: prediction.New(c, l.Prediction.Question, l.Prediction.Choices),
 		challenge:  challenge.New(c, l.Challenge.Task, l.Challenge.Hints, l.Challenge.Solution),
-		views:      liveviews.New(c, l.Logic.Views, refresh), // the lesson's own views get rows first; the namespaces view is always there
+		views:      liveviews.New(c, l.Logic.Views, refresh), // the lesson's own views first; the namespaces view is always there too
 		log:        syscalllog.New(c),
+		shell:      shellpane.New(c),
 		status:     statusbar.New(c),
 	}
 	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
@@ -130,6 +140,7 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	m.challenge = m.challenge.SetStyles(st)
 	m.views = m.views.SetStyles(st)
 	m.log = m.log.SetStyles(st)
+	m.shell = m.shell.SetStyles(st)
 	m.status = m.status.SetStyles(st)
 	m.textBodyKey = ""
 	return m.layout()
@@ -155,12 +166,104 @@ func (m Model) markPart() tea.Cmd {
 	}
 }
 
-// Update routes keys, the mouse wheel and the Cmds' results.
+// setEvents shows nslab's calls and the learner's, in time order.
+func (m Model) setEvents(sess []sandbox.Event) Model {
+	m.sessEvents = sess
+	if len(m.learnerDone)+len(m.learnerOpen) == 0 {
+		m.log = m.log.SetEvents(sess)
+		return m
+	}
+	all := make([]sandbox.Event, 0, len(sess)+len(m.learnerDone)+len(m.learnerOpen))
+	all = append(append(append(all, sess...), m.learnerDone...), m.learnerOpen...)
+	slices.SortStableFunc(all, func(a, b sandbox.Event) int { return a.Time.Compare(b.Time) })
+	m.log = m.log.SetEvents(all)
+	return m
+}
+
+// ShellFocused reports whether keys go to the shell pane.
+func (m Model) ShellFocused() bool { return m.shell.Focused() }
+
+// ShellOpen reports whether the shell pane runs a shell.
+func (m Model) ShellOpen() bool { return m.shell.Open() }
+
+// Update routes keys, the mouse wheel and the Cmds' results. Leaving the
+// lesson ends the pane's shell.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	m, cmd := m.update(msg)
+	if m.closing && m.shell.Open() {
+		var c tea.Cmd
+		m.shell, c = m.shell.Close()
+		cmd = tea.Batch(cmd, c)
+	}
+	return m, cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
+		if m.shell.Focused() {
+			if key.Matches(msg, m.shell.KeyMap.Focus) {
+				m.shell = m.shell.SetFocus(false)
+				return m.SetStatus("", false).layout(), nil
+			}
+			m.shell, _ = m.shell.Update(msg)
+			return m, nil
+		}
 		return m.key(msg)
+	case tea.PasteMsg:
+		m.shell, _ = m.shell.Update(msg)
+		return m, nil
+	case shellpane.StartedMsg:
+		if msg.Err != nil {
+			return m.SetStatus("shell: "+msg.Err.Error(), true).layout(), nil
+		}
+		var cmd tea.Cmd
+		m.shell, cmd = m.shell.Update(msg)
+		m = m.SetStatus("", false)
+		return m.layout(), cmd
+	case shellpane.OutputMsg:
+		var cmd tea.Cmd
+		m.shell, cmd = m.shell.Update(msg)
+		if msg.Term == m.shell.Term() {
+			if ev := msg.Term.Events(); len(ev) != len(m.learnerOpen) {
+				m.learnerOpen = ev
+				m = m.setEvents(m.sessEvents)
+			}
+		}
+		return m, cmd
+	case shellpane.SettledMsg:
+		// The command that wrote is probably done: look at the sandbox
+		// now rather than at the next tick.
+		var cmd tea.Cmd
+		m.shell, cmd = m.shell.Update(msg)
+		return m, tea.Batch(cmd, m.observe())
+	case shellpane.ExitedMsg:
+		if msg.Term == m.shell.Term() && msg.Term != nil {
+			m.learnerDone = append(m.learnerDone, msg.Term.Events()...)
+			m.learnerOpen = nil
+			m = m.setEvents(m.sessEvents)
+		}
+		open := m.shell.Open()
+		m.shell, _ = m.shell.Update(msg)
+		if open && !m.shell.Open() {
+			s := "the shell ended; s opens a new one"
+			if msg.Err != nil {
+				s = "the shell ended (" + msg.Err.Error() + "); s opens a new one"
+			}
+			m = m.SetStatus(s, false)
+			m.observing = false
+			return m.layout(), m.observe()
+		}
+		return m, nil
 	case tea.MouseWheelMsg:
+		if m.log.Focused() {
+			m.log, _ = m.log.Update(msg)
+			return m, nil
+		}
+		if m.shell.Focused() {
+			m.shell, _ = m.shell.Update(msg)
+			return m, nil
+		}
 		if m.views.Focus() > 0 {
 			m.views, _ = m.views.Update(msg)
 		} else {
@@ -180,7 +283,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case EventsMsg:
 		m.fetching = false
-		m.log = m.log.SetEvents(msg.Events)
+		m = m.setEvents(msg.Events)
 		return m.layout(), nil
 	case PerformedMsg:
 		return m.performedMsg(msg)
@@ -202,6 +305,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.Err != nil {
 			return m.SetStatus("shell: "+msg.Err.Error(), true), nil
 		}
+		if msg.Pane {
+			w, h := shellpane.ScreenSize(m.paneSize())
+			return m, shellpane.Start(m.common.Ctx, msg.Cmd, w, h, true)
+		}
 		id := m.id
 		return m, tea.ExecProcess(msg.Cmd, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
 	case ShellDoneMsg:
@@ -219,7 +326,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 func (m Model) performedMsg(msg PerformedMsg) (Model, tea.Cmd) {
 	m.performing, m.performed = false, true
 	if msg.Events != nil {
-		m.log = m.log.SetEvents(msg.Events)
+		m = m.setEvents(msg.Events)
 	}
 	if msg.Err != nil {
 		m.performErr = msg.Err.Error()
@@ -246,7 +353,7 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 		m.observing = false
 	}
 	if msg.Events != nil {
-		m.log = m.log.SetEvents(msg.Events)
+		m = m.setEvents(msg.Events)
 	}
 	if msg.Err != nil {
 		m.views = m.views.SetError(msg.Err.Error())
@@ -298,7 +405,14 @@ func (m Model) checkedMsg(msg CheckedMsg) (Model, tea.Cmd) {
 	return m, func() tea.Msg {
 		return ProgressMsg{Apply: func(p *lessons.Progress) {
 			p.RecordChallenge(id, true, hints)
-			p.Mark(id, lessons.StatusDone, part)
+			// The part the learner is at is the last one marked: Cmds run
+			// concurrently, and a move made after this check may have been
+			// applied first.
+			at := p.Get(id).Part
+			if at == "" {
+				at = part
+			}
+			p.Mark(id, lessons.StatusDone, at)
 		}}
 	}
 }

@@ -64,8 +64,9 @@ type SolvedMsg struct {
 // ShellReadyMsg carries the shell command to hand the terminal to.
 type ShellReadyMsg struct {
 	common.Screen
-	Cmd *exec.Cmd
-	Err error
+	Pane bool // for the pane, not the whole terminal
+	Cmd  *exec.Cmd
+	Err  error
 }
 
 // ShellDoneMsg reports the learner left the shell.

@@ -18,6 +18,7 @@ type Session interface {
 	Index() int
 	Next() bool
 	Prev() bool
+	Goto(p lessons.Part) bool
 	Perform(ctx context.Context) error
 	Performed() bool
 	Observe(ctx context.Context) (lessons.Observation, error)

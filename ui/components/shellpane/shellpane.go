@@ -1,0 +1,236 @@
+// Package shellpane is the shell inside the sandbox as a pane of the
+// lesson screen: the shell runs on its own pty, a terminal emulator
+// (charmbracelet/x/vt) keeps its screen, and the pane draws that screen
+// beside the live views.
+//
+// While the pane has focus every key goes to the shell as typed (encoded
+// by the emulator for the shell's current modes), except the focus key.
+// The pane owns the shell's IO: Start's Cmd starts it, Term's goroutines
+// read, write and resize the pty, and Wait's Cmd turns what happened into
+// typed Msgs. Update and View make no syscall.
+package shellpane
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
+
+	"github.com/nslab/nslab/ui/common"
+)
+
+// KeyMap is the pane's keys. Focus works both ways; Zoom only while the
+// lesson has focus (in the shell every other key is the shell's).
+type KeyMap struct {
+	Focus key.Binding
+	Zoom  key.Binding
+}
+
+// DefaultKeyMap is the pane's default keys. ctrl+] is telnet's escape: no
+// shell or full-screen program the lessons use binds it.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Focus: key.NewBinding(key.WithKeys("ctrl+]"), key.WithHelp("^]", "shell/lesson")),
+		Zoom:  key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom shell")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Focus, k.Zoom} }
+
+// FullHelp implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// Model is the pane.
+type Model struct {
+	KeyMap KeyMap
+	common common.Common
+
+	term    *Term
+	focused bool
+	zoomed  bool
+	dirty   bool // output since the last SettledMsg
+	scroll  int  // scrollback lines shown above the screen
+	sbLen   int
+	alt     bool
+	note    string   // one line under the title (tracing refused, the exit)
+	lines   []string // the screen, drawn in Update, not in View
+}
+
+// New is a closed pane.
+func New(c common.Common) Model { return Model{KeyMap: DefaultKeyMap(), common: c} }
+
+// Open reports whether a shell runs in the pane.
+func (m Model) Open() bool { return m.term != nil }
+
+// Focused reports whether keys go to the shell.
+func (m Model) Focused() bool { return m.term != nil && m.focused }
+
+// Zoomed reports whether the pane takes the whole body.
+func (m Model) Zoomed() bool { return m.term != nil && m.zoomed }
+
+// SetFocus gives the keys to the shell (or back to the lesson).
+func (m Model) SetFocus(f bool) Model {
+	m.focused = f
+	return m.draw()
+}
+
+// SetZoom maximises the pane or brings it back.
+func (m Model) SetZoom(z bool) Model { m.zoomed = z; return m }
+
+// SetNote sets the line under the pane's title.
+func (m Model) SetNote(s string) Model { m.note = s; return m.draw() }
+
+// Term is the running shell, nil when closed.
+func (m Model) Term() *Term { return m.term }
+
+// ScreenSize is the shell's screen size for a pane of w×h: the pane's
+// title and note lines are not the shell's.
+func ScreenSize(w, h int, note bool) (int, int) {
+	h-- // title
+	if note {
+		h--
+	}
+	return max(w, 1), max(h, 1)
+}
+
+// SetSize sets the pane's area, its title line included; the shell is
+// resized to match.
+func (m Model) SetSize(w, h int) Model {
+	if w == m.common.Width && h == m.common.Height {
+		return m
+	}
+	m.common = m.common.SetSize(w, h)
+	if m.term != nil {
+		m.term.Resize(ScreenSize(w, h, m.note != ""))
+	}
+	return m.draw()
+}
+
+// SetStyles redraws with st.
+func (m Model) SetStyles(st *common.Styles) Model {
+	m.common.Styles = st
+	return m.draw()
+}
+
+// Update takes the Term's messages and, while focused, keys and pastes.
+// A StartedMsg opens the pane (focused); ExitedMsg closes it.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case StartedMsg:
+		if msg.Err != nil || msg.Term == nil {
+			return m, nil
+		}
+		if m.term != nil && m.term != msg.Term {
+			return m, CloseCmd(msg.Term) // a second start raced the first
+		}
+		m.term, m.focused, m.scroll, m.dirty, m.note = msg.Term, true, 0, false, msg.Note
+		m.term.Resize(ScreenSize(m.common.Width, m.common.Height, m.note != ""))
+		return m.draw(), m.term.Wait(false)
+	case OutputMsg:
+		if msg.Term != m.term || m.term == nil {
+			return m, nil
+		}
+		m.dirty = true
+		return m.draw(), m.term.Wait(true)
+	case SettledMsg:
+		if msg.Term != m.term || m.term == nil {
+			return m, nil
+		}
+		m.dirty = false
+		return m, m.term.Wait(false)
+	case ExitedMsg:
+		if msg.Term != m.term {
+			return m, nil
+		}
+		m.term, m.focused, m.zoomed, m.lines = nil, false, false, nil
+		return m, nil
+	case tea.KeyPressMsg:
+		if !m.Focused() {
+			return m, nil
+		}
+		m.scroll = 0
+		m.term.send(uv.KeyPressEvent(uv.Key(msg)))
+		return m, nil
+	case tea.PasteMsg:
+		if !m.Focused() {
+			return m, nil
+		}
+		m.term.paste(msg.Content)
+		return m, nil
+	case tea.MouseWheelMsg:
+		if m.term == nil {
+			return m, nil
+		}
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			m.scroll += 3
+		case tea.MouseWheelDown:
+			m.scroll -= 3
+		}
+		m.scroll = min(max(m.scroll, 0), m.sbLen)
+		return m.draw(), nil
+	}
+	return m, nil
+}
+
+// Close ends the shell, from a Cmd; the pane is closed at once.
+func (m Model) Close() (Model, tea.Cmd) {
+	t := m.term
+	m.term, m.focused, m.zoomed, m.lines = nil, false, false, nil
+	if t == nil {
+		return m, nil
+	}
+	return m, CloseCmd(t)
+}
+
+func (m Model) draw() Model {
+	if m.term == nil {
+		m.lines = nil
+		return m
+	}
+	m.lines, m.sbLen, m.alt = m.term.lines(m.scroll, m.focused)
+	return m
+}
+
+// Lines is the pane: a title line, the note (if any), then the shell's
+// screen, padded or cut to the pane's size.
+func (m Model) Lines() []string {
+	st, w, h := m.common.Styles, m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
+		return nil
+	}
+	title := "shell in the sandbox"
+	switch {
+	case m.term == nil:
+		title += " (closed)"
+	case m.focused:
+		title += " ● ^] back to the lesson"
+	default:
+		title += " · ^] to type here"
+	}
+	if m.scroll > 0 {
+		title += fmt.Sprintf(" ↑%d of %d lines back", m.scroll, m.sbLen)
+	} else if m.sbLen > 0 && !m.alt {
+		title += fmt.Sprintf(" (%d more above: wheel)", m.sbLen)
+	}
+	out := []string{common.Rule(st, title, w)}
+	if m.note != "" {
+		out = append(out, st.Warn.Render(common.Truncate(m.note, w)))
+	}
+	for _, l := range m.lines {
+		if len(out) == h {
+			break
+		}
+		out = append(out, common.Pad(common.Truncate(l, w), w))
+	}
+	for len(out) < h {
+		out = append(out, "")
+	}
+	return out
+}
+
+// View is Lines joined.
+func (m Model) View() string { return strings.Join(m.Lines(), "\n") }
