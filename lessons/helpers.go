@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -183,19 +184,28 @@ func Shell(ctx context.Context, box *sandbox.Sandbox, script string) (string, er
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("shell %q: %w", script, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		return out.String(), fmt.Errorf("shell %q: %w: %w", script, ErrShell, ctx.Err())
-	}
-	if err != nil {
+	if err := WaitOrKillGroup(ctx, cmd); ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return out.String(), fmt.Errorf("shell %q: %w: %w", script, ErrShell, err)
+	} else if err != nil {
 		return out.String(), fmt.Errorf("shell %q: %w: %w: %s", script, ErrShell, err, strings.TrimSpace(out.String()))
 	}
 	return out.String(), nil
+}
+
+// WaitOrKillGroup waits for cmd, started as the leader of its own process
+// group, to exit; when ctx ends first it kills the whole group (the
+// command and anything it started) and returns ctx.Err().
+func WaitOrKillGroup(ctx context.Context, cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return ctx.Err()
+	}
 }
 
 // RunSolution runs every line of a challenge's Solution in the lesson

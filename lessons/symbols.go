@@ -16,17 +16,25 @@ func (p Part) Title() string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// DeltaSymbol marks a row of a HOST | SANDBOX comparison, so that colour is
-// never the only cue: "=" the same, "≠" changed, "+" only in the sandbox,
-// "-" only on the host. The ui and the headless runner both use it.
+// The delta symbols mark a row of a HOST | SANDBOX comparison, so that
+// colour is never the only cue. They live here and nowhere else; the ui
+// and the headless runner both use them.
+const (
+	SymSame     = "="
+	SymChanged  = "≠"
+	SymOnlySB   = "+"
+	SymOnlyHost = "-"
+)
+
+// DeltaSymbol is the symbol of a delta's kind.
 func DeltaSymbol(k sandbox.DeltaKind) string {
 	switch k {
 	case sandbox.Changed:
-		return "≠"
+		return SymChanged
 	case sandbox.OnlySandbox:
-		return "+"
+		return SymOnlySB
 	case sandbox.OnlyHost:
-		return "-"
+		return SymOnlyHost
 	}
-	return "="
+	return SymSame
 }

@@ -96,72 +96,16 @@ func AllFlags() uintptr {
 	return f
 }
 
-// otherCloneFlags names the non-namespace clone flags that appear in traces
-// of the clone calls Go's os/exec really issues.
-var otherCloneFlags = []struct {
-	flag uintptr
-	name string
-}{
-	{0x00000100, "CLONE_VM"},
-	{0x00001000, "CLONE_PIDFD"},
-	{0x00004000, "CLONE_VFORK"},
-	{0x00000200, "CLONE_FS"},
-	{0x00000400, "CLONE_FILES"},
-	{0x00000800, "CLONE_SIGHAND"},
-	{0x00010000, "CLONE_THREAD"},
-	{0x00040000, "CLONE_SYSVSEM"},
-}
-
-// FlagString renders clone/unshare flags symbolically, the way strace does:
-// "CLONE_NEWUTS|CLONE_NEWPID". Namespace flags come in table order, then the
-// other known flags; unknown bits are shown in hex; zero is "0".
+// FlagString renders clone/unshare flags for people: namespace flags in
+// table order (the order lessons teach them), then other clone flags in
+// strace's order, unknown bits in hex, zero as "0". Trace events use
+// strace's order throughout (TraceFlags).
 func FlagString(flags uintptr) string {
-	return flagString(flags, false)
-}
-
-// CloneFlagString renders the flags argument of clone(2), whose low byte is
-// the exit signal sent to the parent (SIGCHLD for fork-like children).
-func CloneFlagString(flags uintptr) string {
-	return flagString(flags, true)
-}
-
-func flagString(flags uintptr, withSignal bool) string {
-	if flags == 0 {
-		return "0"
-	}
-	var parts []string
-	rest := flags
-	var sig uintptr
-	if withSignal {
-		sig = rest & 0xff
-		rest &^= 0xff
-	}
+	var table []bitName
 	for _, k := range Kinds() {
-		if withSignal && k.Flag == CloneNewTime {
-			continue // overlaps the signal byte in clone(2); only clone3 takes it
-		}
-		if rest&k.Flag != 0 {
-			parts = append(parts, k.FlagName)
-			rest &^= k.Flag
-		}
+		table = append(table, bitName{k.Flag, k.FlagName})
 	}
-	for _, o := range otherCloneFlags {
-		if rest&o.flag != 0 {
-			parts = append(parts, o.name)
-			rest &^= o.flag
-		}
-	}
-	if rest != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", rest))
-	}
-	if sig != 0 {
-		if sig == 17 {
-			parts = append(parts, "SIGCHLD")
-		} else {
-			parts = append(parts, fmt.Sprintf("%d", sig))
-		}
-	}
-	return strings.Join(parts, "|")
+	return bitsString(flags, append(table, cloneBits...), nil)
 }
 
 // ParseFlags turns "uts,pid" or "CLONE_NEWUTS|CLONE_NEWPID" or "all" into

@@ -16,24 +16,6 @@ import (
 // quoted. The strace cross-check (TestTraceMatchesStrace) compares them
 // literally after the one normalisation written down in trace_normalise.go.
 
-// bitName names one flag bit.
-type bitName struct {
-	bit  uintptr
-	name string
-}
-
-var cloneBits = []bitName{
-	{0x00000100, "CLONE_VM"}, {0x00000200, "CLONE_FS"}, {0x00000400, "CLONE_FILES"},
-	{0x00000800, "CLONE_SIGHAND"}, {0x00001000, "CLONE_PIDFD"}, {0x00002000, "CLONE_PTRACE"},
-	{0x00004000, "CLONE_VFORK"}, {0x00008000, "CLONE_PARENT"}, {0x00010000, "CLONE_THREAD"},
-	{0x00020000, "CLONE_NEWNS"}, {0x00040000, "CLONE_SYSVSEM"}, {0x00080000, "CLONE_SETTLS"},
-	{0x00100000, "CLONE_PARENT_SETTID"}, {0x00200000, "CLONE_CHILD_CLEARTID"},
-	{0x00400000, "CLONE_DETACHED"}, {0x00800000, "CLONE_UNTRACED"}, {0x01000000, "CLONE_CHILD_SETTID"},
-	{0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"}, {0x08000000, "CLONE_NEWIPC"},
-	{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
-	{0x80000000, "CLONE_IO"},
-}
-
 var mountBits = []bitName{
 	{unix.MS_RDONLY, "MS_RDONLY"}, {unix.MS_NOSUID, "MS_NOSUID"}, {unix.MS_NODEV, "MS_NODEV"},
 	{unix.MS_NOEXEC, "MS_NOEXEC"}, {unix.MS_SYNCHRONOUS, "MS_SYNCHRONOUS"}, {unix.MS_REMOUNT, "MS_REMOUNT"},
@@ -42,6 +24,13 @@ var mountBits = []bitName{
 	{unix.MS_MOVE, "MS_MOVE"}, {unix.MS_REC, "MS_REC"}, {unix.MS_SILENT, "MS_SILENT"},
 	{unix.MS_POSIXACL, "MS_POSIXACL"}, {unix.MS_UNBINDABLE, "MS_UNBINDABLE"}, {unix.MS_PRIVATE, "MS_PRIVATE"},
 	{unix.MS_SLAVE, "MS_SLAVE"}, {unix.MS_SHARED, "MS_SHARED"}, {unix.MS_RELATIME, "MS_RELATIME"},
+	{unix.MS_KERNMOUNT, "MS_KERNMOUNT"}, {unix.MS_I_VERSION, "MS_I_VERSION"},
+	{unix.MS_STRICTATIME, "MS_STRICTATIME"}, {unix.MS_LAZYTIME, "MS_LAZYTIME"},
+}
+
+var umountBits = []bitName{
+	{unix.MNT_FORCE, "MNT_FORCE"}, {unix.MNT_DETACH, "MNT_DETACH"}, {unix.MNT_EXPIRE, "MNT_EXPIRE"},
+	{unix.UMOUNT_NOFOLLOW, "UMOUNT_NOFOLLOW"},
 }
 
 // openBits are the open(2) flags above the access mode that nslab passes.
@@ -49,23 +38,6 @@ var openBits = []bitName{
 	{unix.O_CREAT, "O_CREAT"}, {unix.O_EXCL, "O_EXCL"}, {unix.O_NOCTTY, "O_NOCTTY"},
 	{unix.O_TRUNC, "O_TRUNC"}, {unix.O_APPEND, "O_APPEND"}, {unix.O_NONBLOCK, "O_NONBLOCK"},
 	{unix.O_DIRECTORY, "O_DIRECTORY"}, {unix.O_NOFOLLOW, "O_NOFOLLOW"}, {unix.O_CLOEXEC, "O_CLOEXEC"},
-}
-
-func bitsString(v uintptr, table []bitName, prefix []string) string {
-	parts := prefix
-	for _, b := range table {
-		if v&b.bit != 0 {
-			parts = append(parts, b.name)
-			v &^= b.bit
-		}
-	}
-	if v != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", v))
-	}
-	if len(parts) == 0 {
-		return "0"
-	}
-	return strings.Join(parts, "|")
 }
 
 // cloneFlagsArg renders clone/unshare/setns flags as passed. withSignal:
@@ -100,8 +72,31 @@ func cloneFlagsArg(flags uintptr, withSignal bool) string {
 	return out
 }
 
-// mountFlagsArg renders mount(2)'s flags as passed.
-func mountFlagsArg(flags uintptr) string { return bitsString(flags, mountBits, nil) }
+// mountFlagsArg renders mount(2)'s flags as passed; the pre-2.4 magic
+// value in the high half, which the kernel still strips, as MS_MGC_VAL.
+func mountFlagsArg(flags uintptr) string {
+	var magic []string
+	if flags&unix.MS_MGC_MSK == unix.MS_MGC_VAL {
+		magic = []string{"MS_MGC_VAL"}
+		flags &^= unix.MS_MGC_MSK
+	}
+	return bitsString(flags, mountBits, magic)
+}
+
+// TraceFlags, TraceCloneFlags, TraceMountFlags and TraceUmountFlags render
+// the flags of unshare/setns/clone3, clone(2), mount(2) and umount2(2) the
+// way nslab's own trace events do, for tracers of other processes
+// (shelltrace) to print the same text.
+func TraceFlags(flags uintptr) string { return cloneFlagsArg(flags, false) }
+
+// TraceCloneFlags: see TraceFlags; the low byte is clone(2)'s exit signal.
+func TraceCloneFlags(flags uintptr) string { return cloneFlagsArg(flags, true) }
+
+// TraceMountFlags: see TraceFlags.
+func TraceMountFlags(flags uintptr) string { return mountFlagsArg(flags) }
+
+// TraceUmountFlags: see TraceFlags.
+func TraceUmountFlags(flags uintptr) string { return bitsString(flags, umountBits, nil) }
 
 // openFlagsArg renders open(2)/mq_open(3) flags as passed: the access mode,
 // then the other bits.

@@ -20,6 +20,17 @@ func TestTraceArgRenderers(t *testing.T) {
 		{openFlagsArg(unix.O_RDONLY | unix.O_CLOEXEC), "O_RDONLY|O_CLOEXEC"},
 		{mountFlagsArg(unix.MS_REC | unix.MS_PRIVATE), "MS_REC|MS_PRIVATE"},
 		{mountFlagsArg(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC), "MS_NOSUID|MS_NODEV|MS_NOEXEC"},
+		// The exported forms shelltrace prints the learner's calls with.
+		{TraceCloneFlags(0x04000011), "CLONE_NEWUTS|SIGCHLD"},
+		{TraceCloneFlags(CloneNewNS | unix.CLONE_VM | unix.CLONE_VFORK | uintptr(unix.SIGCHLD)), "CLONE_VM|CLONE_VFORK|CLONE_NEWNS|SIGCHLD"},
+		{TraceFlags(CloneNewUTS | CloneNewNS | CloneNewPID), "CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWPID"},
+		{TraceMountFlags(0), "0"},
+		{TraceMountFlags(unix.MS_BIND | unix.MS_REC), "MS_BIND|MS_REC"},
+		{TraceMountFlags(unix.MS_MGC_VAL | unix.MS_RDONLY), "MS_MGC_VAL|MS_RDONLY"},
+		{TraceMountFlags(unix.MS_NOSUID | 1<<30), "MS_NOSUID|0x40000000"},
+		{TraceMountFlags(unix.MS_LAZYTIME), "MS_LAZYTIME"},
+		{TraceUmountFlags(unix.MNT_DETACH | unix.UMOUNT_NOFOLLOW), "MNT_DETACH|UMOUNT_NOFOLLOW"},
+		{TraceUmountFlags(0), "0"},
 		{ipcFlagsArg(unix.IPC_CREAT | 0o600), "IPC_CREAT|0600"},
 		{strArg("0 65534 1\n"), `"0 65534 1\n"`},
 	} {

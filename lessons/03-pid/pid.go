@@ -47,7 +47,7 @@ func Logic() lessons.Logic {
 		Spec: sandbox.Spec{Flags: sandbox.CloneNewPID | sandbox.CloneNewNS, Label: "pid"},
 		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
 			host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
-			r.Set(pidHostProcMnts, strconv.Itoa(pidMountsAt(host.Mounts, "/proc")))
+			r.Set(pidHostProcMnts, strconv.Itoa(lessons.MountCount(host.Mounts, "/proc")))
 
 			// What the inherited /proc shows, read through the agent's
 			// root: the lookup walks the agent's own mount table.
@@ -184,7 +184,7 @@ func pidCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 		sb.Mounts = append(sb.Mounts, sandbox.Mount{ID: in.ID, Parent: in.Parent, Mountpoint: in.Mountpoint, FSType: in.FSType, Source: in.Source})
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
-	if n := strconv.Itoa(pidMountsAt(host.Mounts, "/proc")); n != r.Get(pidHostProcMnts) {
+	if n := strconv.Itoa(lessons.MountCount(host.Mounts, "/proc")); n != r.Get(pidHostProcMnts) {
 		return false, fmt.Sprintf("the HOST's /proc changed: %s mounts there, was %s", n, r.Get(pidHostProcMnts)), nil
 	}
 	top, ok := lessons.MountAt(sb.Mounts, "/proc")
@@ -286,16 +286,6 @@ func pidStartTime(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, sandbox.ErrParse)
 	}
 	return f[19], nil
-}
-
-func pidMountsAt(ms []sandbox.Mount, path string) int {
-	n := 0
-	for _, m := range ms {
-		if m.Mountpoint == path {
-			n++
-		}
-	}
-	return n
 }
 
 func pidJoinInts(xs []int) string {

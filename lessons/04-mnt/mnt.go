@@ -41,7 +41,7 @@ func Logic() lessons.Logic {
 				return fmt.Errorf("read the host's mounts: %s", e)
 			}
 			for _, p := range mntPoints() {
-				r.Set(mntHostCounts+p, strconv.Itoa(mntCount(host.Mounts, p)))
+				r.Set(mntHostCounts+p, strconv.Itoa(lessons.MountCount(host.Mounts, p)))
 			}
 			b := r.Box
 			steps := []func() error{
@@ -66,15 +66,15 @@ func Logic() lessons.Logic {
 			if err != nil {
 				return err
 			}
-			r.Set(mntBoxTmp, strconv.Itoa(mntCount(sb.Mounts, mntChallenge)))
+			r.Set(mntBoxTmp, strconv.Itoa(lessons.MountCount(sb.Mounts, mntChallenge)))
 			return nil
 		},
 		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewMount},
 		Facts: mntFacts,
 		Answer: func(o lessons.Observation) (int, string) {
 			before := o.Extra[mntHostCounts+mntDemo]
-			now := strconv.Itoa(mntCount(o.Host.Mounts, mntDemo))
-			inside := mntCount(o.Sandbox.Mounts, mntDemo)
+			now := strconv.Itoa(lessons.MountCount(o.Host.Mounts, mntDemo))
+			inside := lessons.MountCount(o.Sandbox.Mounts, mntDemo)
 			if now != before {
 				return 1, fmt.Sprintf("the host has %s mount(s) at %s, it had %s", now, mntDemo, before)
 			}
@@ -93,12 +93,12 @@ func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	if e := host.Errs[sandbox.ViewMount]; e != "" {
 		return false, "", fmt.Errorf("read the host's mounts: %s", e)
 	}
-	hostNow := strconv.Itoa(mntCount(host.Mounts, mntChallenge))
+	hostNow := strconv.Itoa(lessons.MountCount(host.Mounts, mntChallenge))
 	if hostNow != r.Get(mntHostCounts+mntChallenge) {
 		return false, fmt.Sprintf("the HOST's %s changed: %s mounts there, was %s", mntChallenge, hostNow, r.Get(mntHostCounts+mntChallenge)), nil
 	}
 	before, _ := strconv.Atoi(r.Get(mntBoxTmp))
-	n := mntCount(sb.Mounts, mntChallenge)
+	n := lessons.MountCount(sb.Mounts, mntChallenge)
 	top, ok := lessons.MountAt(sb.Mounts, mntChallenge)
 	switch {
 	case n <= before:
@@ -134,14 +134,14 @@ func mntFacts(o lessons.Observation) []lessons.Fact {
 
 	var hostSame []string
 	for _, p := range mntPoints() {
-		if strconv.Itoa(mntCount(o.Host.Mounts, p)) != o.Extra[mntHostCounts+p] {
+		if strconv.Itoa(lessons.MountCount(o.Host.Mounts, p)) != o.Extra[mntHostCounts+p] {
 			hostSame = append(hostSame, p)
 		}
 	}
-	demo := mntCount(o.Sandbox.Mounts, mntDemo)
+	demo := lessons.MountCount(o.Sandbox.Mounts, mntDemo)
 	fs = append(fs, lessons.NewFact("A tmpfs mounted inside is invisible on the host",
-		demo > mntCount(o.Host.Mounts, mntDemo) && len(hostSame) == 0,
-		"%s: %d mount(s) inside, %d on the host", mntDemo, demo, mntCount(o.Host.Mounts, mntDemo)))
+		demo > lessons.MountCount(o.Host.Mounts, mntDemo) && len(hostSame) == 0,
+		"%s: %d mount(s) inside, %d on the host", mntDemo, demo, lessons.MountCount(o.Host.Mounts, mntDemo)))
 
 	// Shared: the second tmpfs on /mnt appeared at /srv as well, in the
 	// same peer group.
@@ -149,14 +149,14 @@ func mntFacts(o lessons.Observation) []lessons.Fact {
 	peerTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPeer)
 	peerGroup := mntPeerGroup(demoTop.Propagation)
 	fs = append(fs, lessons.NewFact("On a shared mount, a mount event propagates to its peers: the tmpfs mounted on "+mntDemo+" appeared at "+mntPeer+" (its bind) too",
-		mntCount(o.Sandbox.Mounts, mntPeer) == 2 && peerGroup != "" && mntPeerGroup(peerTop.Propagation) == peerGroup,
-		"%s: %d mounts, top %q; %s: %d mounts, top %q", mntDemo, demo, demoTop.Propagation, mntPeer, mntCount(o.Sandbox.Mounts, mntPeer), peerTop.Propagation))
+		lessons.MountCount(o.Sandbox.Mounts, mntPeer) == 2 && peerGroup != "" && mntPeerGroup(peerTop.Propagation) == peerGroup,
+		"%s: %d mounts, top %q; %s: %d mounts, top %q", mntDemo, demo, demoTop.Propagation, mntPeer, lessons.MountCount(o.Sandbox.Mounts, mntPeer), peerTop.Propagation))
 
 	// Private: the second tmpfs on /media stayed there.
 	privTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPrivate)
 	fs = append(fs, lessons.NewFact("On a private mount, nothing propagates: the tmpfs mounted on "+mntPrivate+" did not appear at "+mntPrivCopy+" (its bind)",
-		mntCount(o.Sandbox.Mounts, mntPrivate) == 2 && mntCount(o.Sandbox.Mounts, mntPrivCopy) == 1 && mntPeerGroup(privTop.Propagation) == "",
-		"%s: %d mounts (%s); %s: %d", mntPrivate, mntCount(o.Sandbox.Mounts, mntPrivate), privTop.Propagation, mntPrivCopy, mntCount(o.Sandbox.Mounts, mntPrivCopy)))
+		lessons.MountCount(o.Sandbox.Mounts, mntPrivate) == 2 && lessons.MountCount(o.Sandbox.Mounts, mntPrivCopy) == 1 && mntPeerGroup(privTop.Propagation) == "",
+		"%s: %d mounts (%s); %s: %d", mntPrivate, lessons.MountCount(o.Sandbox.Mounts, mntPrivate), privTop.Propagation, mntPrivCopy, lessons.MountCount(o.Sandbox.Mounts, mntPrivCopy)))
 
 	fs = append(fs, lessons.NewFact("The host's mount table did not change at any of the lesson's mount points",
 		len(hostSame) == 0, "changed: %s", strings.Join(append(hostSame, "none")[:max(1, len(hostSame))], " ")))
@@ -172,14 +172,4 @@ func mntPeerGroup(prop string) string {
 		}
 	}
 	return ""
-}
-
-func mntCount(ms []sandbox.Mount, path string) int {
-	n := 0
-	for _, m := range ms {
-		if m.Mountpoint == path {
-			n++
-		}
-	}
-	return n
 }

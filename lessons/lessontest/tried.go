@@ -55,15 +55,7 @@ func InShell(ctx context.Context, box *sandbox.Sandbox, line string) (stdout, st
 	if err := cmd.Start(); err != nil {
 		return "", "", err
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		err = ctx.Err()
-	}
+	err = lessons.WaitOrKillGroup(ctx, cmd)
 	if errors.Is(err, exec.ErrWaitDelay) {
 		err = fmt.Errorf("the shell exited but something it started still holds its output open: %w", err)
 	}

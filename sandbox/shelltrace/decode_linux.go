@@ -58,7 +58,7 @@ func decode(tid int, nr uint64, a [6]uint64) *call {
 		if a[1] != 0 {
 			stack = fmt.Sprintf("%#x", a[1])
 		}
-		ev.Args = []string{"child_stack=" + stack, "flags=" + sandbox.CloneFlagString(uintptr(a[0]))}
+		ev.Args = []string{"child_stack=" + stack, "flags=" + sandbox.TraceCloneFlags(uintptr(a[0]))}
 		ev.Note = cloneNote(uintptr(a[0]))
 	case unix.SYS_CLONE3:
 		// struct clone_args: flags, pidfd, child_tid, parent_tid,
@@ -77,7 +77,7 @@ func decode(tid int, nr uint64, a [6]uint64) *call {
 		ev.Note = cloneNote(uintptr(flags))
 	case unix.SYS_UNSHARE:
 		ev.Syscall = "unshare"
-		ev.Args = []string{sandbox.FlagString(uintptr(a[0]))}
+		ev.Args = []string{sandbox.TraceFlags(uintptr(a[0]))}
 		if ks := sandbox.KindsIn(uintptr(a[0])); len(ks) == 1 {
 			c.kindProc = ks[0].ProcName
 			if ks[0].ChildrenProcName != "" {
@@ -88,7 +88,7 @@ func decode(tid int, nr uint64, a [6]uint64) *call {
 		}
 	case unix.SYS_SETNS:
 		ev.Syscall = "setns"
-		ev.Args = []string{strconv.FormatInt(int64(int32(a[0])), 10), sandbox.FlagString(uintptr(a[1]))}
+		ev.Args = []string{strconv.FormatInt(int64(int32(a[0])), 10), sandbox.TraceFlags(uintptr(a[1]))}
 		kind := ""
 		if ks := sandbox.KindsIn(uintptr(a[1])); len(ks) == 1 {
 			kind = ks[0].Name
@@ -106,10 +106,10 @@ func decode(tid int, nr uint64, a [6]uint64) *call {
 		}
 	case unix.SYS_MOUNT:
 		ev.Syscall = "mount"
-		ev.Args = []string{str(a[0]), str(a[1]), str(a[2]), MountFlagString(a[3]), str(a[4])}
+		ev.Args = []string{str(a[0]), str(a[1]), str(a[2]), sandbox.TraceMountFlags(uintptr(a[3])), str(a[4])}
 	case unix.SYS_UMOUNT2:
 		ev.Syscall = "umount2"
-		ev.Args = []string{str(a[0]), UmountFlagString(a[1])}
+		ev.Args = []string{str(a[0]), sandbox.TraceUmountFlags(uintptr(a[1]))}
 	case unix.SYS_PIVOT_ROOT:
 		ev.Syscall = "pivot_root"
 		ev.Args = []string{str(a[0]), str(a[1])}
@@ -220,7 +220,7 @@ func clone3Args(flags uint64, f func(int) uint64) string {
 		}
 		return fmt.Sprintf("%#x", v)
 	}
-	parts := []string{"flags=" + sandbox.FlagString(uintptr(flags))}
+	parts := []string{"flags=" + sandbox.TraceFlags(uintptr(flags))}
 	if flags&unix.CLONE_PIDFD != 0 {
 		parts = append(parts, "pidfd="+ptr(f(1)))
 	}
@@ -282,65 +282,4 @@ func procStatus(pid int) (procfs.ProcStatus, error) {
 		return procfs.ProcStatus{}, err
 	}
 	return p.NewStatus()
-}
-
-// mountFlags are mount(2)'s flags in the order strace prints them.
-var mountFlags = []struct {
-	bit  uint64
-	name string
-}{
-	{unix.MS_RDONLY, "MS_RDONLY"}, {unix.MS_NOSUID, "MS_NOSUID"}, {unix.MS_NODEV, "MS_NODEV"},
-	{unix.MS_NOEXEC, "MS_NOEXEC"}, {unix.MS_SYNCHRONOUS, "MS_SYNCHRONOUS"}, {unix.MS_REMOUNT, "MS_REMOUNT"},
-	{unix.MS_MANDLOCK, "MS_MANDLOCK"}, {unix.MS_DIRSYNC, "MS_DIRSYNC"}, {unix.MS_NOSYMFOLLOW, "MS_NOSYMFOLLOW"},
-	{unix.MS_NOATIME, "MS_NOATIME"}, {unix.MS_NODIRATIME, "MS_NODIRATIME"}, {unix.MS_BIND, "MS_BIND"},
-	{unix.MS_MOVE, "MS_MOVE"}, {unix.MS_REC, "MS_REC"}, {unix.MS_SILENT, "MS_SILENT"},
-	{unix.MS_POSIXACL, "MS_POSIXACL"}, {unix.MS_UNBINDABLE, "MS_UNBINDABLE"}, {unix.MS_PRIVATE, "MS_PRIVATE"},
-	{unix.MS_SLAVE, "MS_SLAVE"}, {unix.MS_SHARED, "MS_SHARED"}, {unix.MS_RELATIME, "MS_RELATIME"},
-	{unix.MS_KERNMOUNT, "MS_KERNMOUNT"}, {unix.MS_I_VERSION, "MS_I_VERSION"},
-	{unix.MS_STRICTATIME, "MS_STRICTATIME"}, {unix.MS_LAZYTIME, "MS_LAZYTIME"},
-}
-
-// MountFlagString renders mount(2) flags as strace does: "MS_BIND|MS_REC",
-// with the old magic value MS_MGC_VAL named, unknown bits in hex, 0 as "0".
-func MountFlagString(f uint64) string {
-	var parts []string
-	if f&unix.MS_MGC_MSK == unix.MS_MGC_VAL {
-		parts = append(parts, "MS_MGC_VAL")
-		f &^= unix.MS_MGC_MSK
-	}
-	for _, m := range mountFlags {
-		if f&m.bit != 0 {
-			parts = append(parts, m.name)
-			f &^= m.bit
-		}
-	}
-	if f != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", f))
-	}
-	if len(parts) == 0 {
-		return "0"
-	}
-	return strings.Join(parts, "|")
-}
-
-// UmountFlagString renders umount2(2) flags.
-func UmountFlagString(f uint64) string {
-	names := []struct {
-		bit  uint64
-		name string
-	}{{unix.MNT_FORCE, "MNT_FORCE"}, {unix.MNT_DETACH, "MNT_DETACH"}, {unix.MNT_EXPIRE, "MNT_EXPIRE"}, {unix.UMOUNT_NOFOLLOW, "UMOUNT_NOFOLLOW"}}
-	var parts []string
-	for _, n := range names {
-		if f&n.bit != 0 {
-			parts = append(parts, n.name)
-			f &^= n.bit
-		}
-	}
-	if f != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", f))
-	}
-	if len(parts) == 0 {
-		return "0"
-	}
-	return strings.Join(parts, "|")
 }

@@ -88,21 +88,3 @@ func TestFilterVerdicts(t *testing.T) {
 		}
 	}
 }
-
-// TestMountFlagString renders flags as strace does.
-func TestMountFlagString(t *testing.T) {
-	for f, want := range map[uint64]string{
-		0:                                "0",
-		unix.MS_BIND | unix.MS_REC:       "MS_BIND|MS_REC",
-		unix.MS_REC | unix.MS_PRIVATE:    "MS_REC|MS_PRIVATE",
-		unix.MS_MGC_VAL | unix.MS_RDONLY: "MS_MGC_VAL|MS_RDONLY",
-		unix.MS_NOSUID | 1<<30:           "MS_NOSUID|0x40000000",
-	} {
-		if got := MountFlagString(f); got != want {
-			t.Errorf("%#x: %q, want %q", f, got, want)
-		}
-	}
-	if got := UmountFlagString(unix.MNT_DETACH | unix.UMOUNT_NOFOLLOW); got != "MNT_DETACH|UMOUNT_NOFOLLOW" {
-		t.Errorf("umount2 flags: %q", got)
-	}
-}

@@ -316,13 +316,7 @@ func kind(mode uint32) string {
 // a FIFO.
 func (f FS) ReadFile(path string, limit int) ([]byte, error) {
 	var out []byte
-	err := f.Do(func() error {
-		dfd, err := f.openDir(filepath.Dir(path), false)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(dfd)
-		name := filepath.Base(path)
+	err := f.inParent(path, func(dfd int, name string) error {
 		fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return explain(dfd, name, path, err, false)
@@ -425,18 +419,25 @@ func randomSuffix() string {
 	return hex.EncodeToString(b[:])
 }
 
-// RenameAside renames path to path+suffix in the same directory (adding
-// -1, -2 ... rather than replacing anything), and returns the new path.
-// Whatever is at path is moved itself: a symlink is never followed.
-func (f FS) RenameAside(path, suffix string) (string, error) {
-	var dst string
-	err := f.Do(func() error {
+// inParent runs fn as the user with dfd open on path's parent directory
+// (reached without following symlinks) and name its last component.
+func (f FS) inParent(path string, fn func(dfd int, name string) error) error {
+	return f.Do(func() error {
 		dfd, err := f.openDir(filepath.Dir(path), false)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(dfd)
-		name := filepath.Base(path)
+		return fn(dfd, filepath.Base(path))
+	})
+}
+
+// RenameAside renames path to path+suffix in the same directory (adding
+// -1, -2 ... rather than replacing anything), and returns the new path.
+// Whatever is at path is moved itself: a symlink is never followed.
+func (f FS) RenameAside(path, suffix string) (string, error) {
+	var dst string
+	err := f.inParent(path, func(dfd int, name string) error {
 		for i := 0; i < 100; i++ {
 			to := name + suffix
 			if i > 0 {

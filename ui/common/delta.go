@@ -2,20 +2,6 @@ package common
 
 import "github.com/nslab/nslab/sandbox"
 
-// DeltaSymbol is the one symbol that marks a delta's kind, wherever a
-// delta is shown.
-func DeltaSymbol(k sandbox.DeltaKind) string {
-	switch k {
-	case sandbox.Changed:
-		return SymChanged
-	case sandbox.OnlySandbox:
-		return SymOnlySB
-	case sandbox.OnlyHost:
-		return SymOnlyHost
-	}
-	return SymSame
-}
-
 // Delta draws s in the style of a delta's kind.
 func (st *Styles) Delta(k sandbox.DeltaKind, s string) string {
 	switch k {

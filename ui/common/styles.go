@@ -5,6 +5,8 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
+
+	"github.com/nslab/nslab/lessons"
 )
 
 // Styles is every style the ui draws with, in one place. Colours are
@@ -39,12 +41,13 @@ type Styles struct {
 }
 
 // Symbols mark what colour also marks, so that colour is never the only
-// cue. The delta symbols live here and nowhere else.
+// cue. The delta symbols are the lessons' (lessons.DeltaSymbol), named
+// here for the ui's legends.
 const (
-	SymSame     = "="
-	SymChanged  = "≠"
-	SymOnlySB   = "+"
-	SymOnlyHost = "-"
+	SymSame     = lessons.SymSame
+	SymChanged  = lessons.SymChanged
+	SymOnlySB   = lessons.SymOnlySB
+	SymOnlyHost = lessons.SymOnlyHost
 	SymOK       = "✓"
 	SymFail     = "✗"
 	SymLocked   = "⊘"

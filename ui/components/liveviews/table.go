@@ -227,7 +227,7 @@ func (t tableLayout) lines(r vrow) int {
 
 // render draws one row; stacked rows may take two lines.
 func (t tableLayout) render(st *common.Styles, r vrow) []string {
-	sym := st.Delta(r.d.Kind, common.DeltaSymbol(r.d.Kind))
+	sym := st.Delta(r.d.Kind, lessons.DeltaSymbol(r.d.Kind))
 	if r.summary != "" {
 		return []string{sym + " " + st.Subtle.Render(common.Truncate(r.summary, t.width-2))}
 	}

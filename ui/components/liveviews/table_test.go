@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 )
@@ -38,8 +39,8 @@ func TestCompactRows(t *testing.T) {
 	st := common.NewStyles(true, true)
 	for _, r := range rows {
 		line := ansi.Strip(strings.Join(tl.render(st, r), "\n"))
-		if !strings.HasPrefix(line, common.DeltaSymbol(r.d.Kind)+" ") {
-			t.Errorf("row %q does not start with its symbol %q", line, common.DeltaSymbol(r.d.Kind))
+		if !strings.HasPrefix(line, lessons.DeltaSymbol(r.d.Kind)+" ") {
+			t.Errorf("row %q does not start with its symbol %q", line, lessons.DeltaSymbol(r.d.Kind))
 		}
 	}
 	stacked := newTableLayout(50, rows)

@@ -35,15 +35,6 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Next, k.Prev}
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// Title is a part's title for people ("Concept").
-func Title(p lessons.Part) string {
-	s := string(p)
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // Model is the step bar.
 type Model struct {
 	KeyMap KeyMap

@@ -35,9 +35,3 @@ func TestGolden(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(out))
 }
-
-func TestTitle(t *testing.T) {
-	if got := Title(lessons.PartChallenge); got != "Challenge" {
-		t.Errorf("Title = %q", got)
-	}
-}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/ui/common"
-	"github.com/nslab/nslab/ui/components/partbar"
 )
 
 // Layout. The body is the lesson text and the live area: side by side
@@ -134,7 +133,7 @@ func (m *Model) textFor(w int) string {
 		m.textBodyKey = k
 		title := sec.Title
 		if title == "" {
-			title = partbar.Title(m.Part())
+			title = m.Part().Title()
 		}
 		m.textBody = st.Heading.Render(common.Truncate(title, w))
 		if body := strings.TrimSpace(sec.Body); body != "" {
