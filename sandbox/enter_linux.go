@@ -15,6 +15,9 @@ const (
 	envEnterPID   = "_NSLAB_ENTER_PID"
 	envEnterLabel = "_NSLAB_ENTER_LABEL"
 	envEnterShell = "_NSLAB_ENTER_SHELL"
+	// envEnterCtty asks the constructor to make the shell's process the
+	// leader of a session whose controlling tty is its stdin (StartOnPTY).
+	envEnterCtty = "_NSLAB_ENTER_CTTY"
 )
 
 // ErrNoEnter is returned where this nslab was built without cgo and so
@@ -61,6 +64,7 @@ func runEnter(args []string) int {
 	os.Unsetenv(envEnterPID)
 	os.Unsetenv(envEnterLabel)
 	os.Unsetenv(envEnterShell)
+	os.Unsetenv(envEnterCtty)
 	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2

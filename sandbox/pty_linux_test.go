@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,9 +55,17 @@ func TestStartOnPTY(t *testing.T) {
 			break
 		}
 	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	rc, err := master.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
+	}
+	var n int
+	size := func() (ws *unix.Winsize) {
+		_ = rc.Control(func(fd uintptr) { ws, _ = unix.IoctlGetWinsize(int(fd), unix.TIOCGWINSZ) })
+		return ws
+	}
+	if cerr := rc.Control(func(fd uintptr) { n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN) }); cerr != nil || err != nil {
+		t.Fatal(cerr, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat("/dev/pts/"+strconv.Itoa(n), &st); err != nil {
@@ -75,19 +83,23 @@ func TestStartOnPTY(t *testing.T) {
 	if s, _, _ := procStat(t, os.Getpid()); s != mySid {
 		t.Errorf("this process's session changed from %d to %d", mySid, s)
 	}
-	if ws, err := pty.GetsizeFull(master); err != nil || ws.Cols != 100 || ws.Rows != 30 {
-		t.Errorf("size %+v %v, want 100×30", ws, err)
+	if ws := size(); ws == nil || ws.Col != 100 || ws.Row != 30 {
+		t.Errorf("size %+v, want 100×30", ws)
 	}
 	if err := ResizePTY(master, 120, 40); err != nil {
 		t.Fatal(err)
 	}
-	if ws, err := pty.GetsizeFull(master); err != nil || ws.Cols != 120 || ws.Rows != 40 {
-		t.Errorf("size after ResizePTY %+v %v, want 120×40", ws, err)
+	if ws := size(); ws == nil || ws.Col != 120 || ws.Row != 40 {
+		t.Errorf("size after ResizePTY %+v, want 120×40", ws)
 	}
 	if err := ResizePTY(master, 0, 40); err == nil {
 		t.Error("ResizePTY 0×40: no error")
 	}
 
+	// A reader blocked on the master must not keep it open: Close is
+	// what hangs the shell up, whoever is reading.
+	go func() { _, _ = io.Copy(io.Discard, master) }()
+	time.Sleep(50 * time.Millisecond)
 	master.Close()
 	select {
 	case err := <-done:
