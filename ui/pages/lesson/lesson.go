@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/liveviews"
@@ -203,7 +204,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m.SetStatus("shell: "+msg.Err.Error(), true), nil
 		}
 		id := m.id
-		return m, tea.ExecProcess(msg.Cmd, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
+		// On a pty of its own, relayed: the shell's job control must never
+		// take nslab's terminal (sandbox.FullScreenShell).
+		sh := sandbox.NewFullScreenShell(m.common.Ctx, msg.Cmd)
+		return m, tea.Exec(sh, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
 	case ShellDoneMsg:
 		if msg.Err != nil {
 			m = m.SetStatus("shell: "+msg.Err.Error(), true)
