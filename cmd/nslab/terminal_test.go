@@ -11,7 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -102,12 +105,12 @@ func TestTUIShellExitKeepsNslab(t *testing.T) {
 			s.keys("echo in-the-shell", "Enter")
 			s.waitFor("the shell's output", regexp.MustCompile(`(?m)^in-the-shell`))
 			s.keys("exit", "Enter")
-			scr := s.waitFor("nslab back from the shell", reBackFromSh)
+			s.waitFor("nslab back from the shell", reBackFromSh)
 			// nslab's next frames would stop it if it had lost its terminal.
 			time.Sleep(500 * time.Millisecond)
 			s.keys("r")
 			time.Sleep(300 * time.Millisecond)
-			scr = s.screen()
+			scr := s.screen()
 			if strings.Contains(scr, "Stopped") {
 				t.Fatalf("bash reports nslab stopped:\n%s", scr)
 			}
@@ -192,6 +195,88 @@ func TestTUITerminalClosed(t *testing.T) {
 				t.Fatalf("%v after the terminal closed, still running: %v (states %v)", termGone, left, nslabStates())
 			}
 			t.Logf("terminal closed %s the shell: nslab and its agents gone in %v", when, time.Since(start).Round(time.Millisecond))
+			checkHostUnchanged(t, before)
+		})
+	}
+}
+
+// sandboxShells lists the sandbox shells this test's nslab started: the
+// processes running its hidden entry point and, where that forked into a
+// PID namespace, their children (the shell itself).
+func sandboxShells() []int {
+	var enters, out []int
+	ppid := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		ppid[pid], _ = strconv.Atoi(f[1])
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		args := strings.Split(string(cmdline), "\x00")
+		exe, _ := os.Readlink("/proc/" + e.Name() + "/exe")
+		if len(args) > 1 && args[1] == "__nslab_enter" && strings.TrimSuffix(exe, " (deleted)") == bin.path {
+			enters = append(enters, pid)
+		}
+	}
+	for pid, pp := range ppid {
+		if slices.Contains(enters, pp) {
+			out = append(out, pid)
+		}
+	}
+	// Without a fork the entering process became the shell: its exe is
+	// the shell's, and it is found by the caller's SHPID instead.
+	return append(out, enters...)
+}
+
+// TestTUIShellKilled: the sandbox shell is killed (SIGKILL, from outside)
+// while it runs full screen: nslab comes back, says so, keeps running,
+// and quitting exits 0; the host is unchanged.
+func TestTUIShellKilled(t *testing.T) {
+	needRoot(t)
+	path := needBinary(t)
+	for _, id := range []string{"uts", "pid"} {
+		t.Run(id, func(t *testing.T) {
+			before := readHost(t)
+			s := bashSession(t, "killed-"+id, t.TempDir(), path+" --lesson "+id)
+			toShell(s)
+			var victims []int
+			if id == "uts" {
+				// No PID namespace: $$ is the shell's pid here too.
+				s.keys("echo SHPID=$$", "Enter")
+				m := regexp.MustCompile(`SHPID=(\d+)`).FindStringSubmatch(s.waitFor("the shell's pid", regexp.MustCompile(`SHPID=\d+`)))
+				pid, _ := strconv.Atoi(m[1])
+				victims = []int{pid}
+			} else {
+				victims = sandboxShells()
+			}
+			if len(victims) == 0 {
+				t.Fatal("no sandbox shell found to kill")
+			}
+			// The shell itself: the last-found child, or the pid it printed.
+			if err := syscall.Kill(victims[0], syscall.SIGKILL); err != nil {
+				t.Fatalf("kill the shell %d: %v", victims[0], err)
+			}
+			scr := s.waitFor("nslab back, saying the shell ended", regexp.MustCompile(`shell: .*(killed|exit status 137)`))
+			time.Sleep(300 * time.Millisecond)
+			if strings.Contains(s.screen(), "Stopped") || !regexp.MustCompile(`\[PERFORM\]`).MatchString(s.screen()) {
+				t.Fatalf("nslab is not back on its screen after the shell was killed:\n%s", scr)
+			}
+			s.keys("q")
+			s.waitFor("the lesson list", regexp.MustCompile(`UTS namespaces: a hostname of your own`))
+			s.keys("q")
+			s.waitFor("bash's prompt again", regexp.MustCompile(`(?m)^test\$`))
+			s.keys(`echo "nslab-exit=$?"`, "Enter")
+			scr = s.waitFor("nslab's exit status", regexp.MustCompile(`nslab-exit=\d+`))
+			if !strings.Contains(scr, "nslab-exit=0") {
+				t.Fatalf("nslab exited non-zero after its shell was killed:\n%s", scr)
+			}
 			checkHostUnchanged(t, before)
 		})
 	}
