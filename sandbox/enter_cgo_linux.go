@@ -15,6 +15,7 @@ package sandbox
 #include <signal.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -257,6 +258,18 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 			nslab_enter_wait(child);
 		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	}
+	// A shell on a pty of its own (StartOnPTY): the process that becomes
+	// the shell leads the pty's session. After a fork that is the child,
+	// inside the joined PID namespace: a session led from outside it
+	// shows there as process group 0, and the shell's job control
+	// (tcsetpgrp back to its group at exit) fails; dash exits 2.
+	const char *ctty = getenv("_NSLAB_ENTER_CTTY");
+	if (ctty != NULL && *ctty == '1') {
+		if ((getsid(0) != getpid() && setsid() < 0) || ioctl(0, TIOCSCTTY, 0) != 0) {
+			fprintf(stderr, "nslab: cannot make the shell's terminal its own: %s\n", strerror(errno));
+			_exit(1);
+		}
 	}
 	if (tracefd >= 0)
 		nslab_trace_sync(tracefd);

@@ -17,6 +17,9 @@ const (
 	envEnterShell = "_NSLAB_ENTER_SHELL"
 	envTraceFD    = "_NSLAB_TRACE_FD"
 	envEnterBound = "_NSLAB_ENTER_CAPBND" // the agent's bounding set, hex
+	// envEnterCtty asks the constructor to make the shell's process the
+	// leader of a session whose controlling tty is its stdin (StartOnPTY).
+	envEnterCtty = "_NSLAB_ENTER_CTTY"
 )
 
 // ErrNoEnter is returned where this nslab was built without cgo and so
@@ -82,6 +85,7 @@ func runEnter(args []string) int {
 	os.Unsetenv(envEnterShell)
 	os.Unsetenv(envTraceFD) // the constructor already did the handshake
 	os.Unsetenv(envEnterBound)
+	os.Unsetenv(envEnterCtty)
 	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/pages/home"
 	"github.com/nslab/nslab/ui/pages/lesson"
@@ -98,6 +100,10 @@ type App struct {
 	pending  []func(*lessons.Progress) // marks made before the load finished
 	saving   bool
 	dirty    bool
+
+	// hungUp: the terminal went away while a full-screen shell ran;
+	// RunProgram then returns ErrHangup.
+	hungUp bool
 }
 
 // appConfig is what NewApp needs.
@@ -198,6 +204,11 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case openLessonMsg:
 		return a.openLesson(msg.ID)
+	case lesson.ShellDoneMsg:
+		if errors.Is(msg.Err, sandbox.ErrTerminalGone) {
+			a.hungUp = true
+			return a, tea.Quit
+		}
 	case LocksLoadedMsg:
 		a.locks, a.locksReady = msg.Locks, true
 		a.home = a.home.SetLocks(msg.Locks).SetChecking(false)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -140,6 +141,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
 		loadLocks: opts.LoadLocks,
 	})
+	inputGone := make(chan struct{})
+	if f, ok := opts.Input.(*os.File); ok {
+		opts.Input = &hangupInput{File: f, gone: inputGone}
+	}
 	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
 		tea.WithInput(opts.Input),
@@ -159,7 +164,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes
-	// are closed.
+	// are closed. A terminal can also go away without a SIGHUP reaching
+	// nslab (a SIGHUP sent only to the session leader, which died): then
+	// reads of it return EOF or EIO (hangupInput), which ends the program
+	// the same way.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -169,13 +177,18 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 	go func() {
 		select {
 		case <-hup:
-			close(hung)
-			p.Kill()
+		case <-inputGone:
 		case <-done:
+			return
 		}
+		close(hung)
+		p.Kill()
 	}()
 
-	_, err = p.Run()
+	final, err := p.Run()
+	if a, ok := final.(App); ok && a.hungUp {
+		return ErrHangup
+	}
 	select {
 	case <-hung:
 		return ErrHangup
@@ -199,4 +212,24 @@ func noColorIn(env []string) bool {
 		}
 	}
 	return false
+}
+
+// hangupInput is the terminal's input file, which tells when the terminal
+// went away: in raw mode a read of a terminal returns 0 bytes (EOF) only
+// after a hangup, and EIO once nslab is no longer attached to it.
+// bubbletea's reader ends quietly on EOF and would leave nslab running
+// with no terminal. It stays an *os.File underneath (Fd, Name, Write) so
+// that bubbletea still puts it in raw mode and polls it.
+type hangupInput struct {
+	*os.File
+	gone chan struct{}
+	once sync.Once
+}
+
+func (h *hangupInput) Read(p []byte) (int, error) {
+	n, err := h.File.Read(p)
+	if n == 0 && len(p) > 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO)) {
+		h.once.Do(func() { close(h.gone) })
+	}
+	return n, err
 }

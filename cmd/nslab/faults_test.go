@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
@@ -48,6 +49,7 @@ const (
 	fiRunLimit    = 60 * time.Second // one run, start to exit
 	fiMarkerLimit = 30 * time.Second // start to the boundary marker
 	fiSettle      = 5 * time.Second  // the kernel's async netns teardown
+	fiTermGone    = 2 * time.Second  // a closed terminal to nslab's end
 )
 
 // fiEnding is one way a run ends.
@@ -61,13 +63,18 @@ const (
 	fiKillNslab fiEnding = "SIGKILL-nslab"
 	fiKillAgent fiEnding = "SIGKILL-agents"
 	fiPanic     fiEnding = "panic"
+	// fiTermClosed: nslab runs on a pty of its own, as the leader of the
+	// session the pty controls, and the pty's master is closed at the
+	// boundary, as when a terminal window closes: the kernel hangs the
+	// pty up (SIGHUP to nslab, EIO on its terminal).
+	fiTermClosed fiEnding = "terminal-closed"
 	// fiLeak is no ending of the matrix: the self-test's run, which
 	// leaves a process and a file on purpose (faultinject.go).
 	fiLeak fiEnding = "leak-on-purpose"
 )
 
 func fiEndings() []fiEnding {
-	return []fiEnding{fiNormal, fiSIGINT, fiSIGTERM, fiSIGHUP, fiKillNslab, fiKillAgent, fiPanic}
+	return []fiEnding{fiNormal, fiSIGINT, fiSIGTERM, fiSIGHUP, fiTermClosed, fiKillNslab, fiKillAgent, fiPanic}
 }
 
 // fiEnvFull runs every ending at every boundary in both passes (about
@@ -93,9 +100,9 @@ func fiSkip(e fiEnding, li, pi int, shared, full bool) string {
 	case shared && e == fiKillNslab && pi <= perform:
 		return "shared-root pass: no lesson mounts anything before Perform"
 	}
-	sigs := []fiEnding{fiSIGINT, fiSIGTERM, fiSIGHUP}
+	sigs := []fiEnding{fiSIGINT, fiSIGTERM, fiSIGHUP, fiTermClosed}
 	if i := slices.Index(sigs, e); i >= 0 && (li+pi)%len(sigs) != i {
-		return "SIGINT, SIGTERM and SIGHUP share one handler: one of them a boundary, rotating over lessons and parts so each signal meets each part and each lesson"
+		return "SIGINT, SIGTERM, SIGHUP and a closed terminal share one handler: one of them a boundary, rotating over lessons and parts so each meets each part and each lesson"
 	}
 	return ""
 }
@@ -318,6 +325,8 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 	}
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
+	var master *os.File
+	ptyOut := make(chan struct{})
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -326,9 +335,30 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 	// A test killed mid-run must not leave nslab running.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if e == fiTermClosed {
+		// nslab's stdin and stdout are a pty it leads the session of, as
+		// on a terminal; stderr stays the pipe that carries the marker.
+		var slave *os.File
+		master, slave = fiOpenPty(t)
+		defer master.Close()
+		cmd.Stdin, cmd.Stdout = slave, slave
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+		err := cmd.Start()
+		slave.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer close(ptyOut)
+			_, _ = stdout.ReadFrom(master) // ends with EIO or the close
+		}()
+	} else {
+		close(ptyOut)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
 	}
+	var closedAt time.Time
 	// Read stderr as it comes: the marker says the run is at the boundary.
 	marker := make(chan []int, 1)
 	var stderr bytes.Buffer
@@ -379,6 +409,9 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 		case fiSIGHUP:
 			_ = cmd.Process.Signal(syscall.SIGHUP)
+		case fiTermClosed:
+			closedAt = time.Now()
+			master.Close()
 		case fiKillNslab:
 			_ = cmd.Process.Kill()
 		case fiKillAgent:
@@ -391,6 +424,7 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 	<-readDone
 	werr := cmd.Wait()
 	took := time.Since(start)
+	<-ptyOut
 	if ctx.Err() != nil {
 		t.Fatalf("nslab hung: not ended within %v (%s at %s)\n%s", fiRunLimit, e, part, stderr.String())
 	}
@@ -404,10 +438,13 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 		if code != 0 {
 			t.Errorf("normal run: exit %d, want 0\n%s", code, out)
 		}
-	case fiSIGINT, fiSIGTERM, fiSIGHUP:
-		want := map[fiEnding]int{fiSIGINT: 130, fiSIGTERM: 143, fiSIGHUP: 129}[e]
+	case fiSIGINT, fiSIGTERM, fiSIGHUP, fiTermClosed:
+		want := map[fiEnding]int{fiSIGINT: 130, fiSIGTERM: 143, fiSIGHUP: 129, fiTermClosed: 129}[e]
 		if code != want || !strings.Contains(stderr.String(), "every sandbox was closed") {
 			t.Errorf("%s at %s: exit %d, want %d with a word that every sandbox was closed\n%s", e, part, code, want, out)
+		}
+		if e == fiTermClosed && time.Since(closedAt) > fiTermGone {
+			t.Errorf("terminal closed at %s: nslab took %v to end, want at most %v", part, time.Since(closedAt).Round(time.Millisecond), fiTermGone)
 		}
 	case fiKillNslab:
 		if sig != syscall.SIGKILL {
@@ -718,4 +755,24 @@ func (a fiHostPrint) diff(b fiHostPrint) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// fiOpenPty opens a pty whose master is in Go's poller, so that closing it
+// while a goroutine reads it really closes it and hangs the pty up
+// (creack/pty's Open leaves the master blocking; see sandbox.StartOnPTY).
+func fiOpenPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	fd, err := unix.FcntlInt(m.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	return os.NewFile(uintptr(fd), m.Name()), slave
 }

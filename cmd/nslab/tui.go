@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"syscall"
 	"time"
 
 	"github.com/nslab/nslab/lessons/doctor"
@@ -32,7 +33,7 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 	}
 	store, _ := a.progressStore() // without a path the TUI shows why and keeps progress in memory
 	return a.withEngine(ctx, func(ctx context.Context, eng *sandbox.Engine) error {
-		return ui.RunProgram(ctx, ui.Options{
+		err := ui.RunProgram(ctx, ui.Options{
 			Engine:   eng,
 			Lessons:  ls,
 			Progress: store,
@@ -48,5 +49,11 @@ func (a *app) runTUI(ctx context.Context, start string) error {
 			NoColor:     a.colorOff(),
 			Refresh:     time.Second,
 		})
+		// The terminal went away without a SIGHUP reaching nslab (EOF or
+		// EIO on it): the same ending as SIGHUP, and the same code.
+		if errors.Is(err, ui.ErrHangup) {
+			return signalError{sig: syscall.SIGHUP}
+		}
+		return err
 	})
 }

@@ -15,7 +15,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/vt"
-	"github.com/creack/pty"
 
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/shelltrace"
@@ -109,23 +108,14 @@ func start(cmd *exec.Cmd, w, h int, trace bool) (*Term, string, error) {
 	// The emulator is an xterm-like terminal with 256 colours and true
 	// colour: programs inside may use both.
 	cmd.Env = append(cmd.Env, "TERM=xterm-256color", "COLORTERM=truecolor")
-	ptmx, tty, err := pty.Open()
+	// A session of its own on a pty of its own, the pty's slave its
+	// controlling terminal (inside a joined PID namespace too: see
+	// sandbox.PreparePTY). The command may come wired to nslab's own
+	// terminal; the slave replaces that.
+	ptmx, tty, err := sandbox.PreparePTY(cmd, w, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("opening a pty for the shell: %w", err)
 	}
-	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)}); err != nil {
-		_ = ptmx.Close()
-		_ = tty.Close()
-		return nil, "", fmt.Errorf("sizing the shell's pty: %w", err)
-	}
-	// The command may come wired to nslab's own terminal (the full-screen
-	// shell's way); here the pty's slave is all three, and the child's
-	// controlling terminal (Ctty 0 is its stdin).
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	emu := vt.NewEmulator(w, h)
 	emu.SetScrollbackSize(scrollback)
 	t := &Term{
@@ -255,7 +245,7 @@ func (t *Term) resizeLoop() {
 			t.mu.Lock()
 			t.emu.Resize(sz[0], sz[1])
 			if !t.ptyClosed {
-				_ = pty.Setsize(t.pty, &pty.Winsize{Cols: uint16(sz[0]), Rows: uint16(sz[1])})
+				_ = sandbox.ResizePTY(t.pty, sz[0], sz[1])
 			}
 			t.mu.Unlock()
 			select {

@@ -310,7 +310,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, shellpane.Start(m.common.Ctx, msg.Cmd, w, h, true)
 		}
 		id := m.id
-		return m, tea.ExecProcess(msg.Cmd, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
+		// On a pty of its own, relayed: the shell's job control must never
+		// take nslab's terminal (sandbox.FullScreenShell).
+		sh := sandbox.NewFullScreenShell(m.common.Ctx, msg.Cmd)
+		return m, tea.Exec(sh, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
 	case ShellDoneMsg:
 		if msg.Err != nil {
 			m = m.SetStatus("shell: "+msg.Err.Error(), true)
