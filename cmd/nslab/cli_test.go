@@ -438,7 +438,15 @@ func readHost(t *testing.T) sandboxtest.HostPrint {
 	return sandboxtest.TakeHostPrint(t)
 }
 
-// leftovers lists processes still running the test's nslab binary.
+// ourBinary reports whether exe (a /proc/PID/exe link) is the test's nslab
+// or the nslab-agent built beside it, from which agents and shells start.
+func ourBinary(exe string) bool {
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	return exe == bin.path || exe == filepath.Join(filepath.Dir(bin.path), sandbox.AgentName)
+}
+
+// leftovers lists processes still running the test's nslab binary or its
+// agent binary.
 func leftovers() []string {
 	var out []string
 	ents, _ := os.ReadDir("/proc")
@@ -448,7 +456,7 @@ func leftovers() []string {
 			continue
 		}
 		exe, err := os.Readlink("/proc/" + e.Name() + "/exe")
-		if err == nil && strings.TrimSuffix(exe, " (deleted)") == bin.path {
+		if err == nil && ourBinary(exe) {
 			cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
 			out = append(out, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
 		}

@@ -53,7 +53,7 @@ var (
 )
 
 // toShell opens lesson id's Perform part, performs it and opens the
-// full-screen shell.
+// full-screen shell (S; s opens the shell pane).
 func toShell(s tmuxSession) {
 	s.t.Helper()
 	s.waitFor("the lesson's concept", regexp.MustCompile(`\[CONCEPT\]`))
@@ -61,7 +61,7 @@ func toShell(s tmuxSession) {
 	s.waitFor("the perform part", regexp.MustCompile(`\[PERFORM\]`))
 	s.keys("Enter")
 	s.waitFor("the lesson performed", rePerformed)
-	s.keys("s")
+	s.keys("S")
 	s.waitFor("the shell's prompt inside the sandbox", reShellPrompt)
 }
 
@@ -221,7 +221,7 @@ func sandboxShells() []int {
 		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
 		args := strings.Split(string(cmdline), "\x00")
 		exe, _ := os.Readlink("/proc/" + e.Name() + "/exe")
-		if len(args) > 1 && args[1] == "__nslab_enter" && strings.TrimSuffix(exe, " (deleted)") == bin.path {
+		if len(args) > 1 && args[1] == "__nslab_enter" && ourBinary(exe) {
 			enters = append(enters, pid)
 		}
 	}
