@@ -9,7 +9,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -127,10 +130,50 @@ func runAgent(_ []string) int {
 			return 1
 		}
 		if r.Op == opExit {
+			killChildren()
 			return 0
 		}
 	}
+	killChildren()
 	return 0
+}
+
+// killChildren kills the agent's children and waits (bounded) until
+// reapChildren has reaped them. A SIGKILL to the agent's process group
+// alone kills them with it, and then no one waits for them: re-parented
+// to the host's init, they stay zombies, still shown in the sandbox's user
+// namespace (the credentials outlive the other namespaces), until that
+// init gets round to them. The agent is their parent and their reaper.
+func killChildren() {
+	pids := childPIDs()
+	for _, pid := range pids {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for _, pid := range pids {
+		for unix.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// childPIDs lists the agent's children from /proc/self/task/*/children
+// (each thread lists those it forked).
+func childPIDs() []int {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var pids []int
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
 
 // reapChildren waits for every child that exits. As PID 1 of a namespace

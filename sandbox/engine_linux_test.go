@@ -795,3 +795,31 @@ func TestAgentIsNamedForLearners(t *testing.T) {
 		t.Errorf("process names inside: %v", names)
 	}
 }
+
+// TestCloseReapsChildren: an agent that is not PID 1 of a namespace has
+// idle children (and a second mount namespace's); Close must leave none of
+// them behind, not even a zombie waiting for the host's init to reap it
+// (a zombie still shows the sandbox's user namespace).
+func TestCloseReapsChildren(t *testing.T) {
+	eng := newEngine(t)
+	sb := start(t, eng, Spec{Flags: CloneNewNS, Rootless: RootlessNever})
+	ctx := testCtx(t)
+	pids, err := sb.Spawn(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sb.SpawnMountNS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids = append(pids, other)
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+			st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			t.Errorf("child %d of the agent outlived Close: %v %s", pid, err, st)
+		}
+	}
+}

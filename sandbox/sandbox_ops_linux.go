@@ -190,10 +190,23 @@ func (s *Sandbox) Close() error {
 			}
 		}
 	}
+	if s.toAgent != nil {
+		// A closed request pipe ends the agent: it kills and reaps its own
+		// children before it exits (killChildren), so none is left a
+		// zombie that only the host's init could reap.
+		s.toAgent.Close()
+		if s.cmd != nil && s.cmd.Process != nil {
+			select {
+			case <-s.exited:
+			case <-time.After(3 * time.Second):
+			}
+		}
+	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		// The agent runs in its own session: its process group holds it
 		// and its idle children (when it is not PID 1 of a namespace,
-		// whose death would take them all).
+		// whose death would take them all). For an agent that did not
+		// exit by itself.
 		_ = unix.Kill(-s.pid, unix.SIGKILL)
 		_ = s.cmd.Process.Kill()
 		select {
@@ -201,9 +214,6 @@ func (s *Sandbox) Close() error {
 		case <-time.After(5 * time.Second):
 			errs = append(errs, fmt.Errorf("%w: agent %d not reaped within 5s", ErrAgent, s.pid))
 		}
-	}
-	if s.toAgent != nil {
-		s.toAgent.Close()
 	}
 	// A network namespace is torn down asynchronously by the kernel after
 	// its last process dies; a veth end on the host goes with it.

@@ -213,6 +213,15 @@ func devIno(p string) (string, error) {
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
 }
 
+// isDevIno reports whether s has devIno's shape, "DEV:INO" with both
+// numbers unsigned decimals, so a fact cannot hold on a doctored value.
+func isDevIno(s string) bool {
+	dev, ino, ok := strings.Cut(s, ":")
+	_, errD := strconv.ParseUint(dev, 10, 64)
+	i, errI := strconv.ParseUint(ino, 10, 64)
+	return ok && errD == nil && errI == nil && i > 0
+}
+
 func listPIDDir(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -258,7 +267,7 @@ func rootfsFacts(o lessons.Observation) []lessons.Fact {
 
 	top, _ := lessons.MountAt(o.Sandbox.Mounts, "/")
 	sbRoot, hostRoot := o.Extra[rootfsRootSB], o.Extra[rootfsRootHost]
-	fs = append(fs, lessons.NewFact("pivot_root gave it a root of its own: its / is a tmpfs, not the host's /", sbRoot != "" && hostRoot != "" && sbRoot != hostRoot && top.FSType == "tmpfs",
+	fs = append(fs, lessons.NewFact("pivot_root gave it a root of its own: its / is a tmpfs, not the host's /", isDevIno(sbRoot) && isDevIno(hostRoot) && sbRoot != hostRoot && top.FSType == "tmpfs",
 		"container / is %s (dev:ino %s); host / is dev:ino %s", lessons.OrNone(top.FSType), lessons.OrNone(sbRoot), lessons.OrNone(hostRoot)))
 
 	nBefore, errB := strconv.Atoi(o.Extra[rootfsMountsBefore])

@@ -17,7 +17,12 @@ import (
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
-	lessontest.Play(t, lessontest.Lesson(t, "rootfs", Logic), lessontest.Want{Right: 1, Facts: 9})
+	lessontest.Play(t, lessontest.Lesson(t, "rootfs", Logic), lessontest.Want{Right: 1, Facts: 9, Wrong: []lessontest.Attempt{
+		// Only / itself: the proof needs / and /.., which are the same here.
+		{Cmd: "stat -c %d:%i / > /root/proof", Says: "should hold two lines"},
+		// A directory bound from the host: its numbers are not the root's.
+		{Cmd: "stat -c %d:%i /usr /usr/.. > /root/proof", Says: "the device:inode of / and of /.."},
+	}})
 }
 
 // TestInside runs the experiments and a few probes in the container's

@@ -188,7 +188,7 @@ func propagationFacts(o lessons.Observation) []lessons.Fact {
 	oSrc, okO := otherAt(other, propagationSrc)
 	sbNS := o.Sandbox.IDs["mnt"]
 	otherNS := o.Extra[propagationOtherNS]
-	fs = append(fs, lessons.NewFact("the second mount namespace's copy of the shared mount is in the same peer group", okO && n > 0 && oSrc.Shared == n && otherNS != "" && !sbNS.IsZero() &&
+	fs = append(fs, lessons.NewFact("the second mount namespace's copy of the shared mount is in the same peer group", okO && n > 0 && oSrc.Shared == n && lessons.IsNSLabel(otherNS, "mnt") && !sbNS.IsZero() &&
 		otherNS != "mnt:"+sbNS.String() && otherNS != "mnt:"+o.Host.IDs["mnt"].String(),
 		"second namespace %s: %s shared:%d", lessons.OrNone(otherNS), propagationSrc, oSrc.Shared))
 

@@ -17,7 +17,12 @@ import (
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
-	lessontest.Play(t, lessontest.Lesson(t, "propagation", Logic), lessontest.Want{Right: 2, Facts: 8})
+	lessontest.Play(t, lessontest.Lesson(t, "propagation", Logic), lessontest.Want{Right: 2, Facts: 8, Wrong: []lessontest.Attempt{
+		// The trap: --make-shared starts a peer group of its own.
+		{Cmd: "mount --make-shared /mnt/private", Says: "making it shared starts a group of its own"},
+		// A member now, but nothing mounted under it yet.
+		{Cmd: "umount /mnt/private; mount --bind /mnt/src /mnt/private", Says: "nothing is mounted at"},
+	}})
 }
 
 // TestCheckAndPeersView: the check fails on each half-way state (the

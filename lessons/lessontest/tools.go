@@ -221,23 +221,26 @@ func compareMounts(ctx context.Context, side toolSide) []string {
 }
 
 // findmntPropagation names a mount's propagation as findmnt(8) does:
-// "shared", "slave", "unbindable" joined by commas, or "private". nslab
-// keeps mountinfo's fields with their peer group numbers ("shared:1
-// master:2").
+// "shared" or "private" first (findmnt says private for any mount with no
+// shared:N tag, a slave included), then ",slave" and ",unbindable" as they
+// apply, so a slave-only mount is "private,slave" and an unbindable one
+// "private,unbindable". nslab's view keeps mountinfo's fields with their
+// peer group numbers ("shared:1 master:2"), which the lessons' facts read.
 func findmntPropagation(p string) string {
-	var names []string
-	for _, tag := range []struct{ field, name string }{{"shared:", "shared"}, {"master:", "slave"}, {"unbindable", "unbindable"}} {
-		for _, f := range strings.Fields(p) {
-			if strings.HasPrefix(f, tag.field) {
-				names = append(names, tag.name)
-				break
-			}
-		}
+	has := func(prefix string) bool {
+		return slices.ContainsFunc(strings.Fields(p), func(f string) bool { return strings.HasPrefix(f, prefix) })
 	}
-	if len(names) == 0 {
-		return "private"
+	name := "private"
+	if has("shared:") {
+		name = "shared"
 	}
-	return strings.Join(names, ",")
+	if has("master:") {
+		name += ",slave"
+	}
+	if has("unbindable") {
+		name += ",unbindable"
+	}
+	return name
 }
 
 func compareNet(ctx context.Context, side toolSide) []string {

@@ -68,3 +68,20 @@ func TestToolsCatchAWrongView(t *testing.T) {
 		}
 	}
 }
+
+// TestFindmntPropagation: nslab's propagation fields named as findmnt(8)
+// names them (shared or private first, then slave and unbindable).
+func TestFindmntPropagation(t *testing.T) {
+	for in, want := range map[string]string{
+		"private":             "private",
+		"shared:1":            "shared",
+		"master:1":            "private,slave",
+		"shared:2 master:1":   "shared,slave",
+		"unbindable":          "private,unbindable",
+		"master:3 unbindable": "private,slave,unbindable",
+	} {
+		if got := findmntPropagation(in); got != want {
+			t.Errorf("findmntPropagation(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
