@@ -35,29 +35,7 @@ func runAgentExe(t *testing.T, path string, nobody bool) (exe, comm string) {
 	}
 	cmd.Env = baseEnv(home)
 	cmd.Dir = os.TempDir()
-	stdin, err := cmd.StdinPipe() // held open: the prompt blocks
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	var out, errb lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(out.String(), "challenge> ") {
-		select {
-		case err := <-done:
-			t.Fatalf("ended before the challenge: %v\n%s\n%s", err, out.String(), errb.String())
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("no challenge prompt:\n%s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	out, _, done := startAtChallenge(t, cmd)
 	agent := agentPID(out.String())
 	exe, exeErr := os.Readlink(filepath.Join("/proc", itoa(agent), "exe"))
 	b, commErr := os.ReadFile(filepath.Join("/proc", itoa(agent), "comm"))

@@ -762,29 +762,7 @@ func TestRunSignals(t *testing.T) {
 			before := readHost(t)
 			cmd := exec.Command(path, "run", "uts", "--plain")
 			cmd.Env = baseEnv(t.TempDir())
-			stdin, err := cmd.StdinPipe() // held open: the prompt blocks
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stdin.Close()
-			var out, errb lockedBuffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			deadline := time.After(30 * time.Second)
-			for !strings.Contains(out.String(), "challenge> ") {
-				select {
-				case err := <-done:
-					t.Fatalf("ended before the challenge: %v\n%s\n%s", err, out.String(), errb.String())
-				case <-deadline:
-					cmd.Process.Kill()
-					t.Fatalf("no challenge prompt:\n%s", out.String())
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
+			out, errb, done := startAtChallenge(t, cmd)
 			agent := agentPID(out.String())
 			if agent == 0 || unix.Kill(agent, 0) != nil {
 				t.Fatalf("no live agent named in the output (pid %d)", agent)
@@ -792,6 +770,7 @@ func TestRunSignals(t *testing.T) {
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
+			var err error
 			select {
 			case err = <-done:
 			case <-time.After(10 * time.Second):
@@ -811,6 +790,37 @@ func TestRunSignals(t *testing.T) {
 			checkHostUnchanged(t, before)
 		})
 	}
+}
+
+// startAtChallenge starts cmd (an `nslab run ID --plain`) with its stdin
+// held open, so that the challenge prompt blocks, and waits (bounded)
+// until the prompt shows; done receives cmd.Wait's result.
+func startAtChallenge(t *testing.T, cmd *exec.Cmd) (out, errb *lockedBuffer, done chan error) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close() })
+	out, errb = &lockedBuffer{}, &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(out.String(), "challenge> ") {
+		select {
+		case err := <-done:
+			t.Fatalf("ended before the challenge: %v\n%s\n%s", err, out.String(), errb.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("no challenge prompt:\n%s", out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return out, errb, done
 }
 
 // agentPID reads the sandbox's host PID from the runner's nsenter hint.
