@@ -1,14 +1,12 @@
 package rootfs
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/lessontest"
@@ -30,21 +28,8 @@ func TestLesson(t *testing.T) {
 // the container's bounding set, /usr is read-only, mount is refused; and
 // the check fails on proofs that are wrong in one way each.
 func TestInside(t *testing.T) {
-	lessontest.NeedRoot(t)
-	t.Cleanup(lessontest.HostUnchanged(t))
-	eng := lessontest.Engine(t)
 	l := lessontest.Lesson(t, "rootfs", Logic)
-	s := lessons.NewSession(eng, l, nil)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("session close: %v", err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	if err := s.Perform(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := lessontest.Performed(t, l)
 	box := s.Sandboxes().Box
 	sh := func(script string) (string, error) { return lessons.Shell(ctx, box, script) }
 

@@ -1,13 +1,11 @@
 package propagation
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/lessontest"
@@ -30,20 +28,7 @@ func TestLesson(t *testing.T) {
 // group), and the peers view agrees with findmnt's PROPAGATION column read
 // inside the sandbox.
 func TestCheckAndPeersView(t *testing.T) {
-	lessontest.NeedRoot(t)
-	t.Cleanup(lessontest.HostUnchanged(t))
-	eng := lessontest.Engine(t)
-	s := lessons.NewSession(eng, lessontest.Lesson(t, "propagation", Logic), nil)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("session close: %v", err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	if err := s.Perform(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := lessontest.Performed(t, lessontest.Lesson(t, "propagation", Logic))
 	box := s.Sandboxes().Box
 	sh := func(script string) string {
 		t.Helper()

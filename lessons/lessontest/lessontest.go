@@ -75,6 +75,28 @@ func Engine(t testing.TB) *sandbox.Engine {
 	return eng
 }
 
+// Performed is the start of a lesson's own privileged checks beyond Play:
+// as root, with the host compared before and after, a session of l on a
+// fresh engine that has performed; the context ends with the test (at
+// most a minute), and the session is closed when the test ends.
+func Performed(t testing.TB, l lessons.Lesson) (*lessons.Session, context.Context) {
+	t.Helper()
+	NeedRoot(t)
+	t.Cleanup(HostUnchanged(t))
+	s := lessons.NewSession(Engine(t), l, nil)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("session close: %v", err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	if err := s.Perform(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, ctx
+}
+
 // AnyChoice as Want.Right accepts any of the prediction's choices, as
 // long as the kernel's answer is one of them and explained.
 const AnyChoice = -1
