@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +105,8 @@ type App struct {
 	// hungUp: the terminal went away while a full-screen shell ran;
 	// RunProgram then returns ErrHangup.
 	hungUp bool
+
+	cls classState // in a class: events out, the instructor's notices in (class.go)
 }
 
 // appConfig is what NewApp needs.
@@ -118,6 +121,9 @@ type appConfig struct {
 	refresh     time.Duration
 	startLesson string
 	loadLocks   func(context.Context) map[string]string
+	events      func(Event)
+	notices     <-chan Notice
+	endDelay    time.Duration // how long the end's reason shows (default endDelay)
 }
 
 func newApp(c appConfig) App {
@@ -139,6 +145,7 @@ func newApp(c appConfig) App {
 		locksReady:  c.loadLocks == nil,
 		home:        home.New(common.New(c.ctx, c.styles), c.lessons, c.locks).SetChecking(c.loadLocks != nil),
 		progress:    lessons.NewProgress(),
+		cls:         classState{report: c.events, notices: c.notices, endDelay: cmp.Or(c.endDelay, endDelay), bannerFor: bannerFor},
 	}
 }
 
@@ -156,6 +163,9 @@ func (a App) Init() tea.Cmd {
 	if a.loadLocks != nil {
 		cmds = append(cmds, LoadLocksCmd(a.common.Ctx, a.loadLocks))
 	}
+	if c := a.initClass(); c != nil {
+		cmds = append(cmds, c)
+	}
 	if a.startLesson != "" {
 		id := a.startLesson
 		cmds = append(cmds, func() tea.Msg { return openLessonMsg{ID: id} })
@@ -165,6 +175,11 @@ func (a App) Init() tea.Cmd {
 
 // Update routes messages to the screen they belong to.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var done bool
+	var classCmd tea.Cmd
+	if a, classCmd, done = a.classUpdate(msg); done {
+		return a, classCmd
+	}
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		// The terminal's answer to Init's question: redraw in colours
@@ -179,11 +194,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, nil
 	case tea.WindowSizeMsg:
 		a.common = a.common.SetSize(msg.Width, msg.Height)
-		a.home = a.home.SetSize(msg.Width, msg.Height)
-		if a.open {
-			a.lesson = a.lesson.SetSize(msg.Width, msg.Height)
-		}
-		return a, nil
+		return a.resize(), nil
 	case tea.KeyPressMsg:
 		if a.open && a.lesson.ShellFocused() && !a.tooSmall() {
 			// The shell takes every key as typed, ctrl+c and bursts
@@ -275,10 +286,8 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if a.open {
 		a.lesson, cmd = a.lesson.Update(msg)
 		if a.lesson.Closing() {
-			s := a.lesson.Session()
-			a.open = false
-			a.home = a.home.Select(a.lesson.Lesson().ID)
-			return a, tea.Batch(cmd, lesson.CloseCmd(s))
+			a, closeCmd := a.closeLesson()
+			return a, tea.Batch(cmd, closeCmd)
 		}
 		return a, cmd
 	}
@@ -342,6 +351,10 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 		a.home = a.home.SetError(fmt.Sprintf("no lesson %q", id))
 		return a, nil
 	}
+	if why := a.mayOpen(id); why != "" {
+		a.home = a.home.SetWarning(why)
+		return a, nil
+	}
 	if a.newSession == nil {
 		a.home = a.home.SetError("no sandbox engine: lessons cannot be opened")
 		return a, nil
@@ -358,10 +371,10 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 	}
 	a.sessions.add(s)
 	a.nextID++
-	a.lesson = lesson.New(a.common, a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.common.Width, a.common.Height)
+	a.lesson = lesson.New(a.common, a.nextID, s, a.refresh).SetLock(a.locks[id], !a.locksReady).SetSize(a.common.Width, a.bodyHeight())
 	a.open = true
 	a.home = a.home.Select(id)
-	return a, a.lesson.Init()
+	return a.opened()
 }
 
 // save writes the progress, one save at a time so that an older copy
@@ -401,8 +414,15 @@ func (a App) screen() string {
 		msg := fmt.Sprintf("nslab needs a terminal of at least %d×%d; this one is %d×%d.\nMake the window larger, or run a lesson as plain text with `nslab run ID`.\nq quits.", MinWidth, MinHeight, a.common.Width, a.common.Height)
 		return a.common.Styles.Warn.Render(strings.Join(common.WrapLines(msg, a.common.Width), "\n"))
 	}
-	if a.open {
-		return a.lesson.View()
+	if a.cls.ended != "" {
+		return a.endedScreen()
 	}
-	return a.home.View()
+	body := a.home.View()
+	if a.open {
+		body = a.lesson.View()
+	}
+	if b := a.bannerLine(); b != "" {
+		return b + "\n" + body
+	}
+	return body
 }

@@ -69,6 +69,16 @@ type Options struct {
 	// NewSession overrides how a lesson's session is opened (tests use a
 	// fake); nil opens lessons.NewSession over Engine.
 	NewSession SessionFactory
+	// Events, if set, is told what the learner does (a class's
+	// class.Seat.Report): lesson opened and closed, part entered,
+	// prediction answered, hint shown, challenge solved, solution shown,
+	// keys pressed. It is called from the program's event loop and must
+	// not block.
+	Events func(Event)
+	// Notices, if set, brings the instructor's notices (a class's
+	// class.Seat.Notices): a message, follow mode, the end of the session
+	// (then RunProgram returns an error wrapping ErrSessionEnded).
+	Notices <-chan Notice
 }
 
 // fps is the renderer's frame rate. The renderer wakes up every frame even
@@ -139,7 +149,7 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
-		loadLocks: opts.LoadLocks,
+		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices,
 	})
 	inputGone := make(chan struct{})
 	if f, ok := opts.Input.(*os.File); ok {
@@ -188,6 +198,9 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 	final, err := p.Run()
 	if a, ok := final.(App); ok && a.hungUp {
 		return ErrHangup
+	}
+	if a, ok := final.(App); ok && a.cls.ended != "" {
+		return fmt.Errorf("%w: %s", ErrSessionEnded, a.cls.ended)
 	}
 	select {
 	case <-hung:

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/confirm"
@@ -131,6 +132,7 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		switch m.challenge.Confirm.Answer() {
 		case confirm.Yes:
 			m.challenge = m.challenge.Reveal()
+			m.emit(class.Event{Kind: class.SolutionShown})
 			if !m.performed {
 				return m.SetStatus("the solution is shown; perform the lesson first to apply it", false).layout(), nil
 			}
@@ -273,6 +275,7 @@ func (m Model) challengeKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m = m.layout()
 		m.text = m.text.GotoBottom()
 		id, n := m.lesson.ID, m.challenge.HintsUsed()
+		m.emit(class.Event{Kind: class.HintShown, Hints: n})
 		return m, func() tea.Msg {
 			return ProgressMsg{Apply: func(p *lessons.Progress) { p.RecordChallenge(id, false, n) }}
 		}
@@ -309,15 +312,17 @@ func (m Model) toPerform() string {
 }
 
 func (m Model) move(next bool) (Model, tea.Cmd) {
+	if next && m.atLimit() {
+		return m.SetStatus(LimitStatus, false), nil
+	}
 	moved := false
-	err := common.Guard("move", func() error {
+	err := guardMove(func() {
 		if next {
 			moved = m.sess.Next()
 		} else {
 			moved = m.sess.Prev()
 		}
 		m.parts = m.parts.SetIndex(m.sess.Index())
-		return nil
 	})
 	if err != nil {
 		return m.SetStatus(err.Error(), true), nil
@@ -329,7 +334,13 @@ func (m Model) move(next bool) (Model, tea.Cmd) {
 		return m.SetStatus("this is the first part", false), nil
 	}
 	m.text = m.text.GotoTop()
+	m.emit(class.Event{Kind: class.PartEntered, Part: m.Part()})
 	return m.layout(), m.markPart()
+}
+
+// guardMove runs a move of the session, a panic in it made an error.
+func guardMove(f func()) error {
+	return common.Guard("move", func() error { f(); return nil })
 }
 
 func (m Model) choose(n int) (Model, tea.Cmd) {

@@ -18,6 +18,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/components/challenge"
@@ -70,6 +71,9 @@ type Model struct {
 
 	textBody, textBodyKey string // the rendered Markdown of the part, and what it was rendered for
 	textContent           string // what the text pane holds
+
+	report func(class.Event) // where the learner's doings go (a class); nil: nowhere
+	limit  lessons.Part      // follow mode: the last part the learner may go to ("" none)
 }
 
 // New is the page over an open session. id tells this screen's Cmd
@@ -383,6 +387,7 @@ func (m Model) answeredMsg(msg AnsweredMsg) (Model, tea.Cmd) {
 	}
 	m.prediction = m.prediction.SetVerdict(prediction.Verdict{Choice: msg.Choice, Correct: msg.Correct, Right: msg.Right, Why: msg.Why})
 	id, right := m.lesson.ID, msg.Correct
+	m.emit(class.Event{Kind: class.PredictionAnswered, Right: right})
 	m = m.layout()
 	if p := m.Part(); p == lessons.PartPredict || p == lessons.PartPerform {
 		m.text = m.text.GotoBottom() // the verdict is at the end of the text
@@ -403,6 +408,7 @@ func (m Model) checkedMsg(msg CheckedMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m = m.SetStatus(common.SymOK+" challenge solved: "+msg.Detail, false).layout()
+	m.emit(class.Event{Kind: class.ChallengeSolved})
 	m.text = m.text.GotoBottom()
 	id, hints, part := m.lesson.ID, m.challenge.HintsUsed(), m.Part()
 	return m, func() tea.Msg {
