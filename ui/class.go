@@ -256,6 +256,6 @@ func (a App) resize() App {
 
 // endedScreen is the end's reason, shown until the program quits.
 func (a App) endedScreen() string {
-	msg := "The instructor ended your session: " + a.cls.ended + "\nEvery sandbox of yours is closed. Your progress is kept: join again to continue.\nAny key quits."
+	msg := "The instructor ended your session: " + a.cls.ended + "\nnslab closes your sandboxes as it quits. Your progress is kept: join again to continue.\nAny key quits."
 	return a.common.Styles.Warn.Render(strings.Join(common.WrapLines(msg, a.common.Width), "\n"))
 }
