@@ -229,3 +229,22 @@ func TestGoldenEnded(t *testing.T) {
 	_, screen := h.final()
 	golden.RequireEqual(t, []byte(screen))
 }
+
+// TestKeysAreActivity: a key that does nothing else still tells the class
+// the learner is there.
+func TestKeysAreActivity(t *testing.T) {
+	cls, opt := seated(t)
+	h := newHarness(t, 80, 24, nil, opt)
+	h.waitFor("0/4 done")
+	joined := cls.Records()[0].LastActive
+	time.Sleep(10 * time.Millisecond)
+	h.keys("j")
+	deadline := time.Now().Add(5 * time.Second)
+	for !cls.Records()[0].LastActive.After(joined) {
+		if time.Now().After(deadline) {
+			t.Fatal("a key was not reported as activity")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	h.final()
+}
