@@ -96,11 +96,13 @@ func Open(dir string, opts Options) (*Class, error) {
 		r.Connected = false
 	}
 	c := &Class{
-		dir: dir, opts: opts, state: st, seats: map[string]*Seat{},
+		dir: dir, opts: opts, state: st, seats: map[string]*Seat{}, dirty: true,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	if err := c.save(); err != nil {
-		return nil, err
+	// Written at once: the directory is writable, and an export works
+	// from the first minute.
+	if c.flush(); c.saveErr != nil {
+		return nil, c.saveErr
 	}
 	go c.saver()
 	return c, nil
@@ -339,36 +341,28 @@ func (c *Class) saver() {
 	}
 }
 
-// flush writes the state and keeps the outcome for Err.
+// flush writes the state if it changed, and keeps the outcome for Err.
+// Only the saver calls it (and Open, before the saver starts), so writes
+// never race each other; the file is written outside the lock, so that a
+// slow disk never holds up a learner's Report.
 func (c *Class) flush() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.saveErr = c.saveLocked()
-}
-
-// save writes the state if it changed since the last write.
-func (c *Class) save() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.saveLocked()
-}
-
-func (c *Class) saveLocked() error {
-	if !c.dirty && c.saveErr == nil && c.state.Saved {
-		return nil
+	if !c.dirty {
+		c.mu.Unlock()
+		return
 	}
 	data, err := c.state.marshal()
-	if err != nil {
-		return err
-	}
-	// Written under the lock: the file is small (a few hundred bytes a
-	// learner), and a write that raced a newer one must not land last.
-	if err := writeAtomic(statePath(c.dir), data); err != nil {
-		return err
-	}
 	c.dirty = false
-	c.state.Saved = true
-	return nil
+	c.mu.Unlock()
+	if err == nil {
+		err = writeAtomic(statePath(c.dir), data)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.saveErr = err
+	if err != nil {
+		c.dirty = true // tried again with the next change
+	}
 }
 
 // rows computes the rows at now.

@@ -269,6 +269,9 @@ func TestPersisted(t *testing.T) {
 		t.Errorf("rejoined: %+v", r)
 	}
 	// No temporary files are left beside it.
+	if err := c2.Close(); err != nil {
+		t.Fatal(err)
+	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
 		t.Errorf("state dir holds %v", ents)

@@ -32,8 +32,6 @@ type State struct {
 	Learners map[string]*Record `json:"learners"`
 	// Follow is the lesson and part the class follows (nil: none).
 	Follow *Follow `json:"follow,omitempty"`
-	// Saved: this state was written (or read) at least once.
-	Saved bool `json:"-"`
 }
 
 // Record is one learner's record.
@@ -213,7 +211,6 @@ func Load(dir string) (State, error) {
 			}
 		}
 	}
-	s.Saved = true
 	return s, nil
 }
 
