@@ -421,8 +421,8 @@ func (a App) screen() string {
 	if a.open {
 		body = a.lesson.View()
 	}
-	if b := a.bannerLine(); b != "" {
-		return b + "\n" + body
+	if b := a.bannerLines(); b != nil {
+		return strings.Join(b, "\n") + "\n" + body
 	}
 	return body
 }

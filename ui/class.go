@@ -32,7 +32,7 @@ type Notice = class.Notice
 
 // ErrSessionEnded is returned by RunProgram when the instructor ended the
 // session; the error's text says why.
-var ErrSessionEnded = errors.New("the instructor ended your session")
+var ErrSessionEnded = errors.New("your class session was ended")
 
 // How long a broadcast message stays, and the reason for the end before
 // the program quits (a key quits at once).
@@ -219,9 +219,12 @@ func (a App) opened() (App, tea.Cmd) {
 	return a, cmd
 }
 
-// bannerLine is the line above the screen: the instructor's message, or
-// that the class follows the instructor ("" neither).
-func (a App) bannerLine() string {
+// maxBannerLines bounds the instructor's message on the learner's screen.
+const maxBannerLines = 3
+
+// bannerLines are the lines above the screen: the instructor's message,
+// or that the class follows the instructor (none: neither).
+func (a App) bannerLines() []string {
 	var s string
 	switch {
 	case a.cls.banner != "":
@@ -229,17 +232,25 @@ func (a App) bannerLine() string {
 	case a.cls.follow != nil:
 		s = fmt.Sprintf("» following the instructor: %s, %s (you may look back, not ahead)", a.cls.follow.Lesson, a.cls.follow.Part)
 	default:
-		return ""
+		return nil
 	}
-	return a.common.Styles.Warn.Render(common.Truncate(s, a.common.Width))
+	if a.common.Width <= 0 {
+		return nil
+	}
+	lines := common.WrapPlain(s, a.common.Width)
+	if len(lines) > maxBannerLines {
+		lines = lines[:maxBannerLines]
+		lines[maxBannerLines-1] = common.Truncate(lines[maxBannerLines-1]+" …", a.common.Width)
+	}
+	for i, l := range lines {
+		lines[i] = a.common.Styles.Warn.Render(common.Pad(l, a.common.Width))
+	}
+	return lines
 }
 
-// bodyHeight is the pages' height: the screen less the banner's line.
+// bodyHeight is the pages' height: the screen less the banner's lines.
 func (a App) bodyHeight() int {
-	if a.cls.banner != "" || a.cls.follow != nil {
-		return max(0, a.common.Height-1)
-	}
-	return a.common.Height
+	return max(0, a.common.Height-len(a.bannerLines()))
 }
 
 // resize gives the pages the room the banner leaves.
@@ -256,6 +267,6 @@ func (a App) resize() App {
 
 // endedScreen is the end's reason, shown until the program quits.
 func (a App) endedScreen() string {
-	msg := "The instructor ended your session: " + a.cls.ended + "\nnslab closes your sandboxes as it quits. Your progress is kept: join again to continue.\nAny key quits."
+	msg := "Your class session was ended: " + a.cls.ended + ".\nnslab closes your sandboxes as it quits. Your progress is kept: join again to continue.\nAny key quits."
 	return a.common.Styles.Warn.Render(strings.Join(common.WrapLines(msg, a.common.Width), "\n"))
 }

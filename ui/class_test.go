@@ -96,8 +96,9 @@ func TestBroadcastShown(t *testing.T) {
 	cls, opt := seated(t)
 	h := newHarness(t, 80, 24, nil, opt)
 	h.waitFor("0/4 done")
-	cls.Broadcast("look at the projector:\nwe start uts together")
+	cls.Broadcast("look at the projector:\nwe start uts together, and everyone performs it at the same time; then we compare")
 	h.waitFor("» instructor: look at the projector: we start uts together")
+	h.waitFor("we compare")
 	_, screen := h.final()
 	checkScreen(t, screen, 80, 24)
 	golden.RequireEqual(t, []byte(screen))
@@ -206,7 +207,7 @@ func TestEndSession(t *testing.T) {
 	if err := cls.End("ann", "the workshop is over, thank you"); err != nil {
 		t.Fatal(err)
 	}
-	rc.waitOutput(t, "The instructor ended your session: the workshop is over, thank you")
+	rc.waitOutput(t, "Your class session was ended: the workshop is over, thank you")
 	rc.type_(t, "x")
 	err = rc.result(t)
 	if !errors.Is(err, ErrSessionEnded) || !strings.Contains(err.Error(), "the workshop is over") {
@@ -225,7 +226,7 @@ func TestGoldenEnded(t *testing.T) {
 	if err := cls.End("ann", "you typed rm -rf / in the shared terminal"); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("ended your session")
+	h.waitFor("session was ended")
 	_, screen := h.final()
 	golden.RequireEqual(t, []byte(screen))
 }

@@ -55,6 +55,9 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
+// EndReason is what a learner whose session the instructor ended reads.
+const EndReason = "the instructor ended it from the dashboard"
+
 // mode is what the keys do now.
 type mode int
 
@@ -215,7 +218,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		switch m.confirm.Answer() {
 		case confirm.Yes:
 			m.mode = modeTable
-			if err := m.cls.End(m.ending, "the instructor ended it"); err != nil {
+			if err := m.cls.End(m.ending, EndReason); err != nil {
 				m.status = err.Error()
 			} else {
 				m.status = m.ending + "'s session is ended"

@@ -298,7 +298,7 @@ func TestEndSession(t *testing.T) {
 	c := newClassroom(t)
 	tm := start(t, c.cls, 80, 24)
 	key(tm, "down", "x", "y")
-	if n := next(t, c.bob); n != (class.EndSession{Why: "the instructor ended it"}) {
+	if n := next(t, c.bob); n != (class.EndSession{Why: dashboard.EndReason}) {
 		t.Errorf("bob got %#v", n)
 	}
 	noNotice(t, c.ann)
