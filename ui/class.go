@@ -194,7 +194,9 @@ func (a App) mayOpen(id string) string {
 	if f == nil {
 		return ""
 	}
-	idx := func(id string) int { return slices.IndexFunc(a.lessons, func(l lessons.Lesson) bool { return l.ID == id }) }
+	idx := func(id string) int {
+		return slices.IndexFunc(a.lessons, func(l lessons.Lesson) bool { return l.ID == id })
+	}
 	if idx(id) > idx(f.Lesson) {
 		return fmt.Sprintf("following the instructor (%s): you may look back, not ahead", f.Lesson)
 	}
