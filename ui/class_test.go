@@ -104,16 +104,23 @@ func TestBroadcastShown(t *testing.T) {
 	golden.RequireEqual(t, []byte(screen))
 }
 
-// TestFollow: the class follows the instructor: to their part, no
-// further; to another lesson, the open one closed; lessons after theirs
-// refused; then free again.
-func TestFollow(t *testing.T) {
+// followUTS is ann in uts's Concept, led by the instructor to part p.
+func followUTS(t *testing.T, p lessons.Part) (*class.Class, *harness) {
+	t.Helper()
 	cls, opt := seated(t)
 	h := newHarness(t, 80, 24, nil, opt)
 	h.keys("j", "enter")
 	h.until("concept", at(lessons.PartConcept))
-	cls.Follow("uts", lessons.PartPerform)
-	h.until("perform", at(lessons.PartPerform))
+	cls.Follow("uts", p)
+	h.until("the instructor's part", at(p))
+	return cls, h
+}
+
+// TestFollow: the class follows the instructor: to their part, no
+// further; to another lesson, the open one closed; lessons after theirs
+// refused; then free again.
+func TestFollow(t *testing.T) {
+	cls, h := followUTS(t, lessons.PartPerform)
 	h.waitFor("» following the instructor: uts, perform")
 	untilRow(t, cls, "perform", func(r class.Row) bool { return r.Part == lessons.PartPerform })
 	h.keys("n")
@@ -161,12 +168,7 @@ func TestFollow(t *testing.T) {
 // TestGoldenFollow: a lesson page under the follow banner, the page one
 // line shorter.
 func TestGoldenFollow(t *testing.T) {
-	cls, opt := seated(t)
-	h := newHarness(t, 80, 24, nil, opt)
-	h.keys("j", "enter")
-	h.until("concept", at(lessons.PartConcept))
-	cls.Follow("uts", lessons.PartPredict)
-	h.until("predict", at(lessons.PartPredict))
+	_, h := followUTS(t, lessons.PartPredict)
 	h.waitFor("» following the instructor")
 	_, screen := h.final()
 	checkScreen(t, screen, 80, 24)

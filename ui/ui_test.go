@@ -185,23 +185,7 @@ func (h *harness) keys(ks ...string) {
 	h.spy.seen.Reset()
 	h.spy.mu.Unlock()
 	for _, k := range ks {
-		var m tea.KeyPressMsg
-		switch k {
-		case "enter":
-			m = tea.KeyPressMsg{Code: tea.KeyEnter}
-		case "esc":
-			m = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "tab":
-			m = tea.KeyPressMsg{Code: tea.KeyTab}
-		case "ctrl+c":
-			m = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-		case "down":
-			m = tea.KeyPressMsg{Code: tea.KeyDown}
-		default:
-			r := []rune(k)
-			m = tea.KeyPressMsg{Code: r[0], Text: k}
-		}
-		h.tm.Send(m)
+		h.tm.Send(uitest.Key(k))
 	}
 }
 
@@ -243,15 +227,7 @@ func progressStore() *uitest.Store {
 // checkScreen checks a screen's size: no line wider than w, exactly h lines.
 func checkScreen(t *testing.T, screen string, w, h int) {
 	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d:\n%s", len(lines), h, screen)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n > w {
-			t.Errorf("line %d is %d cells wide, more than %d: %q", i+1, n, w, l)
-		}
-	}
+	uitest.CheckScreen(t, screen, w, h)
 }
 
 var sizes = []struct{ w, h int }{{80, 24}, {120, 40}}

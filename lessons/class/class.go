@@ -12,6 +12,7 @@ package class
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -367,26 +368,16 @@ func (c *Class) flush() {
 
 // rows computes the rows at now.
 func (s *State) rows(now time.Time, stuckAfter time.Duration) []Row {
-	names := make([]string, 0, len(s.Learners))
-	for n := range s.Learners {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	rows := make([]Row, 0, len(names))
-	for _, n := range names {
+	rows := make([]Row, 0, len(s.Learners))
+	for _, n := range slices.Sorted(maps.Keys(s.Learners)) {
 		rows = append(rows, s.Learners[n].row(now, stuckAfter))
 	}
 	return rows
 }
 
 func (s *State) records() []Record {
-	names := make([]string, 0, len(s.Learners))
-	for n := range s.Learners {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	out := make([]Record, 0, len(names))
-	for _, n := range names {
+	out := make([]Record, 0, len(s.Learners))
+	for _, n := range slices.Sorted(maps.Keys(s.Learners)) {
 		out = append(out, s.Learners[n].clone())
 	}
 	return out

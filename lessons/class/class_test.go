@@ -15,29 +15,12 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/class"
+	"github.com/nslab/nslab/lessons/class/classtest"
 )
 
-// clock is a settable clock for the class.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+var newClock = classtest.NewClock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func open(t *testing.T, dir string, clk *clock) *class.Class {
+func open(t *testing.T, dir string, clk *classtest.Clock) *class.Class {
 	t.Helper()
 	c, err := class.Open(dir, class.Options{Now: clk.Now, StuckAfter: 5 * time.Minute, SaveEvery: 10 * time.Millisecond})
 	if err != nil {

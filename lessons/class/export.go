@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -31,11 +32,7 @@ type Result struct {
 func Results(recs []Record) []Result {
 	var out []Result
 	for _, r := range recs {
-		ids := make([]string, 0, len(r.Lessons))
-		for id := range r.Lessons {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
+		ids := slices.Sorted(maps.Keys(r.Lessons))
 		if len(ids) == 0 {
 			out = append(out, Result{Learner: r.Name})
 		}

@@ -3,38 +3,20 @@ package dashboard_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/class"
+	"github.com/nslab/nslab/lessons/class/classtest"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/dashboard"
 	"github.com/nslab/nslab/ui/internal/uitest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // classroom is a class of three: ann solved uts with two hints, bob has
 // been on pid's predict for 12 minutes (stuck), carl left.
@@ -45,7 +27,7 @@ type classroom struct {
 
 func newClassroom(t *testing.T) classroom {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	clk := classtest.NewClock()
 	cls, err := class.Open(t.TempDir(), class.Options{Now: clk.Now, StuckAfter: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -99,23 +81,7 @@ func final(t *testing.T, tm *teatest.TestModel) (dashboard.Model, string) {
 
 func key(tm *teatest.TestModel, ks ...string) {
 	for _, k := range ks {
-		var m tea.KeyPressMsg
-		switch k {
-		case "enter":
-			m = tea.KeyPressMsg{Code: tea.KeyEnter}
-		case "esc":
-			m = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "down":
-			m = tea.KeyPressMsg{Code: tea.KeyDown}
-		case "right":
-			m = tea.KeyPressMsg{Code: tea.KeyRight}
-		case "left":
-			m = tea.KeyPressMsg{Code: tea.KeyLeft}
-		default:
-			r := []rune(k)
-			m = tea.KeyPressMsg{Code: r[0], Text: k}
-		}
-		tm.Send(m)
+		tm.Send(uitest.Key(k))
 	}
 }
 
@@ -140,24 +106,11 @@ func noNotice(t *testing.T, s *class.Seat) {
 	}
 }
 
-func checkScreen(t *testing.T, screen string, w, h int) {
-	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d:\n%s", len(lines), h, screen)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n > w {
-			t.Errorf("line %d is %d cells wide, more than %d: %q", i+1, n, w, l)
-		}
-	}
-}
-
 func TestGoldenTable(t *testing.T) {
 	c := newClassroom(t)
 	tm := start(t, c.cls, 80, 24)
 	m, screen := final(t, tm)
-	checkScreen(t, screen, 80, 24)
+	uitest.CheckScreen(t, screen, 80, 24)
 	rows := m.Rows()
 	if len(rows) != 3 || !rows[1].Stuck || rows[0].Stuck || rows[2].Connected {
 		t.Fatalf("rows: %+v", rows)
@@ -194,7 +147,7 @@ func TestBroadcast(t *testing.T) {
 	key(tm, "esc")
 	_, screen := final(t, tm)
 	noNotice(t, c.ann)
-	checkScreen(t, screen, 80, 24)
+	uitest.CheckScreen(t, screen, 80, 24)
 	if !strings.Contains(screen, "nothing sent") {
 		t.Errorf("esc:\n%s", screen)
 	}
@@ -206,7 +159,7 @@ func TestGoldenBroadcastInput(t *testing.T) {
 	key(tm, "b")
 	tm.Type("we start at 10")
 	_, screen := final(t, tm)
-	checkScreen(t, screen, 80, 24)
+	uitest.CheckScreen(t, screen, 80, 24)
 	if !strings.Contains(screen, "message to the class: we start at 10") {
 		t.Errorf("no input:\n%s", screen)
 	}
@@ -253,7 +206,7 @@ func TestGoldenFollowPicker(t *testing.T) {
 	tm := start(t, c.cls, 80, 24)
 	key(tm, "f", "down", "right")
 	_, screen := final(t, tm)
-	checkScreen(t, screen, 80, 24)
+	uitest.CheckScreen(t, screen, 80, 24)
 	golden.RequireEqual(t, []byte(screen))
 }
 
@@ -265,7 +218,7 @@ func TestGoldenProjector(t *testing.T) {
 	if !m.Projecting() {
 		t.Fatal("not projecting")
 	}
-	checkScreen(t, screen, 80, 24)
+	uitest.CheckScreen(t, screen, 80, 24)
 	for _, want := range []string{"02 UTS NAMESPACES: A HOSTNAME OF YOUR OWN", "PREDICT  (2/7)", "1) lab: there is one hostname"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("projector lacks %q:\n%s", want, screen)
@@ -305,26 +258,26 @@ func TestEndSession(t *testing.T) {
 	final(t, tm)
 }
 
-func TestEndSessionNo(t *testing.T) {
-	c := newClassroom(t)
-	tm := start(t, c.cls, 80, 24)
-	key(tm, "down", "x", "n")
-	_, screen := final(t, tm)
-	noNotice(t, c.bob)
-	if !strings.Contains(screen, "bob's session goes on") {
-		t.Errorf("no:\n%s", screen)
-	}
-}
-
-// carl left: there is no session to end.
-func TestEndSessionLeft(t *testing.T) {
-	c := newClassroom(t)
-	tm := start(t, c.cls, 80, 24)
-	key(tm, "down", "down", "x")
-	_, screen := final(t, tm)
-	noNotice(t, c.carl)
-	if !strings.Contains(screen, "select a connected learner first") {
-		t.Errorf("left:\n%s", screen)
+// No session is ended when the instructor answers no, or selects a
+// learner who left.
+func TestEndSessionNot(t *testing.T) {
+	for _, tc := range []struct {
+		keys   []string
+		status string
+	}{
+		{[]string{"down", "x", "n"}, "bob's session goes on"},
+		{[]string{"down", "down", "x"}, "select a connected learner first"}, // carl left
+	} {
+		c := newClassroom(t)
+		tm := start(t, c.cls, 80, 24)
+		key(tm, tc.keys...)
+		_, screen := final(t, tm)
+		for _, s := range []*class.Seat{c.ann, c.bob, c.carl} {
+			noNotice(t, s)
+		}
+		if !strings.Contains(screen, tc.status) {
+			t.Errorf("%v: no %q:\n%s", tc.keys, tc.status, screen)
+		}
 	}
 }
 
@@ -333,7 +286,7 @@ func TestGoldenEndConfirm(t *testing.T) {
 	tm := start(t, c.cls, 80, 24)
 	key(tm, "down", "x")
 	_, screen := final(t, tm)
-	checkScreen(t, screen, 80, 24)
+	uitest.CheckScreen(t, screen, 80, 24)
 	golden.RequireEqual(t, []byte(screen))
 }
 
@@ -356,7 +309,7 @@ func TestManyLearnersScroll(t *testing.T) {
 		key(tm, "j")
 	}
 	_, screen := final(t, tm)
-	checkScreen(t, screen, 60, 16)
+	uitest.CheckScreen(t, screen, 60, 16)
 	if !strings.Contains(screen, "▸ lbn") || strings.Contains(screen, "laa") {
 		t.Errorf("the last learner is not in view:\n%s", screen)
 	}
