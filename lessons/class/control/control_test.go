@@ -7,35 +7,43 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/lessons/class/control"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
-// clientEnv makes the test binary a control client (run as nobody).
+// clientEnv makes TestNobodyClient a client of the socket it names (the
+// copy of this test binary that sandboxtest.AsNobody runs as nobody).
 const clientEnv = "NSLAB_CONTROL_TEST_CLIENT"
 
-// exitNotRoot is the client's exit code when the server refused it.
-const exitNotRoot = 7
+// What the client prints: refused as not root, answered, or another error.
+const (
+	markRefused  = "CLIENT-REFUSED"
+	markAnswered = "CLIENT-ANSWERED"
+	markFailed   = "CLIENT-FAILED"
+)
 
-func TestMain(m *testing.M) {
-	if path := os.Getenv(clientEnv); path != "" {
-		_, err := control.Status(context.Background(), path)
-		fmt.Println(err)
-		switch {
-		case errors.Is(err, control.ErrNotRoot):
-			os.Exit(exitNotRoot)
-		case err != nil:
-			os.Exit(1)
-		}
-		os.Exit(0)
+// TestNobodyClient is the client, run as nobody by the tests below.
+func TestNobodyClient(t *testing.T) {
+	path := os.Getenv(clientEnv)
+	if path == "" {
+		t.Skip("the unprivileged client of TestNobodyRefused*")
 	}
-	os.Exit(m.Run())
+	_, err := control.Status(context.Background(), path)
+	switch {
+	case errors.Is(err, control.ErrNotRoot):
+		fmt.Println(markRefused, err)
+	case err == nil:
+		fmt.Println(markAnswered)
+	default:
+		fmt.Println(markFailed, err)
+	}
 }
 
 // serve runs a control socket over a class in dir until the test ends.
@@ -164,39 +172,16 @@ func TestNoServer(t *testing.T) {
 	}
 }
 
-// nobodyClient runs this test binary as nobody, as a client of path,
-// and returns its exit code and output.
-func nobodyClient(t *testing.T, path string) (int, string) {
+// nobodyClient asks path for the status as nobody and returns what the
+// client printed, the host compared before and after.
+func nobodyClient(t *testing.T, path string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a client as nobody")
-	}
-	setpriv, err := exec.LookPath("setpriv")
+	defer sandboxtest.Unchanged(t)()
+	out, err := sandboxtest.AsNobody(t, "TestNobodyClient", clientEnv+"="+path)
 	if err != nil {
-		t.Skip("setpriv (util-linux) is not installed")
+		t.Fatalf("%v: %s", err, out)
 	}
-	// The test binary sits in a directory only root may enter: nobody
-	// runs a copy.
-	bin := filepath.Join(filepath.Dir(path), "client.test")
-	self, err := os.ReadFile("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin)
-	cmd.Env = []string{clientEnv + "=" + path}
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
-	}
-	t.Fatal(err)
-	return 0, ""
+	return out
 }
 
 // worldDir is a directory anyone may enter (t.TempDir's parent is 0700).
@@ -217,9 +202,8 @@ func worldDir(t *testing.T) string {
 func TestNobodyRefusedByMode(t *testing.T) {
 	dir := worldDir(t)
 	path := serve(t, dir, openClass(t, filepath.Join(dir, "state")))
-	code, out := nobodyClient(t, path)
-	if code != exitNotRoot {
-		t.Errorf("nobody: exit %d, want %d (refused): %s", code, exitNotRoot, out)
+	if out := nobodyClient(t, path); !strings.Contains(out, markRefused) {
+		t.Errorf("nobody was not refused: %s", out)
 	}
 }
 
@@ -236,9 +220,8 @@ func TestNobodyRefusedByPeerCredentials(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	code, out := nobodyClient(t, path)
-	if code != exitNotRoot {
-		t.Errorf("nobody through an opened socket: exit %d, want %d (refused by SO_PEERCRED): %s", code, exitNotRoot, out)
+	if out := nobodyClient(t, path); !strings.Contains(out, markRefused) {
+		t.Errorf("nobody through an opened socket was not refused by SO_PEERCRED: %s", out)
 	}
 	// Root, through the same socket, is answered.
 	if resp, err := control.Status(context.Background(), path); err != nil || len(resp.Rows) != 1 {
