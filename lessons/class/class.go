@@ -298,6 +298,24 @@ func (c *Class) Rows() []Row {
 	return c.state.rows(c.opts.Now(), c.opts.StuckAfter)
 }
 
+// StuckAfter is how long on one part marks a learner stuck.
+func (c *Class) StuckAfter() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opts.StuckAfter
+}
+
+// SetStuckAfter changes how long on one part marks a learner stuck (the
+// instructor tunes it to the lesson); d ≤ 0 is DefaultStuckAfter.
+func (c *Class) SetStuckAfter(d time.Duration) {
+	if d <= 0 {
+		d = DefaultStuckAfter
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opts.StuckAfter = d
+}
+
 // Records is a copy of every learner's record, sorted by name.
 func (c *Class) Records() []Record {
 	c.mu.Lock()

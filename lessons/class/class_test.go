@@ -100,6 +100,11 @@ func TestRowsFollowTheEvents(t *testing.T) {
 	if a := rowOf(t, c, "ann"); !a.Stuck {
 		t.Errorf("ann an hour on perform: %+v", a)
 	}
+	// The instructor gives this part more time.
+	c.SetStuckAfter(2 * time.Hour)
+	if a := rowOf(t, c, "ann"); a.Stuck || c.StuckAfter() != 2*time.Hour {
+		t.Errorf("two hours allowed: %+v", a)
+	}
 }
 
 func TestOlderMoveNeverReplacesNewer(t *testing.T) {

@@ -34,6 +34,7 @@ type KeyMap struct {
 	Follow      key.Binding // on (through the picker) and off
 	Projector   key.Binding
 	End         key.Binding // end the selected learner's session
+	Stuck       key.Binding // more or less time before a learner is marked stuck
 	Enter, Back key.Binding
 	Quit        key.Binding
 }
@@ -48,7 +49,8 @@ func DefaultKeyMap() KeyMap {
 		Broadcast: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "broadcast")),
 		Follow:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
 		Projector: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "projector")),
-		End:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "end a session")),
+		End:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "end")),
+		Stuck:     key.NewBinding(key.WithKeys("+", "-"), key.WithHelp("+/-", "stuck")),
 		Enter:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "ok")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop")),
@@ -293,6 +295,16 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.part++
 			return m.moved()
 		}
+	case key.Matches(msg, k.Stuck):
+		d := m.cls.StuckAfter().Truncate(time.Minute)
+		if msg.String() == "+" {
+			d += time.Minute
+		} else {
+			d = max(time.Minute, d-time.Minute)
+		}
+		m.cls.SetStuckAfter(d)
+		m.status = fmt.Sprintf("a learner is stuck after %d minutes on one part", int(d/time.Minute))
+		return m, m.fetch(false)
 	case key.Matches(msg, k.Broadcast):
 		if m.connected() == 0 {
 			m.status = "no learner is connected"

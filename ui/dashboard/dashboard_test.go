@@ -116,7 +116,7 @@ func TestGoldenTable(t *testing.T) {
 		t.Fatalf("rows: %+v", rows)
 	}
 	for _, want := range []string{
-		"3 learners · 2 connected · 1 stuck", "follow: off",
+		"3 learners · 2 connected · 1 stuck (10m)", "follow: off",
 		"▸ ann        uts         challenge  4m05s   right 2     yes      4m05s",
 		"  bob        pid         predict    12m05s  wrong 0     -        12m05s STUCK",
 		"  carl       -           -          -       -     -     -        -      left",
@@ -288,6 +288,25 @@ func TestGoldenEndConfirm(t *testing.T) {
 	_, screen := final(t, tm)
 	uitest.CheckScreen(t, screen, 80, 24)
 	golden.RequireEqual(t, []byte(screen))
+}
+
+// + and - change how long on one part makes a learner stuck.
+func TestStuckLimit(t *testing.T) {
+	c := newClassroom(t)
+	tm := start(t, c.cls, 80, 24)
+	key(tm, "+", "+", "+") // 13 minutes: bob (12m05s) is not stuck
+	_, screen := final(t, tm)
+	if bob := c.cls.Rows()[1]; c.cls.StuckAfter() != 13*time.Minute || bob.Stuck || !strings.Contains(screen, "stuck after 13 minutes") {
+		t.Errorf("13 minutes: %v %+v\n%s", c.cls.StuckAfter(), bob, screen)
+	}
+	tm = start(t, c.cls, 80, 24)
+	for range 20 {
+		key(tm, "-")
+	}
+	final(t, tm)
+	if c.cls.StuckAfter() != time.Minute {
+		t.Errorf("the limit goes no lower than a minute: %v", c.cls.StuckAfter())
+	}
 }
 
 // The table scrolls to keep the selected learner on a small terminal.

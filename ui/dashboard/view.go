@@ -93,7 +93,7 @@ func (m Model) screen() string {
 			stuck++
 		}
 	}
-	left := fmt.Sprintf("nslab class · %d learners · %d connected · %d stuck", len(m.rows), m.connected(), stuck)
+	left := fmt.Sprintf("nslab class · %d learners · %d connected · %d stuck (%dm)", len(m.rows), m.connected(), stuck, int(m.cls.StuckAfter()/time.Minute))
 	right := "follow: off"
 	if f := m.following; f != nil {
 		right = fmt.Sprintf("follow: %s, %s", f.Lesson, f.Part)
@@ -193,9 +193,9 @@ func (m Model) helpLine() string {
 		if m.following != nil {
 			f.SetHelp("f", "follow off")
 			lead := key.NewBinding(key.WithHelp("←→", "lead"))
-			ks = []key.Binding{sel, lead, k.Broadcast, f, k.Projector, k.End, k.Quit}
+			ks = []key.Binding{sel, lead, k.Broadcast, f, k.Projector, k.End, k.Stuck, k.Quit}
 		} else {
-			ks = []key.Binding{sel, k.Broadcast, f, k.Projector, k.End, k.Quit}
+			ks = []key.Binding{sel, k.Broadcast, f, k.Projector, k.End, k.Stuck, k.Quit}
 		}
 	}
 	var parts []string
