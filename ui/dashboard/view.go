@@ -188,14 +188,13 @@ func (m Model) helpLine() string {
 	case modePick:
 		return "↑↓ lesson • ←→ part • enter lead the class there • esc cancel"
 	default:
-		sel := key.NewBinding(key.WithHelp("↑↓", "select"))
 		f := k.Follow
 		if m.following != nil {
 			f.SetHelp("f", "follow off")
 			lead := key.NewBinding(key.WithHelp("←→", "lead"))
-			ks = []key.Binding{sel, lead, k.Broadcast, f, k.Projector, k.End, k.Stuck, k.Quit}
+			ks = []key.Binding{lead, k.Broadcast, f, k.Projector, k.End, k.Stuck, k.Quit}
 		} else {
-			ks = []key.Binding{sel, k.Broadcast, f, k.Projector, k.End, k.Stuck, k.Quit}
+			ks = []key.Binding{k.Broadcast, f, k.Projector, k.End, k.Stuck, k.Quit}
 		}
 	}
 	var parts []string
