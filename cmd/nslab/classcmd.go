@@ -41,7 +41,7 @@ func (a *app) classStatusCmd() *cobra.Command {
 		Short: "One line per learner: lesson, part, time on it, prediction, hints, solved, idle, stuck",
 		Long: `status asks the running ` + "`nslab serve`" + ` for the class, through the control
 socket STATE/control.sock (root only), and prints one line per learner. With
---json it prints {"rows": [...], "follow": {...}}, durations in nanoseconds.
+--json it prints {"rows": [...], "follow": {...}}, times in seconds.
 It fails (exit 3) when no server runs for the state directory.`,
 		Example: `  sudo nslab class status
   sudo nslab class status --json --state-dir /srv/class`,

@@ -107,6 +107,27 @@ func TestRowsFollowTheEvents(t *testing.T) {
 	}
 }
 
+// A row goes through JSON (the control socket) whole, its durations as
+// seconds.
+func TestRowJSON(t *testing.T) {
+	r := class.Row{Name: "ann", Connected: true, Lesson: "uts", Part: lessons.PartObserve, OnPart: 65 * time.Second,
+		Idle: 3 * time.Second, Prediction: "right", Hints: 2, Solved: true, SolutionShown: true, Stuck: true}
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"on_part_seconds":65`) || !strings.Contains(string(data), `"idle_seconds":3`) {
+		t.Errorf("durations: %s", data)
+	}
+	var back class.Row
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back != r {
+		t.Errorf("round trip: got %+v, want %+v", back, r)
+	}
+}
+
 func TestOlderMoveNeverReplacesNewer(t *testing.T) {
 	clk := newClock()
 	c := open(t, t.TempDir(), clk)

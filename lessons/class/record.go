@@ -68,9 +68,9 @@ type Row struct {
 	Lesson    string       `json:"lesson,omitempty"`
 	Part      lessons.Part `json:"part,omitempty"`
 	// OnPart is the time on the current part, Idle the time since the
-	// last key.
-	OnPart time.Duration `json:"on_part_ns"`
-	Idle   time.Duration `json:"idle_ns"`
+	// last key; whole seconds, and in JSON a number of seconds.
+	OnPart time.Duration `json:"-"`
+	Idle   time.Duration `json:"-"`
 	// Prediction is "right", "wrong" or "" (not answered) for the current
 	// lesson.
 	Prediction    string `json:"prediction,omitempty"`
@@ -80,6 +80,32 @@ type Row struct {
 	// Stuck: connected, on one part of an unsolved lesson for longer than
 	// the class's limit.
 	Stuck bool `json:"stuck"`
+}
+
+// rowJSON is a Row as JSON: its durations in seconds, for scripts.
+type rowJSON struct {
+	rowFields
+	OnPartSeconds int64 `json:"on_part_seconds"`
+	IdleSeconds   int64 `json:"idle_seconds"`
+}
+
+// rowFields is Row without its methods (no recursion into MarshalJSON).
+type rowFields Row
+
+// MarshalJSON writes the durations as seconds.
+func (r Row) MarshalJSON() ([]byte, error) {
+	return json.Marshal(rowJSON{rowFields(r), int64(r.OnPart / time.Second), int64(r.Idle / time.Second)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *Row) UnmarshalJSON(data []byte) error {
+	var x rowJSON
+	if err := json.Unmarshal(data, &x); err != nil {
+		return err
+	}
+	*r = Row(x.rowFields)
+	r.OnPart, r.Idle = time.Duration(x.OnPartSeconds)*time.Second, time.Duration(x.IdleSeconds)*time.Second
+	return nil
 }
 
 // apply records e; it reports whether anything worth writing at once
