@@ -74,6 +74,7 @@ type Seat struct {
 	c       *Class
 	name    string
 	notices chan Notice
+	ended   chan struct{} // closed by the first end
 }
 
 // Open opens the class kept in dir (created 0700 if missing), with every
@@ -146,7 +147,7 @@ func (c *Class) Join(name string) (*Seat, error) {
 	}
 	now := c.opts.Now()
 	if old := c.seats[name]; old != nil {
-		old.send(EndSession{Why: "you joined the class again from another terminal"})
+		old.end("you joined the class again from another terminal")
 	}
 	r := c.state.Learners[name]
 	if r == nil {
@@ -157,7 +158,7 @@ func (c *Class) Join(name string) (*Seat, error) {
 	if r.PartSince.IsZero() {
 		r.PartSince = now
 	}
-	s := &Seat{c: c, name: name, notices: make(chan Notice, noticeBuffer)}
+	s := &Seat{c: c, name: name, notices: make(chan Notice, noticeBuffer), ended: make(chan struct{})}
 	c.seats[name] = s
 	if f := c.state.Follow; f != nil {
 		s.send(*f)
@@ -224,6 +225,23 @@ func (s *Seat) send(n Notice) {
 	}
 }
 
+// end sends EndSession and marks the seat ended. c.mu held.
+func (s *Seat) end(why string) {
+	s.send(EndSession{Why: why})
+	select {
+	case <-s.ended:
+	default:
+		close(s.ended)
+	}
+}
+
+// Ended is closed once the session was ended (by the instructor, the
+// server stopping, or the learner joining again). The learner's program
+// quits on its own a few seconds later; the server may cut it short after
+// a grace period (a program busy with a full-screen shell reads no notice
+// until the shell ends).
+func (s *Seat) Ended() <-chan struct{} { return s.ended }
+
 // Broadcast shows text on every connected learner's screen.
 func (c *Class) Broadcast(text string) {
 	c.mu.Lock()
@@ -278,7 +296,7 @@ func (c *Class) End(name, why string) error {
 	if s == nil {
 		return fmt.Errorf("ending %s's session: %w", name, ErrNoLearner)
 	}
-	s.send(EndSession{Why: why})
+	s.end(why)
 	return nil
 }
 
@@ -287,7 +305,7 @@ func (c *Class) EndAll(why string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range c.seats {
-		s.send(EndSession{Why: why})
+		s.end(why)
 	}
 }
 

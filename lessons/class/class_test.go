@@ -163,12 +163,26 @@ func TestNotices(t *testing.T) {
 		t.Errorf("unfollow: %#v", n)
 	}
 	<-bob.Notices()
+	select {
+	case <-bob.Ended():
+		t.Fatal("ended before End")
+	default:
+	}
 	if err := c.End("bob", "class is over"); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-bob.Ended():
+	default:
+		t.Error("End did not mark bob's seat ended")
 	}
 	if n := <-bob.Notices(); n != (class.EndSession{Why: "class is over"}) {
 		t.Errorf("end: %#v", n)
 	}
+	if err := c.End("bob", "twice"); err != nil { // a second End does not panic
+		t.Fatal(err)
+	}
+	<-bob.Notices()
 	if err := c.End("carl", "x"); !errors.Is(err, class.ErrNoLearner) {
 		t.Errorf("ending a learner who is not there: %v", err)
 	}
@@ -206,6 +220,11 @@ func TestRejoinReplacesTheOldSeat(t *testing.T) {
 		t.Fatal("no notice")
 	} else if _, ok := n.(class.EndSession); !ok {
 		t.Errorf("the old seat got %#v, want EndSession", n)
+	}
+	select {
+	case <-old.Ended():
+	default:
+		t.Error("the old seat is not marked ended")
 	}
 	// The old session's late events and its Leave change nothing.
 	old.Report(class.Event{Kind: class.PartEntered, Lesson: "uts", Part: lessons.PartRecap})
