@@ -61,6 +61,9 @@ type Section struct {
 type Prediction struct {
 	Question string   `toml:"question"`
 	Choices  []string `toml:"choices"`
+	// Order is set by Shuffled: the shown position i holds the choice
+	// lesson.toml lists at Order[i] (nil: lesson.toml's order).
+	Order []int `toml:"-"`
 }
 
 // Challenge is the task done in the sandbox shell, from lesson.toml. It is
