@@ -10,6 +10,7 @@ package lessons
 
 import (
 	"context"
+	"strings"
 
 	"github.com/nslab/nslab/sandbox"
 )
@@ -177,4 +178,15 @@ type Observation struct {
 	// Extra holds lesson-specific observations (e.g. a child's own view
 	// of its PID, the clocks in a time namespace), keyed by name.
 	Extra map[string]string
+}
+
+// TaskLine is the challenge's task as a line of its own under the
+// Challenge section, or "" when that section has text, which then is the
+// task's one statement (printing both said each task twice). The task
+// from lesson.toml stays the data: JSON events and the lint use it.
+func (l Lesson) TaskLine() string {
+	if strings.TrimSpace(l.Section(PartChallenge).Body) != "" {
+		return ""
+	}
+	return l.Challenge.Task
 }
