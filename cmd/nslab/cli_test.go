@@ -264,6 +264,20 @@ func TestHelpDocumentsExitCodes(t *testing.T) {
 			t.Errorf("--help lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// The root line is counted from the catalog, not written down.
+	all, err := catalog.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootless := 0
+	for _, l := range all {
+		if l.Rootless {
+			rootless++
+		}
+	}
+	if want := fmt.Sprintf("%d of the %d lessons run as an ordinary user", rootless, len(all)); !strings.Contains(r.stdout, want) || strings.Contains(r.stdout, "Most lessons need root") {
+		t.Errorf("--help does not say %q:\n%s", want, r.stdout)
+	}
 }
 
 func TestVersion(t *testing.T) {
