@@ -309,17 +309,10 @@ func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lesson
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
-		p.text("challenge> ")
-		line, ok, err := in.line(ctx)
-		if err != nil {
-			return true, err
+		cmd, eof, err := p.command(ctx, in, "challenge> ")
+		if eof || err != nil {
+			return true, err // EOF is quit
 		}
-		if !ok {
-			p.text("\n")
-			return true, nil // EOF is quit
-		}
-		cmd := strings.ToLower(strings.TrimSpace(line))
-		p.obj("input", map[string]any{"command": cmd})
 		switch cmd {
 		case "check", "c":
 			if err := check(); err != nil {

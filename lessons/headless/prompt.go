@@ -192,16 +192,12 @@ func (p *printer) enter(sess *lessons.Session, opt Options) {
 // go on: shell, an empty line, or quit.
 func (p *printer) experiment(ctx context.Context, sess *lessons.Session, opt Options, in *lineReader) (quit bool, err error) {
 	for {
-		p.text("Type shell to experiment here, press enter to go on to the challenge, or quit.\nexperiment> ")
-		line, ok, err := in.line(ctx)
-		if err != nil {
+		p.text("Type shell to experiment here, press enter to go on to the challenge, or quit.\n")
+		cmd, eof, err := p.command(ctx, in, "experiment> ")
+		if eof || err != nil {
 			return true, err
 		}
-		if !ok {
-			p.text("\n")
-			return true, nil
-		}
-		switch cmd := strings.ToLower(strings.TrimSpace(line)); cmd {
+		switch cmd {
 		case "":
 			return false, nil
 		case "shell":
@@ -243,4 +239,21 @@ func (p *printer) shell(ctx context.Context, sess *lessons.Session, opt Options)
 	}
 	p.text("The shell failed: %v\n", err)
 	return nil
+}
+
+// command prompts for and reads one of the learner's commands, trimmed and
+// lower-cased; eof is set when the input ended.
+func (p *printer) command(ctx context.Context, in *lineReader, prompt string) (cmd string, eof bool, err error) {
+	p.text("%s", prompt)
+	line, ok, err := in.line(ctx)
+	if err != nil {
+		return "", true, err
+	}
+	if !ok {
+		p.text("\n")
+		return "", true, nil
+	}
+	cmd = strings.ToLower(strings.TrimSpace(line))
+	p.obj("input", map[string]any{"command": cmd})
+	return cmd, false, nil
 }
