@@ -1,11 +1,15 @@
 package main
 
 import (
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/lessons"
 )
@@ -101,4 +105,69 @@ func TestProgressShowsHowFinished(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, `"finish": "solution"`) {
 		t.Errorf("progress --json:\n%s", r)
 	}
+}
+
+// TestPlainShellOnTerminal: on a terminal, plain mode takes the answer
+// typed, offers `shell` at the experiment prompt, and that shell runs
+// inside the sandbox (its hostname) until exit, back to the lesson; the
+// run then quits at the challenge with the host as it was.
+func TestPlainShellOnTerminal(t *testing.T) {
+	needRoot(t)
+	utsReady(t)
+	before := readHost(t)
+	cmd := exec.Command(needBinary(t), "run", "uts", "--plain")
+	cmd.Env = baseEnv(t.TempDir())
+	master, slave := fiOpenPty(t)
+	defer master.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Pdeathsig: syscall.SIGKILL}
+	err := cmd.Start()
+	slave.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	out := &lockedBuffer{}
+	go func() { _, _ = io.Copy(out, master) }()
+	waitFor := func(s string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), s); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("no %q on the terminal:\n%s", s, out.String())
+			}
+		}
+	}
+	typeLine := func(s string) {
+		t.Helper()
+		if _, err := master.Write([]byte(s + "\r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("a number from 1 to 3: ")
+	typeLine("2")
+	waitFor("experiment> ")
+	if !strings.Contains(out.String(), "type shell at the prompt") {
+		t.Errorf("plain mode on a terminal does not offer shell:\n%s", out.String())
+	}
+	typeLine("shell")
+	waitFor("[nslab:")
+	typeLine("echo in-$(hostname)-box")
+	waitFor("in-sandbox-box")
+	typeLine("exit")
+	waitFor("Back from the shell.")
+	typeLine("")
+	waitFor("challenge> ")
+	typeLine("quit")
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("nslab did not end after quit:\n%s", out.String())
+	}
+	if code, _ := fiExit(err); code != exitFailed {
+		t.Errorf("exit %v, want %d (quit)", err, exitFailed)
+	}
+	checkHostUnchanged(t, before)
 }
