@@ -286,10 +286,15 @@ func (a *app) recordRun(l lessons.Lesson, res headless.Result, solve bool, seed 
 	case res.Passed && !solve:
 		p.Mark(l.ID, lessons.StatusDone, lessons.PartRecap)
 		p.RecordChallenge(l.ID, true, res.HintsUsed)
+	case res.Quit && res.Stopped != "":
+		p.Mark(l.ID, lessons.StatusInProgress, res.Stopped)
 	case res.Quit:
 		p.Mark(l.ID, lessons.StatusInProgress, lessons.PartChallenge)
 	default:
 		p.Mark(l.ID, lessons.StatusInProgress, lessons.PartRecap)
+	}
+	if !res.Passed && res.HintsUsed > 0 && !solve {
+		p.RecordChallenge(l.ID, false, res.HintsUsed)
 	}
 	if err := store.Save(p); err != nil {
 		a.warn("progress not recorded: %v", err)

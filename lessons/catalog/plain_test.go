@@ -16,7 +16,8 @@ import (
 
 // TestPlainEveryLesson plays every lesson of the catalog as root through
 // the headless runner, in a learner's shuffled order (seed 7), with an
-// answer and the reference solution, in plain text and in JSON lines:
+// answer and the reference solution, in plain text and in JSON lines, and
+// once more the learner's way (check, every hint, the solution, quit):
 //   - the plain text holds no Markdown marker and no TUI key
 //     (headless.RawMarkdown, shown failing on each marker by
 //     TestPlainText);
@@ -51,6 +52,19 @@ func TestPlainEveryLesson(t *testing.T) {
 			written = append(written, l.Prediction.Order[res.PredictionRight])
 			if _, err := headless.Play(ctx, eng, l, headless.Options{Solve: true, Answer: 1, JSON: true, Out: &js}); err != nil {
 				t.Fatalf("json: %v", err)
+			}
+			// The learner's way: the check on the unsolved state, every
+			// hint, the solution, then quit: their words are clean too.
+			var asked bytes.Buffer
+			in := "check\n" + strings.Repeat("hint\n", len(l.Challenge.Hints)) + "solution\nquit\n"
+			if _, err := headless.Play(ctx, eng, l, headless.Options{Answer: 1, In: strings.NewReader(in), Out: &asked}); err != nil {
+				t.Fatalf("with commands: %v\n%s", err, asked.String())
+			}
+			if !strings.Contains(asked.String(), "✗ not yet") || !strings.Contains(asked.String(), "Solution:") {
+				t.Errorf("the check, hints and solution were not all shown:\n%s", asked.String())
+			}
+			if err := headless.RawMarkdown(asked.String()); err != nil {
+				t.Error(err)
 			}
 			parts := 0
 			sc := bufio.NewScanner(&js)
