@@ -514,22 +514,14 @@ func TestProgressOldFileLoads(t *testing.T) {
 	if p.Seed != 0 || !p.EnsureSeed() || p.Seed == 0 || p.EnsureSeed() {
 		t.Errorf("seed of an old file: %d; EnsureSeed must draw one once", p.Seed)
 	}
-	if got := p.Get("uts").HowFinished(); got != "solved (how not recorded)" {
-		t.Errorf("old solved lesson: %q", got)
-	}
+	howFinished(t, p, "uts", "solved (how not recorded)")
 	if right, answered := p.PredictionScore(); right != 1 || answered != 2 {
 		t.Errorf("prediction score %d/%d, want 1/2", right, answered)
 	}
 	// Solving it again does not invent how the first pass went.
 	p.RecordChallenge("uts", true, 0)
-	if got := p.Get("uts").HowFinished(); got != "solved (how not recorded)" {
-		t.Errorf("old solved lesson after another pass: %q", got)
-	}
-	b, err := EncodeProgress(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := DecodeProgress(b)
+	howFinished(t, p, "uts", "solved (how not recorded)")
+	q, err := DecodeProgress(mustEncode(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,21 +542,29 @@ func TestProgressHowFinished(t *testing.T) {
 	p.RecordChallenge("d", false, 0)
 	p.RecordChallenge("e", true, 1)
 	for id, want := range map[string]string{"a": "solved", "b": "solved after 2 hints", "c": "solution shown", "d": "", "e": "solved after 1 hint"} {
-		if got := p.Get(id).HowFinished(); got != want {
-			t.Errorf("lesson %s: %q, want %q", id, got, want)
-		}
+		howFinished(t, p, id, want)
 	}
 	// Seeing the solution after solving alone does not rewrite it.
 	p.RecordSolutionShown("a")
 	p.RecordChallenge("a", true, 3)
-	if got := p.Get("a").HowFinished(); got != "solved" {
-		t.Errorf("a lesson solved alone, revisited: %q", got)
+	howFinished(t, p, "a", "solved")
+	if _, err := DecodeProgress(bytes.Replace(mustEncode(t, p), []byte(`"finish": "hints"`), []byte(`"finish": "guessed"`), 1)); !errors.Is(err, ErrProgressCorrupt) {
+		t.Errorf("an unknown finish was accepted: %v", err)
 	}
+}
+
+func howFinished(t *testing.T, p Progress, id, want string) {
+	t.Helper()
+	if got := p.Get(id).HowFinished(); got != want {
+		t.Errorf("lesson %s finished %q, want %q", id, got, want)
+	}
+}
+
+func mustEncode(t *testing.T, p Progress) []byte {
+	t.Helper()
 	b, err := EncodeProgress(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DecodeProgress(bytes.Replace(b, []byte(`"finish": "hints"`), []byte(`"finish": "guessed"`), 1)); !errors.Is(err, ErrProgressCorrupt) {
-		t.Errorf("an unknown finish was accepted: %v", err)
-	}
+	return b
 }

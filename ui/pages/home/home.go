@@ -193,7 +193,7 @@ func statusText(s lessons.Status) string {
 }
 
 // legend names every mark of the list.
-const legend = "  ● done · ◐ in progress · ○ not started · " + common.SymLocked + " locked here · " + common.SymCursor + " selected"
+const legend = "● done  ◐ in progress  ○ not started  " + common.SymLocked + " locked  " + common.SymCursor + " cursor"
 
 // View draws the screen.
 func (m Model) View() string {
@@ -212,6 +212,10 @@ func (m Model) View() string {
 		counts = fmt.Sprintf("predictions %d/%d right · %s", right, answered, counts)
 	}
 	count := st.Subtle.Render(counts)
+	if common.Width(title)+common.Width(count)+1 > w {
+		// Narrow: the counts matter more than the tagline.
+		title = st.Title.Render("nslab")
+	}
 	b = append(b, common.JoinEnds(title, count, w), "")
 	if m.err != "" {
 		b = append(b, st.Error.Render(common.Truncate(common.SymFail+" "+m.err, w)))
