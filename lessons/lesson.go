@@ -10,6 +10,7 @@ package lessons
 
 import (
 	"context"
+	"strings"
 
 	"github.com/nslab/nslab/sandbox"
 )
@@ -61,6 +62,9 @@ type Section struct {
 type Prediction struct {
 	Question string   `toml:"question"`
 	Choices  []string `toml:"choices"`
+	// Order is set by Shuffled: the shown position i holds the choice
+	// lesson.toml lists at Order[i] (nil: lesson.toml's order).
+	Order []int `toml:"-"`
 }
 
 // Challenge is the task done in the sandbox shell, from lesson.toml. It is
@@ -174,4 +178,15 @@ type Observation struct {
 	// Extra holds lesson-specific observations (e.g. a child's own view
 	// of its PID, the clocks in a time namespace), keyed by name.
 	Extra map[string]string
+}
+
+// TaskLine is the challenge's task as a line of its own under the
+// Challenge section, or "" when that section has text, which then is the
+// task's one statement (printing both said each task twice). The task
+// from lesson.toml stays the data: JSON events and the lint use it.
+func (l Lesson) TaskLine() string {
+	if strings.TrimSpace(l.Section(PartChallenge).Body) != "" {
+		return ""
+	}
+	return l.Challenge.Task
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -68,12 +69,83 @@ type LessonProgress struct {
 	ChallengeDone bool `json:"challenge_done,omitempty"`
 	// HintsUsed counts the hints shown for the challenge.
 	HintsUsed int `json:"hints_used,omitempty"`
+	// SolutionShown is set once the learner asked to see the solution.
+	SolutionShown bool `json:"solution_shown,omitempty"`
+	// Finish is how the challenge was first solved, FinishHints how many
+	// hints had been shown by then. A record written before nslab kept
+	// it has ChallengeDone without Finish: HowFinished says so rather
+	// than guess.
+	Finish      Finish `json:"finish,omitempty"`
+	FinishHints int    `json:"finish_hints,omitempty"`
+}
+
+// Finish is how a lesson's challenge was solved.
+type Finish string
+
+const (
+	FinishSolved   Finish = "solved"   // alone, no hint, no solution
+	FinishHints    Finish = "hints"    // after FinishHints hints
+	FinishSolution Finish = "solution" // after the solution was shown
+)
+
+func validFinish(f Finish) bool {
+	return f == "" || f == FinishSolved || f == FinishHints || f == FinishSolution
+}
+
+// HowFinished says in words how the challenge was solved ("" while it is
+// not): "solved", "solved after 2 hints", "solution shown".
+func (lp LessonProgress) HowFinished() string {
+	switch {
+	case !lp.ChallengeDone:
+		return ""
+	case lp.Finish == FinishSolution:
+		return "solution shown"
+	case lp.Finish == FinishHints && lp.FinishHints == 1:
+		return "solved after 1 hint"
+	case lp.Finish == FinishHints:
+		return fmt.Sprintf("solved after %d hints", lp.FinishHints)
+	case lp.Finish == FinishSolved:
+		return "solved"
+	}
+	// Older nslab wrote challenge_done alone, for a shown solution too.
+	return "solved (how not recorded)"
 }
 
 // Progress is the whole progress file.
 type Progress struct {
-	Version int                       `json:"version"`
+	Version int `json:"version"`
+	// Seed orders every lesson's prediction choices for this learner
+	// (Lesson.Shuffled), so that a run can be replayed; 0 until
+	// EnsureSeed draws one.
+	Seed    uint32                    `json:"seed,omitempty"`
 	Lessons map[string]LessonProgress `json:"lessons"`
+}
+
+// EnsureSeed draws the learner's seed if there is none yet and reports
+// whether it did (the caller then saves). The seed is never 0, which
+// means "none yet" in the file.
+func (p *Progress) EnsureSeed() bool {
+	if p.Seed != 0 {
+		return false
+	}
+	for p.Seed == 0 {
+		p.Seed = rand.Uint32()
+	}
+	return true
+}
+
+// PredictionScore counts the lessons whose prediction the learner
+// answered, and how many of those answers the kernel made right.
+func (p Progress) PredictionScore() (right, answered int) {
+	for _, lp := range p.Lessons {
+		if lp.Predicted {
+			answered++
+			if lp.PredictedRight {
+				right++
+			}
+		}
+	}
+	return right, answered
 }
 
 // NewProgress is an empty progress record of the current version.
@@ -122,11 +194,33 @@ func (p *Progress) RecordPrediction(id string, right bool) {
 }
 
 // RecordChallenge records a passed challenge check and the hints used.
+// The first pass also records how it was solved (Finish): after the
+// solution was shown, after hints, or alone; a later pass keeps it.
 func (p *Progress) RecordChallenge(id string, done bool, hints int) {
 	p.ensure()
 	lp := p.Get(id)
-	lp.ChallengeDone = lp.ChallengeDone || done
 	lp.HintsUsed = max(lp.HintsUsed, hints)
+	if done && !lp.ChallengeDone {
+		switch {
+		case lp.SolutionShown:
+			lp.Finish = FinishSolution
+		case lp.HintsUsed > 0:
+			lp.Finish, lp.FinishHints = FinishHints, lp.HintsUsed
+		default:
+			lp.Finish = FinishSolved
+		}
+	}
+	lp.ChallengeDone = lp.ChallengeDone || done
+	lp.Updated = now()
+	p.Lessons[id] = lp
+}
+
+// RecordSolutionShown records that the learner saw the challenge's
+// solution: a pass from then on counts as "solution shown".
+func (p *Progress) RecordSolutionShown(id string) {
+	p.ensure()
+	lp := p.Get(id)
+	lp.SolutionShown = true
 	lp.Updated = now()
 	p.Lessons[id] = lp
 }
@@ -207,8 +301,10 @@ func (p Progress) validate() error {
 			return fmt.Errorf("%w: lesson %s: status %q", ErrProgressCorrupt, id, lp.Status)
 		case !validPart(lp.Part):
 			return fmt.Errorf("%w: lesson %s: part %q", ErrProgressCorrupt, id, lp.Part)
-		case lp.HintsUsed < 0:
+		case lp.HintsUsed < 0 || lp.FinishHints < 0:
 			return fmt.Errorf("%w: lesson %s: hints %d", ErrProgressCorrupt, id, lp.HintsUsed)
+		case !validFinish(lp.Finish):
+			return fmt.Errorf("%w: lesson %s: finish %q", ErrProgressCorrupt, id, lp.Finish)
 		}
 		// JSON can only write years 0..9999; one outside that range (an
 		// offset pushing year 1 below it) could be read but never saved.

@@ -493,3 +493,78 @@ func TestProgressPartKept(t *testing.T) {
 		t.Errorf("a file without parts read as %+v", lp)
 	}
 }
+
+// TestProgressOldFileLoads reads a progress file as nslab wrote it before
+// it kept the seed and how a lesson was finished: it loads, its solved
+// lesson says its manner was not recorded (not "solved", which a shown
+// solution also was), and a save and load keeps it so.
+func TestProgressOldFileLoads(t *testing.T) {
+	old := `{
+  "version": 1,
+  "lessons": {
+    "uts": {"status": "done", "part": "recap", "updated": "2026-11-30T10:00:00Z", "predicted": true, "predicted_right": true, "challenge_done": true, "hints_used": 1},
+    "pid": {"status": "in-progress", "part": "observe", "updated": "2026-11-30T10:05:00Z", "predicted": true}
+  }
+}
+`
+	p, err := DecodeProgress([]byte(old))
+	if err != nil {
+		t.Fatalf("an old progress file does not load: %v", err)
+	}
+	if p.Seed != 0 || !p.EnsureSeed() || p.Seed == 0 || p.EnsureSeed() {
+		t.Errorf("seed of an old file: %d; EnsureSeed must draw one once", p.Seed)
+	}
+	howFinished(t, p, "uts", "solved (how not recorded)")
+	if right, answered := p.PredictionScore(); right != 1 || answered != 2 {
+		t.Errorf("prediction score %d/%d, want 1/2", right, answered)
+	}
+	// Solving it again does not invent how the first pass went.
+	p.RecordChallenge("uts", true, 0)
+	howFinished(t, p, "uts", "solved (how not recorded)")
+	q, err := DecodeProgress(mustEncode(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	progressEqual(t, q, p)
+}
+
+// TestProgressHowFinished: each way to the end is told apart, the first
+// pass decides, and a bad value in the file is refused.
+func TestProgressHowFinished(t *testing.T) {
+	p := NewProgress()
+	p.RecordChallenge("a", true, 0)
+	p.RecordChallenge("b", false, 1)
+	p.RecordChallenge("b", false, 2)
+	p.RecordChallenge("b", true, 2)
+	p.RecordChallenge("c", false, 1)
+	p.RecordSolutionShown("c")
+	p.RecordChallenge("c", true, 1)
+	p.RecordChallenge("d", false, 0)
+	p.RecordChallenge("e", true, 1)
+	for id, want := range map[string]string{"a": "solved", "b": "solved after 2 hints", "c": "solution shown", "d": "", "e": "solved after 1 hint"} {
+		howFinished(t, p, id, want)
+	}
+	// Seeing the solution after solving alone does not rewrite it.
+	p.RecordSolutionShown("a")
+	p.RecordChallenge("a", true, 3)
+	howFinished(t, p, "a", "solved")
+	if _, err := DecodeProgress(bytes.Replace(mustEncode(t, p), []byte(`"finish": "hints"`), []byte(`"finish": "guessed"`), 1)); !errors.Is(err, ErrProgressCorrupt) {
+		t.Errorf("an unknown finish was accepted: %v", err)
+	}
+}
+
+func howFinished(t *testing.T, p Progress, id, want string) {
+	t.Helper()
+	if got := p.Get(id).HowFinished(); got != want {
+		t.Errorf("lesson %s finished %q, want %q", id, got, want)
+	}
+}
+
+func mustEncode(t *testing.T, p Progress) []byte {
+	t.Helper()
+	b, err := EncodeProgress(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -97,7 +97,11 @@ func runEnter(args []string) int {
 	env := append(os.Environ(), "PS1="+prompt, "NSLAB_SANDBOX="+label)
 	if len(args) == 0 {
 		args = pickShell(shell)
-		env = append(env, "SHELL="+args[0])
+		// The shell's history is the sandbox's and goes with it: bash
+		// would otherwise write ~/.bash_history on exit, into the real
+		// HOME of a rootless learner (or root's). History within the
+		// shell still works; zsh -f and sh keep no file anyway.
+		env = append(env, "SHELL="+args[0], "HISTFILE=/dev/null")
 	}
 	dir := "/"
 	if h := os.Getenv("HOME"); h != "" {

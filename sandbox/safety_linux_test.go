@@ -238,6 +238,7 @@ func rootlessChild(t *testing.T, direct bool) {
 	if _, err := sb.AddVeth(ctx); err == nil {
 		t.Error("an unprivileged user added a veth to the host")
 	}
+	noHistoryInHome(t, sb)
 	if err := sb.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -319,5 +320,67 @@ func straceChild(t *testing.T) {
 		if err := sb.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// noHistoryInHome runs the interactive shell nslab offers, as the
+// rootless learner with HOME a directory of theirs, types a command and
+// exits: no .bash_history lands in that HOME. The same bash started
+// directly there writes one, so the check can fail.
+func noHistoryInHome(t *testing.T, sb *Sandbox) {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Log("no bash: the history check needs it")
+		return
+	}
+	run := func(cmd *exec.Cmd, home string) string {
+		t.Helper()
+		env := []string{"HOME=" + home}
+		for _, kv := range cmd.Env {
+			if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "HISTFILE=") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = append(env, envEnterShell+"="+bash)
+		master, err := StartOnPTY(cmd, 80, 24)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer master.Close()
+		out := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(master) // EIO once the shell is gone
+			out <- string(b)
+		}()
+		if _, err := master.Write([]byte("echo hist-$((6*7))\nexit\n")); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatal("the shell did not exit")
+		}
+		master.Close()
+		return <-out
+	}
+	inside, direct := t.TempDir(), t.TempDir()
+	cmd, err := sb.ShellCommand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := run(cmd, inside); !strings.Contains(out, "hist-42") {
+		t.Fatalf("the sandbox shell did not run the command: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(inside, ".bash_history")); err == nil {
+		t.Error("the sandbox's shell wrote .bash_history into the learner's HOME")
+	}
+	run(exec.Command(bash, "--norc", "--noprofile", "-i"), direct)
+	if _, err := os.Stat(filepath.Join(direct, ".bash_history")); err != nil {
+		t.Errorf("bash started directly wrote no history either, so the check cannot fail: %v", err)
 	}
 }

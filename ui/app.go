@@ -102,6 +102,10 @@ type App struct {
 	saving   bool
 	dirty    bool
 
+	// openAfterLoad: the start lesson, opened once the progress (and
+	// with it the seed that orders its choices) is loaded.
+	openAfterLoad string
+
 	// hungUp: the terminal went away while a full-screen shell ran;
 	// RunProgram then returns ErrHangup.
 	hungUp bool
@@ -214,6 +218,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		}
 	case openLessonMsg:
+		if !a.loaded {
+			// The start lesson waits for the progress: its seed orders
+			// the lesson's choices.
+			a.openAfterLoad = msg.ID
+			return a, nil
+		}
 		return a.openLesson(msg.ID)
 	case lesson.ShellDoneMsg:
 		if errors.Is(msg.Err, sandbox.ErrTerminalGone) {
@@ -251,13 +261,21 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, f := range a.pending {
 			f(&a.progress)
 		}
-		save := len(a.pending) > 0
+		// A learner's first run draws the seed that orders every
+		// prediction's choices for them, and keeps it.
+		save := a.progress.EnsureSeed() || len(a.pending) > 0
 		a.pending = nil
 		a.home = a.home.SetProgress(a.progress)
-		if save {
-			return a.save()
+		var open tea.Cmd
+		if id := a.openAfterLoad; id != "" {
+			a.openAfterLoad = ""
+			open = func() tea.Msg { return openLessonMsg{ID: id} }
 		}
-		return a, nil
+		if save {
+			m, cmd := a.save()
+			return m, tea.Batch(cmd, open)
+		}
+		return a, open
 	case lesson.ProgressMsg:
 		if !a.loaded {
 			a.pending = append(a.pending, msg.Apply)
@@ -359,6 +377,11 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 		a.home = a.home.SetError("no sandbox engine: lessons cannot be opened")
 		return a, nil
 	}
+	// The learner's own order of the prediction's choices. A lesson
+	// opened from home before the progress file was read (a fast enter)
+	// draws a seed for this run.
+	a.progress.EnsureSeed()
+	l = l.Shuffled(a.progress.Seed)
 	var s lesson.Session
 	if err := common.Guard("open", func() error { s = a.newSession(l); return nil }); err != nil || s == nil {
 		a.home = a.home.SetError(fmt.Sprintf("opening %s failed: %v", id, err))

@@ -182,8 +182,13 @@ func (a App) followTo(f class.Follow) (App, tea.Cmd) {
 func (a App) closeLesson() (App, tea.Cmd) {
 	s := a.lesson.Session()
 	a.open = false
-	a.home = a.home.Select(a.lesson.Lesson().ID)
-	a.emit(Event{Kind: class.LessonClosed, Lesson: a.lesson.Lesson().ID})
+	id := a.lesson.Lesson().ID
+	a.home = a.home.Select(id)
+	if a.progress.Get(id).Status == lessons.StatusDone && a.lesson.Part() == lessons.PartRecap {
+		// Finished: the next lesson is what comes next.
+		a.home = a.home.SelectAfter(id)
+	}
+	a.emit(Event{Kind: class.LessonClosed, Lesson: id})
 	return a, lesson.CloseCmd(s)
 }
 

@@ -27,7 +27,7 @@ func TestResumeAtPart(t *testing.T) {
 			}
 			h := newHarness(t, 100, 30, uitest.NewStore(p))
 			// The lessons' marks show once the progress is loaded.
-			h.waitFor("in progress")
+			h.waitFor("min ◐ in progress") // a lesson row (the legend names the mark too)
 			h.keys("j", "enter")
 			h.until(string(tc.want), at(tc.want))
 			h.final()

@@ -89,6 +89,13 @@ func asciiStyles() *common.Styles { return common.NewStyles(true, true) }
 
 func newHarness(t *testing.T, w, h int, store *uitest.Store, opts ...harnessOpt) *harness {
 	t.Helper()
+	if store == nil {
+		// A learner without a seed draws one at random; the screens
+		// checked here need the written order (see progressStore).
+		p := lessons.NewProgress()
+		p.Seed = 1
+		store = uitest.NewStore(p)
+	}
 	hs := &harness{t: t, store: store}
 	c := appConfig{
 		ctx:     context.Background(),
@@ -106,6 +113,9 @@ func newHarness(t *testing.T, w, h int, store *uitest.Store, opts ...harnessOpt)
 	}
 	hs.spy = &spyState{}
 	hs.tm = teatest.NewTestModel(t, spy{newApp(c), hs.spy}, teatest.WithInitialTermSize(w, h))
+	// Keys wait for the progress, as a person's do: a lesson opened
+	// before it would be shuffled by a seed drawn for the run.
+	hs.until("progress loaded", func(a App) bool { return a.loaded })
 	return hs
 }
 
@@ -219,6 +229,9 @@ func (h *harness) session(i int) *uitest.Session {
 
 func progressStore() *uitest.Store {
 	p := lessons.NewProgress()
+	// Seed 1 shows the fake uts lesson's (number 2, three choices)
+	// choices as written: (1+2) mod 3 = 0.
+	p.Seed = 1
 	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
 	p.Mark("uts", lessons.StatusInProgress, lessons.PartConcept)
 	return uitest.NewStore(p)
@@ -236,8 +249,8 @@ func TestGoldenHome(t *testing.T) {
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			h := newHarness(t, sz.w, sz.h, progressStore())
-			h.waitFor("in progress")
-			h.keys("j", "j", "j") // onto the locked lesson
+			h.waitFor("min ◐ in progress") // a lesson row (the legend names the mark too)
+			h.keys("j", "j", "j")          // onto the locked lesson
 			h.waitFor("locked: needs root")
 			_, screen := h.final()
 			checkScreen(t, screen, sz.w, sz.h)
@@ -255,8 +268,8 @@ func TestGoldenLesson(t *testing.T) {
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			h := newHarness(t, sz.w, sz.h, progressStore())
-			h.waitFor("in progress")
-			h.keys("j", "enter") // open uts
+			h.waitFor("min ◐ in progress") // a lesson row (the legend names the mark too)
+			h.keys("j", "enter")           // open uts
 			h.waitFor("[CONCEPT]")
 			h.keys("n", "2", "n") // predict choice 2, on to Perform
 			h.waitFor("[PERFORM]")
@@ -299,7 +312,7 @@ func TestGoldenFocusedView(t *testing.T) {
 func TestFlow(t *testing.T) {
 	store := progressStore()
 	h := newHarness(t, 100, 30, store)
-	h.waitFor("in progress")
+	h.waitFor("min ◐ in progress") // a lesson row (the legend names the mark too)
 	h.keys("j", "enter")
 	h.waitFor("[CONCEPT]")
 	h.keys("n")
@@ -350,6 +363,16 @@ func TestFlow(t *testing.T) {
 	lp := store.Get("uts")
 	if lp.Status != lessons.StatusDone || !lp.ChallengeDone || !lp.Predicted || !lp.PredictedRight || lp.HintsUsed != 2 || lp.Part != lessons.PartRecap {
 		t.Errorf("saved progress: %+v", lp)
+	}
+	if got := lp.HowFinished(); got != "solution shown" {
+		t.Errorf("finished after the solution was shown, progress says %q", got)
+	}
+	// Finished: the cursor moved on to the next lesson, and the score
+	// counts the prediction.
+	for _, want := range []string{"▸ 03 PID namespaces", "predictions 1/1 right"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("home after the lesson lacks %q:\n%s", want, screen)
+		}
 	}
 	h.until("closed", func(App) bool { return h.session(0).ClosedCount() == 1 })
 	if !strings.Contains(screen, "2/4 done") {
@@ -666,5 +689,38 @@ func TestLightBackground(t *testing.T) {
 	out := a.View().Content
 	if !strings.Contains(out, "38;5;55m") || strings.Contains(out, "38;5;141m") {
 		t.Errorf("not redrawn in the light palette: %q", out[:min(len(out), 300)])
+	}
+}
+
+// TestShuffledPrediction: a learner whose seed rotates the fake uts
+// lesson's choices sees them in that order, the order plain mode prints
+// (Lesson.Shuffled), and the verdict and progress follow the shown
+// position of the right answer, which is no longer the written one.
+func TestShuffledPrediction(t *testing.T) {
+	p := lessons.NewProgress()
+	p.Seed = 2 // (2+2) mod 3 = 1: the written third choice comes first
+	store := uitest.NewStore(p)
+	var uts lessons.Lesson
+	for _, l := range uitest.Lessons() {
+		if l.ID == "uts" {
+			uts = l.Shuffled(p.Seed)
+		}
+	}
+	h := newHarness(t, 100, 30, store)
+	h.keys("j", "enter")
+	h.until("concept", at(lessons.PartConcept))
+	h.keys("n")
+	for i, c := range uts.Prediction.Choices {
+		h.waitFor(fmt.Sprintf("%d) %s", i+1, c))
+	}
+	h.waitFor("1) nothing: the call fails")
+	h.keys("3") // "its old name", the right one, written second
+	h.waitFor("← your prediction")
+	h.keys("n", "enter")
+	h.untilScreen("the verdict", shows("Your prediction (3) was right"))
+	h.until("saved", func(App) bool { return store.Get("uts").PredictedRight })
+	h.final()
+	if lp := store.Get("uts"); !lp.Predicted || !lp.PredictedRight {
+		t.Errorf("progress: %+v", lp)
 	}
 }

@@ -24,7 +24,7 @@ import (
 func runAgentExe(t *testing.T, path string, nobody bool) (exe, comm string) {
 	t.Helper()
 	before := readHost(t)
-	argv := []string{path, "run", "uts", "--plain"}
+	argv := []string{path, "run", "uts", "--plain", "--answer", "1"}
 	if nobody {
 		argv = append([]string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, argv...)
 	}

@@ -302,7 +302,7 @@ func biNoStateDir(t *testing.T, bin string) {
 	if b, _ := os.ReadFile(file); string(b) != "x" {
 		t.Errorf("the file in the way was changed: %q", b)
 	}
-	r = biRun(t, bin, t.TempDir(), []string{"HOME", "XDG_STATE_HOME"}, strings.NewReader("quit\n"), "--plain", "--lesson", "uts")
+	r = biRun(t, bin, t.TempDir(), []string{"HOME", "XDG_STATE_HOME"}, strings.NewReader("1\nquit\n"), "--plain", "--lesson", "uts")
 	if r.code != exitFailed || !strings.Contains(r.stderr, "did not pass") {
 		t.Errorf("--plain with HOME unset, quit at the challenge:\n%s", r)
 	}
@@ -345,7 +345,7 @@ func biChallengeAnswers(t *testing.T, bin string) {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
 			path, _ := biProgress(t, state)
-			r := biRun(t, bin, state, nil, bytes.NewReader(tc.in), "run", "uts", "--plain")
+			r := biRun(t, bin, state, nil, bytes.NewReader(tc.in), "run", "uts", "--plain", "--answer", "1")
 			if r.code != exitFailed || !strings.Contains(r.stderr, "did not pass") {
 				t.Errorf("want exit 1 (not passed):\n%s", r)
 			}
@@ -457,7 +457,7 @@ type biChallengeRun struct {
 
 func biStartAtChallenge(ctx context.Context, t *testing.T, bin string) *biChallengeRun {
 	t.Helper()
-	cmd := biCmd(ctx, bin, t.TempDir(), nil, "run", "uts", "--plain")
+	cmd := biCmd(ctx, bin, t.TempDir(), nil, "run", "uts", "--plain", "--answer", "1")
 	r := &biChallengeRun{out: newFiLockedBuf(), done: make(chan error, 1)}
 	var err error
 	if r.stdin, err = cmd.StdinPipe(); err != nil {

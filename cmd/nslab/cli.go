@@ -214,13 +214,14 @@ a real clone(2), unshare(2) or setns(2) and shows, side by side, what the new
 namespace sees against what the host sees.
 
 Run without a command it starts the lesson browser (it needs a terminal).
-Most lessons need root (sudo nslab); those marked rootless also run as an
-ordinary user through a user namespace. ` + "`nslab doctor`" + ` says what this machine can do.
+` + rootHelp() + `
+` + "`nslab doctor`" + ` says what this machine can do.
 
 ` + exitCodeHelp,
-		Example: `  sudo nslab                      the lesson browser
-  nslab list                      the lessons, id first
-  sudo nslab run uts --plain      one lesson as plain text (projectors, screen readers)
+		Example: `  nslab                           the lesson browser (as root, or as yourself)
+  sudo nslab                      the same with root, when you are not root
+  nslab list                      the lessons, id first, which run rootless
+  nslab run uts --plain           one lesson as plain text (projectors, screen readers)
   nslab doctor                    what this machine can run, and how to fix the rest`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -301,6 +302,34 @@ func lessonByID(id string) (lessons.Lesson, error) {
 		return l, withCode(exitInternal, fmt.Errorf("the lesson catalogue is broken: %w", err))
 	}
 	return l, nil
+}
+
+// rootHelp says how many lessons run without root, counted from the
+// catalog: a new lesson changes the help with it.
+func rootHelp() string {
+	all, err := catalog.All()
+	if err != nil {
+		return "Lessons marked rootless in `nslab list` run as an ordinary user through a\nuser namespace; the others need root."
+	}
+	rootless := 0
+	for _, l := range all {
+		if l.Rootless {
+			rootless++
+		}
+	}
+	return fmt.Sprintf("%d of the %d lessons run as an ordinary user, through a user namespace\n(rootless in `nslab list`); %s root: run nslab as root, or sudo nslab.",
+		rootless, len(all), plural(len(all)-rootless, "the other needs", "the other %d need"))
+}
+
+// plural picks one for n == 1, else many with n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	if strings.Contains(many, "%d") {
+		return fmt.Sprintf(many, n)
+	}
+	return many
 }
 
 func allLessons() ([]lessons.Lesson, error) {

@@ -264,6 +264,20 @@ func TestHelpDocumentsExitCodes(t *testing.T) {
 			t.Errorf("--help lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// The root line is counted from the catalog, not written down.
+	all, err := catalog.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootless := 0
+	for _, l := range all {
+		if l.Rootless {
+			rootless++
+		}
+	}
+	if want := fmt.Sprintf("%d of the %d lessons run as an ordinary user", rootless, len(all)); !strings.Contains(r.stdout, want) || strings.Contains(r.stdout, "Most lessons need root") {
+		t.Errorf("--help does not say %q:\n%s", want, r.stdout)
+	}
 }
 
 func TestVersion(t *testing.T) {
@@ -720,12 +734,12 @@ func TestRunQuitIsNotPassed(t *testing.T) {
 	needRoot(t)
 	utsReady(t)
 	before := readHost(t)
-	r := nslab(t, invocation{args: []string{"run", "uts"}, stdin: strings.NewReader("hint\n")})
+	r := nslab(t, invocation{args: []string{"run", "uts"}, stdin: strings.NewReader("1\nhint\n")})
 	if r.code != exitFailed || !strings.Contains(r.stdout, "Hint 1/") || !strings.Contains(r.stderr, "did not pass") {
 		t.Fatalf("quit at the challenge:\n%s", r)
 	}
 	// `nslab --plain` is the same runner instead of the TUI.
-	r = nslab(t, invocation{args: []string{"--plain", "--lesson", "uts"}, stdin: strings.NewReader("quit\n")})
+	r = nslab(t, invocation{args: []string{"--plain", "--lesson", "uts"}, stdin: strings.NewReader("2\nquit\n")})
 	if r.code != exitFailed || !strings.Contains(r.stdout, "CLONE_NEWUTS") || !strings.Contains(r.stdout, "Stopped before the end") {
 		t.Fatalf("--plain --lesson uts:\n%s", r)
 	}
@@ -760,7 +774,7 @@ func TestRunSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(signalName(sig), func(t *testing.T) {
 			before := readHost(t)
-			cmd := exec.Command(path, "run", "uts", "--plain")
+			cmd := exec.Command(path, "run", "uts", "--plain", "--answer", "1")
 			cmd.Env = baseEnv(t.TempDir())
 			out, errb, done := startAtChallenge(t, cmd)
 			agent := agentPID(out.String())

@@ -83,7 +83,9 @@ func (a *app) progressCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "progress [--reset [ID]]",
 		Short: "Show your progress, or reset it",
-		Long: `progress shows each lesson's status from your progress file,
+		Long: `progress shows each lesson's status from your progress file, how its
+challenge was finished (solved; solved after N hints; solution shown) and
+whether your prediction was right, with your prediction score. The file is
 $XDG_STATE_HOME/nslab/progress.json (default ~/.local/state/nslab/; under
 sudo, the invoking user's). --reset forgets every lesson, or only lesson ID;
 it asks for confirmation unless --yes is given, and without a terminal to
@@ -165,16 +167,38 @@ func (a *app) showProgress(asJSON bool) error {
 		}
 	}
 	fmt.Fprintf(a.out, "%d of %d lessons done (%s)\n", done, len(ls), s.path)
+	if right, answered := p.PredictionScore(); answered > 0 {
+		fmt.Fprintf(a.out, "Predictions: %d of %d right\n", right, answered)
+	}
 	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "LESSON\tSTATUS\tPART\tCHALLENGE\tPREDICTION\tUPDATED\n")
 	for _, l := range ls {
 		lp := p.Get(l.ID)
 		when := ""
 		if !lp.Updated.IsZero() {
 			when = lp.Updated.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.ID, lp.Status, lp.Part, when)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, lp.Status, dash(string(lp.Part)), dash(lp.HowFinished()), predictionWord(lp), when)
 	}
 	return tw.Flush()
+}
+
+// dash stands in for an empty column.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func predictionWord(lp lessons.LessonProgress) string {
+	switch {
+	case !lp.Predicted:
+		return "-"
+	case lp.PredictedRight:
+		return "right"
+	}
+	return "wrong"
 }
 
 func (a *app) resetProgress(id string, yes bool) error {

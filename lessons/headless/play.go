@@ -5,12 +5,12 @@
 package headless
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,11 +25,22 @@ type Options struct {
 	// instead of plain text.
 	JSON bool
 	// Solve runs the challenge's reference solution instead of waiting for
-	// the learner.
+	// the learner. Without Answer, it also leaves the prediction
+	// unanswered rather than wait for one.
 	Solve bool
-	// In is where the learner's commands at the challenge come from
-	// (check, hint, solution, skip, quit); nil or EOF means quit.
+	// Answer is the learner's prediction, 1-based as the choices are
+	// numbered (the lesson given to Play is already in the learner's
+	// order); 0 asks on In.
+	Answer int
+	// In is where the learner's answer to the prediction (a number) and
+	// commands at the challenge come from (check, hint, solution, shell,
+	// skip, quit). At the prediction, EOF is ErrNoAnswer; at the
+	// challenge, EOF means quit.
 	In io.Reader
+	// Shell, if set, runs a shell command on the learner's terminal until
+	// it exits (the `shell` command at the prompts); nil when there is no
+	// terminal, and `shell` says how to open one from another.
+	Shell func(ctx context.Context, cmd *exec.Cmd) error
 	// Out receives everything; nil means os.Stdout.
 	Out io.Writer
 	// Width is the line width for the side-by-side tables (default 100).
@@ -53,12 +64,23 @@ type Result struct {
 	// -1 when there was none); PredictionWhy explains it.
 	PredictionRight int    `json:"prediction_right"`
 	PredictionWhy   string `json:"prediction_why,omitempty"`
+	// PredictionChoice is the learner's answer (0-based, -1 for none);
+	// PredictionCorrect says whether it was the right one.
+	PredictionChoice  int  `json:"prediction_choice"`
+	PredictionCorrect bool `json:"prediction_correct"`
+	// HintsUsed counts the hints shown; SolutionShown is set when the
+	// learner asked for the solution (or Solve applied it).
+	HintsUsed       int    `json:"hints_used,omitempty"`
+	SolutionShown   bool   `json:"solution_shown,omitempty"`
 	ChallengeOK     bool   `json:"challenge_ok"`
 	ChallengeDetail string `json:"challenge_detail,omitempty"`
 	// Skipped: the learner skipped the challenge; Quit: they quit the
 	// lesson before its end.
 	Skipped bool `json:"skipped,omitempty"`
 	Quit    bool `json:"quit,omitempty"`
+	// Stopped is the part the run ended in when it did not reach the
+	// end ("" when it did).
+	Stopped lessons.Part `json:"stopped,omitempty"`
 }
 
 // Play plays lesson l part by part without the TUI, on opt.Out.
@@ -76,7 +98,10 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 		opt.StepTimeout = 30 * time.Second
 	}
 	p := &printer{w: opt.Out, json: opt.JSON, width: opt.Width}
-	res = Result{Lesson: l.ID, PredictionRight: -1}
+	res = Result{Lesson: l.ID, PredictionRight: -1, PredictionChoice: -1}
+	if n := len(l.Prediction.Choices); opt.Answer < 0 || opt.Answer > n {
+		return res, fmt.Errorf("%w: --answer %d, and lesson %s's prediction has choices 1 to %d", ErrBadAnswer, opt.Answer, l.ID, n)
+	}
 	sess := lessons.NewSession(eng, l, func(e sandbox.Event) { p.event(e) })
 	defer func() {
 		if cerr := sess.Close(); cerr != nil && err == nil {
@@ -90,6 +115,11 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 		}
 	}()
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, opt.StepTimeout) }
+	// The learner's lines, read only when asked for: with Solve and
+	// Answer nslab never touches its input, and nothing reads it while a
+	// shell has the terminal.
+	in := newLineReader(opt.In)
+	defer in.stop()
 
 	p.text("%s\n%s\n%s\n", l.Title, strings.Repeat("=", utf8.RuneCountInString(l.Title)), l.Summary)
 	p.obj("lesson", map[string]any{"id": l.ID, "number": l.Number, "title": l.Title, "summary": l.Summary})
@@ -103,25 +133,24 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 			return res, err
 		}
 		sess.Goto(part)
+		res.Stopped = part
 		sec := l.Section(part)
-		p.text("\n── %d/%d %s ──\n\n%s\n", i+1, len(lessons.Parts()), sectionTitle(sec, part), sec.Body)
-		p.obj("part", map[string]any{"part": part, "index": i, "title": sectionTitle(sec, part), "body": sec.Body})
+		title, body := PlainInline(sectionTitle(sec, part)), PlainText(sec.Body, opt.Width)
+		p.text("\n── %d/%d %s ──\n\n%s\n", i+1, len(lessons.Parts()), title, body)
+		p.obj("part", map[string]any{"part": part, "index": i, "title": title, "body": body})
 
 		switch part {
 		case lessons.PartPredict:
-			pr := l.Prediction
-			p.text("\n? %s\n", pr.Question)
-			for j, c := range pr.Choices {
-				p.text("  %d) %s\n", j+1, c)
+			if err := p.predict(ctx, l, opt, in, &res); err != nil {
+				return res, err
 			}
-			p.obj("prediction", map[string]any{"question": pr.Question, "choices": pr.Choices})
 
 		case lessons.PartPerform:
 			if l.Command != "" {
 				p.text("\nBy hand, util-linux does the same with:\n  $ %s\n", l.Command)
 				p.obj("command", map[string]any{"command": l.Command})
 			}
-			p.text("\nTrace:\n")
+			p.text("\nTrace (one line a syscall):\n")
 			c, cancel := step()
 			err := sess.Perform(c)
 			cancel()
@@ -149,23 +178,18 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 				if !f.OK {
 					mark = "✗"
 				}
-				p.text("  %s %s", mark, f.Text)
-				if f.Got != "" {
-					p.text("  (%s)", f.Got)
+				text, got := PlainInline(f.Text), plainCode(f.Got)
+				p.text("  %s %s", mark, text)
+				if got != "" {
+					p.text("  (%s)", got)
 				}
 				p.text("\n")
-				p.obj("fact", map[string]any{"text": f.Text, "ok": f.OK, "got": f.Got})
+				p.obj("fact", map[string]any{"text": text, "ok": f.OK, "got": got})
 			}
-			_, right, why := sess.Answer(-1, o)
-			res.PredictionRight, res.PredictionWhy = right, why
-			choice := ""
-			if pr := l.Prediction; right >= 0 && right < len(pr.Choices) {
-				choice = pr.Choices[right]
-				p.text("\nYour prediction: the answer was %d) %s\n  %s\n", right+1, choice, why)
-			}
-			p.obj("verdict", map[string]any{"right": right, "choice": choice, "why": why})
+			p.verdict(sess, l, o, &res)
 
 		case lessons.PartExperiment:
+			p.enter(sess, opt)
 			if len(l.Experiments) > 0 {
 				p.text("\nTry in a shell inside the sandbox:\n")
 				for _, e := range l.Experiments {
@@ -173,6 +197,17 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 				}
 			}
 			p.obj("experiments", map[string]any{"commands": l.Experiments})
+			if opt.Shell != nil && !opt.Solve {
+				if quit, err := p.experiment(ctx, sess, opt, in); quit || err != nil {
+					if err == nil {
+						res.Quit = true
+						p.obj("result", resultFields(res))
+						p.text("\nStopped before the end of the lesson.\n")
+						err = p.err
+					}
+					return res, err
+				}
+			}
 
 		case lessons.PartRecap:
 			// The rules the lesson stated, each with where the man pages
@@ -180,16 +215,21 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 			if len(l.Claims) > 0 {
 				p.text("\nThe rules, and where the man pages state them:\n")
 				for _, c := range l.Claims {
-					p.text("  - %s — %s, %s\n", c.Rule, c.Source, c.Section)
+					p.text("  • %s — %s, %s\n", PlainInline(c.Rule), c.Source, c.Section)
 				}
 			}
-			p.obj("claims", map[string]any{"claims": l.Claims})
+			claims := make([]lessons.Claim, len(l.Claims))
+			for i, c := range l.Claims {
+				c.Rule = PlainInline(c.Rule)
+				claims[i] = c
+			}
+			p.obj("claims", map[string]any{"claims": claims})
 
 		case lessons.PartChallenge:
 			if !observed {
 				return res, fmt.Errorf("challenge before observe: %w", lessons.ErrNotPerformed)
 			}
-			quit, err := p.challenge(ctx, sess, l, opt, step, &res)
+			quit, err := p.challenge(ctx, sess, l, opt, in, step, &res)
 			if err != nil {
 				return res, err
 			}
@@ -201,6 +241,7 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 			}
 		}
 	}
+	res.Stopped = ""
 	res.Passed = lessons.AllOK(res.Facts) && res.ChallengeOK
 	verdict := "PASSED"
 	if !res.Passed {
@@ -213,11 +254,14 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 
 // challenge prints the task and then solves it or waits for the learner.
 // quit is true when the learner quit the lesson.
-func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lessons.Lesson, opt Options,
+func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lessons.Lesson, opt Options, in *lineReader,
 	step func() (context.Context, context.CancelFunc), res *Result) (quit bool, err error) {
 	ch := l.Challenge
-	p.text("\nTask: %s\n", ch.Task)
-	p.obj("challenge", map[string]any{"task": ch.Task, "hints": len(ch.Hints)})
+	task := PlainInline(ch.Task)
+	if line := l.TaskLine(); line != "" {
+		p.text("\nTask: %s\n", PlainInline(line))
+	}
+	p.obj("challenge", map[string]any{"task": task, "hints": len(ch.Hints)})
 	check := func() error {
 		c, cancel := step()
 		ok, detail, err := sess.Check(c)
@@ -227,6 +271,7 @@ func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lesson
 			p.text("check failed to run: %v\n", err)
 			return err
 		}
+		detail = PlainInline(detail)
 		res.ChallengeOK, res.ChallengeDetail = ok, detail
 		p.obj("check", map[string]any{"ok": ok, "detail": detail})
 		if ok {
@@ -242,6 +287,7 @@ func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lesson
 			p.text("  $ %s\n", s)
 		}
 		p.obj("solution", map[string]any{"commands": ch.Solution})
+		res.SolutionShown = true
 		c, cancel := step()
 		err := sess.Solve(c)
 		cancel()
@@ -252,34 +298,21 @@ func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lesson
 		}
 		return false, check()
 	}
-	if box := sess.Sandboxes().Box; box != nil {
-		p.text("\nWork in a shell inside the sandbox, from another terminal:\n  $ sudo nsenter --target %d --all\n", box.PID())
-		p.obj("enter", map[string]any{"pid": box.PID(), "command": fmt.Sprintf("nsenter --target %d --all", box.PID())})
+	p.enter(sess, opt)
+	commands := "check, hint, solution, skip, quit"
+	if opt.Shell != nil {
+		commands = "check, hint, solution, shell, skip, quit"
 	}
-	p.text("Commands: check, hint, solution, skip, quit\n")
-	// Input is read only from here on: with Solve, nslab never touches it.
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	lines := readLines(rctx, opt.In)
+	p.text("Type one of: %s\n", commands)
 	hints := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
-		p.text("challenge> ")
-		var line string
-		var ok bool
-		select {
-		case line, ok = <-lines:
-		case <-ctx.Done():
-			return true, ctx.Err()
+		cmd, eof, err := p.command(ctx, in, "challenge> ")
+		if eof || err != nil {
+			return true, err // EOF is quit
 		}
-		if !ok {
-			p.text("\n")
-			return true, nil // EOF is quit
-		}
-		cmd := strings.ToLower(strings.TrimSpace(line))
-		p.obj("input", map[string]any{"command": cmd})
 		switch cmd {
 		case "check", "c":
 			if err := check(); err != nil {
@@ -294,15 +327,22 @@ func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lesson
 				p.obj("hint", map[string]any{"index": hints, "of": len(ch.Hints), "text": ""})
 				continue
 			}
-			p.text("Hint %d/%d: %s\n", hints+1, len(ch.Hints), ch.Hints[hints])
-			p.obj("hint", map[string]any{"index": hints + 1, "of": len(ch.Hints), "text": ch.Hints[hints]})
+			hint := PlainInline(ch.Hints[hints])
+			p.text("Hint %d/%d: %s\n", hints+1, len(ch.Hints), hint)
+			p.obj("hint", map[string]any{"index": hints + 1, "of": len(ch.Hints), "text": hint})
 			hints++
+			res.HintsUsed = hints
 		case "solution", "s":
 			p.text("Solution:\n")
 			for _, s := range ch.Solution {
 				p.text("  $ %s\n", s)
 			}
 			p.obj("solution", map[string]any{"commands": ch.Solution})
+			res.SolutionShown = true
+		case "shell":
+			if err := p.shell(ctx, sess, opt); err != nil {
+				return false, err
+			}
 		case "skip":
 			res.Skipped = true
 			p.text("Challenge skipped.\n")
@@ -312,33 +352,9 @@ func (p *printer) challenge(ctx context.Context, sess *lessons.Session, l lesson
 			return true, nil
 		case "":
 		default:
-			p.text("Unknown command %q. Commands: check, hint, solution, skip, quit\n", cmd)
+			p.text("Unknown command %q. Type one of: %s\n", cmd, commands)
 		}
 	}
-}
-
-// readLines delivers the learner's lines; the channel closes at EOF (or at
-// once without input). Reading happens in a goroutine so that a cancelled
-// context ends the wait even while the terminal has nothing to say; that
-// goroutine ends with the input, or with the process.
-func readLines(ctx context.Context, in io.Reader) <-chan string {
-	ch := make(chan string)
-	if in == nil {
-		close(ch)
-		return ch
-	}
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(in)
-		for sc.Scan() {
-			select {
-			case ch <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch
 }
 
 func sectionTitle(s lessons.Section, p lessons.Part) string {

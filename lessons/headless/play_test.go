@@ -44,14 +44,14 @@ func playWithInput(t *testing.T, id, input string) (headless.Result, lessons.Les
 // TestRunnerLearnerCommands plays the uts lesson without Solve, the way a
 // workshop would: two hints, the solution, then quit.
 func TestRunnerLearnerCommands(t *testing.T) {
-	res, l, text := playWithInput(t, "uts", "hint\nhint\nsolution\nquit\n")
+	res, l, text := playWithInput(t, "uts", "1\nhint\nhint\nsolution\nquit\n")
 	if res.Passed || !res.Quit || res.ChallengeOK {
 		t.Errorf("result after quit: %+v", res)
 	}
 	ch := l.Challenge
 	for _, want := range []string{
-		"Hint 1/3: " + ch.Hints[0],
-		"Hint 2/3: " + ch.Hints[1],
+		"Hint 1/3: " + headless.PlainInline(ch.Hints[0]),
+		"Hint 2/3: " + headless.PlainInline(ch.Hints[1]),
 		"Solution:",
 		"$ hostname lab",
 		"$ domainname nslab.test",
@@ -71,12 +71,58 @@ func TestRunnerLearnerCommands(t *testing.T) {
 	if !lessons.AllOK(res.Facts) {
 		t.Errorf("facts: %+v", res.Facts)
 	}
+	if res.HintsUsed != 2 || !res.SolutionShown || res.Stopped != lessons.PartChallenge {
+		t.Errorf("hints %d, solution shown %v, stopped at %q: want 2, true, challenge", res.HintsUsed, res.SolutionShown, res.Stopped)
+	}
+}
+
+// TestRunnerPrediction: plain mode waits for the learner's number, asks
+// again after anything else, locks the answer in and judges it after
+// Observe; when the input ends first, the run stops there with
+// ErrNoAnswer before any sandbox started.
+func TestRunnerPrediction(t *testing.T) {
+	res, l, text := playWithInput(t, "uts", "maybe\n0\n9\n 2 \nquit\n")
+	for _, want := range []string{
+		`"maybe" is not one of the choices: type a number from 1 to 3.`,
+		`"0" is not one of the choices`, `"9" is not one of the choices`,
+		"Locked in: 2) " + headless.PlainInline(l.Prediction.Choices[1]),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if res.PredictionChoice != 1 || res.PredictionRight < 0 || res.PredictionCorrect != (res.PredictionRight == 1) {
+		t.Errorf("prediction in the result: %+v", res)
+	}
+	verdict := "✗ Your prediction, 2), is not what happened"
+	if res.PredictionCorrect {
+		verdict = "✓ Your prediction, 2), was right"
+	}
+	if !strings.Contains(text, verdict) {
+		t.Errorf("output lacks the verdict %q", verdict)
+	}
+	if i, j := strings.Index(text, "Locked in"), strings.Index(text, "Trace"); i < 0 || j < i {
+		t.Error("the syscalls ran before the answer was locked in")
+	}
+
+	var out bytes.Buffer
+	res, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{In: strings.NewReader("x\n"), Out: &out})
+	if !errors.Is(err, headless.ErrNoAnswer) || res.Stopped != lessons.PartPredict || res.Passed {
+		t.Errorf("input ended at the prediction: err %v, result %+v", err, res)
+	}
+	if !strings.Contains(err.Error(), "--answer") || strings.Contains(out.String(), "Trace") {
+		t.Errorf("the error does not say what to do, or the lesson went on: %v\n%s", err, out.String())
+	}
+	// --answer out of range is refused before anything runs.
+	if _, err := headless.Play(t.Context(), lessontest.Engine(t), l, headless.Options{Answer: 4, Solve: true, Out: &out}); !errors.Is(err, headless.ErrBadAnswer) {
+		t.Errorf("answer 4 of 3: %v", err)
+	}
 }
 
 // TestRunnerCheckThenSkip: a check on the unsolved state fails, skip ends
 // the challenge without passing, and the recap still follows.
 func TestRunnerCheckThenSkip(t *testing.T) {
-	res, _, text := playWithInput(t, "uts", "frobnicate\ncheck\nhint\nhint\nhint\nhint\nskip\n")
+	res, _, text := playWithInput(t, "uts", "3\nfrobnicate\ncheck\nhint\nhint\nhint\nhint\nskip\n")
 	if res.Passed || res.ChallengeOK || !res.Skipped || res.Quit {
 		t.Errorf("result: %+v", res)
 	}

@@ -73,7 +73,7 @@ func (p *printer) event(e sandbox.Event) {
 		line += "   " + d
 	}
 	if e.Note != "" {
-		line += "\n           # " + e.Note
+		line += "\n           # " + plainCode(e.Note)
 	}
 	p.text("%s\n", line)
 }

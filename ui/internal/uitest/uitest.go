@@ -137,6 +137,10 @@ func (f *Session) Facts(o lessons.Observation) []lessons.Fact {
 	}
 }
 func (f *Session) Answer(choice int, o lessons.Observation) (bool, int, string) {
+	if answer := f.lesson.Logic.Answer; answer != nil {
+		right, why := answer(o)
+		return choice == right, right, why
+	}
 	return choice == 1, 1, "the sandbox reads " + o.Sandbox.Hostname + ", the host still " + o.Host.Hostname
 }
 func (f *Session) Check(ctx context.Context) (bool, string, error) {
@@ -287,6 +291,10 @@ Give the sandbox the hostname ` + "`lab`" + `.
 		Experiments: []string{"hostname", "readlink /proc/$$/ns/uts"},
 		Logic: lessons.Logic{
 			Views: []sandbox.View{sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet},
+			// The second choice as written; Lesson.Shuffled moves it.
+			Answer: func(o lessons.Observation) (int, string) {
+				return 1, "the sandbox reads " + o.Sandbox.Hostname + ", the host still " + o.Host.Hostname
+			},
 		},
 	}
 	overview := lessons.Lesson{Meta: lessons.Meta{ID: "overview", Number: 1, Title: "Namespaces: an overview", Summary: "what a namespace is", Syscalls: []string{"clone"}, Kinds: []string{"uts", "pid"}, Minutes: 5}}

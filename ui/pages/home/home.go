@@ -95,6 +95,17 @@ func (m Model) Select(id string) Model {
 	return m.scroll()
 }
 
+// SelectAfter moves the cursor to the lesson after id (staying on id
+// when it is the last): where a learner who just finished id goes next.
+func (m Model) SelectAfter(id string) Model {
+	for i, l := range m.lessons {
+		if l.ID == id {
+			m.cursor = min(i+1, len(m.lessons)-1)
+		}
+	}
+	return m.scroll()
+}
+
 // Selected is the lesson under the cursor.
 func (m Model) Selected() (lessons.Lesson, bool) {
 	if m.cursor < 0 || m.cursor >= len(m.lessons) {
@@ -143,9 +154,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 
 // listHeight is how many lesson rows fit.
 func (m Model) listHeight() int {
-	// title, blank, (notice), list, blank, 4 detail lines (a lock
-	// reason takes two), help
-	h := m.common.Height - 2 - 1 - 5 - m.helpHeight()
+	// title, blank, (notice), list, legend, rule, 4 detail lines (a
+	// lock reason takes two), help
+	h := m.common.Height - 2 - 1 - 1 - 5 - m.helpHeight()
 	if m.warning != "" || m.err != "" {
 		h--
 	}
@@ -181,6 +192,9 @@ func statusText(s lessons.Status) string {
 	return "○ not started"
 }
 
+// legend names every mark of the list.
+const legend = "● done  ◐ in progress  ○ not started  " + common.SymLocked + " locked  " + common.SymCursor + " cursor"
+
 // View draws the screen.
 func (m Model) View() string {
 	st := m.common.Styles
@@ -193,7 +207,15 @@ func (m Model) View() string {
 		}
 	}
 	title := st.Title.Render("nslab") + " " + st.Subtle.Render("· Linux namespaces, for real")
-	count := st.Subtle.Render(fmt.Sprintf("%d/%d done", done, len(m.lessons)))
+	counts := fmt.Sprintf("%d/%d done", done, len(m.lessons))
+	if right, answered := m.progress.PredictionScore(); answered > 0 {
+		counts = fmt.Sprintf("predictions %d/%d right · %s", right, answered, counts)
+	}
+	count := st.Subtle.Render(counts)
+	if common.Width(title)+common.Width(count)+1 > w {
+		// Narrow: the counts matter more than the tagline.
+		title = st.Title.Render("nslab")
+	}
 	b = append(b, common.JoinEnds(title, count, w), "")
 	if m.err != "" {
 		b = append(b, st.Error.Render(common.Truncate(common.SymFail+" "+m.err, w)))
@@ -240,6 +262,7 @@ func (m Model) View() string {
 	if m.offset+h < len(m.lessons) {
 		b[len(b)-1] = st.Subtle.Render(fmt.Sprintf("  ↓ %d more", len(m.lessons)-m.offset-h))
 	}
+	b = append(b, st.Subtle.Render(common.Truncate(legend, w)))
 	b = append(b, st.Rule.Render(strings.Repeat("─", w)))
 	if l, ok := m.Selected(); ok {
 		b = append(b, common.Truncate(l.Summary, w))

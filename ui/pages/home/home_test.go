@@ -39,3 +39,39 @@ func TestGolden(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(screen))
 }
+
+// TestScoreAndLegend: the prediction score shows beside the done count,
+// at the narrowest width too, and the legend names every mark.
+func TestScoreAndLegend(t *testing.T) {
+	p := lessons.NewProgress()
+	p.Mark("overview", lessons.StatusDone, lessons.PartRecap)
+	p.RecordPrediction("overview", true)
+	p.RecordPrediction("uts", false)
+	for _, w := range []int{60, 100} {
+		m := New(common.New(context.Background(), common.NewStyles(true, true)), uitest.Lessons(), map[string]string{"net": "needs root"}).
+			SetSize(w, 16).SetProgress(p)
+		screen := ansi.Strip(m.View())
+		for _, want := range []string{"predictions 1/2 right · 1/4 done", "● done", "◐ in progress", "○ not started", "⊘ locked", "▸ cursor"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("width %d: home lacks %q:\n%s", w, want, screen)
+			}
+		}
+	}
+	// No prediction answered: no score.
+	m := New(common.New(context.Background(), common.NewStyles(true, true)), uitest.Lessons(), nil).SetSize(80, 16)
+	if strings.Contains(ansi.Strip(m.View()), "predictions") {
+		t.Error("a score before any prediction")
+	}
+}
+
+// TestSelectAfter: the lesson after a finished one is selected; the last
+// stays selected.
+func TestSelectAfter(t *testing.T) {
+	m := New(common.New(context.Background(), common.NewStyles(true, true)), uitest.Lessons(), nil).SetSize(80, 16)
+	if l, _ := m.SelectAfter("uts").Selected(); l.ID != "pid" {
+		t.Errorf("after uts: %s", l.ID)
+	}
+	if l, _ := m.SelectAfter("net").Selected(); l.ID != "net" {
+		t.Errorf("after the last: %s", l.ID)
+	}
+}

@@ -133,12 +133,17 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		case confirm.Yes:
 			m.challenge = m.challenge.Reveal()
 			m.emit(class.Event{Kind: class.SolutionShown})
+			// Progress tells a shown solution from solving it alone.
+			id := m.lesson.ID
+			shown := func() tea.Msg {
+				return ProgressMsg{Apply: func(p *lessons.Progress) { p.RecordSolutionShown(id) }}
+			}
 			if !m.performed {
-				return m.SetStatus("the solution is shown; perform the lesson first to apply it", false).layout(), nil
+				return m.SetStatus("the solution is shown; perform the lesson first to apply it", false).layout(), shown
 			}
 			m.solving = true
 			m = m.SetStatus("applying the solution inside the sandbox…", false)
-			return m.layout(), SolveCmd(m.common.Ctx, m.id, m.sess)
+			return m.layout(), tea.Sequence(shown, SolveCmd(m.common.Ctx, m.id, m.sess))
 		case confirm.No:
 			return m.SetStatus("solution not shown", false).layout(), nil
 		}

@@ -88,7 +88,7 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		parts:      partbar.New(c),
 		text:       textpane.New(c),
 		prediction: prediction.New(c, l.Prediction.Question, l.Prediction.Choices),
-		challenge:  challenge.New(c, l.Challenge.Task, l.Challenge.Hints, l.Challenge.Solution),
+		challenge:  challenge.New(c, l.TaskLine(), l.Challenge.Hints, l.Challenge.Solution),
 		views:      liveviews.New(c, l.Logic.Views, refresh), // the lesson's own views first; the namespaces view is always there too
 		log:        syscalllog.New(c),
 		shell:      shellpane.New(c),
