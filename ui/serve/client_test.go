@@ -1,0 +1,329 @@
+package serve
+
+// Test helpers: a class server on a loopback ephemeral port, and learners
+// connecting to it with golang.org/x/crypto/ssh, whose terminal is a real
+// VT emulator (charmbracelet/x/vt) so that tests read the screen a learner
+// would see.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/nslab/nslab/lessons/catalog"
+	"github.com/nslab/nslab/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	// Learners' engines start agents by re-executing this test binary.
+	if sandbox.IsHidden(os.Args) {
+		os.Exit(sandbox.RunHidden(os.Args))
+	}
+	os.Exit(m.Run())
+}
+
+const testCode = "right-code-42"
+
+// testServer is a running class server.
+type testServer struct {
+	*Server
+	addr  string
+	state string
+	key   gossh.PublicKey
+	cfg   Config
+}
+
+// startServer starts a class server on 127.0.0.1:0 with cfg (the state
+// dir, host key, code and lessons filled in when unset); it is shut down
+// when the test ends.
+func startServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(t.TempDir(), "class")
+	}
+	if err := OpenStateDir(cfg.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HostKey == nil {
+		k, err := LoadHostKey(filepath.Join(cfg.StateDir, "host_ed25519"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.HostKey = k
+	}
+	if cfg.Code == "" && cfg.AuthorizedKeys == "" {
+		cfg.Code = testCode
+	}
+	if cfg.Lessons == nil {
+		ls, err := catalog.All()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Lessons = ls
+	}
+	if cfg.Refresh == 0 {
+		cfg.Refresh = 200 * time.Millisecond
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx, "the test ended")
+		select {
+		case <-served:
+		case <-time.After(5 * time.Second):
+			t.Errorf("Serve did not return after Shutdown")
+		}
+	})
+	return &testServer{Server: srv, addr: ln.Addr().String(), state: cfg.StateDir, key: cfg.HostKey.PublicKey(), cfg: cfg}
+}
+
+// events records a server's events.
+type events struct {
+	mu sync.Mutex
+	es []Event
+}
+
+func (e *events) add(ev Event) {
+	e.mu.Lock()
+	e.es = append(e.es, ev)
+	e.mu.Unlock()
+}
+
+// waitFor waits (bounded) for an event of kind whose line matches re.
+func (e *events) waitFor(t *testing.T, kind EventKind, re string) Event {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		e.mu.Lock()
+		for _, ev := range e.es {
+			if ev.Kind == kind && rx.MatchString(ev.String()) {
+				e.mu.Unlock()
+				return ev
+			}
+		}
+		e.mu.Unlock()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var all []string
+	for _, ev := range e.es {
+		all = append(all, ev.String())
+	}
+	t.Fatalf("no %s event matching %q; events:\n%s", kind, re, strings.Join(all, "\n"))
+	return Event{}
+}
+
+// dialOpts is how a test client connects.
+type dialOpts struct {
+	name  string
+	auth  []gossh.AuthMethod
+	from  string // local address to dial from ("": any)
+	check func(gossh.PublicKey) error
+}
+
+// dial connects to s as name with the right code by password.
+func (s *testServer) dial(t *testing.T, name string) *gossh.Client {
+	t.Helper()
+	c, err := s.dialWith(dialOpts{name: name, auth: []gossh.AuthMethod{gossh.Password(testCode)}})
+	if err != nil {
+		t.Fatalf("connect as %s: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (s *testServer) dialWith(o dialOpts) (*gossh.Client, error) {
+	check := o.check
+	if check == nil {
+		want := s.key.Marshal()
+		check = func(k gossh.PublicKey) error {
+			if !bytes.Equal(k.Marshal(), want) {
+				return errors.New("not the server's host key")
+			}
+			return nil
+		}
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if o.from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.from)}
+	}
+	conn, err := d.Dial("tcp", s.addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gossh.ClientConfig{
+		User: o.name, Auth: o.auth, Timeout: 5 * time.Second,
+		HostKeyCallback: func(_ string, _ net.Addr, k gossh.PublicKey) error { return check(k) },
+	}
+	sc, chans, reqs, err := gossh.NewClientConn(conn, s.addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return gossh.NewClient(sc, chans, reqs), nil
+}
+
+// lockedBuf is a bytes.Buffer safe for a writer and a reader.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// terminal is a learner's interactive session: a PTY request, a shell,
+// and a VT emulator drawing what the server sends (and answering the
+// program's terminal queries, as a real terminal does).
+type terminal struct {
+	t      *testing.T
+	sess   *gossh.Session
+	stdin  io.WriteCloser
+	screen *vt.SafeEmulator
+	raw    lockedBuf // everything received, for messages after the TUI
+	stderr lockedBuf
+	ended  chan struct{}
+	err    error // Wait's, once ended
+}
+
+const termW, termH = 120, 40
+
+// openTerminal opens an interactive session on c.
+func openTerminal(t *testing.T, c *gossh.Client) *terminal {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	tm := &terminal{t: t, sess: sess, screen: vt.NewSafeEmulator(termW, termH), ended: make(chan struct{})}
+	if err := sess.RequestPty("xterm-256color", termH, termW, gossh.TerminalModes{}); err != nil {
+		t.Fatalf("pty-req: %v", err)
+	}
+	tm.stdin, err = sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Stdout = io.MultiWriter(tm.screen, &tm.raw)
+	sess.Stderr = &tm.stderr
+	// The emulator's answers to queries go back as the terminal's input.
+	go func() { _, _ = io.Copy(tm.stdin, tm.screen) }()
+	if err := sess.Shell(); err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+	go func() {
+		tm.err = sess.Wait()
+		close(tm.ended)
+	}()
+	t.Cleanup(func() {
+		sess.Close()
+		tm.screen.Close()
+	})
+	return tm
+}
+
+// waitScreen waits (bounded) until the screen matches re and returns it.
+func (tm *terminal) waitScreen(what, re string) string {
+	tm.t.Helper()
+	rx := regexp.MustCompile(re)
+	var s string
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(30 * time.Millisecond) {
+		if s = tm.screen.String(); rx.MatchString(s) {
+			return s
+		}
+	}
+	tm.t.Fatalf("waiting for %s (%q); the screen:\n%s\nstderr: %s", what, re, s, tm.stderr.String())
+	return ""
+}
+
+// waitEnd waits (bounded) for the session to end and returns everything
+// it printed (stdout and stderr).
+func (tm *terminal) waitEnd() string {
+	tm.t.Helper()
+	select {
+	case <-tm.ended:
+	case <-time.After(15 * time.Second):
+		tm.t.Fatalf("the session did not end; the screen:\n%s", tm.screen.String())
+	}
+	return tm.raw.String() + tm.stderr.String()
+}
+
+// keys types each string ("Enter" is the return key).
+func (tm *terminal) keys(keys ...string) {
+	tm.t.Helper()
+	for _, k := range keys {
+		if k == "Enter" {
+			k = "\r"
+		}
+		if _, err := io.WriteString(tm.stdin, k); err != nil {
+			tm.t.Fatalf("type %q: %v", k, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// run runs cmd in a session without a PTY and returns its exit status,
+// stdout and stderr.
+func run(t *testing.T, c *gossh.Client, setup func(*gossh.Session) error, start func(*gossh.Session) error) (status int, stdout, stderr string) {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	defer sess.Close()
+	var out, errb lockedBuf
+	sess.Stdout, sess.Stderr = &out, &errb
+	if setup != nil {
+		if err := setup(sess); err != nil {
+			t.Fatalf("setup: %v", err)
+		}
+	}
+	if err := start(sess); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end")
+	}
+	var ee *gossh.ExitError
+	switch {
+	case errors.As(err, &ee):
+		status = ee.ExitStatus()
+	case err != nil:
+		t.Fatalf("wait: %v", err)
+	}
+	return status, out.String(), errb.String()
+}
