@@ -1,15 +1,11 @@
 package serve
 
-// Test helpers: a class server on a loopback ephemeral port, and learners
-// connecting to it with golang.org/x/crypto/ssh, whose terminal is a real
-// VT emulator (charmbracelet/x/vt) so that tests read the screen a learner
-// would see.
+// Test helpers: a class server on a loopback ephemeral port, its events,
+// and learners connecting to it (servetest).
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/vt"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/nslab/nslab/lessons/catalog"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/serve/servetest"
 )
 
 func TestMain(m *testing.M) {
@@ -157,139 +153,9 @@ func (s *testServer) dial(t *testing.T, name string) *gossh.Client {
 func (s *testServer) dialWith(o dialOpts) (*gossh.Client, error) {
 	check := o.check
 	if check == nil {
-		want := s.key.Marshal()
-		check = func(k gossh.PublicKey) error {
-			if !bytes.Equal(k.Marshal(), want) {
-				return errors.New("not the server's host key")
-			}
-			return nil
-		}
+		check = servetest.SameKey(s.key)
 	}
-	d := net.Dialer{Timeout: 5 * time.Second}
-	if o.from != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.from)}
-	}
-	conn, err := d.Dial("tcp", s.addr)
-	if err != nil {
-		return nil, err
-	}
-	cfg := &gossh.ClientConfig{
-		User: o.name, Auth: o.auth, Timeout: 5 * time.Second,
-		HostKeyCallback: func(_ string, _ net.Addr, k gossh.PublicKey) error { return check(k) },
-	}
-	sc, chans, reqs, err := gossh.NewClientConn(conn, s.addr, cfg)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return gossh.NewClient(sc, chans, reqs), nil
-}
-
-// lockedBuf is a bytes.Buffer safe for a writer and a reader.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// terminal is a learner's interactive session: a PTY request, a shell,
-// and a VT emulator drawing what the server sends (and answering the
-// program's terminal queries, as a real terminal does).
-type terminal struct {
-	t      *testing.T
-	sess   *gossh.Session
-	stdin  io.WriteCloser
-	screen *vt.SafeEmulator
-	raw    lockedBuf // everything received, for messages after the TUI
-	stderr lockedBuf
-	ended  chan struct{}
-	err    error // Wait's, once ended
-}
-
-const termW, termH = 120, 40
-
-// openTerminal opens an interactive session on c.
-func openTerminal(t *testing.T, c *gossh.Client) *terminal {
-	t.Helper()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatalf("new session: %v", err)
-	}
-	tm := &terminal{t: t, sess: sess, screen: vt.NewSafeEmulator(termW, termH), ended: make(chan struct{})}
-	if err := sess.RequestPty("xterm-256color", termH, termW, gossh.TerminalModes{}); err != nil {
-		t.Fatalf("pty-req: %v", err)
-	}
-	tm.stdin, err = sess.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess.Stdout = io.MultiWriter(tm.screen, &tm.raw)
-	sess.Stderr = &tm.stderr
-	// The emulator's answers to queries go back as the terminal's input.
-	go func() { _, _ = io.Copy(tm.stdin, tm.screen) }()
-	if err := sess.Shell(); err != nil {
-		t.Fatalf("shell: %v", err)
-	}
-	go func() {
-		tm.err = sess.Wait()
-		close(tm.ended)
-	}()
-	t.Cleanup(func() {
-		sess.Close()
-		tm.screen.Close()
-	})
-	return tm
-}
-
-// waitScreen waits (bounded) until the screen matches re and returns it.
-func (tm *terminal) waitScreen(what, re string) string {
-	tm.t.Helper()
-	rx := regexp.MustCompile(re)
-	var s string
-	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(30 * time.Millisecond) {
-		if s = tm.screen.String(); rx.MatchString(s) {
-			return s
-		}
-	}
-	tm.t.Fatalf("waiting for %s (%q); the screen:\n%s\nstderr: %s", what, re, s, tm.stderr.String())
-	return ""
-}
-
-// waitEnd waits (bounded) for the session to end and returns everything
-// it printed (stdout and stderr).
-func (tm *terminal) waitEnd() string {
-	tm.t.Helper()
-	select {
-	case <-tm.ended:
-	case <-time.After(15 * time.Second):
-		tm.t.Fatalf("the session did not end; the screen:\n%s", tm.screen.String())
-	}
-	return tm.raw.String() + tm.stderr.String()
-}
-
-// keys types each string ("Enter" is the return key).
-func (tm *terminal) keys(keys ...string) {
-	tm.t.Helper()
-	for _, k := range keys {
-		if k == "Enter" {
-			k = "\r"
-		}
-		if _, err := io.WriteString(tm.stdin, k); err != nil {
-			tm.t.Fatalf("type %q: %v", k, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return servetest.Dial{Addr: s.addr, Name: o.name, Auth: o.auth, From: o.from, HostKey: check}.Connect()
 }
 
 // run runs cmd in a session without a PTY and returns its exit status,
@@ -301,7 +167,7 @@ func run(t *testing.T, c *gossh.Client, setup func(*gossh.Session) error, start 
 		t.Fatalf("new session: %v", err)
 	}
 	defer sess.Close()
-	var out, errb lockedBuf
+	var out, errb servetest.Buffer
 	sess.Stdout, sess.Stderr = &out, &errb
 	if setup != nil {
 		if err := setup(sess); err != nil {

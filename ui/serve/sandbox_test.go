@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/sandbox/sandboxtest"
+	"github.com/nslab/nslab/ui/serve/servetest"
 )
 
 func needRoot(t *testing.T) {
@@ -19,18 +20,6 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: learners' sandboxes are real namespaces, and the host is compared")
 	}
-}
-
-// performUTS drives a learner's TUI from the lesson list to uts performed.
-func performUTS(tm *terminal) {
-	tm.t.Helper()
-	tm.waitScreen("the lesson list", `UTS namespaces`)
-	tm.keys("j", "Enter")
-	tm.waitScreen("the uts lesson", `\[CONCEPT\]`)
-	tm.keys("n", "n")
-	tm.waitScreen("the perform part", `\[PERFORM\]`)
-	tm.keys("Enter")
-	tm.waitScreen("the unshare in the syscall log", `unshare\(CLONE_NEWUTS\) = 0`)
 }
 
 // newForeign is the processes in foreign namespaces in now and not in
@@ -55,11 +44,11 @@ func TestClientKilledClosesSandboxes(t *testing.T) {
 	s := startServer(t, Config{OnEvent: ev.add})
 
 	ca := s.dial(t, "alice")
-	performUTS(openTerminal(t, ca))
+	servetest.Open(t, ca).PerformUTS()
 	p1 := sandboxtest.TakeHostPrint(t)
 	alices := newForeign(before, p1)
-	b := openTerminal(t, s.dial(t, "bob"))
-	performUTS(b)
+	b := servetest.Open(t, s.dial(t, "bob"))
+	b.PerformUTS()
 	bobs := newForeign(p1, sandboxtest.TakeHostPrint(t))
 	if len(alices) == 0 || len(bobs) == 0 {
 		t.Fatalf("no sandbox process seen: alice %v, bob %v", alices, bobs)
@@ -93,8 +82,8 @@ func TestClientKilledClosesSandboxes(t *testing.T) {
 	ev.waitFor(t, EventLeft, `name=alice .*connection closed`)
 
 	// Bob is still served, then quits.
-	b.keys("\x03") // ctrl+c quits
-	if out := b.waitEnd(); !strings.Contains(out, "Bye, bob") {
+	b.Keys("\x03") // ctrl+c quits
+	if out := b.WaitEnd(); !strings.Contains(out, "Bye, bob") {
 		t.Errorf("bob's goodbye: %q", out)
 	}
 	sandboxtest.UnchangedSince(t, before)
@@ -107,10 +96,10 @@ func TestShutdownTellsEveryLearner(t *testing.T) {
 	before := sandboxtest.TakeHostPrint(t)
 	var ev events
 	s := startServer(t, Config{OnEvent: ev.add})
-	a := openTerminal(t, s.dial(t, "alice"))
-	b := openTerminal(t, s.dial(t, "bob"))
-	performUTS(a)
-	performUTS(b)
+	a := servetest.Open(t, s.dial(t, "alice"))
+	b := servetest.Open(t, s.dial(t, "bob"))
+	a.PerformUTS()
+	b.PerformUTS()
 	if len(newForeign(before, sandboxtest.TakeHostPrint(t))) == 0 {
 		t.Fatal("no sandbox process seen")
 	}
@@ -121,8 +110,8 @@ func TestShutdownTellsEveryLearner(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 	t.Logf("shutdown with 2 learners took %v", time.Since(start).Round(time.Millisecond))
-	for name, tm := range map[string]*terminal{"alice": a, "bob": b} {
-		out := tm.waitEnd()
+	for name, tm := range map[string]*servetest.Terminal{"alice": a, "bob": b} {
+		out := tm.WaitEnd()
 		if !strings.Contains(out, "the instructor stopped the class server") || !strings.Contains(out, "Your sandboxes are closed") {
 			t.Errorf("%s was not told: %q", name, out[max(0, len(out)-400):])
 		}

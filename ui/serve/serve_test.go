@@ -3,9 +3,7 @@ package serve
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,8 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/nslab/nslab/ui/serve/servetest"
 )
 
 func TestValidName(t *testing.T) {
@@ -203,44 +203,29 @@ func TestFailedLoginsLimited(t *testing.T) {
 	}
 	ev.waitFor(t, EventBlocked, `addr=127\.0\.0\.1 detail="too many wrong codes`)
 	// The banner says why and for how long.
-	if banner := s.dialBannerOrFail(t, "127.0.0.1"); !strings.Contains(banner, "Too many wrong class codes") {
+	if banner := s.banner(t, "127.0.0.1"); !strings.Contains(banner, "Too many wrong class codes") {
 		t.Errorf("the banner to a blocked address does not say so:\n%s", banner)
 	}
 	// Another address is not blocked (127.0.0.2 is loopback too).
 	if err := try("127.0.0.2", testCode); err != nil {
 		t.Fatalf("another address was blocked too: %v", err)
 	}
-	if b := s.dialBannerOrFail(t, "127.0.0.2"); strings.Contains(b, "Too many") {
+	if b := s.banner(t, "127.0.0.2"); strings.Contains(b, "Too many") {
 		t.Errorf("the banner to an unblocked address says it is blocked:\n%s", b)
 	}
 }
 
-// dialBanner logs in with a wrong code from `from` and returns the banner.
-func (s *testServer) dialBanner(from string) (string, error) {
-	var banner string
-	conn, err := (&dialer{from: from}).dial(s.addr)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_, _, _, err = gossh.NewClientConn(conn, s.addr, &gossh.ClientConfig{
-		User: "mallory", Auth: []gossh.AuthMethod{gossh.Password("nope")},
-		HostKeyCallback: gossh.InsecureIgnoreHostKey(), //nolint:gosec // a test against its own server
-		BannerCallback:  func(m string) error { banner += m; return nil },
-	})
-	if err == nil {
-		return "", errors.New("a wrong code logged in")
-	}
-	return banner, nil
-}
-
-func (s *testServer) dialBannerOrFail(t *testing.T, from string) string {
+// banner logs in with a wrong code from `from` and returns the banner.
+func (s *testServer) banner(t *testing.T, from string) string {
 	t.Helper()
-	b, err := s.dialBanner(from)
-	if err != nil {
-		t.Fatal(err)
+	var banner string
+	c, err := servetest.Dial{Addr: s.addr, Name: "mallory", From: from, Auth: []gossh.AuthMethod{gossh.Password("nope")},
+		Banner: func(m string) { banner += m }}.Connect()
+	if err == nil {
+		c.Close()
+		t.Fatal("a wrong code logged in")
 	}
-	return b
+	return banner
 }
 
 func TestAuthorizedKeys(t *testing.T) {
@@ -291,7 +276,7 @@ func TestRefusals(t *testing.T) {
 		os.Remove("/tmp/nslab-serve-exec")
 		t.Error("the exec request's command ran")
 	}
-	status, errs = rawRequest(t, c, "subsystem", gossh.Marshal(struct{ Name string }{"sftp"}))
+	status, errs = servetest.Request(t, c, "subsystem", gossh.Marshal(struct{ Name string }{"sftp"}))
 	if status != 1 || !strings.Contains(errs, `"sftp" subsystem is refused`) {
 		t.Errorf("sftp: status %d, stderr %q", status, errs)
 	}
@@ -323,7 +308,7 @@ func TestRefusals(t *testing.T) {
 	}
 	defer ch.Close()
 	go gossh.DiscardRequests(reqs)
-	var errb lockedBuf
+	var errb servetest.Buffer
 	go func() { _, _ = io.Copy(&errb, ch.Stderr()) }()
 	if ok, err := ch.SendRequest("auth-agent-req@openssh.com", true, nil); ok || err != nil {
 		t.Errorf("agent forwarding: ok=%v err=%v, want refused", ok, err)
@@ -361,8 +346,8 @@ func TestRefusals(t *testing.T) {
 func TestInvalidNameRefused(t *testing.T) {
 	s := startServer(t, Config{})
 	c := s.dial(t, "Root")
-	tm := openTerminal(t, c)
-	out := tm.waitEnd()
+	tm := servetest.Open(t, c)
+	out := tm.WaitEnd()
 	if !strings.Contains(out, `"Root" cannot be a learner name`) {
 		t.Errorf("an invalid name got: %q", out)
 	}
@@ -373,38 +358,38 @@ func TestInvalidNameRefused(t *testing.T) {
 
 func TestMaxLearnersAndSameName(t *testing.T) {
 	s := startServer(t, Config{MaxLearners: 1})
-	a := openTerminal(t, s.dial(t, "alice"))
-	a.waitScreen("alice's lesson list", `UTS namespaces`)
+	a := servetest.Open(t, s.dial(t, "alice"))
+	a.WaitScreen("alice's lesson list", `UTS namespaces`)
 
-	again := openTerminal(t, s.dial(t, "alice"))
-	if out := again.waitEnd(); !strings.Contains(out, `"alice" is already connected`) {
+	again := servetest.Open(t, s.dial(t, "alice"))
+	if out := again.WaitEnd(); !strings.Contains(out, `"alice" is already connected`) {
 		t.Errorf("a second alice got: %q", out)
 	}
-	bob := openTerminal(t, s.dial(t, "bob"))
-	if out := bob.waitEnd(); !strings.Contains(out, "the class is full (1 learners") {
+	bob := servetest.Open(t, s.dial(t, "bob"))
+	if out := bob.WaitEnd(); !strings.Contains(out, "the class is full (1 learners") {
 		t.Errorf("a learner over the limit got: %q", out)
 	}
 	// alice is still served.
-	a.keys("j")
-	a.waitScreen("alice's cursor on uts", `▸ 02 UTS`)
+	a.Keys("j")
+	a.WaitScreen("alice's cursor on uts", `▸ 02 UTS`)
 }
 
 func TestIdleTimeout(t *testing.T) {
 	var ev events
 	s := startServer(t, Config{IdleTimeout: 700 * time.Millisecond, OnEvent: ev.add})
-	tm := openTerminal(t, s.dial(t, "alice"))
-	tm.waitScreen("the lesson list", `UTS namespaces`)
+	tm := servetest.Open(t, s.dial(t, "alice"))
+	tm.WaitScreen("the lesson list", `UTS namespaces`)
 	// Typing keeps the session.
 	for range 4 {
 		time.Sleep(300 * time.Millisecond)
-		tm.keys("j")
+		tm.Keys("j")
 	}
 	select {
-	case <-tm.ended:
+	case <-tm.Ended():
 		t.Fatal("a typing learner was disconnected as idle")
 	default:
 	}
-	out := tm.waitEnd()
+	out := tm.WaitEnd()
 	if !strings.Contains(out, "nothing was typed for 700ms") || !strings.Contains(out, "progress is saved") {
 		t.Errorf("the idle learner was told: %q", out)
 	}
@@ -418,12 +403,12 @@ func TestReconnectKeepsProgress(t *testing.T) {
 	var ev events
 	s := startServer(t, Config{OnEvent: ev.add})
 	c := s.dial(t, "alice")
-	tm := openTerminal(t, c)
-	tm.waitScreen("the lesson list", `UTS namespaces`)
-	tm.keys("j", "Enter")
-	tm.waitScreen("the uts lesson", `\[CONCEPT\]`)
-	tm.keys("n")
-	tm.waitScreen("the predict part", `\[PREDICT\]`)
+	tm := servetest.Open(t, c)
+	tm.WaitScreen("the lesson list", `UTS namespaces`)
+	tm.Keys("j", "Enter")
+	tm.WaitScreen("the uts lesson", `\[CONCEPT\]`)
+	tm.Keys("n")
+	tm.WaitScreen("the predict part", `\[PREDICT\]`)
 	// The connection drops (no quit).
 	c.Close()
 	ev.waitFor(t, EventLeft, `name=alice .*detail="connection closed"`)
@@ -432,66 +417,10 @@ func TestReconnectKeepsProgress(t *testing.T) {
 		t.Fatalf("alice's progress after the drop: %v %s", err, b)
 	}
 	// Another learner's list knows nothing of it; alice's does.
-	bob := openTerminal(t, s.dial(t, "bob"))
-	if scr := bob.waitScreen("bob's list", `UTS namespaces`); strings.Contains(scr, "in progress") {
+	bob := servetest.Open(t, s.dial(t, "bob"))
+	if scr := bob.WaitScreen("bob's list", `UTS namespaces`); strings.Contains(scr, "in progress") {
 		t.Errorf("bob sees alice's progress:\n%s", scr)
 	}
-	again := openTerminal(t, s.dial(t, "alice"))
-	again.waitScreen("alice's uts in progress", `UTS namespaces.*in progress`)
-}
-
-// dialer dials from a given loopback address.
-type dialer struct{ from string }
-
-func (d *dialer) dial(addr string) (net.Conn, error) {
-	nd := net.Dialer{Timeout: 5 * time.Second}
-	if d.from != "" {
-		nd.LocalAddr = &net.TCPAddr{IP: net.ParseIP(d.from)}
-	}
-	return nd.Dial("tcp", addr)
-}
-
-// rawRequest opens a session channel, sends one request, and returns the
-// exit status the server sent (-1: none) and what came on stderr until
-// the channel closed. (x/crypto's Session cannot Wait after a subsystem.)
-func rawRequest(t *testing.T, c *gossh.Client, typ string, payload []byte) (int, string) {
-	t.Helper()
-	ch, reqs, err := c.OpenChannel("session", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	status := -1
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for r := range reqs {
-			if r.Type == "exit-status" && len(r.Payload) == 4 {
-				status = int(r.Payload[3]) | int(r.Payload[2])<<8
-			}
-			if r.WantReply {
-				_ = r.Reply(false, nil)
-			}
-		}
-	}()
-	if _, err := ch.SendRequest(typ, true, payload); err != nil {
-		t.Fatal(err)
-	}
-	var errb lockedBuf
-	copied := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(&errb, ch.Stderr())
-		close(copied)
-	}()
-	go func() { _, _ = io.Copy(io.Discard, ch) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the %s channel did not close", typ)
-	}
-	select {
-	case <-copied:
-	case <-time.After(5 * time.Second):
-	}
-	return status, errb.String()
+	again := servetest.Open(t, s.dial(t, "alice"))
+	again.WaitScreen("alice's uts in progress", `UTS namespaces.*in progress`)
 }
