@@ -65,7 +65,12 @@ With stdout not a terminal, serve logs one line per event.`,
 		Example: `  sudo nslab serve
   sudo nslab serve --listen :2222 --max-learners 30 --code-file /etc/nslab/code
   sudo nslab serve --authorized-keys ~/class_keys`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("serve takes no arguments (got %q); see `nslab serve --help`", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runServe(cmd.Context(), f)
 		},

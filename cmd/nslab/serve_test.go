@@ -284,3 +284,48 @@ func childOf(t *testing.T, pid, comm string) int {
 	t.Fatalf("no %s child of pid %s", comm, pid)
 	return 0
 }
+
+// The command line refuses what it cannot serve, with its exit codes.
+func TestServeFlags(t *testing.T) {
+	dir := t.TempDir()
+	emptyCode := filepath.Join(dir, "empty")
+	os.WriteFile(emptyCode, nil, 0o600)
+	for _, tc := range []struct {
+		inv  invocation
+		code int
+		msg  string
+	}{
+		{invocation{args: []string{"serve", "--code", "abcdefgh", "--code-file", emptyCode}}, exitUsage, "not both"},
+		{invocation{args: []string{"serve", "--code-file", emptyCode}}, exitUsage, "is empty"},
+		{invocation{args: []string{"serve", "--code", "abc"}}, exitUsage, "at least 6"},
+		{invocation{args: []string{"serve", "--max-learners", "0"}}, exitUsage, "at least 1"},
+		{invocation{args: []string{"serve", "extra"}}, exitUsage, "takes no arguments"},
+		{invocation{args: []string{"serve"}, nobody: true}, exitMachine, "runs as root"},
+		{invocation{args: []string{"serve", "--code", "abcdefgh", "--state-dir", emptyCode, "--listen", "127.0.0.1:0"}}, exitMachine, "state directory"},
+	} {
+		if tc.inv.nobody && os.Geteuid() != 0 {
+			continue
+		}
+		if !tc.inv.nobody && os.Geteuid() != 0 && tc.code != exitUsage {
+			continue
+		}
+		r := nslab(t, tc.inv)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("nslab %v: %v, want exit %d and %q", tc.inv.args, r, tc.code, tc.msg)
+		}
+	}
+}
+
+func TestNewClassCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		c, err := newClassCode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`^[a-hj-km-np-z2-9]{4}-[a-hj-km-np-z2-9]{4}-[a-hj-km-np-z2-9]{4}$`).MatchString(c) || seen[c] {
+			t.Fatalf("class code %q (seen before: %v)", c, seen[c])
+		}
+		seen[c] = true
+	}
+}
