@@ -224,13 +224,7 @@ func TestServeOpenSSHInTmux(t *testing.T) {
 	s.waitFor("job control on", regexp.MustCompile(`jobs:\w*m`))
 	sshLine := fmt.Sprintf("SSH_ASKPASS=%s SSH_ASKPASS_REQUIRE=force ssh -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=%s/known_hosts -p %s alice@127.0.0.1", askpass, dir, p.port)
 	s.keys(sshLine, "Enter")
-	s.waitFor("the lesson list over ssh", regexp.MustCompile(`UTS namespaces: a hostname of your own`))
-	s.keys("j", "Enter")
-	s.waitFor("the uts lesson", regexp.MustCompile(`\[CONCEPT\]`))
-	s.keys("n", "n")
-	s.waitFor("the perform part", regexp.MustCompile(`\[PERFORM\]`))
-	s.keys("Enter")
-	s.waitFor("the unshare in the syscall log", regexp.MustCompile(`unshare\(CLONE_NEWUTS\) = 0`))
+	s.performUTS()
 	if len(sandboxProcs(t)) == 0 {
 		t.Fatal("no sandbox process seen after Perform")
 	}

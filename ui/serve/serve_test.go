@@ -1,8 +1,10 @@
 package serve
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/nslab/nslab/ui"
 	"github.com/nslab/nslab/ui/serve/servetest"
 )
 
@@ -423,4 +426,75 @@ func TestReconnectKeepsProgress(t *testing.T) {
 	}
 	again := servetest.Open(t, s.dial(t, "alice"))
 	again.WaitScreen("alice's uts in progress", `UTS namespaces.*in progress`)
+}
+
+// Attach is the seam for the class state: it sees the learner's options
+// before their program starts, and leave runs when the session ends.
+func TestAttach(t *testing.T) {
+	var ev events
+	left := make(chan string, 1)
+	s := startServer(t, Config{OnEvent: ev.add, Attach: func(_ context.Context, name string, opts *ui.Options) (func(), error) {
+		if name == "mallory" {
+			return nil, errors.New("mallory may not join this class")
+		}
+		opts.StartLesson = "uts"
+		return func() { left <- name }, nil
+	}})
+	c := s.dial(t, "alice")
+	servetest.Open(t, c).WaitScreen("uts opened by Attach's options", `\[CONCEPT\]`)
+	c.Close()
+	select {
+	case name := <-left:
+		if name != "alice" {
+			t.Errorf("leave for %q", name)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("leave was not called when the session ended")
+	}
+	if out := servetest.Open(t, s.dial(t, "mallory")).WaitEnd(); !strings.Contains(out, "mallory may not join this class") {
+		t.Errorf("a refused Attach told the learner: %q", out)
+	}
+}
+
+// fakeConn answers keepalives, or not.
+type fakeConn struct {
+	gossh.Conn
+	answer bool
+	closed chan struct{}
+}
+
+func (f *fakeConn) SendRequest(string, bool, []byte) (bool, []byte, error) {
+	if f.answer {
+		return false, nil, nil // an unknown request's failure is an answer
+	}
+	<-f.closed
+	return false, nil, io.EOF
+}
+
+func (f *fakeConn) Close() error {
+	close(f.closed)
+	return nil
+}
+
+func TestKeepAliveClosesASilentClient(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	silent := &fakeConn{closed: make(chan struct{})}
+	start := time.Now()
+	go keepConnAlive(ctx, silent, 50*time.Millisecond)
+	select {
+	case <-silent.closed:
+		if d := time.Since(start); d < 100*time.Millisecond {
+			t.Errorf("closed after %v: before the answer's time was up", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a client that never answers was not closed")
+	}
+	answering := &fakeConn{answer: true, closed: make(chan struct{})}
+	go keepConnAlive(ctx, answering, 20*time.Millisecond)
+	select {
+	case <-answering.closed:
+		t.Fatal("a client that answers was closed")
+	case <-time.After(300 * time.Millisecond):
+	}
 }
