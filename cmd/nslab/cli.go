@@ -240,7 +240,7 @@ Run without a command it starts the lesson browser (it needs a terminal).
 		return usageErrorf("%w\nSee `%s --help`.", err, c.CommandPath())
 	})
 	_ = root.RegisterFlagCompletionFunc("lesson", completeLessonIDs)
-	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.versionCmd(), a.classCmd())
+	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.serveCmd(), a.classCmd(), a.versionCmd())
 	root.SuggestionsMinimumDistance = 2
 	return root
 }
