@@ -53,6 +53,11 @@ func (s *Sandbox) Flags() uintptr { return s.flags }
 // caller.
 func (s *Sandbox) Rootless() bool { return s.rootless }
 
+// Confined returns the CLONE_NEW* flags a confined engine added to the
+// sandbox's own (0 for an ordinary engine): the namespaces it is in that
+// the lesson did not ask for.
+func (s *Sandbox) Confined() uintptr { return s.confined }
+
 // Label is the sandbox's name in prompts.
 func (s *Sandbox) Label() string { return s.spec.Label }
 
