@@ -51,7 +51,7 @@ type confinement struct {
 	flags uintptr // every sandbox's namespaces are new ones of these kinds
 	// cloneFlags are those of flags given to clone.
 	cloneFlags uintptr
-	cg    *learnerCgroup
+	cg         *learnerCgroup
 }
 
 // ConfineFlags are the namespaces a confined engine adds to every sandbox

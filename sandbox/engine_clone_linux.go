@@ -83,12 +83,12 @@ func cloneNote(flags uintptr) string {
 // engine, and traces each openat and write as made.
 type idMaps struct {
 	uid, gid int
-	count    int  // ids mapped from 0 (and from uid, gid): 1 unless a learner's range
+	count    int // ids mapped from 0 (and from uid, gid): 1 unless a learner's range
 	// allowSetgroups leaves /proc/PID/setgroups as it is; only a
 	// privileged writer may write gid_map without denying it.
 	allowSetgroups bool
-	caps     []uintptr // the ambient capabilities the child raises
-	r, w     *os.File  // the agent waits on r until w is written
+	caps           []uintptr // the ambient capabilities the child raises
+	r, w           *os.File  // the agent waits on r until w is written
 }
 
 func newIDMaps(rootToNobody bool) (*idMaps, error) {
