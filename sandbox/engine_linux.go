@@ -148,6 +148,7 @@ type Sandbox struct {
 	flags    uintptr // as given to clone, including an added CLONE_NEWUSER
 	rootless bool
 	confined uintptr // the CLONE_NEW* flags a confined engine added
+	startIDs IDs     // the agent's namespaces when it said it was ready
 	cmd      *exec.Cmd
 	pid      int
 	innerPID int
@@ -321,5 +322,6 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		return nil, fmt.Errorf("start sandbox agent: %w", err)
 	}
 	s.innerPID = r.PID
+	s.startIDs = r.IDs
 	return s, nil
 }
