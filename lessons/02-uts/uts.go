@@ -34,8 +34,8 @@ const (
 	// utsConfined names the kinds of namespace a class server's confined
 	// engine added ("ipc,mnt,..."); utsStart+kind are the agent's
 	// identities when it started, before unshare.
-	utsConfined = "confined"
-	utsStart    = "start."
+	utsConfined     = "confined"
+	utsStart        = "start."
 	utsUnshareFrom  = "trace.unshare.before"
 	utsUnshareTo    = "trace.unshare.after"
 	utsSethostTrace = "trace.sethostname" // the sethostname event, and its identity change
