@@ -30,20 +30,6 @@ type Confinement struct {
 	Limits Limits
 }
 
-// validLearner checks a learner name: ^[a-z][a-z0-9_-]{0,31}$, what nslab
-// serve accepts as an SSH user name.
-func validLearner(s string) bool {
-	if len(s) == 0 || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for _, c := range s[1:] {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // confinement is a confined engine's state.
 type confinement struct {
 	c     Confinement
@@ -81,7 +67,7 @@ func NewConfinedEngine(c Confinement) (*Engine, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("%w: confining learners needs root (run nslab serve with sudo)", ErrConfine)
 	}
-	if !validLearner(c.Name) {
+	if !idrange.ValidName(c.Name) {
 		return nil, fmt.Errorf("%w: learner name %q must match ^[a-z][a-z0-9_-]{0,31}$", ErrConfine, c.Name)
 	}
 	// Root's own ids, the host's system accounts and the overflow ids are
@@ -239,14 +225,9 @@ func (a *agent) confineRoot() error {
 		confineNote+"a tmpfs of your own becomes your root file system"); err != nil {
 		return err
 	}
-	dev, err := devOf(root)
-	if err != nil {
+	if err := a.markOwn(root); err != nil {
 		return err
 	}
-	if a.own == nil {
-		a.own = map[uint64]bool{}
-	}
-	a.own[dev] = true
 	// The host's system directories, read-only (merged /usr: bin, lib,
 	// sbin are symlinks, made again as such).
 	for _, d := range []string{"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt"} {

@@ -268,12 +268,12 @@ func probe(t *testing.T, sb *Sandbox, path string, args ...string) probeReport {
 
 // other is what the probe must not see of the other learner (or host).
 type other struct {
-	name                 string
-	pidNS, mntNS, utsNS  uint64
-	mountDev             string // major:minor of a mount only it has
-	sysvKey, mqueue      string
-	hostUTS, hostPID     uint64
-	hostname, hostBefore string
+	name                string
+	pidNS, mntNS, utsNS uint64
+	mountDev            string // major:minor of a mount only it has
+	sysvKey, mqueue     string
+	hostUTS, hostPID    uint64
+	hostname            string
 }
 
 func nsIno(t *testing.T, pid int, kind string) uint64 {

@@ -138,7 +138,7 @@ func (a *Allocator) names() []string {
 // For returns name's range, allocating and recording a new one the first
 // time: the lowest free range at or above the floor.
 func (a *Allocator) For(name string) (Range, error) {
-	if !validName(name) {
+	if !ValidName(name) {
 		return Range{}, fmt.Errorf("%q: %w", name, ErrBadName)
 	}
 	a.mu.Lock()
@@ -218,7 +218,9 @@ func (a *Allocator) save() error {
 	return nil
 }
 
-func validName(s string) bool {
+// ValidName reports whether s is a learner name nslab serve accepts as an
+// SSH user name: ^[a-z][a-z0-9_-]{0,31}$.
+func ValidName(s string) bool {
 	if len(s) == 0 || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
