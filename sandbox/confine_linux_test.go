@@ -185,21 +185,26 @@ func learners(t *testing.T, limA Limits) (a, b *Engine, ra, rb idrange.Range) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := a.Close(); err != nil {
-			t.Errorf("close alice's engine: %v", err)
-		}
-	})
+	t.Cleanup(func() { closeLearner(t, a, ra) })
 	b, err = NewConfinedEngine(Confinement{Name: "bob", IDs: rb})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Errorf("close bob's engine: %v", err)
-		}
-	})
+	t.Cleanup(func() { closeLearner(t, b, rb) })
 	return a, b, ra, rb
+}
+
+// closeLearner closes a learner's engine and checks that nothing of
+// theirs is left: no process of their uids, no cgroup.
+func closeLearner(t *testing.T, e *Engine, rg idrange.Range) {
+	t.Helper()
+	dirs := slices.Clone(e.conf.cg.dirs)
+	if err := e.Close(); err != nil {
+		t.Errorf("close %s's engine: %v", e.conf.c.Name, err)
+	}
+	if left := leftovers(rg, dirs, nil); len(left) > 0 {
+		t.Errorf("%s's engine closed, still on the host: %v", e.conf.c.Name, left)
+	}
 }
 
 // utsBox starts a sandbox and performs the uts lesson's calls in it.
