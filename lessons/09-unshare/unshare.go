@@ -22,24 +22,24 @@ import (
 
 // Keys of the values the unshare lesson keeps with Sandboxes.Set during Perform.
 const (
-	unsharePIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
-	unsharePIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
-	unshareStartBefore  = "unshare.agent_start_before" // /proc/PID/stat starttime, before
-	unshareStartAfter   = "unshare.agent_start_after"  // the same, after
-	unshareUTSBefore    = "unshare.uts_before"
-	unshareMntBefore    = "unshare.mnt_before"
-	unsharePIDNSBefore  = "unshare.pid_before"
-	unshareUserBefore   = "unshare.user_before"
-	unshareChildPID     = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
-	unshareChildPIDNS   = "unshare.child_pidns"               // that child's /proc/self/ns/pid
-	unshareChildrenNS   = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
-	unshareMntTrace     = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
-	unshareUserErrno    = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
-	unshareThreads      = "unshare.agent_threads"             // the agent's thread count when it tried
-	unshareToolPID      = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
-	unshareToolSaw      = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
-	unshareToolCmd      = "unshare.tool_cmd"                  // the unshare(1) command line run
-	unshareSecondChild  = "unshare.second_child"              // outcome of a second child after the first (PID 1) exited
+	unsharePIDBefore   = "unshare.agent_pid_before"   // host PID before any unshare
+	unsharePIDAfter    = "unshare.agent_pid_after"    // host PID after the last unshare
+	unshareStartBefore = "unshare.agent_start_before" // /proc/PID/stat starttime, before
+	unshareStartAfter  = "unshare.agent_start_after"  // the same, after
+	unshareUTSBefore   = "unshare.uts_before"
+	unshareMntBefore   = "unshare.mnt_before"
+	unsharePIDNSBefore = "unshare.pid_before"
+	unshareUserBefore  = "unshare.user_before"
+	unshareChildPID    = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
+	unshareChildPIDNS  = "unshare.child_pidns"               // that child's /proc/self/ns/pid
+	unshareChildrenNS  = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
+	unshareMntTrace    = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
+	unshareUserErrno   = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
+	unshareThreads     = "unshare.agent_threads"             // the agent's thread count when it tried
+	unshareToolPID     = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
+	unshareToolSaw     = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
+	unshareToolCmd     = "unshare.tool_cmd"                  // the unshare(1) command line run
+	unshareSecondChild = "unshare.second_child"              // outcome of a second child after the first (PID 1) exited
 )
 
 // unshareTrapWait bounds how long Solve waits for the trap to be set.
