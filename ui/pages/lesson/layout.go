@@ -218,9 +218,7 @@ func (m Model) partExtra(w int) []string {
 	case lessons.PartChallenge:
 		return m.challenge.Lines()
 	case lessons.PartRecap:
-		if len(m.lesson.ManPages) > 0 {
-			add("Read: " + strings.Join(m.lesson.ManPages, ", "))
-		}
+		// The Recap's own text ends with its one "Read:" line.
 		if m.challenge.Solved() {
 			styled(common.SymOK+" Lesson done.", st.Done.Render)
 		}
