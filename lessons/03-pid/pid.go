@@ -94,10 +94,10 @@ func Logic() lessons.Logic {
 			}
 			return ex, nil
 		},
-		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
-		Facts: pidFacts,
+		Views:  []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
+		Facts:  pidFacts,
 		Answer: pidAnswer,
-		Check: pidCheck,
+		Check:  pidCheck,
 	}
 }
 
