@@ -43,6 +43,16 @@ func (a *agent) spawnNS(flags uintptr) ([]int, error) {
 	if flags == 0 || flags&^spawnNSKinds != 0 {
 		return nil, fmt.Errorf("%w: spawnns takes CLONE_NEWUTS, CLONE_NEWIPC or CLONE_NEWNET, not %s", ErrBadInput, FlagString(flags))
 	}
+	kind := ""
+	if ks := KindsIn(flags); len(ks) == 1 {
+		kind = ks[0].ProcName
+	}
+	return a.spawnIdleIn(flags, kind, "an idle child alone in new namespaces, owned by this user namespace")
+}
+
+// spawnIdleIn starts an idle child cloned with flags, traces the clone
+// under kind with note, and returns the child's PID.
+func (a *agent) spawnIdleIn(flags uintptr, kind, note string) ([]int, error) {
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
 	cmd := exec.Command("/proc/self/exe", hiddenIdle)
 	cmd.Env = append(os.Environ(), envParent+"="+strconv.Itoa(os.Getpid()))
@@ -53,12 +63,7 @@ func (a *agent) spawnNS(flags uintptr) ([]int, error) {
 		pid = cmd.Process.Pid
 	}
 	call, cf := issuedClone(attr)
-	kind := ""
-	if ks := KindsIn(flags); len(ks) == 1 {
-		kind = ks[0].ProcName
-	}
-	a.record(call, cloneArgs(call, cf), int64(pid), err, kind, NSID{}, NSID{},
-		"an idle child alone in new namespaces, owned by this user namespace")
+	a.record(call, cloneArgs(call, cf), int64(pid), err, kind, NSID{}, NSID{}, note)
 	if err != nil {
 		return nil, syscallErr("start a child in new namespaces", err)
 	}

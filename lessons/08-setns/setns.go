@@ -327,7 +327,7 @@ func setnsAnswer(o lessons.Observation) (int, string) {
 	case child == 2:
 		return 1, why
 	case child == joiner:
-		return 3, why + fmt.Sprintf(", the joiner's own host PID")
+		return 3, why + ", the joiner's own host PID"
 	case child > most:
 		return 2, why + ": a PID namespace counts its own PIDs (pid_namespaces(7)), and the numbers the target's processes already took are not handed out again"
 	}
