@@ -187,6 +187,9 @@ func Lint(l Lesson) []string {
 	}
 
 	lintShellAndClaims(l, known, manPageRE, bad)
+	if run := sharedRun(l.Section(PartChallenge).Body, ch.Task, taskRun); run != "" {
+		bad("the Challenge section states the task again (%q): lesson.toml's task is its one statement, the section says what it is about", run)
+	}
 
 	// The C signature of every namespace call the lesson uses is quoted.
 	var text strings.Builder
@@ -298,3 +301,29 @@ func signatures() map[string]string {
 }
 
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// taskRun is how many words in a row the Challenge section may share with
+// the task before it counts as stating the task twice.
+const taskRun = 6
+
+// sharedRun returns the first run of n words that a and b both contain
+// (case, punctuation and Markdown marks ignored), or "".
+func sharedRun(a, b string, n int) string {
+	words := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-' || r == '\'')
+		})
+	}
+	runs := map[string]bool{}
+	wb := words(b)
+	for i := 0; i+n <= len(wb); i++ {
+		runs[strings.Join(wb[i:i+n], " ")] = true
+	}
+	wa := words(a)
+	for i := 0; i+n <= len(wa); i++ {
+		if r := strings.Join(wa[i:i+n], " "); runs[r] {
+			return r
+		}
+	}
+	return ""
+}

@@ -88,3 +88,22 @@ func TestLintShellAndClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestLintTaskStatedOnce: a Challenge section that repeats the task's
+// words is reported; one that says what the challenge is about is not.
+func TestLintTaskStatedOnce(t *testing.T) {
+	task := "From the shell inside, give the sandbox the hostname `lab`. The host keeps its own."
+	for _, c := range []struct {
+		body string
+		bad  bool
+	}{
+		{"Give the sandbox the hostname **lab**, from the shell inside.", true},
+		{"The check reads both names on each side.", false},
+	} {
+		l := Lesson{Challenge: Challenge{Task: task}, Sections: []Section{{Part: PartChallenge, Body: c.body}}}
+		got := strings.Join(Lint(l), "\n")
+		if has := strings.Contains(got, "states the task again"); has != c.bad {
+			t.Errorf("section %q: reported %v, want %v:\n%s", c.body, has, c.bad, got)
+		}
+	}
+}

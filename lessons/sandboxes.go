@@ -20,9 +20,10 @@ type Sandboxes struct {
 	// OnEvent receives every trace event of every sandbox of the lesson.
 	OnEvent func(sandbox.Event)
 
-	mu     sync.Mutex
-	others []*sandbox.Sandbox
-	vars   map[string]string
+	mu      sync.Mutex
+	others  []*sandbox.Sandbox
+	vars    map[string]string
+	atClose []func() error
 }
 
 // NewSandboxes prepares a run; nothing is started until Start.
@@ -102,13 +103,26 @@ func (r *Sandboxes) Observe(ctx context.Context) (Observation, error) {
 	return Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}, nil
 }
 
+// AtClose registers f to run first when the sandboxes close: it ends
+// what a lesson started in a sandbox on the learner's behalf (a process
+// that outlives the command that started it, where the sandbox has no
+// PID namespace whose end would take it along).
+func (r *Sandboxes) AtClose(f func() error) {
+	r.mu.Lock()
+	r.atClose = append(r.atClose, f)
+	r.mu.Unlock()
+}
+
 // Close closes every sandbox of the lesson. Idempotent.
 func (r *Sandboxes) Close() error {
 	r.mu.Lock()
-	others := r.others
-	r.others = nil
+	others, atClose := r.others, r.atClose
+	r.others, r.atClose = nil, nil
 	r.mu.Unlock()
 	var errs []error
+	for _, f := range atClose {
+		errs = append(errs, f())
+	}
 	for _, o := range others {
 		errs = append(errs, o.Close())
 	}

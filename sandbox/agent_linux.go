@@ -307,6 +307,10 @@ func (a *agent) handle(r request) reply {
 			rep.PIDs, err = a.spawnMountNS()
 			break
 		}
+		if r.Op == opSpawnNS {
+			rep.PIDs, err = a.spawnNS(uintptr(r.Flags))
+			break
+		}
 		err = fmt.Errorf("%w: unknown agent operation %q", ErrBadInput, r.Op)
 	}
 	rep.Err = toWire(r.Op, err)

@@ -9,10 +9,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,20 +34,6 @@ func (a *agent) spawnMountNS() ([]int, error) {
 	if err := a.requireOwn("mnt"); err != nil {
 		return nil, err
 	}
-	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	cmd := exec.Command("/proc/self/exe", hiddenIdle)
-	cmd.Env = append(os.Environ(), envParent+"="+strconv.Itoa(os.Getpid()))
-	cmd.SysProcAttr = attr
-	err := cmd.Start()
-	pid := 0
-	if cmd.Process != nil {
-		pid = cmd.Process.Pid
-	}
-	call, flags := issuedClone(attr)
-	a.record(call, cloneArgs(call, flags), int64(pid), err, "mnt", NSID{}, NSID{},
+	return a.spawnIdleIn(unix.CLONE_NEWNS, "mnt",
 		"a second mount namespace, copied from this one: its shared mounts are peers of ours")
-	if err != nil {
-		return nil, syscallErr("start a child in a new mount namespace", err)
-	}
-	return []int{pid}, nil
 }

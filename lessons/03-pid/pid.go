@@ -35,6 +35,9 @@ const (
 	pidDoomedAfter  = "doomed.after"      // processes in it after its PID 1 was killed
 	pidDoomedNS     = "doomed.pidns"
 	pidHostProcMnts = "host.proc.mounts" // mounts at /proc on the host before the lesson
+	pidKillOne      = "kill1.status"     // what `kill -KILL 1` from inside printed ("sent" when kill(2) returned 0)
+	pidKillAlive    = "kill1.alive"      // the agent's start time after it, "" when it was gone
+	pidKillCmd      = "kill -KILL 1 && echo sent"
 )
 
 // pidDoomedChildren is how many idle processes the second sandbox's PID 1
@@ -72,6 +75,9 @@ func Logic() lessons.Logic {
 					return err
 				}
 			}
+			if err := pidKillInit(ctx, r); err != nil {
+				return err
+			}
 			return pidDoomed(ctx, r)
 		},
 		Extra: func(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
@@ -88,19 +94,10 @@ func Logic() lessons.Logic {
 			}
 			return ex, nil
 		},
-		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
-		Facts: pidFacts,
-		Answer: func(o lessons.Observation) (int, string) {
-			inner, host := o.Extra[pidInner], o.Extra[pidHost]
-			switch {
-			case inner == "1":
-				return 0, fmt.Sprintf("getpid() inside returned 1, while the host lists the same process as %s", host)
-			case inner == host:
-				return 1, fmt.Sprintf("getpid() returned %s, the host's number", inner)
-			}
-			return 2, fmt.Sprintf("getpid() returned %s (host: %s)", inner, host)
-		},
-		Check: pidCheck,
+		Views:  []sandbox.View{sandbox.ViewIDs, sandbox.ViewPIDs, sandbox.ViewMount},
+		Facts:  pidFacts,
+		Answer: pidAnswer,
+		Check:  pidCheck,
 	}
 }
 
@@ -123,6 +120,26 @@ func pidAwaitOrphan(ctx context.Context, r *lessons.Sandboxes, child int) error 
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil // the fact will say the child is still there
+}
+
+// pidKillInit has a process inside the sandbox send SIGKILL to PID 1, the
+// agent, from the shell nslab offers (its process is inside the PID
+// namespace): the kernel drops a signal to a namespace's init from its
+// own members unless init handles it, and SIGKILL cannot be handled, so
+// the agent lives on. The outcome is kept, not returned.
+func pidKillInit(ctx context.Context, r *lessons.Sandboxes) error {
+	out, err := lessons.Shell(ctx, r.Box, pidKillCmd)
+	if errors.Is(err, sandbox.ErrNoEnter) {
+		return nil // no way in: the prediction has no answer here
+	}
+	r.Set(pidKillOne, lessons.Outcome(strings.TrimSpace(out), err))
+	// A SIGKILL that got through would end the agent at once; give it a
+	// moment to show.
+	time.Sleep(200 * time.Millisecond)
+	if st, err := pidStartTime(fmt.Sprintf("/proc/%d/stat", r.Box.PID())); err == nil {
+		r.Set(pidKillAlive, st)
+	}
+	return nil
 }
 
 // pidDoomed starts a second PID namespace, gives its PID 1 idle children,
@@ -164,6 +181,21 @@ func pidDoomed(ctx context.Context, r *lessons.Sandboxes) error {
 		return err
 	}
 	return nil
+}
+
+func pidAnswer(o lessons.Observation) (int, string) {
+	sent, alive := o.Extra[pidKillOne], o.Extra[pidKillAlive]
+	switch {
+	case sent == "":
+		return -1, "no process inside sent the signal"
+	case lessons.OutcomeFailed(sent):
+		return 2, "`" + pidKillCmd + "` inside failed: " + sent
+	case alive != "" && alive == o.Extra[pidBoxStart]:
+		return 1, fmt.Sprintf("kill(1, SIGKILL) inside returned 0 (%s), and the agent, host PID %s, still runs with the same start time: "+
+			"the kernel drops a signal to a PID namespace's init from its own members unless init has a handler for it, and SIGKILL can have none (pid_namespaces(7))",
+			sent, o.Extra[pidHost])
+	}
+	return 0, "the agent was gone after kill -KILL 1 from inside"
 }
 
 func pidCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
@@ -215,6 +247,9 @@ func pidCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 
 func pidFacts(o lessons.Observation) []lessons.Fact {
 	var fs []lessons.Fact
+	fs = append(fs, lessons.NewFact("`kill -KILL 1` from inside was delivered to no one: kill(2) returned 0 and the agent, PID 1, lives on",
+		lessons.OutcomeOK(o.Extra[pidKillOne]) && o.Extra[pidKillAlive] != "" && o.Extra[pidKillAlive] == o.Extra[pidBoxStart],
+		"%s; the agent's start time after it %s, now %s", lessons.OrNone(o.Extra[pidKillOne]), lessons.OrNone(o.Extra[pidKillAlive]), lessons.OrNone(o.Extra[pidBoxStart])))
 	fs = append(fs, lessons.NSFact(o, "pid", false, "The agent is in a new PID namespace"))
 	fs = append(fs, lessons.NewFact("The agent is PID 1 to itself: getpid() inside returns 1", o.Extra[pidInner] == "1", "getpid() = %s", o.Extra[pidInner]))
 

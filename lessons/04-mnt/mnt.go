@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 )
@@ -25,6 +27,8 @@ const (
 	mntChallenge  = "/tmp"   // the challenge's private /tmp
 	mntHostCounts = "host.mounts."
 	mntBoxTmp     = "box.tmp.mounts" // mounts at /tmp in the sandbox before the challenge
+	mntViaRoot    = "host.via_root"  // what the host reached at /proc/AGENT/root/media: "tmpfs dev N" or an errno
+	mntHostDev    = "host.media_dev" // the device of the host's own /media
 )
 
 func mntPoints() []string {
@@ -67,21 +71,65 @@ func Logic() lessons.Logic {
 				return err
 			}
 			r.Set(mntBoxTmp, strconv.Itoa(lessons.MountCount(sb.Mounts, mntChallenge)))
+			mntThroughRoot(r)
 			return nil
 		},
-		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewMount},
-		Facts: mntFacts,
-		Answer: func(o lessons.Observation) (int, string) {
-			before := o.Extra[mntHostCounts+mntDemo]
-			now := strconv.Itoa(lessons.MountCount(o.Host.Mounts, mntDemo))
-			inside := lessons.MountCount(o.Sandbox.Mounts, mntDemo)
-			if now != before {
-				return 1, fmt.Sprintf("the host has %s mount(s) at %s, it had %s", now, mntDemo, before)
-			}
-			return 0, fmt.Sprintf("the sandbox has %d mount(s) at %s, the host still %s", inside, mntDemo, now)
-		},
-		Check: mntCheck,
+		Views:  []sandbox.View{sandbox.ViewIDs, sandbox.ViewMount},
+		Facts:  mntFacts,
+		Answer: mntAnswer,
+		Check:  mntCheck,
 	}
+}
+
+// mntThroughRoot looks, from the host, through the agent's
+// /proc/PID/root: a path below it is resolved in the agent's mount
+// namespace, so it reaches the tmpfs mounted there, which the host's own
+// path does not.
+func mntThroughRoot(r *lessons.Sandboxes) {
+	var st unix.Stat_t
+	if err := unix.Stat(mntPrivate, &st); err == nil {
+		r.Set(mntHostDev, strconv.FormatUint(st.Dev, 10))
+	}
+	path := fmt.Sprintf("/proc/%d/root%s", r.Box.PID(), mntPrivate)
+	var fs unix.Statfs_t
+	if err := unix.Statfs(path, &fs); err != nil {
+		r.Set(mntViaRoot, lessons.Outcome("", err))
+		return
+	}
+	if err := unix.Stat(path, &st); err != nil {
+		r.Set(mntViaRoot, lessons.Outcome("", err))
+		return
+	}
+	kind := "other"
+	if fs.Type == unix.TMPFS_MAGIC {
+		kind = "tmpfs"
+	}
+	r.Set(mntViaRoot, fmt.Sprintf("%s dev %d", kind, st.Dev))
+}
+
+// mntReached says whether the host reached the sandbox's own tmpfs
+// through /proc/AGENT/root, and shows what it reached.
+func mntReached(ex map[string]string) (bool, string) {
+	via, host := ex[mntViaRoot], ex[mntHostDev]
+	f := strings.Fields(via)
+	hostDev, hostErr := strconv.ParseUint(host, 10, 64)
+	ok := len(f) == 3 && f[0] == "tmpfs" && f[1] == "dev" && hostErr == nil
+	if ok {
+		viaDev, err := strconv.ParseUint(f[2], 10, 64)
+		ok = err == nil && viaDev != hostDev
+	}
+	return ok, fmt.Sprintf("/proc/AGENT/root%s from the host: %s; the host's own %s: dev %s", mntPrivate, lessons.OrNone(via), mntPrivate, lessons.OrNone(host))
+}
+
+func mntAnswer(o lessons.Observation) (int, string) {
+	if o.Extra[mntViaRoot] == "" {
+		return -1, "the host did not look through /proc/AGENT/root"
+	}
+	ok, why := mntReached(o.Extra)
+	if ok {
+		return 1, why + ": the magic link /proc/PID/root is the process's root, and a path below it is looked up in that process's mount namespace (proc(5)), while the host's own path never sees the mount"
+	}
+	return 0, why
 }
 
 func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
@@ -117,6 +165,8 @@ func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 }
 
 func mntFacts(o lessons.Observation) []lessons.Fact {
+	reached, why := mntReached(o.Extra)
+	rootFact := lessons.NewFact("From the host, /proc/AGENT/root"+mntPrivate+" reaches the sandbox's tmpfs, which the host's own "+mntPrivate+" does not show", reached, "%s", why)
 	var fs []lessons.Fact
 	fs = append(fs, lessons.NSFact(o, "mnt", false, "The agent is in a new mount namespace"))
 
@@ -160,6 +210,7 @@ func mntFacts(o lessons.Observation) []lessons.Fact {
 
 	fs = append(fs, lessons.NewFact("The host's mount table did not change at any of the lesson's mount points",
 		len(hostSame) == 0, "changed: %s", strings.Join(append(hostSame, "none")[:max(1, len(hostSame))], " ")))
+	fs = append(fs, rootFact)
 	return fs
 }
 

@@ -170,6 +170,7 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 		probeOK = true // the first segment of a table gets id 0
 	}
 	probeSeg := ipcPrivate + " id " + probe
+	insideID, insideIDOK := ipcInsideMsgID(o)
 	hostSegs, hostOK := parseIPCObjects(ex[ipcProbeHostN])
 	inSegs, inOK := parseIPCObjects(ex[ipcProbeInN])
 	return []lessons.Fact{
@@ -177,6 +178,8 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
 		lessons.NewFact("Inside, the System V message queue with key "+ipcKey+" exists",
 			hasIPCObject(inMsg, ipcKey, -1), "sandbox msg queues: %s", ipcObjects(inMsg)),
+		lessons.NewFact("…with id 0: the namespace's table started empty, and its first queue got the first id",
+			insideIDOK && insideID == 0, "sandbox msg queues: %s", ipcObjects(inMsg)),
 		lessons.NewFact("…and so does the shared memory segment with that key",
 			hasIPCObject(inShm, ipcKey, -1), "sandbox shm segments: %s", ipcObjects(inShm)),
 		lessons.NewFact("The host's tables have neither: `ipcs` on the host does not list them",
@@ -225,16 +228,33 @@ func ipcObjects(objs []sandbox.IPCObject) string {
 	return strings.Join(out, ", ")
 }
 
+// ipcInsideMsgID is the id of the sandbox's message queue with ipcKey.
+func ipcInsideMsgID(o lessons.Observation) (int, bool) {
+	if o.Sandbox.IPC == nil {
+		return 0, false
+	}
+	for _, q := range o.Sandbox.IPC.MsgQueues {
+		if q.Key == ipcKey {
+			return q.ID, true
+		}
+	}
+	return 0, false
+}
+
 func ipcAnswer(o lessons.Observation) (int, string) {
 	if o.Host.IPC == nil || o.Sandbox.IPC == nil {
 		return -1, "the IPC view was not observed on both sides"
 	}
-	host, in := o.Host.IPC.MsgQueues, o.Sandbox.IPC.MsgQueues
-	if hasIPCObject(host, ipcKey, -1) {
-		return 0, fmt.Sprintf("the host's /proc/sysvipc/msg lists key %s: the two sides share one table", ipcKey)
+	id, ok := ipcInsideMsgID(o)
+	if !ok {
+		return -1, "the sandbox's queue was not seen"
 	}
-	return 1, fmt.Sprintf("the sandbox's table has the queue (%s), the host's does not (%s): "+
-		"an IPC namespace has its own System V identifiers and POSIX queues", ipcObjects(in), ipcObjects(host))
+	why := fmt.Sprintf("msgget inside returned id %d; the host's queues are %s, and a segment made on the host just then got id %s",
+		id, ipcObjects(o.Host.IPC.MsgQueues), lessons.OrNone(o.Extra[ipcProbeID]))
+	if id == 0 {
+		return 1, why + ": a new IPC namespace starts with empty tables and numbers its objects from the start, whatever the host has used"
+	}
+	return 0, why
 }
 
 func ipcCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {

@@ -6,7 +6,6 @@ package setns
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -37,8 +36,12 @@ const (
 	setnsChildPIDNS   = "setns.child_pidns"     // that child's pid namespace
 	setnsNow          = "setns.now."            // + kind: the joiner's identities at observe time (PutIDs)
 	setnsNowHostname  = "setns.joiner_hostname" // the hostname the joiner reads at observe time
+	setnsKeeperPID    = "setns.keeper_pid"      // host PID of the keeper, alone in a UTS namespace of its own
+	setnsKeeperInner  = "setns.keeper_inner"    // its PID in the target's PID namespace
+	setnsKeeperUTS    = "setns.keeper_uts"      // its UTS namespace (PutIDs form)
+	setnsTargetMax    = "setns.target_max_pid"  // the highest PID in the target's namespace before the joiner's child
 	setnsTargetName   = "target"                // the hostname the target gets
-	setnsChallenge    = "joined"                // the hostname the challenge asks for
+	setnsChallenge    = "kept"                  // the hostname the challenge asks for in the keeper's namespace
 	setnsTargetKinds  = sandbox.CloneNewUTS | sandbox.CloneNewNet | sandbox.CloneNewPID
 	setnsJoinerLabel  = "joiner"
 	setnsThreadsField = "Threads"
@@ -61,7 +64,6 @@ func Logic() lessons.Logic {
 		Facts:   setnsFacts,
 		Answer:  setnsAnswer,
 		Check:   setnsCheck,
-		Solve:   setnsSolve,
 	}
 }
 
@@ -72,6 +74,9 @@ func setnsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
 	r.Set(setnsHostHostname, host.Hostname)
+	if err := setnsKeeper(ctx, r); err != nil {
+		return err
+	}
 
 	joiner, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Label: setnsJoinerLabel})
 	if err != nil {
@@ -122,6 +127,15 @@ func setnsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 		r.Set(setnsPIDAfter, idText(ids["pid"]))
 		r.Set(setnsPFCAfter, idText(ids["pid_for_children"]))
 	}
+	// PIDs the target's namespace has handed out so far: the joiner's child
+	// gets a number after them, not 2 (pid_namespaces(7)).
+	if snap, err := target.Observe(ctx, []sandbox.View{sandbox.ViewPIDs}); err == nil {
+		most := 0
+		for _, p := range snap.Procs {
+			most = max(most, p.PID)
+		}
+		r.Set(setnsTargetMax, strconv.Itoa(most))
+	}
 	child, err := joiner.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs})
 	if err != nil {
 		return fmt.Errorf("a child of the joiner: %w", err)
@@ -129,6 +143,33 @@ func setnsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	r.Set(setnsChildPID, strconv.Itoa(child.PID))
 	r.Set(setnsChildPIDNS, idText(child.IDs["pid"]))
 	waitReaped(ctx, target, child.PID)
+	return nil
+}
+
+// setnsKeeper has the target's agent clone an idle child with
+// CLONE_NEWUTS: the keeper, the only member of a UTS namespace owned by the
+// target's user namespace. The challenge is to join it by its
+// /proc/PID/ns path.
+func setnsKeeper(ctx context.Context, r *lessons.Sandboxes) error {
+	inner, err := r.Box.SpawnNS(ctx, sandbox.CloneNewUTS)
+	if err != nil {
+		return fmt.Errorf("start the keeper: %w", err)
+	}
+	snap, err := r.Box.Observe(ctx, []sandbox.View{sandbox.ViewPIDs})
+	if err != nil {
+		return fmt.Errorf("find the keeper: %w", err)
+	}
+	p, ok := lessons.ProcByPID(snap.Procs, inner)
+	if !ok {
+		return fmt.Errorf("the keeper, PID %d in the target, is not in its PID view: %w", inner, sandbox.ErrAgent)
+	}
+	ids, err := sandbox.ReadIDs(p.HostPID)
+	if err != nil {
+		return fmt.Errorf("the keeper's namespaces: %w", err)
+	}
+	r.Set(setnsKeeperPID, strconv.Itoa(p.HostPID))
+	r.Set(setnsKeeperInner, strconv.Itoa(inner))
+	r.Set(setnsKeeperUTS, idText(ids["uts"]))
 	return nil
 }
 
@@ -230,6 +271,9 @@ func setnsFacts(o lessons.Observation) []lessons.Fact {
 	}
 	threads, _ := strconv.Atoi(ex[setnsThreads])
 	childPID, _ := strconv.Atoi(ex[setnsChildPID])
+	most, mostOK := lessons.PositiveInt(ex[setnsTargetMax])
+	kuts, kutsOK := lessons.ExtraID(o, setnsKeeperUTS)
+	_, kinOK := lessons.PositiveInt(ex[setnsKeeperInner])
 	return []lessons.Fact{
 		lessons.NewFact("The target has UTS, network and PID namespaces of its own",
 			lessons.DifferentNS(o, "uts") && lessons.DifferentNS(o, "net") && lessons.DifferentNS(o, "pid"),
@@ -256,9 +300,13 @@ func setnsFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NewFact("setns(fd, CLONE_NEWPID) moved only pid_for_children: the joiner's own PID namespace is still the host's",
 			lessons.OutcomeOK(ex[setnsPID]) && extraIDIs(o, setnsPIDAfter, hIDs["pid"]) && extraIDIs(o, setnsPFCAfter, tIDs["pid"]),
 			"%s; pid %s, pid_for_children %s", lessons.OrNone(ex[setnsPID]), label(setnsPIDAfter, "pid"), label(setnsPFCAfter, "pid")),
-		lessons.NewFact("A child the joiner started afterwards was born in the target's PID namespace, as PID "+lessons.OrNone(ex[setnsChildPID])+" there",
-			extraIDIs(o, setnsChildPIDNS, tIDs["pid"]) && childPID > 1,
-			"child %s, PID %s", label(setnsChildPIDNS, "pid"), lessons.OrNone(ex[setnsChildPID])),
+		lessons.NewFact("A child the joiner started afterwards was born in the target's PID namespace, as PID "+lessons.OrNone(ex[setnsChildPID])+
+			" there: after every PID the target's namespace had handed out, not 2",
+			extraIDIs(o, setnsChildPIDNS, tIDs["pid"]) && mostOK && childPID > most && childPID > 2,
+			"child %s, PID %s; the target's highest PID before it %s", label(setnsChildPIDNS, "pid"), lessons.OrNone(ex[setnsChildPID]), lessons.OrNone(ex[setnsTargetMax])),
+		lessons.NewFact("The target's agent cloned a keeper with CLONE_NEWUTS: the only member of a UTS namespace that is neither the host's nor the target's",
+			kutsOK && kinOK && kuts != tIDs["uts"] && kuts != hIDs["uts"] && !tIDs["uts"].IsZero(),
+			"keeper %s (PID %s in the target), target %s", label(setnsKeeperUTS, "uts"), lessons.OrNone(ex[setnsKeeperInner]), tIDs["uts"].Label("uts")),
 		lessons.NewFact("The host kept its hostname",
 			o.Host.Hostname != "" && o.Host.Hostname == ex[setnsHostHostname] && o.Host.Hostname != o.Sandbox.Hostname,
 			"host %q (during Perform %q)", o.Host.Hostname, ex[setnsHostHostname]),
@@ -266,62 +314,66 @@ func setnsFacts(o lessons.Observation) []lessons.Fact {
 }
 
 func setnsAnswer(o lessons.Observation) (int, string) {
-	if o.Extra[setnsPID] == "" {
-		return -1, "the joiner did not get to the PID namespace"
+	child, okChild := lessons.PositiveInt(o.Extra[setnsChildPID])
+	most, okMost := lessons.PositiveInt(o.Extra[setnsTargetMax])
+	joiner, _ := lessons.PositiveInt(o.Extra[setnsJoinerPID])
+	if !okChild || !okMost {
+		return -1, "the joiner's child or the target's PIDs were not seen"
 	}
-	if !lessons.OutcomeOK(o.Extra[setnsPID]) {
-		return 2, "setns(fd, CLONE_NEWPID) failed: " + o.Extra[setnsPID]
-	}
-	pid, pidOK := lessons.ExtraID(o, setnsPIDAfter)
-	pfc, pfcOK := lessons.ExtraID(o, setnsPFCAfter)
-	target := o.Sandbox.IDs["pid"]
-	if !pidOK || !pfcOK {
-		return -1, "the joiner's identities after setns were not read"
-	}
-	why := fmt.Sprintf("after setns the joiner's pid is %s and its pid_for_children %s (the target's is %s)",
-		pid.Label("pid"), pfc.Label("pid"), target.Label("pid"))
+	why := fmt.Sprintf("the joiner's child is PID %d in the target's namespace, whose highest PID until then was %d", child, most)
 	switch {
-	case pid == target && pfc == target:
+	case child == 1:
 		return 0, why
-	case pfc == target:
-		return 1, why + ": a process's PID never changes, so only the children it creates from now on are in the target's namespace"
+	case child == 2:
+		return 1, why
+	case child == joiner:
+		return 3, why + ", the joiner's own host PID"
+	case child > most:
+		return 2, why + ": a PID namespace counts its own PIDs (pid_namespaces(7)), and the numbers the target's processes already took are not handed out again"
 	}
-	return 2, why
+	return -1, why
+}
+
+// setnsKeeperNow is the keeper's host PID, once Perform started it, and
+// whether it is still the keeper (alive, in the UTS namespace it was
+// born in).
+func setnsKeeperNow(r *lessons.Sandboxes) (int, sandbox.NSID, error) {
+	pid, ok := lessons.PositiveInt(r.Get(setnsKeeperPID))
+	if !ok {
+		return 0, sandbox.NSID{}, fmt.Errorf("the keeper: %w", lessons.ErrNotPerformed)
+	}
+	ids, err := sandbox.ReadIDs(pid)
+	if err != nil {
+		return 0, sandbox.NSID{}, fmt.Errorf("the keeper is gone: %w", err)
+	}
+	return pid, ids["uts"], nil
 }
 
 func setnsCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
-	joiner, err := setnsJoiner(r)
+	kpid, kuts, err := setnsKeeperNow(r)
 	if err != nil {
 		return false, "", err
+	}
+	if idText(kuts) != r.Get(setnsKeeperUTS) {
+		return false, "", fmt.Errorf("the keeper left its UTS namespace: %w", sandbox.ErrAgent)
 	}
 	ts, err := lessons.ObserveBox(ctx, r, sandbox.ViewIDs, sandbox.ViewUTS)
 	if err != nil {
 		return false, "", err
 	}
-	js, err := joiner.Observe(ctx, []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS})
-	if err != nil {
-		return false, "", fmt.Errorf("look through the joiner: %w", err)
-	}
 	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS})
+	kname, err := sandbox.HostnameOf(kpid)
+	if err != nil {
+		return false, "", fmt.Errorf("read the keeper's hostname: %w", err)
+	}
 	switch {
 	case host.Hostname != r.Get(setnsHostHostname):
 		return false, fmt.Sprintf("the host's hostname changed: %q, was %q", host.Hostname, r.Get(setnsHostHostname)), nil
-	case js.IDs["uts"] != ts.IDs["uts"]:
-		return false, fmt.Sprintf("the joiner (%s) is not in the target's UTS namespace (%s)", js.IDs["uts"].Label("uts"), ts.IDs["uts"].Label("uts")), nil
-	case ts.Hostname != setnsChallenge:
-		return false, fmt.Sprintf("the target is named %q, not %q", ts.Hostname, setnsChallenge), nil
-	case js.Hostname != setnsChallenge:
-		return false, fmt.Sprintf("the target is %q but the joiner reads %q", ts.Hostname, js.Hostname), nil
+	case ts.Hostname != setnsTargetName:
+		return false, fmt.Sprintf("the target itself is now named %q: your shell is a member of the target's UTS namespace, and the keeper's is another one. Name the target %q again, and rename the keeper's namespace from inside it", ts.Hostname, setnsTargetName), nil
+	case kname != setnsChallenge:
+		return false, fmt.Sprintf("the keeper's UTS namespace is still named %q: no process that joined it has renamed it (a namespace made by unshare is a new one, not the keeper's)", kname), nil
 	}
-	return true, fmt.Sprintf("target and joiner both read %q in %s; the host keeps %q", setnsChallenge, ts.IDs["uts"].Label("uts"), host.Hostname), nil
-}
-
-// setnsSolve runs the solution in the target's shell. Without cgo nslab
-// cannot enter the sandbox, and the engine sets the name instead.
-func setnsSolve(ctx context.Context, r *lessons.Sandboxes) error {
-	err := lessons.RunSolution(ctx, r, r.Lesson.Challenge.Solution)
-	if errors.Is(err, sandbox.ErrNoEnter) {
-		return r.Box.SetHostname(ctx, setnsChallenge)
-	}
-	return err
+	return true, fmt.Sprintf("the keeper's UTS namespace (%s, held by host PID %d) is named %q: only a process that joined it with setns(2) could do that; the target keeps %q and the host %q",
+		kuts.Label("uts"), kpid, kname, ts.Hostname, host.Hostname), nil
 }

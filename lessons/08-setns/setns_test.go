@@ -11,10 +11,16 @@ import (
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
-	// The kernel's answer to the prediction is 1: only pid_for_children.
-	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "setns", Logic), lessontest.Want{Right: 1, Wrong: []lessontest.Attempt{
-		{Cmd: "unshare --uts hostname joined", Says: `not "joined"`},
-		{Cmd: "domainname joined", Says: `not "joined"`},
+	// The kernel's answer to the prediction is 2: the joiner's child takes
+	// the next PID the target's namespace has not handed out.
+	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "setns", Logic), lessontest.Want{Right: 2, Wrong: []lessontest.Attempt{
+		// Renaming where the shell is renames the target, not the keeper.
+		{Cmd: "hostname kept", Says: "the target itself is now named", Undo: "hostname target"},
+		// A new UTS namespace of one's own is not the keeper's.
+		{Cmd: "unshare --uts hostname kept", Says: "still named"},
+	}, Secrets: func(s *lessons.Session) []string {
+		// The keeper's host PID is what the learner has to find.
+		return []string{s.Sandboxes().Get(setnsKeeperPID)}
 	}})
 	// The EINVAL of the wrong nstype and of the user namespace are in the
 	// trace the learner sees, from the joiner.

@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nslab/nslab/lessons"
@@ -20,26 +22,28 @@ import (
 
 // Keys of the values the unshare lesson keeps with Sandboxes.Set during Perform.
 const (
-	unsharePIDBefore    = "unshare.agent_pid_before"   // host PID before any unshare
-	unsharePIDAfter     = "unshare.agent_pid_after"    // host PID after the last unshare
-	unshareStartBefore  = "unshare.agent_start_before" // /proc/PID/stat starttime, before
-	unshareStartAfter   = "unshare.agent_start_after"  // the same, after
-	unshareUTSBefore    = "unshare.uts_before"
-	unshareMntBefore    = "unshare.mnt_before"
-	unsharePIDNSBefore  = "unshare.pid_before"
-	unshareUserBefore   = "unshare.user_before"
-	unshareChildPID     = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
-	unshareChildPIDNS   = "unshare.child_pidns"               // that child's /proc/self/ns/pid
-	unshareChildrenNS   = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
-	unshareMntTrace     = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
-	unshareUserErrno    = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
-	unshareThreads      = "unshare.agent_threads"             // the agent's thread count when it tried
-	unshareToolPID      = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
-	unshareToolSaw      = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
-	unshareToolCmd      = "unshare.tool_cmd"                  // the unshare(1) command line run
-	unshareChallengeHN  = "unshared"
-	unshareChallengeDir = "/mnt"
+	unsharePIDBefore   = "unshare.agent_pid_before"   // host PID before any unshare
+	unsharePIDAfter    = "unshare.agent_pid_after"    // host PID after the last unshare
+	unshareStartBefore = "unshare.agent_start_before" // /proc/PID/stat starttime, before
+	unshareStartAfter  = "unshare.agent_start_after"  // the same, after
+	unshareUTSBefore   = "unshare.uts_before"
+	unshareMntBefore   = "unshare.mnt_before"
+	unsharePIDNSBefore = "unshare.pid_before"
+	unshareUserBefore  = "unshare.user_before"
+	unshareChildPID    = "unshare.child_pid"                 // getpid() of the first child after unshare(CLONE_NEWPID)
+	unshareChildPIDNS  = "unshare.child_pidns"               // that child's /proc/self/ns/pid
+	unshareChildrenNS  = "unshare.pid_for_children_at_child" // the agent's pid_for_children while the child ran
+	unshareMntTrace    = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
+	unshareUserErrno   = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
+	unshareThreads     = "unshare.agent_threads"             // the agent's thread count when it tried
+	unshareToolPID     = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
+	unshareToolSaw     = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
+	unshareToolCmd     = "unshare.tool_cmd"                  // the unshare(1) command line run
+	unshareSecondChild = "unshare.second_child"              // outcome of a second child after the first (PID 1) exited
 )
+
+// unshareTrapWait bounds how long Solve waits for the trap to be set.
+const unshareTrapWait = 5 * time.Second
 
 // Logic: a plain agent (sharing every namespace with nslab) calls
 // unshare(2) for uts, pid, mnt and user, one at a time, and the lesson shows
@@ -53,6 +57,7 @@ func Logic() lessons.Logic {
 		Facts:   unshareFacts,
 		Answer:  unshareAnswer,
 		Check:   unshareCheck,
+		Solve:   unshareSolve,
 	}
 }
 
@@ -102,6 +107,10 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	}); err != nil {
 		return fmt.Errorf("the first child did not exit: %w", err)
 	}
+	// A second child: the namespace's PID 1 is gone, so the kernel refuses
+	// it (ENOMEM). The refusal is the lesson; it is kept, not returned.
+	_, err = sb.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs})
+	r.Set(unshareSecondChild, lessons.Outcome("born", err))
 
 	mark := len(sb.Events(0))
 	if err := sb.Unshare(ctx, sandbox.CloneNewNS); err != nil {
@@ -196,6 +205,9 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 		o.Sandbox.Errs[sandbox.ViewPIDs] == "" && len(o.Sandbox.Procs) == 0 && !pfc.IsZero(),
 		"%d processes in %s", len(o.Sandbox.Procs), pfc.Label("pid")))
 
+	fs = append(fs, lessons.NewFact("a second child could not be born: with its PID 1 gone, the namespace takes no new process (ENOMEM)",
+		ex[unshareSecondChild] == "ENOMEM", "second clone: %s", lessons.OrNone(ex[unshareSecondChild])))
+
 	tr := strings.Split(ex[unshareMntTrace], "\n")
 	// unshare(2): CLONE_NEWNS implies CLONE_FS, so one call suffices in a
 	// multithreaded process.
@@ -223,50 +235,148 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 }
 
 func unshareAnswer(o lessons.Observation) (int, string) {
-	ex := o.Extra
-	samePID := ex[unsharePIDBefore] == strconv.Itoa(o.Sandbox.PID) && ex[unshareStartBefore] == ex[unshareStartAfter]
+	second := o.Extra[unshareSecondChild]
+	first := o.Extra[unshareChildPID]
 	switch {
-	case samePID && lessons.SameNS(o, "pid"):
-		return 0, fmt.Sprintf("The agent is still host PID %d, the same process (start time %s), in the host's %s. "+
-			"Only pid_for_children changed, to %s: its first child there got PID %s.",
-			o.Sandbox.PID, ex[unshareStartAfter], o.Host.IDs["pid"].Label("pid"), o.Sandbox.IDs["pid_for_children"].Label("pid"), ex[unshareChildPID])
-	case lessons.DifferentNS(o, "pid"):
-		return 1, fmt.Sprintf("The agent's own PID namespace changed, to %s.", o.Sandbox.IDs["pid"].Label("pid"))
-	default:
-		return 2, fmt.Sprintf("The agent's host PID changed from %s to %d.", ex[unsharePIDBefore], o.Sandbox.PID)
+	case second == "":
+		return -1, "the second child was not tried"
+	case second == "ENOMEM":
+		return 2, fmt.Sprintf("The first child was PID %s of the new namespace and exited; the second clone failed with ENOMEM: "+
+			"once a PID namespace's init has gone, the kernel allocates no PID in it (pid_namespaces(7)), and the agent's pid_for_children still names it.", first)
+	case lessons.OutcomeOK(second):
+		return 1, "The second child was born: " + second
 	}
+	return 3, "The second child failed otherwise: " + second
+}
+
+// unshareTrap is one process of the sandbox that unshared a PID
+// namespace and still runs.
+type unshareTrap struct {
+	pid, members int
+	comm         string
+	childless    bool // no child was ever born in its new namespace
+}
+
+// unshareTraps lists the processes in the sandbox (its UTS namespace),
+// other than the agent, whose pid_for_children is not their own PID
+// namespace: each called unshare(CLONE_NEWPID), or is the unshare(1)
+// process that did.
+func unshareTraps(r *lessons.Sandboxes) ([]unshareTrap, error) {
+	agent, err := r.Box.IDs()
+	if err != nil {
+		return nil, err
+	}
+	procs, err := sandbox.ObserveAllProcs()
+	if err != nil {
+		return nil, fmt.Errorf("list the processes: %w", err)
+	}
+	var out []unshareTrap
+	for _, p := range procs {
+		if p.HostPID == r.Box.PID() {
+			continue // the agent: Perform set its trap
+		}
+		ids, err := sandbox.ReadIDs(p.HostPID)
+		if err != nil || ids["uts"] != agent["uts"] {
+			continue // gone, or not in the sandbox
+		}
+		pfc, ok := ids["pid_for_children"]
+		switch {
+		case !ok:
+			// The link cannot be read while the new namespace has had no
+			// process yet: unshared, and no child born.
+			out = append(out, unshareTrap{pid: p.HostPID, comm: p.Comm, childless: true})
+		case pfc != ids["pid"]:
+			members, err := sandbox.ObserveProcs(pfc)
+			if err != nil {
+				continue
+			}
+			out = append(out, unshareTrap{pid: p.HostPID, comm: p.Comm, members: len(members)})
+		}
+	}
+	return out, nil
 }
 
 func unshareCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
-	sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS, sandbox.ViewMount)
+	if r.Box == nil {
+		return false, "", fmt.Errorf("check: %w", lessons.ErrNotPerformed)
+	}
+	traps, err := unshareTraps(r)
 	if err != nil {
 		return false, "", err
 	}
-	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS, sandbox.ViewMount})
-	return hostnameAndTmpfs(sb, host, unshareChallengeHN, unshareChallengeDir)
+	var alive, childless []string
+	for _, t := range traps {
+		name := fmt.Sprintf("%s (host PID %d)", t.comm, t.pid)
+		switch {
+		case t.childless:
+			childless = append(childless, name)
+		case t.members > 0:
+			alive = append(alive, name)
+		default:
+			return true, fmt.Sprintf("%s unshared a PID namespace without a child of its own inside: its first child was PID 1 there and has exited, "+
+				"the namespace is empty, and every further fork of %s fails with ENOMEM", name, t.comm), nil
+		}
+	}
+	switch {
+	case len(alive) > 0:
+		return false, fmt.Sprintf("%s unshared a PID namespace, but its PID 1 there is still alive, so its children can still be born: the trap needs that PID 1 to have exited (what does --fork make PID 1?)",
+			strings.Join(alive, ", ")), nil
+	case len(childless) > 0:
+		return false, fmt.Sprintf("%s unshared a PID namespace but has started no child yet: its first child will be PID 1 there; what happens to the second, after the first has exited?",
+			strings.Join(childless, ", ")), nil
+	}
+	return false, "no process of the sandbox (besides the agent) has unshared a PID namespace and is still running", nil
 }
 
-// hostnameAndTmpfs checks that the sandbox has hostname name (and the host
-// not) and a tmpfs on dir that the host does not have.
-func hostnameAndTmpfs(sb, host sandbox.Snapshot, name, dir string) (bool, string, error) {
-	var missing []string
-	if sb.Hostname != name {
-		missing = append(missing, fmt.Sprintf("the sandbox's hostname is %q, not %q", sb.Hostname, name))
+// unshareSolve does what the solution tells the learner to type: its
+// first line starts the trapped shell, and the lines after it are typed
+// into that shell, whose input nslab then holds open, so that it stays
+// (in the host's PID namespace, where nothing ends it with the sandbox)
+// until the session closes. A non-interactive sh would exit at the
+// failed fork; an interactive one goes back to its prompt, as in the
+// learner's shell pane.
+func unshareSolve(ctx context.Context, r *lessons.Sandboxes) error {
+	var lines []string
+	for _, l := range r.Lesson.Challenge.Solution {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
 	}
-	if host.Hostname == name {
-		missing = append(missing, fmt.Sprintf("the host's hostname is %q too: it must keep its own", host.Hostname))
+	if len(lines) == 0 {
+		return fmt.Errorf("solve: %w", lessons.ErrNoLogic)
 	}
-	m, ok := lessons.MountAt(sb.Mounts, dir)
-	// A copied mount namespace starts with the host's mounts (under new
-	// mount IDs): the learner's mount is one more stacked on dir.
-	if !ok || m.FSType != "tmpfs" || lessons.MountCount(sb.Mounts, dir) <= lessons.MountCount(host.Mounts, dir) {
-		missing = append(missing, "no tmpfs of the sandbox's own is mounted on "+dir)
+	cmd, err := r.Box.ShellCommand("/bin/sh", "-c", lines[0])
+	if err != nil {
+		return fmt.Errorf("solve: %w", err)
 	}
-	if len(missing) > 0 {
-		return false, strings.Join(missing, "; "), nil
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("solve: %w", err)
 	}
-	return true, fmt.Sprintf("sandbox: hostname %q, tmpfs on %s (mount %d); host: hostname %q, nothing new on %s",
-		sb.Hostname, dir, m.ID, host.Hostname, dir), nil
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("solve: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	r.AtClose(func() error {
+		in.Close() // end of input: the trapped shell exits
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		return nil
+	})
+	if _, err := io.WriteString(in, strings.Join(lines[1:], "\n")+"\n"); err != nil {
+		return fmt.Errorf("solve: type into the trapped shell: %w", err)
+	}
+	return lessons.WaitUntil(ctx, unshareTrapWait, func() bool {
+		ok, _, err := unshareCheck(ctx, r)
+		return err == nil && ok
+	})
 }
 
 // procStartTime reads field 22 of /proc/PID/stat, the process's start time

@@ -38,6 +38,14 @@ const (
 	timeToolUptime = "time.tool_uptime"    // the first field of /proc/uptime it printed
 	timeUptimeLo   = "time.host_uptime_lo" // the host's /proc/uptime just before
 	timeUptimeHi   = "time.host_uptime_hi" // and just after
+
+	timeJoinedUptime = "time.joined_uptime"    // /proc/uptime read by a process that joined with setns (nsenter --time)
+	timeJoinedLo     = "time.joined_uptime_lo" // the host's just before
+	timeJoinedHi     = "time.joined_uptime_hi" // and just after
+	// timeJoinCmd joins the agent's time_for_children namespace with
+	// setns(2) (nsenter(1)) and reads CLOCK_BOOTTIME through /proc/uptime;
+	// /proc in the sandbox is the agent's own, so /proc/1 is the agent.
+	timeJoinCmd = "nsenter --time=/proc/1/ns/time_for_children cat /proc/uptime"
 )
 
 // Logic: an agent (PID 1 of its own PID namespace, with its own /proc,
@@ -125,7 +133,60 @@ func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	default:
 		return err
 	}
+	if err := timeJoined(ctx, r); err != nil {
+		return err
+	}
 	return timeTool(ctx, r)
+}
+
+// timeJoined has a process join the namespace with setns(2) instead of
+// being born in it: nsenter(1) in the sandbox's shell, which is in the
+// agent's own time namespace (the host's clocks), reads /proc/uptime
+// after the join. It exits at once, so the challenge still starts from a
+// namespace with no member.
+func timeJoined(ctx context.Context, r *lessons.Sandboxes) error {
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		return nil // not installed: the prediction has no answer here
+	}
+	lo, err := readUptime()
+	if err != nil {
+		return err
+	}
+	out, err := lessons.Shell(ctx, r.Box, timeJoinCmd)
+	if errors.Is(err, sandbox.ErrNoEnter) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("join the time namespace with nsenter: %w", err)
+	}
+	hi, err := readUptime()
+	if err != nil {
+		return err
+	}
+	f := strings.Fields(out)
+	if len(f) == 0 {
+		return fmt.Errorf("%s printed no uptime: %q", timeJoinCmd, out)
+	}
+	r.Set(timeJoinedUptime, f[0])
+	r.Set(timeJoinedLo, lo)
+	r.Set(timeJoinedHi, hi)
+	return lessons.WaitUntil(ctx, 5*time.Second, func() bool {
+		_, member := timeMember(ctx, r)
+		return !member
+	})
+}
+
+// timeJoinedShift is how far ahead of the host's the boot-time clock of
+// the process that joined by setns was, bounded by the host's readings
+// around it; ok is false when it was not read.
+func timeJoinedShift(ex map[string]string) (lo, hi float64, ok bool) {
+	j, e1 := strconv.ParseFloat(ex[timeJoinedUptime], 64)
+	hlo, e2 := strconv.ParseFloat(ex[timeJoinedLo], 64)
+	hhi, e3 := strconv.ParseFloat(ex[timeJoinedHi], 64)
+	if e1 != nil || e2 != nil || e3 != nil || hhi < hlo || j <= 0 {
+		return 0, 0, false
+	}
+	return j - hhi, j - hlo, true
 }
 
 // timeTool runs the util-linux equivalent, unshare --time with the same
@@ -221,6 +282,10 @@ func timeFacts(o lessons.Observation) []lessons.Fact {
 	}
 	fs = append(fs, lessons.NewFact("the agent's /proc/PID/timens_offsets shows the offsets of its children's namespace, as last written before a process entered", offs == wantOffsets,
 		"%q", offs))
+	jlo, jhi, jok := timeJoinedShift(ex)
+	fs = append(fs, lessons.NewFact("a process that joined the namespace with setns(2) (nsenter --time), not born in it, reads the shifted CLOCK_BOOTTIME too",
+		jok && jlo-60 <= timeBoot && timeBoot <= jhi+60,
+		"`%s`: uptime %s s, the host's %s…%s s", timeJoinCmd, lessons.OrNone(ex[timeJoinedUptime]), lessons.OrNone(ex[timeJoinedLo]), lessons.OrNone(ex[timeJoinedHi])))
 	fs = append(fs, lessons.NewFact("once a process has entered, the kernel refuses new offsets with EACCES", ex[timeSecondErrno] == "EACCES",
 		"writing \"boottime %d 0\" afterwards: %q", timeSecondOffset, ex[timeSecondErrno]))
 
@@ -244,20 +309,20 @@ func absDur(d time.Duration) time.Duration {
 }
 
 func timeAnswer(o lessons.Observation) (int, string) {
-	sc, hc := o.Sandbox.Clocks, o.Host.Clocks
-	if sc == nil || hc == nil {
-		return 0, "The clocks were not observed."
+	lo, hi, ok := timeJoinedShift(o.Extra)
+	if !ok {
+		return -1, "No process joined the namespace with setns here (is nsenter(1) installed?)."
 	}
-	d := sc.Monotonic - hc.Monotonic
+	why := fmt.Sprintf("`%s` read an uptime of %s s while the host's was %s…%s s", timeJoinCmd,
+		o.Extra[timeJoinedUptime], o.Extra[timeJoinedLo], o.Extra[timeJoinedHi])
+	const slack = 60 // seconds: the readings are moments apart
 	switch {
-	case absDur(d) < time.Hour:
-		return 0, fmt.Sprintf("The agent reads %v, the host %v: the same clock. Only its children, which entered %s, read a day more.",
-			sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second), o.Extra[timeForChildren])
-	case absDur(d-timeMono*time.Second) < time.Hour:
-		return 1, fmt.Sprintf("The agent reads %v, one day ahead of the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
-	default:
-		return 2, fmt.Sprintf("The agent reads %v against the host's %v.", sc.Monotonic.Round(time.Second), hc.Monotonic.Round(time.Second))
+	case lo-slack <= timeBoot && timeBoot <= hi+slack:
+		return 1, why + ": a week ahead. Offsets belong to the namespace, and setns(2) into a time namespace moves the caller itself, so every member reads them, however it came in (time_namespaces(7))."
+	case lo > -slack && hi < slack:
+		return 0, why + ": the host's clock."
 	}
+	return 2, why + "."
 }
 
 // timeMember finds a process of the sandbox, other than the agent, that

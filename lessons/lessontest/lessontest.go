@@ -153,6 +153,12 @@ type Want struct {
 	// data and runs every suggested experiment (see Experiments) before
 	// trying them.
 	Wrong []Attempt
+	// Secrets, if set, returns the values the learner has to work out to
+	// solve the challenge and that the task does not state (an identity's
+	// inode, a PID, a gateway's address), read from the performed
+	// session. A failing check must never show one: it says what is wrong
+	// in the learner's terms, and only a hint may give a value.
+	Secrets func(s *lessons.Session) []string
 }
 
 // Play is a lesson's whole privileged test: as root, with the host
@@ -239,12 +245,21 @@ func Walk(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.Less
 	if detail == "" {
 		t.Error("a failing check says nothing about why")
 	}
+	var secrets []string
+	if want.Secrets != nil {
+		if secrets = want.Secrets(s); len(secrets) == 0 {
+			t.Error("Want.Secrets found no value to keep from the learner")
+		}
+	}
+	if v, found := GivesAway(detail, secrets); found {
+		t.Errorf("the failing check gives the value %q away: %s", v, detail)
+	}
 	// Paused at the challenge, sandboxes live: the views against the tools.
 	AgainstTools(t, ctx, s)
 	if want.Wrong != nil {
 		ShellNamespaces(t, ctx, s, l)
 		Experiments(t, ctx, s, l)
-		WrongAttempts(t, ctx, s, want.Wrong)
+		WrongAttempts(t, ctx, s, want.Wrong, secrets...)
 	}
 	if err := s.Solve(ctx); err != nil {
 		t.Fatalf("solve: %v", err)
@@ -337,4 +352,15 @@ func logTrace(t testing.TB, s *lessons.Session) {
 	for _, e := range s.Events() {
 		t.Logf("trace: %s %s %s", e, e.Detail(), e.Note)
 	}
+}
+
+// GivesAway reports whether a failing check's detail shows one of the
+// values the learner has to work out, and which.
+func GivesAway(detail string, secrets []string) (string, bool) {
+	for _, v := range secrets {
+		if v != "" && strings.Contains(detail, v) {
+			return v, true
+		}
+	}
+	return "", false
 }

@@ -115,7 +115,7 @@ func TestWalkFailsOnAWrongLesson(t *testing.T) {
 			Headless(tb, ctx, eng, l, want)
 		})
 	}
-	if got := play(tiny(nil, nil, nil, nil), Want{Right: 0, Facts: 2}); got != "" {
+	if got := play(tiny(nil, nil, nil, nil), Want{Right: 0, Facts: 2, Secrets: func(*lessons.Session) []string { return []string{"solved"} }}); got != "" {
 		t.Fatalf("the right lesson fails the walk: %s", got)
 	}
 
@@ -132,6 +132,12 @@ func TestWalkFailsOnAWrongLesson(t *testing.T) {
 	}
 	wrongAnswer := func(lessons.Observation) (int, string) { return 1, "always 1" }
 	solved := func(context.Context, *lessons.Sandboxes) (bool, string, error) { return true, "yes", nil }
+	// The message issue 12 quotes, in the tiny lesson's terms.
+	givesAway := func(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
+		snap, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS)
+		return snap.Hostname == "solved", fmt.Sprintf("the sandbox is named %q, so it should be %q", snap.Hostname, "solved"), err
+	}
+	secret := func(*lessons.Session) []string { return []string{"solved"} }
 	for _, c := range []struct {
 		name string
 		l    lessons.Lesson
@@ -146,6 +152,7 @@ func TestWalkFailsOnAWrongLesson(t *testing.T) {
 		{"no such choice", tiny(nil, nil, nil, nil), Want{Right: 5}, "the right one is 5"},
 		{"check passes unsolved", tiny(nil, nil, solved, nil), Want{}, "passes on the unsolved state"},
 		{"solution does not solve", tiny(nil, nil, nil, []string{"hostname other"}), Want{}, "check after solving"},
+		{"check gives the value away", tiny(nil, nil, givesAway, nil), Want{Secrets: secret}, `gives the value "solved" away`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := play(c.l, c.want); !strings.Contains(got, c.says) {
@@ -207,5 +214,22 @@ func TestTriedFailsOnAWrongLesson(t *testing.T) {
 				t.Errorf("the walker did not say %q; it said:\n%s", c.says, got)
 			}
 		})
+	}
+}
+
+// TestGivesAway: the message issue 12 quotes is caught, a message in the
+// learner's terms is not.
+func TestGivesAway(t *testing.T) {
+	secrets := []string{"4026532180"}
+	bad := `the sandbox's hostname is "x"; its uts namespace is uts:[4026532180], so it should be "4026532180"`
+	if v, ok := GivesAway(bad, secrets); !ok || v != "4026532180" {
+		t.Errorf("GivesAway(%q) = %q, %v", bad, v, ok)
+	}
+	good := `the sandbox's hostname is "x", which is not the inode number of its uts namespace (readlink /proc/self/ns/uts shows it inside)`
+	if v, ok := GivesAway(good, secrets); ok {
+		t.Errorf("GivesAway(%q) = %q", good, v)
+	}
+	if _, ok := GivesAway(bad, []string{""}); ok {
+		t.Error("an empty secret matches everything")
 	}
 }

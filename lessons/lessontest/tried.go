@@ -109,8 +109,9 @@ func Experiments(t testing.TB, ctx context.Context, s *lessons.Session, l lesson
 }
 
 // WrongAttempts types each attempt into the lesson's shell, in order, and
-// sees the check reject it with a detail that says what is wrong.
-func WrongAttempts(t testing.TB, ctx context.Context, s *lessons.Session, wrong []Attempt) {
+// sees the check reject it with a detail that says what is wrong and
+// shows none of secrets (see Want.Secrets).
+func WrongAttempts(t testing.TB, ctx context.Context, s *lessons.Session, wrong []Attempt, secrets ...string) {
 	t.Helper()
 	if len(wrong) < 2 {
 		t.Errorf("%d wrong attempts at the challenge are tried, want at least 2", len(wrong))
@@ -129,6 +130,8 @@ func WrongAttempts(t testing.TB, ctx context.Context, s *lessons.Session, wrong 
 			t.Errorf("the check accepts the wrong attempt %q: %s", a.Cmd, detail)
 		} else if !strings.Contains(detail, a.Says) {
 			t.Errorf("the check rejects %q but does not say %q: %s", a.Cmd, a.Says, detail)
+		} else if v, found := GivesAway(detail, secrets); found {
+			t.Errorf("the check rejects %q but gives the value %q away: %s", a.Cmd, v, detail)
 		}
 		if a.Undo != "" {
 			if out, errOut, err := InShell(ctx, box, a.Undo); err != nil {
