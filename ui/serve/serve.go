@@ -284,10 +284,16 @@ func (s *Server) join(name, addr string) (*learner, string) {
 
 // leave frees l's name.
 func (s *Server) leave(l *learner) {
+	s.unlist(l)
+	s.wg.Done()
+}
+
+// unlist frees l's name. It is called before the "left" event too, so that
+// whoever reads that event finds the name free; a second call is a no-op.
+func (s *Server) unlist(l *learner) {
 	s.mu.Lock()
 	if s.learners[l.name] == l {
 		delete(s.learners, l.name)
 	}
 	s.mu.Unlock()
-	s.wg.Done()
 }

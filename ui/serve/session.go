@@ -147,6 +147,7 @@ func (s *Server) serveLearner(sess ssh.Session) {
 	if cerr != nil {
 		detail += "; closing the sandboxes: " + cerr.Error()
 	}
+	s.unlist(l)
 	s.event(Event{Kind: EventLeft, Name: name, Addr: addr, Detail: detail})
 	if gone {
 		return
