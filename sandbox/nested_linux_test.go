@@ -107,7 +107,7 @@ func TestNestedOwnership(t *testing.T) {
 		t.Errorf("pid tree: %+v", tr.PID)
 	}
 	rows := treeRows(tr)
-	if len(rows) != 6 || !strings.HasPrefix(rows[2].key, "    user:") || !strings.Contains(rows[2].val, "owner uid "+strconv.Itoa(nobodyID)) {
+	if len(rows) != 6 || rows[2].key != nestedUser.Label("user") || !strings.HasPrefix(rows[2].val, "level 2, child of "+agentUser.Label("user")) || !strings.Contains(rows[2].val, "owner uid "+strconv.Itoa(nobodyID)) {
 		t.Errorf("rows: %+v", rows)
 	}
 	host := ObserveHost([]View{ViewTree})

@@ -180,3 +180,34 @@ func NSOwnerUID(path string) (int, error) {
 	}
 	return int(uid), nil
 }
+
+// NSAncestors lists the parents of the user or PID namespace at path,
+// nearest first, up to the highest one nslab may see (NS_GET_PARENT from
+// nslab's own process, untraced).
+func NSAncestors(path string) ([]NSID, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var out []NSID
+	// Nesting stops at 32 levels; the bound only guards the loop.
+	for hops := 0; hops < 40; hops++ {
+		pfd, err := unix.IoctlRetInt(fd, unix.NS_GET_PARENT)
+		unix.Close(fd)
+		if errors.Is(err, unix.EPERM) {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("NS_GET_PARENT above %s: %w", path, err)
+		}
+		id, _, err := fdNS(pfd)
+		if err != nil {
+			unix.Close(pfd)
+			return out, err
+		}
+		out = append(out, id)
+		fd = pfd
+	}
+	unix.Close(fd)
+	return out, nil
+}

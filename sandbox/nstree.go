@@ -121,7 +121,8 @@ func (n NSNode) Members() string {
 }
 
 // treeRows are a tree's rows for the live table: one per namespace, user
-// then PID, indented by depth, in tree order.
+// then PID, in tree order, each with its level and parent (the nstree
+// component draws the tree itself).
 func treeRows(t *NSTree) []row {
 	if t == nil {
 		return nil
@@ -129,7 +130,11 @@ func treeRows(t *NSTree) []row {
 	var out []row
 	for _, kind := range []string{"user", "pid"} {
 		for _, n := range t.nodes(kind) {
-			out = append(out, row{key: strings.Repeat("  ", n.Depth) + n.ID.Label(kind), val: n.Describe(kind), rank: len(out)})
+			val := n.Describe(kind)
+			if !n.Parent.IsZero() {
+				val = "level " + strconv.Itoa(n.Depth) + ", child of " + n.Parent.Label(kind) + " · " + val
+			}
+			out = append(out, row{key: n.ID.Label(kind), val: val, rank: len(out)})
 		}
 	}
 	return out
