@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -398,12 +399,20 @@ func waitParent(t *testing.T, pid, want int, what string) {
 }
 
 // TestLessonClaimsNameTheseTests: every claim in the lessons' data that names a
-// test names one in this package, and every TestClaim here is named by a
-// claim.
+// test names one in this package (claims*_test.go), and every TestClaim
+// here is named by a claim.
 func TestLessonClaimsNameTheseTests(t *testing.T) {
-	src, err := os.ReadFile("claims_test.go")
+	files, err := filepath.Glob("claims*_test.go")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var src []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	here := map[string]bool{}
 	sc := bufio.NewScanner(strings.NewReader(string(src)))
