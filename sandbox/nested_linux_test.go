@@ -119,3 +119,23 @@ func TestNestedOwnership(t *testing.T) {
 		t.Errorf("diff: %+v", d)
 	}
 }
+
+// TestNestedRefusesTheHostsUTS: a sandbox in the host's UTS namespace (a
+// user namespace of its own only) gets no nested process: its root's
+// sethostname would be tried on the host's namespace. Nothing is renamed.
+func TestNestedRefusesTheHostsUTS(t *testing.T) {
+	eng := newEngine(t)
+	ctx := testCtx(t)
+	before, _ := os.Hostname()
+	sb := start(t, eng, Spec{Rootless: RootlessAlways})
+	if _, _, err := sb.Nested(ctx, "nested"); !errors.Is(err, ErrSameNamespace) {
+		t.Errorf("nested in the host's UTS namespace: %v, want ErrSameNamespace", err)
+	}
+	plain := start(t, eng, Spec{Flags: CloneNewUTS, Rootless: RootlessNever})
+	if _, _, err := plain.Nested(ctx, "nested"); !errors.Is(err, ErrBadInput) {
+		t.Errorf("nested without a user namespace of the sandbox's own: %v, want ErrBadInput", err)
+	}
+	if after, _ := os.Hostname(); after != before {
+		t.Errorf("the host's hostname changed: %q → %q", before, after)
+	}
+}
