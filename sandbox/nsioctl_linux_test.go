@@ -1,6 +1,9 @@
 package sandbox
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 // TestIoctlRequestArg: the ioctl_ns(2) requests by strace's names, others
 // in hex.
@@ -18,5 +21,15 @@ func TestIoctlRequestArg(t *testing.T) {
 	}
 	if _, err := nsIoctlPath(-1, "user", NSGetParent); err == nil {
 		t.Error("a negative pid accepted")
+	}
+}
+
+// BenchmarkObserveTree: the tree view's cost per refresh, from this
+// process (the host's roots; every process of the machine is read).
+func BenchmarkObserveTree(b *testing.B) {
+	for b.Loop() {
+		if _, err := ObserveTree(os.Getpid(), false); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
