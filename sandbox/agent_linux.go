@@ -303,6 +303,9 @@ func (a *agent) handle(r request) reply {
 		if ok, err = a.handleRootfs(r); ok {
 			break
 		}
+		if ok, err = a.handleNesting(r, &rep); ok {
+			break
+		}
 		if r.Op == opSpawnMountNS {
 			rep.PIDs, err = a.spawnMountNS()
 			break

@@ -98,6 +98,8 @@ func diffView(host, sb Snapshot, v View) []Delta {
 		return diffTime(host.Clocks, sb.Clocks)
 	case ViewPeers:
 		return diffRows(peerRows(host.Mounts), peerRows(sb.Mounts))
+	case ViewTree:
+		return diffRows(treeRows(host.Tree), treeRows(sb.Tree))
 	}
 	return nil
 }

@@ -48,3 +48,25 @@ func bitsString(v uintptr, table []bitName, prefix []string) string {
 	}
 	return strings.Join(parts, "|")
 }
+
+// nsIoctlNames are the ioctl(2) requests on namespace file descriptors
+// (ioctl_ns(2)) that nslab makes, named as strace names them.
+var nsIoctlNames = map[uint]string{
+	0xb701: "NS_GET_USERNS",
+	0xb702: "NS_GET_PARENT",
+	0xb703: "NS_GET_NSTYPE",
+	0xb704: "NS_GET_OWNER_UID",
+}
+
+// ioctlRequestArg renders an ioctl request as strace does: by name when
+// known, else in hex.
+func ioctlRequestArg(req uint) string {
+	if n, ok := nsIoctlNames[req]; ok {
+		return n
+	}
+	return fmt.Sprintf("%#x", req)
+}
+
+// TraceIoctlRequest renders an ioctl(2) request the way nslab's own trace
+// events do, for tracers of other processes (shelltrace).
+func TraceIoctlRequest(req uint) string { return ioctlRequestArg(req) }

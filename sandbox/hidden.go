@@ -12,6 +12,7 @@ const (
 	hiddenOrphan  = "__nslab_orphan"  // starts an idle child and exits, to show re-parenting
 	hiddenObserve = "__nslab_observe" // prints what a child of the agent sees, as JSON
 	hiddenBuild   = "__nslab_build"   // prints the build fingerprint (agentbin_linux.go)
+	hiddenNested  = "__nslab_nested"  // root of a user namespace inside the sandbox's (nested_linux.go)
 )
 
 // IsHidden reports whether args (os.Args) ask for a hidden entry point.
@@ -20,7 +21,7 @@ func IsHidden(args []string) bool {
 		return false
 	}
 	switch args[1] {
-	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild:
+	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild, hiddenNested:
 		return true
 	}
 	return false

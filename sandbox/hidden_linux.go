@@ -22,6 +22,8 @@ func hiddenComm(entry string) string {
 		return "nslab-observe"
 	case hiddenTrue:
 		return "nslab-true"
+	case hiddenNested:
+		return "nslab-nested"
 	}
 	return ""
 }
@@ -52,6 +54,8 @@ func RunHidden(args []string) int {
 		return runObserveChild(args[2:])
 	case hiddenAgent:
 		return runAgent(args[2:])
+	case hiddenNested:
+		return runNested(args[2:])
 	case hiddenEnter:
 		return runEnter(args[2:])
 	}

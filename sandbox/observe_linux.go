@@ -46,7 +46,7 @@ func ObserveSelf(views []View) Snapshot {
 			s.IDs, err = ReadIDs(0) // pid 0: the calling thread
 		case ViewUTS:
 			s.Hostname, s.Domainname, err = readUTS()
-		case ViewPIDs:
+		case ViewPIDs, ViewTree:
 			// Filled by the caller: a PID namespace's members are best
 			// listed from the host's /proc (ObserveProcs).
 		case ViewMount, ViewPeers:
@@ -105,6 +105,17 @@ func ObserveHost(views []View) Snapshot {
 	}()
 	s := <-done
 	s.Side = "host"
+	if slices.Contains(views, ViewTree) {
+		// nslab's own namespaces and their ancestors: the roots.
+		t, err := ObserveTree(os.Getpid(), false)
+		s.Tree = t
+		if err != nil {
+			if s.Errs == nil {
+				s.Errs = ViewErrs{}
+			}
+			s.Errs[ViewTree] = err.Error()
+		}
+	}
 	if procsDone != nil {
 		r := <-procsDone
 		if r.err != nil {

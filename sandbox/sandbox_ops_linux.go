@@ -102,10 +102,14 @@ func (s *Sandbox) Orphan(ctx context.Context) ([]int, error) {
 // its own main thread, and the PID view is read from the host's /proc.
 func (s *Sandbox) Observe(ctx context.Context, views []View) (Snapshot, error) {
 	var agentViews []View
-	wantPIDs := false
+	wantPIDs, wantTree := false, false
 	for _, v := range views {
 		if v == ViewPIDs {
 			wantPIDs = true
+			continue
+		}
+		if v == ViewTree {
+			wantTree = true
 			continue
 		}
 		agentViews = append(agentViews, v)
@@ -124,6 +128,18 @@ func (s *Sandbox) Observe(ctx context.Context, views []View) (Snapshot, error) {
 	snap.Side, snap.PID, snap.Views = "sandbox", s.pid, views
 	if snap.Taken.IsZero() {
 		snap.Taken = time.Now()
+	}
+	if wantTree {
+		// From the host: the sandbox's namespaces, their ancestors and
+		// everything below them (nested ones the learner makes too).
+		t, err := ObserveTree(s.pid, true)
+		snap.Tree = t
+		if err != nil {
+			if snap.Errs == nil {
+				snap.Errs = ViewErrs{}
+			}
+			snap.Errs[ViewTree] = err.Error()
+		}
 	}
 	if wantPIDs {
 		// pid_for_children: after unshare(CLONE_NEWPID) the agent itself

@@ -19,12 +19,13 @@ const (
 	ViewUser  View = "user"  // uid/gid maps, credentials, capabilities
 	ViewCgrp  View = "cgroup"
 	ViewTime  View = "time"
-	ViewPeers View = "peers" // mount peer groups: members and slaves of each shared:N
+	ViewPeers View = "peers"  // mount peer groups: members and slaves of each shared:N
+	ViewTree  View = "nstree" // the user and PID namespace hierarchies: parents, owners, members
 )
 
 // AllViews lists every view in display order.
 func AllViews() []View {
-	return []View{ViewIDs, ViewUTS, ViewPIDs, ViewMount, ViewNet, ViewIPC, ViewUser, ViewCgrp, ViewTime, ViewPeers}
+	return []View{ViewIDs, ViewUTS, ViewPIDs, ViewMount, ViewNet, ViewIPC, ViewUser, ViewCgrp, ViewTime, ViewPeers, ViewTree}
 }
 
 // Snapshot is what one side (the host, or a sandbox) sees at one moment.
@@ -52,8 +53,12 @@ type Snapshot struct {
 	// the v1 hierarchies come first and can differ where v2 does not.
 	CgroupLines []CgroupLine `json:"cgroup_lines,omitempty"`
 	Clocks      *Clocks      `json:"clocks,omitempty"`
-	Errs        ViewErrs     `json:"errs,omitempty"`
-	Views       []View       `json:"views,omitempty"` // which views were asked for
+	// Tree is the namespace tree seen from the host (ViewTree): the
+	// side's user and PID namespaces, their ancestors and, for a sandbox,
+	// everything below them.
+	Tree  *NSTree  `json:"tree,omitempty"`
+	Errs  ViewErrs `json:"errs,omitempty"`
+	Views []View   `json:"views,omitempty"` // which views were asked for
 }
 
 // ViewErrs maps a view to the text of the error that kept it empty.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
@@ -60,6 +61,19 @@ func checkLessonTrace(t *testing.T, path string, l lessons.Lesson, asNobody bool
 	for _, sc := range l.Syscalls {
 		if !slices.Contains(names, sc) {
 			t.Errorf("lesson.toml lists %s, which no event of the lesson shows (events: %v)", sc, names)
+		}
+	}
+	if l.ID == "nesting" {
+		// The promise: strace of nesting shows the ioctl_ns(2)
+		// requests, answered, and the refused one.
+		for _, want := range []struct{ req, errno string }{
+			{"NS_GET_USERNS", ""}, {"NS_GET_PARENT", ""}, {"NS_GET_OWNER_UID", ""}, {"NS_GET_PARENT", "EPERM"},
+		} {
+			if !slices.ContainsFunc(calls, func(c sandboxtest.StraceCall) bool {
+				return c.Name == "ioctl" && len(c.Args) >= 2 && c.Args[1] == want.req && c.Errno == want.errno
+			}) {
+				t.Errorf("strace shows no ioctl(…, %s) = %s", want.req, cmp.Or(want.errno, "a result"))
+			}
 		}
 	}
 	// The check itself can fail: every event, doctored with a wrong return

@@ -24,6 +24,7 @@ import (
 	time "github.com/nslab/nslab/lessons/12-time"
 	rootfs "github.com/nslab/nslab/lessons/13-rootfs"
 	propagation "github.com/nslab/nslab/lessons/14-propagation"
+	nesting "github.com/nslab/nslab/lessons/15-nesting"
 )
 
 // Logics is the registry: each lesson id with the function that builds its
@@ -45,6 +46,7 @@ func Logics() map[string]func() lessons.Logic {
 		"time":        time.Logic,
 		"rootfs":      rootfs.Logic,
 		"propagation": propagation.Logic,
+		"nesting":     nesting.Logic,
 	}
 }
 

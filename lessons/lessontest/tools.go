@@ -39,6 +39,8 @@ type toolSide struct {
 //   - user: /proc/PID/uid_map and gid_map
 //   - cgroup: /proc/PID/cgroup, read in the process's cgroup namespace
 //   - time: /proc/PID/timens_offsets
+//   - nstree: lsns -J --tree=parent (run from the host, as nslab observes
+//     the tree)
 //
 // The host's side is this test process. Kernel state can change between
 // nslab's look and the tools' (the host's processes come and go), so a
@@ -135,6 +137,8 @@ func compareView(ctx context.Context, side toolSide, v sandbox.View) []string {
 		return ps
 	case sandbox.ViewPIDs:
 		return nil // the process list changes by the moment; ps is not compared
+	case sandbox.ViewTree:
+		return compareTree(ctx, side.snap.Tree)
 	case sandbox.ViewMount:
 		return compareMounts(ctx, side)
 	case sandbox.ViewNet:
@@ -392,6 +396,84 @@ func sameLines(tool string, got, nslab []string) []string {
 			ps = append(ps, fmt.Sprintf("%s lists %q, nslab does not", tool, k))
 		case c < 0:
 			ps = append(ps, fmt.Sprintf("nslab shows %q, %s does not", k, tool))
+		}
+	}
+	return ps
+}
+
+// lsnsNS is one namespace of lsns -J --tree=parent.
+type lsnsNS struct {
+	NS       uint64   `json:"ns"`
+	PID      *int     `json:"pid"`
+	PNS      uint64   `json:"pns"`
+	ONS      uint64   `json:"ons"`
+	NProcs   int      `json:"nprocs"`
+	Children []lsnsNS `json:"children"`
+}
+
+// compareTree holds nslab's namespace tree to lsns's (util-linux 2.38 has
+// --tree=parent; its -T takes the relation joined: -Tparent): every node
+// lsns knows too, with the same parent (by lsns's nesting and PNS), owner
+// (ONS: the parent for a user namespace, the owning user namespace for a
+// PID namespace) and lowest member PID; and every namespace lsns shows
+// below a non-root node of nslab's tree is in nslab's tree too.
+func compareTree(ctx context.Context, t *sandbox.NSTree) []string {
+	if t == nil {
+		return []string{"nslab observed no tree"}
+	}
+	var ps []string
+	for _, kind := range []string{"user", "pid"} {
+		out, err := exec.CommandContext(ctx, "lsns", "-J", "--tree=parent", "-t", kind, "-o", "NS,TYPE,NPROCS,PID,PNS,ONS").Output()
+		if err != nil {
+			return []string{fmt.Sprintf("lsns -J --tree=parent -t %s: %v", kind, err)}
+		}
+		var doc struct {
+			Namespaces []lsnsNS `json:"namespaces"`
+		}
+		if err := json.Unmarshal(out, &doc); err != nil {
+			return []string{fmt.Sprintf("lsns -J: %v", err)}
+		}
+		type seen struct {
+			ns     lsnsNS
+			parent uint64 // by the tree's nesting
+		}
+		all := map[uint64]seen{}
+		var walk func(ns []lsnsNS, parent uint64)
+		walk = func(ns []lsnsNS, parent uint64) {
+			for _, n := range ns {
+				all[n.NS] = seen{n, parent}
+				walk(n.Children, n.NS)
+			}
+		}
+		walk(doc.Namespaces, 0)
+		nodes := t.User
+		if kind == "pid" {
+			nodes = t.PID
+		}
+		in := map[uint64]sandbox.NSNode{}
+		for _, n := range nodes {
+			in[n.ID.Ino] = n
+			l, ok := all[n.ID.Ino]
+			if !ok {
+				ps = append(ps, fmt.Sprintf("%s: lsns does not list it", n.ID.Label(kind)))
+				continue
+			}
+			if n.Depth > 0 && (l.parent != n.Parent.Ino || l.ns.PNS != n.Parent.Ino) {
+				ps = append(ps, fmt.Sprintf("%s: parent %s, lsns says %d (PNS %d)", n.ID.Label(kind), n.Parent, l.parent, l.ns.PNS))
+			}
+			if kind == "pid" && l.ns.ONS != n.Owner.Ino {
+				ps = append(ps, fmt.Sprintf("%s: owner %s, lsns says ONS %d", n.ID.Label(kind), n.Owner.Label("user"), l.ns.ONS))
+			}
+			if n.NProcs > 0 && (l.ns.PID == nil || *l.ns.PID != n.Procs[0].PID) {
+				ps = append(ps, fmt.Sprintf("%s: lowest member pid %d, lsns says %v", n.ID.Label(kind), n.Procs[0].PID, l.ns.PID))
+			}
+		}
+		for ino, l := range all {
+			if p, ok := in[l.parent]; ok && p.Depth > 0 {
+				if _, ok := in[ino]; !ok {
+					ps = append(ps, fmt.Sprintf("lsns shows %s:[%d] below %s, nslab's tree does not", kind, ino, p.ID.Label(kind)))
+				}
+			}
 		}
 	}
 	return ps

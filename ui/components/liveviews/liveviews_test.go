@@ -85,3 +85,29 @@ func TestFocusKeys(t *testing.T) {
 		t.Error("focused a ninth view of five")
 	}
 }
+
+// TestTreeFocused: the namespace tree view, focused, is drawn as a tree
+// (the nstree component), not as the table of rows the shared area shows.
+func TestTreeFocused(t *testing.T) {
+	id := func(ino uint64) sandbox.NSID { return sandbox.NSID{Dev: 4, Ino: ino} }
+	root := sandbox.NSNode{ID: id(1), OwnerUID: 0, NProcs: 9}
+	sbTree := &sandbox.NSTree{
+		User: []sandbox.NSNode{root, {ID: id(2), Parent: id(1), Depth: 1, OwnerUID: 65534, NProcs: 1, Procs: []sandbox.TreeProc{{PID: 7, Comm: "nslab-agent"}}, Mine: true}},
+		PID:  []sandbox.NSNode{{ID: id(3), Owner: id(1), OwnerUID: -1, NProcs: 9}},
+	}
+	o := uitest.Observation(2, 2)
+	views := []sandbox.View{sandbox.ViewIDs, sandbox.ViewTree}
+	o.Host.Views, o.Sandbox.Views = views, views
+	o.Host.Tree = &sandbox.NSTree{User: sbTree.User[:1], PID: sbTree.PID}
+	o.Sandbox.Tree = sbTree
+	o.Diffs = sandbox.DiffAll(o.Host, o.Sandbox)
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	m := New(c, []sandbox.View{sandbox.ViewTree}, time.Second).SetObservation(o).SetSize(70, 12)
+	if all := plain(m.Lines()); !strings.Contains(all, "user:[2]") || strings.Contains(all, "└─") {
+		t.Errorf("the shared area does not show the tree's rows as a table:\n%s", all)
+	}
+	f := plain(m.SetFocusSize(70, 10).FocusOn(2).FocusedLines())
+	if !strings.HasPrefix(f, "view 2/2: namespace tree") || !strings.Contains(f, "└─ user:[2] (sandbox)  owner uid 65534") {
+		t.Errorf("focused tree:\n%s", f)
+	}
+}

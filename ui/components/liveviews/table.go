@@ -7,6 +7,7 @@ import (
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/nstree"
 )
 
 // The tables: pure rendering of an observation's deltas, tested on
@@ -36,6 +37,8 @@ func Title(v sandbox.View) string {
 		return "mounts"
 	case sandbox.ViewNet:
 		return "network"
+	case sandbox.ViewTree:
+		return "namespace tree"
 	}
 	return string(v)
 }
@@ -351,6 +354,11 @@ func viewsTable(c compacted, width int) tableLayout {
 func focusedRows(st *common.Styles, o *lessons.Observation, v sandbox.View, width int) []string {
 	if o == nil {
 		return nil
+	}
+	if v == sandbox.ViewTree && o.Sandbox.Tree != nil {
+		// Focused, the tree is drawn as a tree: the sandbox's side holds
+		// the host's part of it too (its ancestors).
+		return nstree.Lines(st, o.Sandbox.Tree, width)
 	}
 	ds := o.Diffs[v]
 	rows := fullRows(ds)
