@@ -240,6 +240,7 @@ ordinary user through a user namespace. ` + "`nslab doctor`" + ` says what this 
 	})
 	_ = root.RegisterFlagCompletionFunc("lesson", completeLessonIDs)
 	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.versionCmd())
+	root.AddCommand(a.classCmd())
 	root.SuggestionsMinimumDistance = 2
 	return root
 }
