@@ -55,11 +55,11 @@ const (
 // says which and what to give instead.
 var ErrKubeInput = errors.New("nslab class kube")
 
-// learnerName is the SSH user name rule of `nslab serve`.
-var learnerName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+// kubeLearnerName is the SSH user name rule of `nslab serve`.
+var kubeLearnerName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
-// dnsLabel is an RFC 1035 label, what Kubernetes requires of Service names.
-var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+// kubeDNSLabel is an RFC 1035 label, what Kubernetes requires of Service names.
+var kubeDNSLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 
 // kubeClass is one class's shape: who joins which pod on which port.
 type kubeClass struct {
@@ -107,7 +107,7 @@ func (c kubeClass) validate() error {
 		return bad("--learners %d is more than %d; split the class into several manifests with different --name and --port-base", n, kubeMaxLearners)
 	case c.PerPod < 1:
 		return bad("--per-pod must be at least 1 (learners served by one pod; 30 to 60 suits a 2-core node), got %d", c.PerPod)
-	case !dnsLabel.MatchString(c.Name) || len(c.Name) > 63-1-len(strconv.Itoa(c.Pods())):
+	case !kubeDNSLabel.MatchString(c.Name) || len(c.Name) > 63-1-len(strconv.Itoa(c.Pods())):
 		return bad("--name %q must be lower-case letters, digits and '-', start with a letter and leave room for '-%d' within 63 characters", c.Name, c.Pods()-1)
 	case strings.TrimSpace(c.Image) == "" || strings.ContainsAny(c.Image, " \t\n"):
 		return bad("--image %q is not an image reference; build one from the Dockerfile (podman build -t nslab .) and pass its name", c.Image)
@@ -116,8 +116,8 @@ func (c kubeClass) validate() error {
 	case c.Target == targetKubernetes && (c.PortBase < kubeNodePortLo || c.Port(c.Pods()-1) > kubeNodePortHi):
 		return bad("--port-base %d: the %d pods need node ports %d..%d, outside Kubernetes' default NodePort range %d-%d; pick a base in that range (or use --target podman for host ports)",
 			c.PortBase, c.Pods(), c.PortBase, c.Port(c.Pods()-1), kubeNodePortLo, kubeNodePortHi)
-	case c.Code == "" || strings.ContainsAny(c.Code, "\n\r"):
-		return bad("--code must be one non-empty line")
+	case len(c.Code) < 6 || strings.ContainsAny(c.Code, "\n\r"):
+		return bad("--code must be one line of at least 6 characters (what nslab serve accepts)")
 	case c.Target != targetKubernetes && c.Target != targetPodman:
 		return bad("--target %q: use %q (kubectl apply) or %q (podman kube play)", c.Target, targetKubernetes, targetPodman)
 	case c.Privileged && c.Target == targetPodman:
@@ -125,7 +125,7 @@ func (c kubeClass) validate() error {
 	}
 	seen := make(map[string]int, n)
 	for k, name := range c.Learners {
-		if !learnerName.MatchString(name) {
+		if !kubeLearnerName.MatchString(name) {
 			return bad("learner name %q (number %d) is not a valid SSH user name for nslab serve: lower-case letter first, then up to 31 of a-z 0-9 _ -", name, k+1)
 		}
 		if j, dup := seen[name]; dup {
@@ -136,8 +136,8 @@ func (c kubeClass) validate() error {
 	return nil
 }
 
-// defaultLearnerNames: learner01..learnerNN, zero-padded so they sort.
-func defaultLearnerNames(n int) []string {
+// kubeDefaultNames: learner01..learnerNN, zero-padded so they sort.
+func kubeDefaultNames(n int) []string {
 	if n < 1 {
 		return nil
 	}
@@ -149,9 +149,9 @@ func defaultLearnerNames(n int) []string {
 	return out
 }
 
-// readLearnerNames reads one name a line; blank lines and # comments are
+// kubeReadNames reads one name a line; blank lines and # comments are
 // skipped.
-func readLearnerNames(r io.Reader) ([]string, error) {
+func kubeReadNames(r io.Reader) ([]string, error) {
 	var out []string
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -164,9 +164,9 @@ func readLearnerNames(r io.Reader) ([]string, error) {
 	return out, sc.Err()
 }
 
-// newClassCode is a code a person can type: three groups of four from an
+// kubeClassCode is a code a person can type: three groups of four from an
 // alphabet without look-alikes (no 0/o, 1/l/i).
-func newClassCode() string {
+func kubeClassCode() string {
 	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 	b := make([]byte, 12)
 	_, _ = rand.Read(b) // crypto/rand never fails on Linux
@@ -235,7 +235,6 @@ type (
 		TerminationGracePeriodSeconds int             `json:"terminationGracePeriodSeconds"`
 		RestartPolicy                 string          `json:"restartPolicy,omitempty"`
 		Containers                    []kubeContainer `json:"containers"`
-		Volumes                       []kubeVolume    `json:"volumes,omitempty"`
 	}
 	kubeContainer struct {
 		Name            string              `json:"name"`
@@ -283,10 +282,6 @@ type (
 	kubeVolumeMount struct {
 		Name      string `json:"name"`
 		MountPath string `json:"mountPath"`
-	}
-	kubeVolume struct {
-		Name     string    `json:"name"`
-		EmptyDir *struct{} `json:"emptyDir,omitempty"`
 	}
 	kubeProbe struct {
 		TCPSocket           kubeTCPSocket `json:"tcpSocket"`
@@ -342,13 +337,13 @@ func (c kubeClass) resources() kubeResourceReqs {
 	}
 }
 
-const privilegedWhy = `nslab serve creates namespaces (clone/unshare/setns), veth pairs, mounts
+const kubePrivilegedWhy = `nslab serve creates namespaces (clone/unshare/setns), veth pairs, mounts
 and a cgroup per learner: that needs CAP_SYS_ADMIN and CAP_NET_ADMIN, no
 seccomp filter on those calls, and a writable cgroup tree. privileged is the
 one form every runtime accepts. Each learner's sandboxes still live in a
 user namespace mapped to that learner's own unprivileged id range.`
 
-const hostUsersWhy = `hostUsers: false (Kubernetes 1.33+, or 1.30+ with the UserNamespacesSupport
+const kubeHostUsersWhy = `hostUsers: false (Kubernetes 1.33+, or 1.30+ with the UserNamespacesSupport
 feature gate, on a runtime and kernel that support it): the pod runs in its own user namespace, so root and the capabilities added
 below count only inside the pod, never on the node. nslab needs them to
 create namespaces, veths and mounts (CAP_SYS_ADMIN, CAP_NET_ADMIN), seccomp
@@ -358,11 +353,11 @@ cgroup tree, which runtimes give user-namespaced pods only on cgroup v2;
 where they do not (nslab doctor in the pod says so), or where the cluster
 refuses hostUsers: false, regenerate with --privileged.`
 
-func boolPtr(b bool) *bool { return &b }
+func kubeBool(b bool) *bool { return &b }
 
 // container is the `nslab serve` container both targets run.
 func (c kubeClass) container(hostPort int, code kubeEnv) kubeContainer {
-	sc := kubeSecurityContext{Privileged: boolPtr(true)}
+	sc := kubeSecurityContext{Privileged: kubeBool(true)}
 	if c.Target == targetKubernetes && !c.Privileged {
 		sc = kubeSecurityContext{
 			Capabilities:   &kubeCapabilities{Add: []string{"SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE"}},
@@ -402,7 +397,7 @@ func (c kubeClass) podSpec(hostPort int, code kubeEnv) kubePodSpec {
 		Containers:                    []kubeContainer{c.container(hostPort, code)},
 	}
 	if c.Target == targetKubernetes && !c.Privileged {
-		spec.HostUsers = boolPtr(false)
+		spec.HostUsers = kubeBool(false)
 	}
 	return spec
 }
@@ -434,9 +429,9 @@ func (c kubeClass) docs() []kubeDoc {
 	code := kubeEnv{Name: kubeCodeEnv, ValueFrom: &kubeEnvSource{
 		SecretKeyRef: kubeKeyRef{Name: c.secretName(), Key: kubeCodeKey},
 	}}
-	why := hostUsersWhy
+	why := kubeHostUsersWhy
 	if c.Privileged {
-		why = privilegedWhy
+		why = kubePrivilegedWhy
 	}
 	sts := kubeDoc{
 		comment: fmt.Sprintf("%d pods of nslab serve, %d learners each at most (%d learners in all).\n", c.Pods(), c.PerPod, len(c.Learners)) +
@@ -478,7 +473,7 @@ func (c kubeClass) docs() []kubeDoc {
 }
 
 // podmanDocs: the same container as bare Pods, one per shard, each with
-// its own host port; the state lives as long as the pod.
+// its own host port; the class state lives as long as the pod.
 func (c kubeClass) podmanDocs() []kubeDoc {
 	code := kubeEnv{Name: kubeCodeEnv, Value: c.Code}
 	var out []kubeDoc
@@ -487,10 +482,13 @@ func (c kubeClass) podmanDocs() []kubeDoc {
 		l["nslab.github.io/shard"] = strconv.Itoa(i)
 		spec := c.podSpec(c.Port(i), code)
 		spec.RestartPolicy = "Never" // a test pod that fails should stay failed, not loop
-		spec.Volumes = []kubeVolume{{Name: "state", EmptyDir: &struct{}{}}}
+		// No volume: podman 4.3 plays an emptyDir as one named volume
+		// that every pod shares (and one host key, one set of id ranges).
+		// The container's own file system lives as long as the pod.
+		spec.Containers[0].VolumeMounts = nil
 		comment := fmt.Sprintf("Pod %d of %d for podman kube play: host port %d, %d learners at most.", i+1, c.Pods(), c.Port(i), c.PerPod)
 		if i == 0 {
-			comment += "\nThe class code is in the pod's env: podman 4.3 cannot read a Secret back\n(secretKeyRef fails with \"not valid JSON\"); --target kubernetes uses a Secret.\n\n" + privilegedWhy
+			comment += "\nThe class code is in the pod's env: podman 4.3 cannot read a Secret back\n(secretKeyRef fails with \"not valid JSON\"); --target kubernetes uses a Secret.\n\n" + kubePrivilegedWhy
 		}
 		out = append(out, kubeDoc{comment: comment, obj: kubeObject{
 			APIVersion: "v1", Kind: "Pod",
@@ -555,7 +553,7 @@ for the join lines (a generated code differs between runs).`,
 				if err != nil {
 					return usageErrorf("--names-file: %w", err)
 				}
-				c.Learners, err = readLearnerNames(f)
+				c.Learners, err = kubeReadNames(f)
 				f.Close()
 				if err != nil {
 					return usageErrorf("--names-file %s: %w", namesFile, err)
@@ -572,13 +570,13 @@ for the join lines (a generated code differs between runs).`,
 				if n > kubeMaxLearners {
 					return usageErrorf("%v: --learners %d is more than %d; split the class into several manifests with different --name and --port-base", ErrKubeInput, n, kubeMaxLearners)
 				}
-				c.Learners = defaultLearnerNames(n)
+				c.Learners = kubeDefaultNames(n)
 			}
 			if !cmd.Flags().Changed("per-pod") {
 				return usageErrorf("%v: --per-pod M is required (learners served by one pod; 30 to 60 suits a 2-core node)", ErrKubeInput)
 			}
 			if !cmd.Flags().Changed("code") {
-				c.Code = newClassCode() // join lines do not name it
+				c.Code = kubeClassCode() // join lines do not name it
 			}
 			if err := c.validate(); err != nil {
 				return withCode(exitUsage, err)

@@ -33,8 +33,8 @@ func kubeDocs(t *testing.T, manifest string) []map[string]any {
 	return docs
 }
 
-// dig walks maps and lists: dig(m, "spec", "ports", 0, "nodePort").
-func dig(v any, path ...any) any {
+// dig walks maps and lists: kubeDig(m, "spec", "ports", 0, "nodePort").
+func kubeDig(v any, path ...any) any {
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
@@ -54,8 +54,8 @@ func dig(v any, path ...any) any {
 	return v
 }
 
-func digInt(v any, path ...any) int {
-	switch x := dig(v, path...).(type) {
+func kubeDigInt(v any, path ...any) int {
+	switch x := kubeDig(v, path...).(type) {
 	case float64:
 		return int(x)
 	case int64:
@@ -64,12 +64,12 @@ func digInt(v any, path ...any) int {
 	return -1
 }
 
-func digStr(v any, path ...any) string {
-	s, _ := dig(v, path...).(string)
+func kubeDigStr(v any, path ...any) string {
+	s, _ := kubeDig(v, path...).(string)
 	return s
 }
 
-func ofKind(docs []map[string]any, kind string) []map[string]any {
+func kubeOfKind(docs []map[string]any, kind string) []map[string]any {
 	var out []map[string]any
 	for _, d := range docs {
 		if d["kind"] == kind {
@@ -88,28 +88,28 @@ func checkKubeManifest(docs []map[string]any, n, m, base int, code string, privi
 	badf := func(f string, a ...any) { bad = append(bad, fmt.Sprintf(f, a...)) }
 	pods := (n + m - 1) / m
 
-	secrets := ofKind(docs, "Secret")
+	secrets := kubeOfKind(docs, "Secret")
 	if len(secrets) != 1 {
 		badf("%d Secrets, want 1", len(secrets))
 		return bad
 	}
-	secretName := digStr(secrets[0], "metadata", "name")
-	if got := digStr(secrets[0], "stringData", "code"); got != code {
+	secretName := kubeDigStr(secrets[0], "metadata", "name")
+	if got := kubeDigStr(secrets[0], "stringData", "code"); got != code {
 		badf("Secret %s has code %q, want %q", secretName, got, code)
 	}
 
-	sets := ofKind(docs, "StatefulSet")
+	sets := kubeOfKind(docs, "StatefulSet")
 	if len(sets) != 1 {
 		badf("%d StatefulSets, want 1", len(sets))
 		return bad
 	}
 	sts := sets[0]
-	name := digStr(sts, "metadata", "name")
-	if r := digInt(sts, "spec", "replicas"); r != pods {
+	name := kubeDigStr(sts, "metadata", "name")
+	if r := kubeDigInt(sts, "spec", "replicas"); r != pods {
 		badf("replicas %d, want %d pods for %d learners at %d a pod", r, pods, n, m)
 	}
-	match, _ := dig(sts, "spec", "selector", "matchLabels").(map[string]any)
-	tmplLabels, _ := dig(sts, "spec", "template", "metadata", "labels").(map[string]any)
+	match, _ := kubeDig(sts, "spec", "selector", "matchLabels").(map[string]any)
+	tmplLabels, _ := kubeDig(sts, "spec", "template", "metadata", "labels").(map[string]any)
 	for k, v := range match {
 		if tmplLabels[k] != v {
 			badf("the selector's %s=%v is not on the pod template", k, v)
@@ -118,47 +118,47 @@ func checkKubeManifest(docs []map[string]any, n, m, base int, code string, privi
 	if len(match) == 0 {
 		badf("the StatefulSet has no selector")
 	}
-	c := dig(sts, "spec", "template", "spec", "containers", 0)
-	args := fmt.Sprint(dig(c, "args"))
+	c := kubeDig(sts, "spec", "template", "spec", "containers", 0)
+	args := fmt.Sprint(kubeDig(c, "args"))
 	if !strings.Contains(args, "serve") || !strings.Contains(args, "--max-learners "+strconv.Itoa(m)) {
 		badf("the container's args %s are not `serve ... --max-learners %d`", args, m)
 	}
-	if digStr(c, "env", 0, "name") != kubeCodeEnv ||
-		digStr(c, "env", 0, "valueFrom", "secretKeyRef", "name") != secretName ||
-		digStr(c, "env", 0, "valueFrom", "secretKeyRef", "key") != "code" {
-		badf("the container's env %v does not take %s from Secret %s key code", dig(c, "env"), kubeCodeEnv, secretName)
+	if kubeDigStr(c, "env", 0, "name") != kubeCodeEnv ||
+		kubeDigStr(c, "env", 0, "valueFrom", "secretKeyRef", "name") != secretName ||
+		kubeDigStr(c, "env", 0, "valueFrom", "secretKeyRef", "key") != "code" {
+		badf("the container's env %v does not take %s from Secret %s key code", kubeDig(c, "env"), kubeCodeEnv, secretName)
 	}
-	if digInt(c, "ports", 0, "containerPort") != kubeServePort || digStr(c, "ports", 0, "name") != "ssh" {
-		badf("the container's port is %v, want ssh %d", dig(c, "ports"), kubeServePort)
+	if kubeDigInt(c, "ports", 0, "containerPort") != kubeServePort || kubeDigStr(c, "ports", 0, "name") != "ssh" {
+		badf("the container's port is %v, want ssh %d", kubeDig(c, "ports"), kubeServePort)
 	}
-	hostUsers := dig(sts, "spec", "template", "spec", "hostUsers")
-	priv := dig(c, "securityContext", "privileged")
+	hostUsers := kubeDig(sts, "spec", "template", "spec", "hostUsers")
+	priv := kubeDig(c, "securityContext", "privileged")
 	if privileged && (priv != true || hostUsers != nil) {
 		badf("--privileged: privileged=%v hostUsers=%v, want true and unset", priv, hostUsers)
 	}
 	if !privileged && (hostUsers != false || priv != nil) {
 		badf("default: hostUsers=%v privileged=%v, want false and unset", hostUsers, priv)
 	}
-	if digStr(sts, "spec", "volumeClaimTemplates", 0, "metadata", "name") != digStr(c, "volumeMounts", 0, "name") {
+	if kubeDigStr(sts, "spec", "volumeClaimTemplates", 0, "metadata", "name") != kubeDigStr(c, "volumeMounts", 0, "name") {
 		badf("the state volume claim and the mount differ")
 	}
 
 	// One NodePort Service per pod, selecting exactly that pod.
 	seenPorts := map[int]bool{}
 	perPod := 0
-	for _, s := range ofKind(docs, "Service") {
-		if digStr(s, "spec", "clusterIP") == "None" {
-			if digStr(s, "metadata", "name") != digStr(sts, "spec", "serviceName") {
-				badf("headless Service %s is not the StatefulSet's serviceName", digStr(s, "metadata", "name"))
+	for _, s := range kubeOfKind(docs, "Service") {
+		if kubeDigStr(s, "spec", "clusterIP") == "None" {
+			if kubeDigStr(s, "metadata", "name") != kubeDigStr(sts, "spec", "serviceName") {
+				badf("headless Service %s is not the StatefulSet's serviceName", kubeDigStr(s, "metadata", "name"))
 			}
 			continue
 		}
 		perPod++
-		np := digInt(s, "spec", "ports", 0, "nodePort")
-		pod := digStr(s, "spec", "selector", "statefulset.kubernetes.io/pod-name")
+		np := kubeDigInt(s, "spec", "ports", 0, "nodePort")
+		pod := kubeDigStr(s, "spec", "selector", "statefulset.kubernetes.io/pod-name")
 		i, err := strconv.Atoi(strings.TrimPrefix(pod, name+"-"))
 		if err != nil || i < 0 || i >= pods {
-			badf("Service %s selects pod %q, not one of %s-0..%d", digStr(s, "metadata", "name"), pod, name, pods-1)
+			badf("Service %s selects pod %q, not one of %s-0..%d", kubeDigStr(s, "metadata", "name"), pod, name, pods-1)
 			continue
 		}
 		if np != base+i {
@@ -168,8 +168,8 @@ func checkKubeManifest(docs []map[string]any, n, m, base int, code string, privi
 			badf("node port %d used twice", np)
 		}
 		seenPorts[np] = true
-		if digStr(s, "spec", "type") != "NodePort" || digStr(s, "spec", "ports", 0, "targetPort") != "ssh" {
-			badf("Service %s is not a NodePort to the ssh port", digStr(s, "metadata", "name"))
+		if kubeDigStr(s, "spec", "type") != "NodePort" || kubeDigStr(s, "spec", "ports", 0, "targetPort") != "ssh" {
+			badf("Service %s is not a NodePort to the ssh port", kubeDigStr(s, "metadata", "name"))
 		}
 	}
 	if perPod != pods {
@@ -204,7 +204,7 @@ func TestClassKubeManifest(t *testing.T) {
 			if bad := checkKubeManifest(docs, tc.n, tc.m, tc.base, "tulip-7", tc.privileged); len(bad) > 0 {
 				t.Fatalf("%s\n%s", strings.Join(bad, "\n"), r.stdout)
 			}
-			if img := digStr(ofKind(docs, "StatefulSet")[0], "spec", "template", "spec", "containers", 0, "image"); img != "registry.test/nslab:1" {
+			if img := kubeDigStr(kubeOfKind(docs, "StatefulSet")[0], "spec", "template", "spec", "containers", 0, "image"); img != "registry.test/nslab:1" {
 				t.Errorf("image %q, want the --image", img)
 			}
 			if tc.privileged && !strings.Contains(r.stdout, "# nslab serve creates namespaces") {
@@ -221,21 +221,21 @@ func TestClassKubeManifest(t *testing.T) {
 			if len(lines) != tc.n {
 				t.Fatalf("%d join lines for %d learners:\n%s", len(lines), tc.n, jr.stdout)
 			}
-			if bad := checkJoinLines(lines, tc.m, tc.base, (tc.n+tc.m-1)/tc.m, "node1.test"); len(bad) > 0 {
+			if bad := kubeCheckJoinLines(lines, tc.m, tc.base, (tc.n+tc.m-1)/tc.m, "node1.test"); len(bad) > 0 {
 				t.Fatalf("%s\n%s", strings.Join(bad, "\n"), jr.stdout)
 			}
 		})
 	}
 }
 
-var joinLineRE = regexp.MustCompile(`^ssh -p ([0-9]+) ([a-z][a-z0-9_-]*)@(\S+)$`)
+var kubeJoinLineRE = regexp.MustCompile(`^ssh -p ([0-9]+) ([a-z][a-z0-9_-]*)@(\S+)$`)
 
-func checkJoinLines(lines []string, m, base, pods int, host string) []string {
+func kubeCheckJoinLines(lines []string, m, base, pods int, host string) []string {
 	var bad []string
 	names := map[string]bool{}
 	perPort := map[int]int{}
 	for _, l := range lines {
-		g := joinLineRE.FindStringSubmatch(l)
+		g := kubeJoinLineRE.FindStringSubmatch(l)
 		if g == nil {
 			bad = append(bad, fmt.Sprintf("%q is not `ssh -p PORT NAME@HOST`", l))
 			continue
@@ -264,13 +264,13 @@ func checkJoinLines(lines []string, m, base, pods int, host string) []string {
 // The checks must fail on a wrong manifest: each doctoring below breaks
 // one thing the check promises to catch.
 func TestClassKubeCheckCatchesWrongManifests(t *testing.T) {
-	c := kubeClass{Name: "nslab-class", Learners: defaultLearnerNames(5), PerPod: 2, Image: "x", PortBase: 30022,
-		Code: "c0de", Host: "h", Target: targetKubernetes}
+	c := kubeClass{Name: "nslab-class", Learners: kubeDefaultNames(5), PerPod: 2, Image: "x", PortBase: 30022,
+		Code: "c0de-c0de", Host: "h", Target: targetKubernetes}
 	good, err := c.Manifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad := checkKubeManifest(kubeDocs(t, string(good)), 5, 2, 30022, "c0de", false); len(bad) > 0 {
+	if bad := checkKubeManifest(kubeDocs(t, string(good)), 5, 2, 30022, "c0de-c0de", false); len(bad) > 0 {
 		t.Fatalf("the good manifest fails: %v", bad)
 	}
 	for _, tc := range []struct{ what, from, to string }{
@@ -280,18 +280,18 @@ func TestClassKubeCheckCatchesWrongManifests(t *testing.T) {
 		{"the secret ref", "name: nslab-class-code\n", "name: other-code\n"},
 		{"max learners", "- \"2\"", "- \"3\""},
 		{"hostUsers", "\n      hostUsers: false\n", "\n      hostUsers: true\n"},
-		{"the code", "code: c0de", "code: nope"},
+		{"the code", "code: c0de-c0de", "code: nope"},
 	} {
 		doctored := strings.Replace(string(good), tc.from, tc.to, 1)
 		if doctored == string(good) {
 			t.Fatalf("%s: %q is not in the manifest", tc.what, tc.from)
 		}
-		if bad := checkKubeManifest(kubeDocs(t, doctored), 5, 2, 30022, "c0de", false); len(bad) == 0 {
+		if bad := checkKubeManifest(kubeDocs(t, doctored), 5, 2, 30022, "c0de-c0de", false); len(bad) == 0 {
 			t.Errorf("wrong %s passed the check", tc.what)
 		}
 	}
 	lines := c.JoinLines()
-	if bad := checkJoinLines(lines, 2, 30022, 3, "h"); len(bad) > 0 {
+	if bad := kubeCheckJoinLines(lines, 2, 30022, 3, "h"); len(bad) > 0 {
 		t.Fatalf("good join lines fail: %v", bad)
 	}
 	for what, wrong := range map[string][]string{
@@ -300,7 +300,7 @@ func TestClassKubeCheckCatchesWrongManifests(t *testing.T) {
 		"a learner twice":       append(slices.Clone(lines[:4]), lines[3]),
 		"another host":          append(slices.Clone(lines[:4]), strings.Replace(lines[4], "@h", "@g", 1)),
 	} {
-		if bad := checkJoinLines(wrong, 2, 30022, 3, "h"); len(bad) == 0 {
+		if bad := kubeCheckJoinLines(wrong, 2, 30022, 3, "h"); len(bad) == 0 {
 			t.Errorf("join lines with %s passed the check", what)
 		}
 	}
@@ -308,24 +308,29 @@ func TestClassKubeCheckCatchesWrongManifests(t *testing.T) {
 
 func TestClassKubePodman(t *testing.T) {
 	r := nslab(t, invocation{args: []string{"class", "kube", "--learners", "3", "--per-pod", "2",
-		"--target", "podman", "--port-base", "40022", "--code", "abc", "--image", "localhost/nslab:ci"}})
+		"--target", "podman", "--port-base", "40022", "--code", "abcdef", "--image", "localhost/nslab:ci"}})
 	if r.code != 0 {
 		t.Fatal(r)
 	}
 	docs := kubeDocs(t, r.stdout)
-	if len(docs) != 2 || len(ofKind(docs, "Pod")) != 2 {
+	if len(docs) != 2 || len(kubeOfKind(docs, "Pod")) != 2 {
 		t.Fatalf("want 2 Pods and nothing else for 3 learners at 2 a pod:\n%s", r.stdout)
 	}
 	for i, p := range docs {
-		c := dig(p, "spec", "containers", 0)
-		if hp := digInt(c, "ports", 0, "hostPort"); hp != 40022+i {
+		c := kubeDig(p, "spec", "containers", 0)
+		if hp := kubeDigInt(c, "ports", 0, "hostPort"); hp != 40022+i {
 			t.Errorf("pod %d: host port %d, want %d", i, hp, 40022+i)
 		}
-		if digStr(c, "env", 0, "value") != "abc" || dig(c, "securityContext", "privileged") != true {
-			t.Errorf("pod %d: env %v, securityContext %v", i, dig(c, "env"), dig(c, "securityContext"))
+		if kubeDigStr(c, "env", 0, "value") != "abcdef" || kubeDig(c, "securityContext", "privileged") != true {
+			t.Errorf("pod %d: env %v, securityContext %v", i, kubeDig(c, "env"), kubeDig(c, "securityContext"))
 		}
-		if digStr(p, "metadata", "name") != "nslab-class-"+strconv.Itoa(i) {
-			t.Errorf("pod %d is named %s", i, digStr(p, "metadata", "name"))
+		// podman 4.3 plays an emptyDir as one named volume shared by
+		// every pod: the pods must not share their class state.
+		if v := kubeDig(p, "spec", "volumes"); v != nil || kubeDig(c, "volumeMounts") != nil {
+			t.Errorf("pod %d mounts volumes %v", i, v)
+		}
+		if kubeDigStr(p, "metadata", "name") != "nslab-class-"+strconv.Itoa(i) {
+			t.Errorf("pod %d is named %s", i, kubeDigStr(p, "metadata", "name"))
 		}
 	}
 }
@@ -351,8 +356,8 @@ func TestClassKubeNamesFileAndCode(t *testing.T) {
 		if r.code != 0 {
 			t.Fatal(r)
 		}
-		s := ofKind(kubeDocs(t, r.stdout), "Secret")
-		code := digStr(s[0], "stringData", "code")
+		s := kubeOfKind(kubeDocs(t, r.stdout), "Secret")
+		code := kubeDigStr(s[0], "stringData", "code")
 		if !regexp.MustCompile(`^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$`).MatchString(code) || !strings.Contains(r.stderr, code) {
 			t.Fatalf("generated code %q (stderr %q)", code, r.stderr)
 		}
@@ -389,7 +394,8 @@ func TestClassKubeBadInput(t *testing.T) {
 		{[]string{"--learners", "3", "--per-pod", "1", "--target", "nomad"}, `--target "nomad"`},
 		{[]string{"--learners", "3", "--per-pod", "1", "--name", "Class_A"}, "--name \"Class_A\""},
 		{[]string{"--learners", "3", "--per-pod", "1", "--image", ""}, "--image \"\" is not an image"},
-		{[]string{"--learners", "3", "--per-pod", "1", "--code", ""}, "--code must be one non-empty line"},
+		{[]string{"--learners", "3", "--per-pod", "1", "--code", "abc"}, "at least 6 characters"},
+		{[]string{"--learners", "3", "--per-pod", "1", "--code", ""}, "--code must be one line of at least 6 characters"},
 		{[]string{"--names-file", dupNames, "--per-pod", "1"}, `"ada" is given twice`},
 		{[]string{"--names-file", badNames, "--per-pod", "1"}, "not a valid SSH user name"},
 		{[]string{"--names-file", dupNames, "--learners", "5", "--per-pod", "1"}, "names 2 learners"},
@@ -404,7 +410,7 @@ func TestClassKubeBadInput(t *testing.T) {
 }
 
 func TestClassKubeValidateIsErrKubeInput(t *testing.T) {
-	c := kubeClass{Name: "n", PerPod: 1, Image: "i", PortBase: 30022, Code: "c", Target: targetKubernetes}
+	c := kubeClass{Name: "n", PerPod: 1, Image: "i", PortBase: 30022, Code: "c0de-c0de", Target: targetKubernetes}
 	if err := c.validate(); !errors.Is(err, ErrKubeInput) {
 		t.Errorf("no learners: %v, want ErrKubeInput", err)
 	}
