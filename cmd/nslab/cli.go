@@ -235,12 +235,12 @@ ordinary user through a user namespace. ` + "`nslab doctor`" + ` says what this 
 	root.Flags().BoolVar(&plain, "plain", false, "play a lesson as plain text with the headless runner instead of the TUI")
 	root.Flags().StringVar(&start, "lesson", "", "open this lesson first (with --plain: play it; default: the first one not done)")
 	root.PersistentFlags().BoolVar(&a.noColor, "no-color", false, "no colours (also when NO_COLOR is set)")
+	root.AddCommand(a.classCmd()) // nslab class: kube here, status and export from classdash
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%w\nSee `%s --help`.", err, c.CommandPath())
 	})
 	_ = root.RegisterFlagCompletionFunc("lesson", completeLessonIDs)
 	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.versionCmd())
-	root.AddCommand(a.classCmd())
 	root.SuggestionsMinimumDistance = 2
 	return root
 }
