@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -37,15 +38,11 @@ import (
 
 // simLearner is one learner's SSH session with a terminal of 120×40.
 type simLearner struct {
-	name   string
-	client *ssh.Client
-	sess   *ssh.Session
-	stdin  interface{ Write([]byte) (int, error) }
-
-	mu   sync.Mutex
-	out  bytes.Buffer // what the server wrote since the last mark
-	more chan struct{}
-	done chan struct{} // the session's output ended
+	*termLog // what the server wrote since the last reset
+	name     string
+	client   *ssh.Client
+	sess     *ssh.Session
+	stdin    io.Writer
 }
 
 var errNoEcho = errors.New("no echo")
@@ -76,7 +73,7 @@ func dialLearner(addr, name, code string) (*simLearner, error) {
 		c.Close()
 		return nil, fmt.Errorf("%s: session: %w", name, err)
 	}
-	l := &simLearner{name: name, client: c, sess: s, more: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &simLearner{name: name, client: c, sess: s}
 	fail := func(what string, err error) (*simLearner, error) {
 		l.close()
 		return nil, fmt.Errorf("%s: %s: %w", name, what, err)
@@ -84,70 +81,25 @@ func dialLearner(addr, name, code string) (*simLearner, error) {
 	if err := s.RequestPty("xterm-256color", 40, 120, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
 		return fail("pty", err)
 	}
-	in, err := s.StdinPipe()
-	if err != nil {
+	if l.stdin, err = s.StdinPipe(); err != nil {
 		return fail("stdin", err)
 	}
-	l.stdin = in
 	outR, err := s.StdoutPipe()
 	if err != nil {
 		return fail("stdout", err)
 	}
-	go func() {
-		defer close(l.done)
-		buf := make([]byte, 32*1024)
-		for {
-			n, err := outR.Read(buf)
-			if n > 0 {
-				l.mu.Lock()
-				l.out.Write(buf[:n])
-				l.mu.Unlock()
-				select {
-				case l.more <- struct{}{}:
-				default:
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	l.termLog = newTermLog(outR)
 	if err := s.Shell(); err != nil {
 		return fail("shell", err)
 	}
 	return l, nil
 }
 
-// mark forgets what was written so far: waitFor looks only at what comes
-// after (and the buffer stays small however long the run).
-func (l *simLearner) mark() {
-	l.mu.Lock()
-	l.out.Reset()
-	l.mu.Unlock()
-}
-
 func (l *simLearner) waitFor(s string, d time.Duration) error {
-	end := time.NewTimer(d)
-	defer end.Stop()
-	for {
-		l.mu.Lock()
-		ok := bytes.Contains(l.out.Bytes(), []byte(s))
-		l.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-l.more:
-		case <-l.done:
-			return fmt.Errorf("%s: the session ended before %q appeared", l.name, s)
-		case <-end.C:
-			l.mu.Lock()
-			b := l.out.Bytes()
-			last := string(b[max(len(b)-300, 0):])
-			l.mu.Unlock()
-			return fmt.Errorf("%s: %q did not appear within %s (%w); the last output: %q", l.name, s, d, errNoEcho, last)
-		}
+	if err := l.wait(0, s, d); err != nil {
+		return fmt.Errorf("%s: %w", l.name, err)
 	}
+	return nil
 }
 
 func (l *simLearner) send(s string) error {
@@ -159,7 +111,7 @@ func (l *simLearner) send(s string) error {
 func (l *simLearner) step(keys []string, want string, d time.Duration) error {
 	for i, k := range keys {
 		if i == len(keys)-1 {
-			l.mark()
+			l.reset()
 		}
 		if err := l.send(k); err != nil {
 			return err
@@ -186,7 +138,7 @@ func (l *simLearner) openShellPane(d time.Duration) error {
 // echo types Q into the shell pane and times until a Q comes back, then
 // erases it.
 func (l *simLearner) echo(d time.Duration) (time.Duration, error) {
-	l.mark()
+	l.reset()
 	t0 := time.Now()
 	if err := l.send("Q"); err != nil {
 		return 0, err
@@ -212,9 +164,11 @@ func (l *simLearner) quit() {
 		_ = l.send(k)
 		time.Sleep(200 * time.Millisecond)
 	}
-	select {
-	case <-l.done:
-	case <-time.After(5 * time.Second):
+	if l.termLog != nil {
+		select {
+		case <-l.done:
+		case <-time.After(5 * time.Second):
+		}
 	}
 	l.close()
 }
