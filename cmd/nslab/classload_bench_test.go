@@ -7,7 +7,7 @@ package main
 // CPU, the memory (PSS) of the server and of everything it started
 // (agents, shells), and keystroke → echo latency p50/p99. The anchor is
 // timed in the same run: the same echo on bash on a bare pty, and one
-// learner alone over SSH.
+// learner alone over SSH. The host is compared before and after.
 //
 //	sudo flock /tmp/nslab-test.lock go test -run '^$' -bench '^BenchmarkClassLoad$' \
 //	    -benchtime 1x -timeout 60m ./cmd/nslab
@@ -34,6 +34,8 @@ import (
 
 	"github.com/prometheus/procfs"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 // simLearner is one learner's SSH session with a terminal of 120×40.
@@ -476,6 +478,7 @@ func BenchmarkClassLoad(b *testing.B) {
 		}
 		window = d
 	}
+	before := sandboxtest.TakeHostPrint(b)
 	for b.Loop() {
 		bare := bareEcho(b, 20)
 		rows := []classResult{runClass(b, 1, window)}
@@ -496,4 +499,5 @@ func BenchmarkClassLoad(b *testing.B) {
 		}
 		b.Log(sb.String())
 	}
+	checkHostUnchanged(b, before)
 }
