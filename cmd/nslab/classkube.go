@@ -102,7 +102,7 @@ func (c kubeClass) validate() error {
 	n := len(c.Learners)
 	switch {
 	case n < 1:
-		return bad("--learners must be at least 1 (one per person in the class), got %d", n)
+		return bad("--learners must be at least 1 (one per person in the class, or one name a line in --names-file), got %d", n)
 	case n > kubeMaxLearners:
 		return bad("--learners %d is more than %d; split the class into several manifests with different --name and --port-base", n, kubeMaxLearners)
 	case c.PerPod < 1:
@@ -539,8 +539,9 @@ nslab serve pods (--per-pod learners each), one NodePort Service per pod
 and a Secret with the class code. With --join-lines it prints instead one
 "ssh -p PORT NAME@HOST" line per learner: each learner joins their own pod.
 
-Run it twice with the same flags and --code: once for the manifest, once
-for the join lines (a generated code differs between runs).`,
+Run it twice with the same flags: once for the manifest, once with
+--join-lines for the board. Without --code the code is generated and
+printed on stderr; tell it to the learners.`,
 		Example: `  nslab class kube --learners 120 --per-pod 40 --image registry.example/nslab:1 --code tulip-7 > class.yaml
   nslab class kube --learners 120 --per-pod 40 --code tulip-7 --join-lines --host node1.example
   nslab class kube --learners 2 --per-pod 1 --target podman --image localhost/nslab > pods.yaml`,
@@ -559,21 +560,21 @@ for the join lines (a generated code differs between runs).`,
 					return usageErrorf("--names-file %s: %w", namesFile, err)
 				}
 				if cmd.Flags().Changed("learners") && n != len(c.Learners) {
-					return usageErrorf("%v: --learners %d but %s names %d learners; give one of the two", ErrKubeInput, n, namesFile, len(c.Learners))
+					return usageErrorf("%w: --learners %d but %s names %d learners; give one of the two", ErrKubeInput, n, namesFile, len(c.Learners))
 				}
 			case !cmd.Flags().Changed("learners"):
-				return usageErrorf("%v: --learners N is required (the number of people in the class)", ErrKubeInput)
+				return usageErrorf("%w: --learners N is required (the number of people in the class)", ErrKubeInput)
 			default:
 				if n < 1 {
-					return usageErrorf("%v: --learners must be at least 1 (one per person in the class), got %d", ErrKubeInput, n)
+					return usageErrorf("%w: --learners must be at least 1 (one per person in the class), got %d", ErrKubeInput, n)
 				}
 				if n > kubeMaxLearners {
-					return usageErrorf("%v: --learners %d is more than %d; split the class into several manifests with different --name and --port-base", ErrKubeInput, n, kubeMaxLearners)
+					return usageErrorf("%w: --learners %d is more than %d; split the class into several manifests with different --name and --port-base", ErrKubeInput, n, kubeMaxLearners)
 				}
 				c.Learners = kubeDefaultNames(n)
 			}
 			if !cmd.Flags().Changed("per-pod") {
-				return usageErrorf("%v: --per-pod M is required (learners served by one pod; 30 to 60 suits a 2-core node)", ErrKubeInput)
+				return usageErrorf("%w: --per-pod M is required (learners served by one pod; 30 to 60 suits a 2-core node)", ErrKubeInput)
 			}
 			if !cmd.Flags().Changed("code") {
 				c.Code = kubeClassCode() // join lines do not name it
