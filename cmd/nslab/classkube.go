@@ -348,7 +348,8 @@ feature gate, on a runtime and kernel that support it): the pod runs in its own 
 below count only inside the pod, never on the node. nslab needs them to
 create namespaces, veths and mounts (CAP_SYS_ADMIN, CAP_NET_ADMIN), seccomp
 unconfined for clone/unshare/setns/mount, and an unmasked /proc so that a
-sandbox may mount its own proc. Per-learner cgroup limits need a writable
+sandbox may mount its own proc (procMount: Unmasked needs the ProcMountType
+feature; without it the kernel refuses that mount with EPERM). Per-learner cgroup limits need a writable
 cgroup tree, which runtimes give user-namespaced pods only on cgroup v2;
 where they do not (nslab doctor in the pod says so), or where the cluster
 refuses hostUsers: false, regenerate with --privileged.`
