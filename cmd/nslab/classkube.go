@@ -322,9 +322,10 @@ func (c kubeClass) labels() map[string]string {
 
 func (c kubeClass) secretName() string { return c.Name + "-code" }
 
-// Resources per pod. nslab's goal is 200 learners in 4 GB on 2 cores
-// (issue 13), about 20 MiB and 10 millicores a learner; the requests
-// leave headroom over that, the memory limit is what a pod may not pass.
+// Resources per pod: about twice what BenchmarkClassLoad measured for a
+// typing learner (11 millicores, 12 MiB of PSS with their agent and
+// shell; README, "A class on one machine"); the memory limit is what a
+// pod may not pass.
 func (c kubeClass) resources() kubeResourceReqs {
 	return kubeResourceReqs{
 		Requests: map[string]string{
