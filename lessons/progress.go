@@ -327,6 +327,10 @@ func LoadProgress(path string) (p Progress, warning string, err error) {
 	if err != nil {
 		return NewProgress(), "", err
 	}
+	return loadProgress(fsys, path)
+}
+
+func loadProgress(fsys userfs.FS, path string) (p Progress, warning string, err error) {
 	b, err := fsys.ReadFile(path, MaxProgressSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -429,6 +433,10 @@ func SaveProgress(path string, p Progress) error {
 	if err != nil {
 		return err
 	}
+	return saveProgress(fsys, path, b)
+}
+
+func saveProgress(fsys userfs.FS, path string, b []byte) error {
 	if err := fsys.WriteFileAtomic(path, b); err != nil {
 		return unwritable(fsys, filepath.Dir(path), err)
 	}
@@ -448,10 +456,31 @@ func unwritable(fsys userfs.FS, dir string, err error) error {
 
 // ProgressFile is the progress file at Path as a store with Load and Save
 // (what the TUI keeps its progress through).
-type ProgressFile struct{ Path string }
+type ProgressFile struct {
+	Path string
+	// AsSelf reads and writes as this process, never as the user who ran
+	// sudo: the class server (nslab serve) keeps every learner's progress
+	// in its own root-only state directory, which that user may not
+	// enter. Symlinks are still never followed.
+	AsSelf bool
+}
 
 // Load reads the file (see LoadProgress).
-func (f ProgressFile) Load() (Progress, string, error) { return LoadProgress(f.Path) }
+func (f ProgressFile) Load() (Progress, string, error) {
+	if f.AsSelf {
+		return loadProgress(userfs.FS{}, f.Path)
+	}
+	return LoadProgress(f.Path)
+}
 
 // Save writes the file (see SaveProgress).
-func (f ProgressFile) Save(p Progress) error { return SaveProgress(f.Path, p) }
+func (f ProgressFile) Save(p Progress) error {
+	if !f.AsSelf {
+		return SaveProgress(f.Path, p)
+	}
+	b, err := EncodeProgress(p)
+	if err != nil {
+		return err
+	}
+	return saveProgress(userfs.FS{}, f.Path, b)
+}

@@ -69,6 +69,18 @@ type Options struct {
 	// NewSession overrides how a lesson's session is opened (tests use a
 	// fake); nil opens lessons.NewSession over Engine.
 	NewSession SessionFactory
+	// Served marks a program that serves a remote terminal (an SSH
+	// session, ui/serve): the process's signals are the server's, not
+	// this program's, so it handles neither SIGINT/SIGTERM nor SIGHUP;
+	// the server ends it through ctx.
+	Served bool
+	// ProgramOptions are appended after RunProgram's own bubbletea
+	// options, so they win (an SSH server passes its session's input,
+	// output, environment, window size and colour profile).
+	ProgramOptions []tea.ProgramOption
+	// Resize carries the remote terminal's new sizes (an SSH session's
+	// window-change requests: no SIGWINCH reaches the program for them).
+	Resize <-chan tea.WindowSizeMsg
 }
 
 // fps is the renderer's frame rate. The renderer wakes up every frame even
@@ -155,12 +167,15 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		// smallest supported one; a terminal's own size replaces it.
 		tea.WithWindowSize(80, 24),
 	}
+	if opts.Served {
+		popts = append(popts, tea.WithoutSignalHandler())
+	}
 	if st.NoColor {
 		// The program detects its colour profile from its own output and
 		// environment; no colour overrides that, for this program only.
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	p = tea.NewProgram(app, popts...)
+	p = tea.NewProgram(app, append(popts, opts.ProgramOptions...)...)
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes
@@ -169,8 +184,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 	// reads of it return EOF or EIO (hangupInput), which ends the program
 	// the same way.
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	if !opts.Served {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	hung := make(chan struct{})
 	done := make(chan struct{})
 	defer close(done)
@@ -184,6 +201,22 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		close(hung)
 		p.Kill()
 	}()
+	if opts.Resize != nil {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case sz, ok := <-opts.Resize:
+					if !ok {
+						return
+					}
+					// Send blocks until the loop takes it; done ends the wait.
+					go p.Send(sz)
+				}
+			}
+		}()
+	}
 
 	final, err := p.Run()
 	if a, ok := final.(App); ok && a.hungUp {

@@ -240,7 +240,7 @@ ordinary user through a user namespace. ` + "`nslab doctor`" + ` says what this 
 		return usageErrorf("%w\nSee `%s --help`.", err, c.CommandPath())
 	})
 	_ = root.RegisterFlagCompletionFunc("lesson", completeLessonIDs)
-	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.versionCmd())
+	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.progressCmd(), a.serveCmd(), a.versionCmd())
 	root.SuggestionsMinimumDistance = 2
 	return root
 }

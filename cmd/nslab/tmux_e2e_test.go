@@ -49,6 +49,19 @@ func (s tmuxSession) waitFor(what string, re *regexp.Regexp) string {
 	return ""
 }
 
+// performUTS drives the TUI from the lesson list to the uts lesson
+// performed (its unshare in the syscall log).
+func (s tmuxSession) performUTS() {
+	s.t.Helper()
+	s.waitFor("the lesson list", regexp.MustCompile(`UTS namespaces: a hostname of your own`))
+	s.keys("j", "Enter")
+	s.waitFor("the uts lesson", regexp.MustCompile(`\[CONCEPT\]`))
+	s.keys("n", "n")
+	s.waitFor("the perform part", regexp.MustCompile(`\[PERFORM\]`))
+	s.keys("Enter")
+	s.waitFor("the unshare in the syscall log", regexp.MustCompile(`unshare\(CLONE_NEWUTS\) = 0`))
+}
+
 func (s tmuxSession) alive() bool {
 	return exec.Command("tmux", "has-session", "-t", s.name).Run() == nil
 }
@@ -74,13 +87,7 @@ func TestTUIEndToEndUTS(t *testing.T) {
 		}
 	})
 
-	s.waitFor("the lesson list", regexp.MustCompile(`UTS namespaces: a hostname of your own`))
-	s.keys("j", "Enter")
-	s.waitFor("the uts lesson", regexp.MustCompile(`\[CONCEPT\]`))
-	s.keys("n", "n")
-	s.waitFor("the perform part", regexp.MustCompile(`\[PERFORM\]`))
-	s.keys("Enter")
-	s.waitFor("the unshare in the syscall log", regexp.MustCompile(`unshare\(CLONE_NEWUTS\) = 0`))
+	s.performUTS()
 	s.keys("n", "n")
 	s.waitFor("the experiment part", regexp.MustCompile(`\[EXPERIMENT\]`))
 	s.keys("S")

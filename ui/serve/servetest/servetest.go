@@ -1,0 +1,249 @@
+// Package servetest is for tests only: learners of a class server
+// (ui/serve, `nslab serve`) connecting with golang.org/x/crypto/ssh, each
+// with a real VT emulator (charmbracelet/x/vt) as their terminal, so that
+// a test reads the screen the learner would see and types as they would.
+// Production code must not import it.
+package servetest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Dial is how a learner connects.
+type Dial struct {
+	Addr string // the server's host:port
+	Name string // the learner (SSH user) name
+	Auth []gossh.AuthMethod
+	From string // the loopback address to dial from ("": any)
+	// HostKey checks the server's host key (nil: any key).
+	HostKey func(gossh.PublicKey) error
+	// Banner receives the server's banner (nil: dropped).
+	Banner func(string)
+}
+
+// Connect logs in as d describes.
+func (d Dial) Connect() (*gossh.Client, error) {
+	nd := net.Dialer{Timeout: 5 * time.Second}
+	if d.From != "" {
+		nd.LocalAddr = &net.TCPAddr{IP: net.ParseIP(d.From)}
+	}
+	conn, err := nd.Dial("tcp", d.Addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gossh.ClientConfig{
+		User: d.Name, Auth: d.Auth, Timeout: 5 * time.Second,
+		HostKeyCallback: func(_ string, _ net.Addr, k gossh.PublicKey) error {
+			if d.HostKey == nil {
+				return nil
+			}
+			return d.HostKey(k)
+		},
+		BannerCallback: func(m string) error {
+			if d.Banner != nil {
+				d.Banner(m)
+			}
+			return nil
+		},
+	}
+	sc, chans, reqs, err := gossh.NewClientConn(conn, d.Addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return gossh.NewClient(sc, chans, reqs), nil
+}
+
+// SameKey is a HostKey check for exactly want.
+func SameKey(want gossh.PublicKey) func(gossh.PublicKey) error {
+	return func(k gossh.PublicKey) error {
+		if !bytes.Equal(k.Marshal(), want.Marshal()) {
+			return errors.New("not the server's host key")
+		}
+		return nil
+	}
+}
+
+// Buffer is a bytes.Buffer safe for a writer and a reader.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Terminal is a learner's interactive session: a PTY request, a shell,
+// and a VT emulator drawing what the server sends (and answering the
+// program's terminal queries, as a real terminal does).
+type Terminal struct {
+	t      testing.TB
+	sess   *gossh.Session
+	stdin  io.WriteCloser
+	screen *vt.SafeEmulator
+	raw    Buffer // everything received, for the messages after the TUI
+	stderr Buffer
+	ended  chan struct{}
+	err    error // Wait's, once ended
+}
+
+// Width and Height are the learners' terminal size.
+const Width, Height = 120, 40
+
+// Open opens an interactive session on c; it is closed when the test
+// ends.
+func Open(t testing.TB, c *gossh.Client) *Terminal {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	tm := &Terminal{t: t, sess: sess, screen: vt.NewSafeEmulator(Width, Height), ended: make(chan struct{})}
+	if err := sess.RequestPty("xterm-256color", Height, Width, gossh.TerminalModes{}); err != nil {
+		t.Fatalf("pty-req: %v", err)
+	}
+	tm.stdin, err = sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Stdout = io.MultiWriter(tm.screen, &tm.raw)
+	sess.Stderr = &tm.stderr
+	// The emulator's answers to queries go back as the terminal's input.
+	go func() { _, _ = io.Copy(tm.stdin, tm.screen) }()
+	if err := sess.Shell(); err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+	go func() {
+		tm.err = sess.Wait()
+		close(tm.ended)
+	}()
+	t.Cleanup(func() {
+		sess.Close()
+		tm.screen.Close()
+	})
+	return tm
+}
+
+// Screen is what the terminal shows now.
+func (tm *Terminal) Screen() string { return tm.screen.String() }
+
+// Ended is closed when the session has ended.
+func (tm *Terminal) Ended() <-chan struct{} { return tm.ended }
+
+// WaitScreen waits (at most 15 s) until the screen matches re and
+// returns it; else it fails the test with the screen.
+func (tm *Terminal) WaitScreen(what, re string) string {
+	tm.t.Helper()
+	rx := regexp.MustCompile(re)
+	var s string
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(30 * time.Millisecond) {
+		if s = tm.screen.String(); rx.MatchString(s) {
+			return s
+		}
+	}
+	tm.t.Fatalf("waiting for %s (%q); the screen:\n%s\nstderr: %s", what, re, s, tm.stderr.String())
+	return ""
+}
+
+// WaitEnd waits (at most 15 s) for the session to end and returns
+// everything it printed (stdout, then stderr).
+func (tm *Terminal) WaitEnd() string {
+	tm.t.Helper()
+	select {
+	case <-tm.ended:
+	case <-time.After(15 * time.Second):
+		tm.t.Fatalf("the session did not end; the screen:\n%s", tm.screen.String())
+	}
+	return tm.raw.String() + tm.stderr.String()
+}
+
+// Keys types each string, a moment apart ("Enter" is the return key).
+func (tm *Terminal) Keys(keys ...string) {
+	tm.t.Helper()
+	for _, k := range keys {
+		if k == "Enter" {
+			k = "\r"
+		}
+		if _, err := io.WriteString(tm.stdin, k); err != nil {
+			tm.t.Fatalf("type %q: %v", k, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// PerformUTS drives the TUI from the lesson list to the uts lesson
+// performed (its unshare in the syscall log).
+func (tm *Terminal) PerformUTS() {
+	tm.t.Helper()
+	tm.WaitScreen("the lesson list", `UTS namespaces`)
+	tm.Keys("j", "Enter")
+	tm.WaitScreen("the uts lesson", `\[CONCEPT\]`)
+	tm.Keys("n", "n")
+	tm.WaitScreen("the perform part", `\[PERFORM\]`)
+	tm.Keys("Enter")
+	tm.WaitScreen("the unshare in the syscall log", `unshare\(CLONE_NEWUTS\) = 0`)
+}
+
+// Request opens a session channel, sends one request, and returns the
+// exit status the server sent (-1: none) and what came on stderr until
+// the channel closed (x/crypto's Session cannot Wait after a subsystem).
+func Request(t testing.TB, c *gossh.Client, typ string, payload []byte) (int, string) {
+	t.Helper()
+	ch, reqs, err := c.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	status := -1
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range reqs {
+			if r.Type == "exit-status" && len(r.Payload) == 4 {
+				status = int(r.Payload[3]) | int(r.Payload[2])<<8
+			}
+			if r.WantReply {
+				_ = r.Reply(false, nil)
+			}
+		}
+	}()
+	if _, err := ch.SendRequest(typ, true, payload); err != nil {
+		t.Fatal(err)
+	}
+	var errb Buffer
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(&errb, ch.Stderr())
+		close(copied)
+	}()
+	go func() { _, _ = io.Copy(io.Discard, ch) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the %s channel did not close", typ)
+	}
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
+	}
+	return status, errb.String()
+}
