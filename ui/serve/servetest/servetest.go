@@ -99,7 +99,8 @@ type Terminal struct {
 	t      testing.TB
 	sess   *gossh.Session
 	stdin  io.WriteCloser
-	screen *vt.SafeEmulator
+	mu     sync.Mutex // guards screen's cells: x/vt's SafeEmulator has no locked String
+	screen *vt.Emulator
 	raw    Buffer // everything received, for the messages after the TUI
 	stderr Buffer
 	ended  chan struct{}
@@ -117,7 +118,7 @@ func Open(t testing.TB, c *gossh.Client) *Terminal {
 	if err != nil {
 		t.Fatalf("new session: %v", err)
 	}
-	tm := &Terminal{t: t, sess: sess, screen: vt.NewSafeEmulator(Width, Height), ended: make(chan struct{})}
+	tm := &Terminal{t: t, sess: sess, screen: vt.NewEmulator(Width, Height), ended: make(chan struct{})}
 	if err := sess.RequestPty("xterm-256color", Height, Width, gossh.TerminalModes{}); err != nil {
 		t.Fatalf("pty-req: %v", err)
 	}
@@ -125,7 +126,7 @@ func Open(t testing.TB, c *gossh.Client) *Terminal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess.Stdout = io.MultiWriter(tm.screen, &tm.raw)
+	sess.Stdout = io.MultiWriter(lockedWriter{&tm.mu, tm.screen}, &tm.raw)
 	sess.Stderr = &tm.stderr
 	// The emulator's answers to queries go back as the terminal's input.
 	go func() { _, _ = io.Copy(tm.stdin, tm.screen) }()
@@ -138,13 +139,34 @@ func Open(t testing.TB, c *gossh.Client) *Terminal {
 	}()
 	t.Cleanup(func() {
 		sess.Close()
-		tm.screen.Close()
+		// Ends the copy of the emulator's answers. Not screen.Close: x/vt
+		// v0.1.0 sets its closed flag without a lock, which races the
+		// copy's Read; the pipe's own Close is safe.
+		if c, ok := tm.screen.InputPipe().(io.Closer); ok {
+			_ = c.Close()
+		}
 	})
 	return tm
 }
 
 // Screen is what the terminal shows now.
-func (tm *Terminal) Screen() string { return tm.screen.String() }
+func (tm *Terminal) Screen() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.screen.String()
+}
+
+// lockedWriter writes under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 // Ended is closed when the session has ended.
 func (tm *Terminal) Ended() <-chan struct{} { return tm.ended }
@@ -156,7 +178,7 @@ func (tm *Terminal) WaitScreen(what, re string) string {
 	rx := regexp.MustCompile(re)
 	var s string
 	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(30 * time.Millisecond) {
-		if s = tm.screen.String(); rx.MatchString(s) {
+		if s = tm.Screen(); rx.MatchString(s) {
 			return s
 		}
 	}
@@ -171,7 +193,7 @@ func (tm *Terminal) WaitEnd() string {
 	select {
 	case <-tm.ended:
 	case <-time.After(15 * time.Second):
-		tm.t.Fatalf("the session did not end; the screen:\n%s", tm.screen.String())
+		tm.t.Fatalf("the session did not end; the screen:\n%s", tm.Screen())
 	}
 	return tm.raw.String() + tm.stderr.String()
 }
