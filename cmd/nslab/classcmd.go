@@ -29,7 +29,7 @@ root-only control socket; export writes the results kept in the state
 directory, during the class or after it.`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(a.classStatusCmd(), a.classExportCmd())
+	cmd.AddCommand(a.classStatusCmd(), a.classExportCmd(), a.classKubeCmd())
 	return cmd
 }
 

@@ -481,7 +481,7 @@ func leftovers() []string {
 // checkHostUnchanged compares the host with before, allowing the kernel a
 // bounded time for its asynchronous namespace teardown, and fails on any
 // process of nslab left behind.
-func checkHostUnchanged(t *testing.T, before sandboxtest.HostPrint) {
+func checkHostUnchanged(t testing.TB, before sandboxtest.HostPrint) {
 	t.Helper()
 	sandboxtest.UnchangedSince(t, before, func() string {
 		var out []string

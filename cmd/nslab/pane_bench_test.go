@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +16,9 @@ import (
 
 // ptyProc is a program on a pty of ours: we are its terminal.
 type ptyProc struct {
-	cmd  *exec.Cmd
-	ptmx *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer // everything it wrote
-	more chan struct{}
+	*termLog // everything it wrote
+	cmd      *exec.Cmd
+	ptmx     *os.File
 }
 
 func startOnPty(tb testing.TB, cmd *exec.Cmd, w, h int) *ptyProc {
@@ -30,25 +27,7 @@ func startOnPty(tb testing.TB, cmd *exec.Cmd, w, h int) *ptyProc {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &ptyProc{cmd: cmd, ptmx: f, more: make(chan struct{}, 1)}
-	go func() {
-		buf := make([]byte, 64*1024)
-		for {
-			n, err := f.Read(buf)
-			if n > 0 {
-				p.mu.Lock()
-				p.out.Write(buf[:n])
-				p.mu.Unlock()
-				select {
-				case p.more <- struct{}{}:
-				default:
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	p := &ptyProc{termLog: newTermLog(f), cmd: cmd, ptmx: f}
 	tb.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -57,36 +36,12 @@ func startOnPty(tb testing.TB, cmd *exec.Cmd, w, h int) *ptyProc {
 	return p
 }
 
-func (p *ptyProc) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Len()
-}
-
 // waitFor waits until s appears in what was written after offset from.
 func (p *ptyProc) waitFor(tb testing.TB, from int, s string, d time.Duration) {
 	tb.Helper()
-	end := time.After(d)
-	for {
-		p.mu.Lock()
-		ok := bytes.Contains(p.out.Bytes()[from:], []byte(s))
-		p.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-p.more:
-		case <-end:
-			tb.Fatalf("%q did not appear; the last output: %q", s, tail(p, 600))
-		}
+	if err := p.wait(from, s, d); err != nil {
+		tb.Fatal(err)
 	}
-}
-
-func tail(p *ptyProc, n int) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b := p.out.Bytes()
-	return string(b[max(len(b)-n, 0):])
 }
 
 func (p *ptyProc) send(tb testing.TB, s string) {
