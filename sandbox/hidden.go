@@ -12,6 +12,9 @@ const (
 	hiddenOrphan  = "__nslab_orphan"  // starts an idle child and exits, to show re-parenting
 	hiddenObserve = "__nslab_observe" // prints what a child of the agent sees, as JSON
 	hiddenBuild   = "__nslab_build"   // prints the build fingerprint (agentbin_linux.go)
+	// hiddenCgroupGuard removes a sandbox's cgroup however nslab ends
+	// (cgroup_linux.go).
+	hiddenCgroupGuard = "__nslab_cgroup_guard"
 )
 
 // IsHidden reports whether args (os.Args) ask for a hidden entry point.
@@ -20,7 +23,7 @@ func IsHidden(args []string) bool {
 		return false
 	}
 	switch args[1] {
-	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild:
+	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild, hiddenCgroupGuard:
 		return true
 	}
 	return false

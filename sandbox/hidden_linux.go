@@ -22,6 +22,8 @@ func hiddenComm(entry string) string {
 		return "nslab-observe"
 	case hiddenTrue:
 		return "nslab-true"
+	case hiddenCgroupGuard:
+		return "nslab-cgguard"
 	}
 	return ""
 }
@@ -54,6 +56,8 @@ func RunHidden(args []string) int {
 		return runAgent(args[2:])
 	case hiddenEnter:
 		return runEnter(args[2:])
+	case hiddenCgroupGuard:
+		return runCgroupGuard(args[2:])
 	}
 	os.Stderr.WriteString("nslab: unknown internal command\n")
 	return 2

@@ -147,5 +147,5 @@ func newEvent(syscall string, args []string, ret int64, err error) Event {
 // must watch to confirm a trace (TestTraceMatchesStrace).
 func TraceSyscalls() []string {
 	return []string{"clone", "clone3", "unshare", "setns", "openat", "write", "mount", "umount2", "pivot_root", "prctl",
-		"sethostname", "setdomainname", "socket", "sendto", "shmget", "msgget", "mq_open"}
+		"sethostname", "setdomainname", "socket", "sendto", "shmget", "msgget", "mq_open", "mkdirat"}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -22,15 +23,21 @@ const (
 	cgroupHostReads   = "cgroup.host_reads"   // /proc/AGENT/cgroup read by nslab, on the host
 	cgroupInsideReads = "cgroup.inside_reads" // the same file read by a process inside the cgroup namespace
 	cgroupCreator     = "cgroup.creator"      // nslab's own /proc/self/cgroup when it cloned the agent
+	cgroupChild       = "cgroup.child"        // the v2 cgroup nslab made and cloned the agent into
+	cgroupChildNote   = "cgroup.child_note"   // why there is none, where nslab could not make it
 	cgroupTarget      = "/sys/fs/cgroup"
 )
 
 // Logic clones an agent with CLONE_NEWCGROUP (and CLONE_NEWNS, so
-// the challenge's mount stays inside) and reads the agent's
-// /proc/PID/cgroup twice: once from the host, once from inside.
+// the challenge's mount stays inside) straight into a cgroup v2 child
+// nslab makes for it (clone3 CLONE_INTO_CGROUP; removed on close), and
+// reads the agent's /proc/PID/cgroup twice: once from the host, once from
+// inside. On a hybrid machine the child is in the unified hierarchy at
+// /sys/fs/cgroup/unified; the v1 hierarchies keep nslab's cgroups, since a
+// clone can only be placed in a v2 cgroup.
 func Logic() lessons.Logic {
 	return lessons.Logic{
-		Spec:    sandbox.Spec{Flags: sandbox.CloneNewCgroup | sandbox.CloneNewNS, Label: "cgroup"},
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewCgroup | sandbox.CloneNewNS, Label: "cgroup", ChildCgroup: true},
 		Perform: cgroupPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewCgrp, sandbox.ViewMount},
 		Facts:   cgroupFacts,
@@ -52,6 +59,8 @@ func cgroupPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	}
 	r.Set(cgroupHostReads, strings.TrimSpace(string(host)))
 	r.Set(cgroupCreator, strings.TrimSpace(string(self)))
+	r.Set(cgroupChild, r.Box.Cgroup())
+	r.Set(cgroupChildNote, r.Box.CgroupNote())
 
 	// The same file, read by a process that has joined the agent's cgroup
 	// namespace: the kernel renders the paths relative to the reader's
@@ -119,14 +128,7 @@ func cgroupFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("the agent itself reads / as its cgroup (the unified line, or the first)", o.Sandbox.Cgroup == "/",
 		"agent reads %q; nslab reads %q for itself", o.Sandbox.Cgroup, o.Host.Cgroup))
 
-	sameAsCreator := len(hls) > 0 && len(hls) == len(creator)
-	for k, v := range host {
-		if creator[k] != v {
-			sameAsCreator = false
-		}
-	}
-	fs = append(fs, lessons.NewFact("read from the host, the same file shows nslab's own cgroups: a namespace's root is the cgroup its creator was in", sameAsCreator,
-		"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+	fs = append(fs, childFacts(o, host, hls, creator)...)
 
 	// Only where nslab does not sit at a hierarchy's root do the two
 	// readings differ; on such a line the difference is the lesson.
@@ -169,7 +171,7 @@ func cgroupAnswer(o lessons.Observation) (int, string) {
 			deeper = append(deeper, hierName(l)+" "+l.path)
 		}
 	}
-	why := fmt.Sprintf("Inside, all %d lines read /: the agent sits at the root of its cgroup namespace, which is the cgroup nslab was in when it cloned it.", len(inside))
+	why := fmt.Sprintf("Inside, all %d lines read /: the agent sits at the root of its cgroup namespace, which is the cgroup it was born in.", len(inside))
 	if len(deeper) > 0 {
 		why += " The host reads the same file as " + strings.Join(deeper, ", ") + "."
 	} else {
@@ -253,4 +255,34 @@ func cgroupV2Path(pid int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the agent has no cgroup v2 line: %w", sandbox.ErrParse)
+}
+
+// childFacts: the agent's roots are the cgroups it was born in. In v2
+// that is the child nslab made and cloned it into; in any v1 hierarchy
+// (and in v2 where nslab could not make a child) it is nslab's own.
+func childFacts(o lessons.Observation, host map[string]string, hls []cgLine, creator map[string]string) []lessons.Fact {
+	child, note := o.Extra[cgroupChild], o.Extra[cgroupChildNote]
+	v2 := "0:"
+	sameAsCreator := len(hls) > 0 && len(hls) == len(creator)
+	for k, v := range host {
+		if k == v2 && child != "" && v == child {
+			continue // the one line the child changes, checked below
+		}
+		if creator[k] != v {
+			sameAsCreator = false
+		}
+	}
+	var fs []lessons.Fact
+	if child == "" {
+		fs = append(fs, lessons.NewFact("nslab could not make a cgroup for the agent, so it was born in nslab's own cgroups: read from the host, the file shows them", sameAsCreator,
+			"%s; %s", lessons.OrNone(note), strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+		return fs
+	}
+	fs = append(fs, lessons.NewFact("nslab made a cgroup v2 child of its own cgroup and cloned the agent into it (clone3 CLONE_INTO_CGROUP): read from the host, its v2 line is that child", host[v2] == child && creator[v2] != "" && path.Dir(child) == creator[v2],
+		"agent %q, nslab %q, made %s", host[v2], creator[v2], child))
+	if len(hls) > 1 {
+		fs = append(fs, lessons.NewFact("a clone can only be placed in a v2 cgroup: in the v1 hierarchies the agent is in nslab's own cgroups", sameAsCreator,
+			"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+	}
+	return fs
 }
