@@ -185,21 +185,21 @@ func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error
 	if err != nil {
 		return false, "", err
 	}
-	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
-	count := func(ms []sandbox.Mount) int {
-		n := 0
-		for _, m := range ms {
-			if m.Mountpoint == cgroupTarget && m.FSType == "cgroup2" {
-				n++
-			}
-		}
-		return n
-	}
 	top, ok := lessons.MountAt(sb.Mounts, cgroupTarget)
-	if !ok || top.FSType != "cgroup2" || count(sb.Mounts) <= count(host.Mounts) {
+	// In a child cgroup nslab made, the namespace's root differs from
+	// every existing mount's root, so the root test below tells a new
+	// mount from the sandbox's copy of the host's (which, on a v2-only
+	// machine, must be unmounted first: mount(2) refuses the same file
+	// system twice on one mount point). Without one, only a count can.
+	more := true
+	if r.Box.Cgroup() == "" {
+		host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+		more = cgroup2At(sb.Mounts) > cgroup2At(host.Mounts)
+	}
+	if !ok || top.FSType != "cgroup2" || !more {
 		what := "nothing"
 		if ok {
-			what = top.FSType + " (" + strconv.Itoa(count(sb.Mounts)) + " cgroup2 mounts there, as many as the host has)"
+			what = top.FSType + " (" + strconv.Itoa(cgroup2At(sb.Mounts)) + " cgroup2 mounts there, as many as the host has)"
 		}
 		return false, fmt.Sprintf("no new cgroup2 mount on %s in the sandbox: the top mount there is %s", cgroupTarget, what), nil
 	}
@@ -219,9 +219,20 @@ func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error
 		return false, fmt.Sprintf("the cgroup2 mount on top of %s (id %d) shows the host's cgroup tree from %s, not the namespace's own: a bind of an existing mount keeps its root, only a new mount of cgroup2 made inside starts at the namespace's root",
 			cgroupTarget, top.ID, root), nil
 	}
-	detail := fmt.Sprintf("a cgroup2 mount (id %d) is on top of %s in the sandbox; the host's mounts there are unchanged; read from the host its root is %s, from inside /",
+	detail := fmt.Sprintf("a new cgroup2 mount (id %d) is on top of %s in the sandbox; read from the host its root is %s, from inside /",
 		top.ID, cgroupTarget, root)
 	return true, detail, nil
+}
+
+// cgroup2At counts the cgroup2 mounts on /sys/fs/cgroup.
+func cgroup2At(ms []sandbox.Mount) int {
+	n := 0
+	for _, m := range ms {
+		if m.Mountpoint == cgroupTarget && m.FSType == "cgroup2" {
+			n++
+		}
+	}
+	return n
 }
 
 // cgroupMountRoot is the root field of mount id in pid's mountinfo, read
