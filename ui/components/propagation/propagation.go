@@ -174,6 +174,8 @@ func (m Model) draw() Model {
 	}
 	if room := h - 1; len(rows) > room {
 		// Keep the header, the legend and the host line; cut the middle.
+		// (A diagram without a host column has no host line; its cut
+		// keeps one more row at the end.)
 		if keep := room - 3; keep > 0 {
 			more := st.Subtle.Render(common.Truncate(fmt.Sprintf("  … %d more rows (m: the whole diagram)", len(rows)-2-keep), w))
 			rows = append(append(rows[:keep:keep], more), rows[len(rows)-2:]...)
@@ -238,7 +240,9 @@ func (m Model) Rows(w int) []string {
 	legend := fmt.Sprintf("%s shared:N  %s master:N (slave)  %s private  %s unbindable  %s no mount",
 		SymMember, SymSlave, SymPrivate, SymUnbindable, SymAbsent)
 	out = append(out, st.Subtle.Render(common.Truncate(legend, w)))
-	out = append(out, m.hostLine(w))
+	if h := m.hostLine(w); h != "" {
+		out = append(out, h)
+	}
 	return out
 }
 

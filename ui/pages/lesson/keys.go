@@ -144,6 +144,17 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	m = m.SetStatus("", false)
 	k, views, text := m.Keys, m.views.KeyMap, m.text.KeyMap
+	if m.peers.Focused() {
+		switch {
+		case key.Matches(msg, m.peers.KeyMap.Focus), key.Matches(msg, k.Back):
+			m.peers = m.peers.SetFocus(false)
+			return m.layout(), nil
+		case key.Matches(msg, k.Quit), key.Matches(msg, m.status.KeyMap.Help):
+		default:
+			m.peers, _ = m.peers.Update(msg)
+			return m, nil
+		}
+	}
 	if m.log.Focused() {
 		switch {
 		case key.Matches(msg, m.log.KeyMap.Focus), key.Matches(msg, k.Back):
@@ -156,6 +167,10 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 	}
 	switch {
+	case m.lesson.Logic.Peers != nil && key.Matches(msg, m.peers.KeyMap.Focus):
+		m.peers = m.peers.SetFocus(true)
+		m = m.SetStatus("the mount peer groups whole: ↑↓ pgup pgdn scroll, m or esc goes back", false)
+		return m.layout(), nil
 	case key.Matches(msg, m.log.KeyMap.Focus):
 		m.log = m.log.SetFocus(true)
 		m = m.SetStatus("the whole syscall log: ↑↓ pgup pgdn home end scroll, l or esc goes back", false)
