@@ -113,14 +113,14 @@ func NewChildCgroup(guardExe, name string, events func(Event)) (*ChildCgroup, er
 	ev.Note = "a child of nslab's own cgroup v2 (" + own + "), for the agent to be cloned into"
 	events(ev)
 	if err != nil {
-		return nil, syscallErr("mkdir "+c.dir, err)
+		return nil, fmt.Errorf("mkdir %s: %w (making a cgroup needs write access to nslab's own cgroup: run as root, or from a cgroup delegated to you)", c.dir, err)
 	}
 	const oflags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	fd, err := unix.Open(c.dir, oflags, 0)
 	events(newEvent("openat", []string{"AT_FDCWD", strArg(c.dir), openFlagsArg(oflags)}, int64(fd), err))
 	if err != nil {
 		_ = unix.Rmdir(c.dir)
-		return nil, syscallErr("open "+c.dir, err)
+		return nil, fmt.Errorf("open %s: %w", c.dir, err)
 	}
 	c.file = os.NewFile(uintptr(fd), c.dir)
 	if err := c.startGuard(guardExe); err != nil {
