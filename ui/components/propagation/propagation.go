@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -35,24 +34,10 @@ const (
 
 // KeyMap is the diagram's keys: Focus opens it whole; while focused the
 // viewport's keys scroll it.
-type KeyMap struct {
-	Focus  key.Binding
-	Scroll key.Binding // for the help only: the viewport has the keys
-}
+type KeyMap = common.WholeKeyMap
 
 // DefaultKeyMap is the diagram's default keys.
-func DefaultKeyMap() KeyMap {
-	return KeyMap{
-		Focus:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mount peer groups")),
-		Scroll: key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑↓/pgup/pgdn", "scroll")),
-	}
-}
-
-// ShortHelp implements help.KeyMap.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Focus} }
-
-// FullHelp implements help.KeyMap.
-func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Focus, k.Scroll}} }
+func DefaultKeyMap() KeyMap { return common.NewWholeKeyMap("m", "mount peer groups") }
 
 // Model is the diagram.
 type Model struct {
