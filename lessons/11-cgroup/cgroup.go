@@ -24,7 +24,6 @@ const (
 	cgroupInsideReads = "cgroup.inside_reads" // the same file read by a process inside the cgroup namespace
 	cgroupCreator     = "cgroup.creator"      // nslab's own /proc/self/cgroup when it cloned the agent
 	cgroupChild       = "cgroup.child"        // the v2 cgroup nslab made and cloned the agent into
-	cgroupChildNote   = "cgroup.child_note"   // why there is none, where nslab could not make it
 	cgroupTarget      = "/sys/fs/cgroup"
 )
 
@@ -59,8 +58,11 @@ func cgroupPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	}
 	r.Set(cgroupHostReads, strings.TrimSpace(string(host)))
 	r.Set(cgroupCreator, strings.TrimSpace(string(self)))
-	r.Set(cgroupChild, r.Box.Cgroup())
-	r.Set(cgroupChildNote, r.Box.CgroupNote())
+	// Kept only when made: without one, the failed mkdirat and its errno
+	// are in the trace.
+	if c := r.Box.Cgroup(); c != "" {
+		r.Set(cgroupChild, c)
+	}
 
 	// The same file, read by a process that has joined the agent's cgroup
 	// namespace: the kernel renders the paths relative to the reader's
@@ -272,7 +274,7 @@ func cgroupV2Path(pid int) (string, error) {
 // that is the child nslab made and cloned it into; in any v1 hierarchy
 // (and in v2 where nslab could not make a child) it is nslab's own.
 func childFacts(o lessons.Observation, host map[string]string, hls []cgLine, creator map[string]string) []lessons.Fact {
-	child, note := o.Extra[cgroupChild], o.Extra[cgroupChildNote]
+	child := o.Extra[cgroupChild]
 	v2 := "0:"
 	sameAsCreator := len(hls) > 0 && len(hls) == len(creator)
 	for k, v := range host {
@@ -285,8 +287,8 @@ func childFacts(o lessons.Observation, host map[string]string, hls []cgLine, cre
 	}
 	var fs []lessons.Fact
 	if child == "" {
-		fs = append(fs, lessons.NewFact("nslab could not make a cgroup for the agent, so it was born in nslab's own cgroups: read from the host, the file shows them", sameAsCreator,
-			"%s; %s", lessons.OrNone(note), strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+		fs = append(fs, lessons.NewFact("nslab could not make a cgroup for the agent (the failed mkdirat is in the trace), so it was born in nslab's own cgroups: read from the host, the file shows them", sameAsCreator,
+			"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
 		return fs
 	}
 	fs = append(fs, lessons.NewFact("nslab made a cgroup v2 child of its own cgroup and cloned the agent into it (clone3 CLONE_INTO_CGROUP): read from the host, its v2 line is that child", host[v2] == child && creator[v2] != "" && path.Dir(child) == creator[v2],
