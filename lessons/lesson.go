@@ -115,6 +115,9 @@ type Logic struct {
 	// observe time (a second sandbox's identities, a process count).
 	// Values kept with Sandboxes.Set during Perform are added as well.
 	Extra func(ctx context.Context, r *Sandboxes) (map[string]string, error)
+	// Peers, if set, reads the mount namespaces the lesson made at every
+	// observation (Observation.Peers): the ui draws their peer groups.
+	Peers func(ctx context.Context, r *Sandboxes) (*sandbox.PeerDiagram, error)
 	// Facts derives the lesson's statements from an observation.
 	Facts func(o Observation) []Fact
 	// Answer returns the index of the prediction's choice that is right
@@ -178,6 +181,9 @@ type Observation struct {
 	// Extra holds lesson-specific observations (e.g. a child's own view
 	// of its PID, the clocks in a time namespace), keyed by name.
 	Extra map[string]string
+	// Peers is the peer-group diagram of the lesson's mount namespaces,
+	// nil for lessons without Logic.Peers.
+	Peers *sandbox.PeerDiagram
 }
 
 // TaskLine is the challenge's task as a line of its own under the

@@ -195,6 +195,11 @@ func (s *Session) Observe(ctx context.Context) (Observation, error) {
 			o.Extra[k] = v
 		}
 	}
+	if f := s.lesson.Logic.Peers; f != nil {
+		if o.Peers, err = f(ctx, s.boxes); err != nil {
+			return o, fmt.Errorf("observe %s's mount namespaces: %w", s.lesson.ID, err)
+		}
+	}
 	return o, nil
 }
 

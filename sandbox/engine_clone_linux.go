@@ -40,7 +40,8 @@ func cleanEnv() []string {
 
 // issuedClone says which syscall Go's os/exec issues for attr and with
 // which flags (syscall/exec_linux.go, Go 1.26): clone3 whenever
-// CLONE_NEWTIME is asked for (its bit is the exit-signal byte of clone),
+// CLONE_NEWTIME is asked for (its bit is the exit-signal byte of clone)
+// or a cgroup to start in (CLONE_INTO_CGROUP, clone3's only),
 // CLONE_VM|CLONE_VFORK unless a user namespace is created (Go's rule: such
 // a child may wait for its ID maps), and CLONE_PIDFD because os keeps a
 // pidfd for every child on kernels that have it. The clone happens inside
@@ -52,7 +53,10 @@ func issuedClone(attr *syscall.SysProcAttr) (string, uintptr) {
 		flags |= unix.CLONE_VFORK | unix.CLONE_VM
 	}
 	flags |= unix.CLONE_PIDFD
-	if flags&CloneNewTime != 0 {
+	if attr.UseCgroupFD {
+		flags |= unix.CLONE_INTO_CGROUP
+	}
+	if flags&CloneNewTime != 0 || attr.UseCgroupFD {
 		return "clone3", flags
 	}
 	return "clone", flags | uintptr(unix.SIGCHLD)
@@ -62,8 +66,18 @@ func issuedClone(attr *syscall.SysProcAttr) (string, uintptr) {
 // are where the kernel writes the child's pidfd: pointers nslab cannot see
 // inside os/exec, shown by what they point at.
 func cloneArgs(call string, flags uintptr) []string {
+	return cloneArgsInto(call, flags, -1)
+}
+
+// cloneArgsInto is cloneArgs for a clone3 into the cgroup open as fd
+// (CLONE_INTO_CGROUP; -1: none).
+func cloneArgsInto(call string, flags uintptr, cgroupFD int) []string {
 	if call == "clone3" {
-		return []string{"{flags=" + cloneFlagsArg(flags, false) + ", pidfd=" + ptrArg("pidfd") + ", exit_signal=SIGCHLD, stack=NULL, stack_size=0}", "88"}
+		cg := ""
+		if cgroupFD >= 0 {
+			cg = ", cgroup=" + strconv.Itoa(cgroupFD)
+		}
+		return []string{"{flags=" + cloneFlagsArg(flags, false) + ", pidfd=" + ptrArg("pidfd") + ", exit_signal=SIGCHLD, stack=NULL, stack_size=0" + cg + "}", "88"}
 	}
 	return []string{"child_stack=NULL", "flags=" + cloneFlagsArg(flags, true), "parent_tid=" + ptrArg("pidfd")}
 }

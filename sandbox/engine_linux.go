@@ -29,6 +29,7 @@ type Engine struct {
 	boxes  map[*Sandbox]struct{}
 	closed bool
 	done   chan struct{}
+	cgSeq  int // the last child cgroup's number (CgroupName)
 }
 
 // NewEngine records the host's namespace identities (the namespaces nslab
@@ -170,6 +171,9 @@ type Sandbox struct {
 	gone    chan struct{} // closed once dead is set: the reply stream ended
 	stderr  *limitedBuffer
 	closeMu sync.Mutex
+
+	cgroup     *ChildCgroup // Spec.ChildCgroup's cgroup, nil without one
+	cgroupNote string       // why there is none although asked
 }
 
 // Start starts an agent with clone(spec.Flags) and waits for it to say it
@@ -247,6 +251,9 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		// capabilities survive an execve by an unprivileged uid.
 		attr.AmbientCaps = maps.caps
 	}
+	if spec.ChildCgroup {
+		s.startInCgroup(attr)
+	}
 	cmd.SysProcAttr = attr
 	s.cmd = cmd
 
@@ -279,8 +286,16 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	repW.Close()
 	maps.close()
 	callName, issued := issuedClone(attr)
-	clone := Event{Time: time.Now(), Syscall: callName, Args: cloneArgs(callName, issued), PID: os.Getpid(), TID: st.tid, Note: cloneNote(s.flags)}
+	cgFD := -1
+	if attr.UseCgroupFD {
+		cgFD = attr.CgroupFD
+	}
+	clone := Event{Time: time.Now(), Syscall: callName, Args: cloneArgsInto(callName, issued, cgFD), PID: os.Getpid(), TID: st.tid, Note: cloneNote(s.flags)}
+	if s.cgroup != nil {
+		clone.Note += "; born in the cgroup " + s.cgroup.Path()
+	}
 	if cmd.Process == nil {
+		s.removeCgroup()
 		reqW.Close()
 		repR.Close()
 		clone.Ret, clone.Errno = -1, errnoName(err)

@@ -28,6 +28,8 @@ var cloneBits = []bitName{
 	{0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"}, {0x08000000, "CLONE_NEWIPC"},
 	{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
 	{0x80000000, "CLONE_IO"},
+	// clone3(2) only.
+	{0x100000000, "CLONE_CLEAR_SIGHAND"}, {0x200000000, "CLONE_INTO_CGROUP"},
 }
 
 // bitsString names the bits of v found in table, in table order, after

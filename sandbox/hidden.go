@@ -13,6 +13,9 @@ const (
 	hiddenObserve = "__nslab_observe" // prints what a child of the agent sees, as JSON
 	hiddenBuild   = "__nslab_build"   // prints the build fingerprint (agentbin_linux.go)
 	hiddenNested  = "__nslab_nested"  // root of a user namespace inside the sandbox's (nested_linux.go)
+	// hiddenCgroupGuard removes a sandbox's cgroup however nslab ends
+	// (cgroup_linux.go).
+	hiddenCgroupGuard = "__nslab_cgroup_guard"
 )
 
 // IsHidden reports whether args (os.Args) ask for a hidden entry point.
@@ -21,7 +24,7 @@ func IsHidden(args []string) bool {
 		return false
 	}
 	switch args[1] {
-	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild, hiddenNested:
+	case hiddenAgent, hiddenEnter, hiddenIdle, hiddenTrue, hiddenOrphan, hiddenObserve, hiddenBuild, hiddenNested, hiddenCgroupGuard:
 		return true
 	}
 	return false

@@ -24,6 +24,8 @@ func hiddenComm(entry string) string {
 		return "nslab-true"
 	case hiddenNested:
 		return "nslab-nested"
+	case hiddenCgroupGuard:
+		return "nslab-cgguard"
 	}
 	return ""
 }
@@ -58,6 +60,8 @@ func RunHidden(args []string) int {
 		return runNested(args[2:])
 	case hiddenEnter:
 		return runEnter(args[2:])
+	case hiddenCgroupGuard:
+		return runCgroupGuard(args[2:])
 	}
 	os.Stderr.WriteString("nslab: unknown internal command\n")
 	return 2

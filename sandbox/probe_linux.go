@@ -118,24 +118,10 @@ func ProbeMachine(ctx context.Context) Machine {
 	}
 	m.Container = ClassifyContainer(hints)
 
-	var root, unified unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &root); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			m.Cgroup = CgroupNone
-		} else {
-			problem(fmt.Errorf("statfs /sys/fs/cgroup: %w", err))
-		}
+	if layout, _, err := CgroupLayout(); err != nil {
+		problem(err)
 	} else {
-		// Statfs of an empty mount point reports the parent's type; on a
-		// machine without cgroups /sys/fs/cgroup is a plain sysfs dir.
-		if root.Type == unix.SYSFS_MAGIC {
-			m.Cgroup = CgroupNone
-		} else {
-			if err := unix.Statfs("/sys/fs/cgroup/unified", &unified); err != nil {
-				unified.Type = 0
-			}
-			m.Cgroup = ClassifyCgroup(int64(root.Type), int64(unified.Type))
-		}
+		m.Cgroup = layout
 	}
 
 	if exe, err := os.Executable(); err != nil {

@@ -37,7 +37,10 @@ var umountBits = []bitName{
 var openBits = []bitName{
 	{unix.O_CREAT, "O_CREAT"}, {unix.O_EXCL, "O_EXCL"}, {unix.O_NOCTTY, "O_NOCTTY"},
 	{unix.O_TRUNC, "O_TRUNC"}, {unix.O_APPEND, "O_APPEND"}, {unix.O_NONBLOCK, "O_NONBLOCK"},
-	{unix.O_DIRECTORY, "O_DIRECTORY"}, {unix.O_NOFOLLOW, "O_NOFOLLOW"}, {unix.O_CLOEXEC, "O_CLOEXEC"},
+	{unix.O_NOFOLLOW, "O_NOFOLLOW"}, {unix.O_CLOEXEC, "O_CLOEXEC"},
+	// strace names O_DIRECTORY after O_CLOEXEC (its table's order, not the
+	// bits'): openat(…, O_RDONLY|O_CLOEXEC|O_DIRECTORY).
+	{unix.O_DIRECTORY, "O_DIRECTORY"},
 }
 
 // cloneFlagsArg renders clone/unshare/setns flags as passed. withSignal:
@@ -147,5 +150,5 @@ func newEvent(syscall string, args []string, ret int64, err error) Event {
 // must watch to confirm a trace (TestTraceMatchesStrace).
 func TraceSyscalls() []string {
 	return []string{"clone", "clone3", "unshare", "setns", "openat", "write", "mount", "umount2", "pivot_root", "prctl",
-		"ioctl", "sethostname", "setdomainname", "socket", "sendto", "shmget", "msgget", "mq_open"}
+		"ioctl", "sethostname", "setdomainname", "socket", "sendto", "shmget", "msgget", "mq_open", "mkdirat"}
 }

@@ -36,6 +36,12 @@ type Spec struct {
 	MapRootToNobody bool
 	// Timeout bounds every request to the agent; 0 means 5 s.
 	Timeout time.Duration
+	// ChildCgroup starts the agent in a cgroup v2 child of nslab's own
+	// cgroup, made for it and removed on Close (NewChildCgroup): with
+	// CLONE_NEWCGROUP, that child is the namespace's root. Where the child
+	// cannot be made (no v2 hierarchy, no permission to write nslab's own
+	// cgroup), the agent starts in nslab's cgroup and CgroupNote says why.
+	ChildCgroup bool
 }
 
 // Veth describes the veth pair AddVeth made between host and sandbox.

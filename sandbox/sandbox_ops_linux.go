@@ -231,6 +231,10 @@ func (s *Sandbox) Close() error {
 			errs = append(errs, fmt.Errorf("%w: agent %d not reaped within 5s", ErrAgent, s.pid))
 		}
 	}
+	// Empty now: the agent and its children are gone.
+	if err := s.removeCgroup(); err != nil {
+		errs = append(errs, err)
+	}
 	// A network namespace is torn down asynchronously by the kernel after
 	// its last process dies; a veth end on the host goes with it.
 	deadline := time.Now().Add(3 * time.Second)

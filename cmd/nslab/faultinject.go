@@ -36,6 +36,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/headless"
+	"github.com/nslab/nslab/sandbox"
 )
 
 // faultWaitLimit bounds a wait no test ended: a forgotten run must not
@@ -87,9 +88,15 @@ func waitAtPart(p lessons.Part) {
 	}
 }
 
-// leakOnPurpose starts a process nslab never waits for and writes a file
-// it never removes. The process ends by itself within a minute.
+// leakOnPurpose starts a process nslab never waits for, writes a file it
+// never removes, and makes a cgroup named like nslab's that it leaves in
+// the v2 hierarchy. The process ends by itself within a minute.
 func leakOnPurpose() {
+	if _, v2, err := sandbox.CgroupLayout(); err == nil && v2 != "" {
+		if err := os.Mkdir(filepath.Join(v2, sandbox.CgroupPrefix+"leak-selftest"), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "nslab faultinject: leak:", err)
+		}
+	}
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: syscall.CLONE_NEWUTS}
 	if err := cmd.Start(); err != nil {

@@ -504,6 +504,14 @@ func fiOne(t *testing.T, bin string, l lessons.Lesson, part lessons.Part, e fiEn
 func fiCheckSelfTest(t *testing.T, d []string) {
 	t.Helper()
 	var proc, file bool
+	cgroup := true
+	if _, v2, err := sandbox.CgroupLayout(); err == nil && v2 != "" {
+		leaked := filepath.Join(v2, sandbox.CgroupPrefix+"leak-selftest")
+		cgroup = strings.Contains(strings.Join(d, "\n"), "nslab's cgroups changed") && strings.Contains(strings.Join(d, "\n"), sandbox.CgroupPrefix+"leak-selftest")
+		if err := os.Remove(leaked); err != nil {
+			t.Errorf("remove the cgroup left on purpose: %v", err)
+		}
+	}
 	for _, x := range d {
 		t.Logf("detected, as it should be: %s", x)
 		if rest, ok := strings.CutPrefix(x, "process left ("); ok && strings.Contains(x, "uts") {
@@ -518,8 +526,8 @@ func fiCheckSelfTest(t *testing.T, d []string) {
 			file = true
 		}
 	}
-	if !proc || !file {
-		t.Errorf("the matrix missed a leak made on purpose (process in a new uts namespace found: %v, file found: %v)", proc, file)
+	if !proc || !file || !cgroup {
+		t.Errorf("the matrix missed a leak made on purpose (process in a new uts namespace found: %v, file found: %v, cgroup found: %v)", proc, file, cgroup)
 	}
 	fiReapAfterKill()
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -22,15 +23,20 @@ const (
 	cgroupHostReads   = "cgroup.host_reads"   // /proc/AGENT/cgroup read by nslab, on the host
 	cgroupInsideReads = "cgroup.inside_reads" // the same file read by a process inside the cgroup namespace
 	cgroupCreator     = "cgroup.creator"      // nslab's own /proc/self/cgroup when it cloned the agent
+	cgroupChild       = "cgroup.child"        // the v2 cgroup nslab made and cloned the agent into
 	cgroupTarget      = "/sys/fs/cgroup"
 )
 
 // Logic clones an agent with CLONE_NEWCGROUP (and CLONE_NEWNS, so
-// the challenge's mount stays inside) and reads the agent's
-// /proc/PID/cgroup twice: once from the host, once from inside.
+// the challenge's mount stays inside) straight into a cgroup v2 child
+// nslab makes for it (clone3 CLONE_INTO_CGROUP; removed on close), and
+// reads the agent's /proc/PID/cgroup twice: once from the host, once from
+// inside. On a hybrid machine the child is in the unified hierarchy at
+// /sys/fs/cgroup/unified; the v1 hierarchies keep nslab's cgroups, since a
+// clone can only be placed in a v2 cgroup.
 func Logic() lessons.Logic {
 	return lessons.Logic{
-		Spec:    sandbox.Spec{Flags: sandbox.CloneNewCgroup | sandbox.CloneNewNS, Label: "cgroup"},
+		Spec:    sandbox.Spec{Flags: sandbox.CloneNewCgroup | sandbox.CloneNewNS, Label: "cgroup", ChildCgroup: true},
 		Perform: cgroupPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewCgrp, sandbox.ViewMount},
 		Facts:   cgroupFacts,
@@ -52,6 +58,11 @@ func cgroupPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	}
 	r.Set(cgroupHostReads, strings.TrimSpace(string(host)))
 	r.Set(cgroupCreator, strings.TrimSpace(string(self)))
+	// Kept only when made: without one, the failed mkdirat and its errno
+	// are in the trace.
+	if c := r.Box.Cgroup(); c != "" {
+		r.Set(cgroupChild, c)
+	}
 
 	// The same file, read by a process that has joined the agent's cgroup
 	// namespace: the kernel renders the paths relative to the reader's
@@ -119,14 +130,7 @@ func cgroupFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("the agent itself reads / as its cgroup (the unified line, or the first)", o.Sandbox.Cgroup == "/",
 		"agent reads %q; nslab reads %q for itself", o.Sandbox.Cgroup, o.Host.Cgroup))
 
-	sameAsCreator := len(hls) > 0 && len(hls) == len(creator)
-	for k, v := range host {
-		if creator[k] != v {
-			sameAsCreator = false
-		}
-	}
-	fs = append(fs, lessons.NewFact("read from the host, the same file shows nslab's own cgroups: a namespace's root is the cgroup its creator was in", sameAsCreator,
-		"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+	fs = append(fs, childFacts(o, host, hls, creator)...)
 
 	// Only where nslab does not sit at a hierarchy's root do the two
 	// readings differ; on such a line the difference is the lesson.
@@ -169,7 +173,7 @@ func cgroupAnswer(o lessons.Observation) (int, string) {
 			deeper = append(deeper, hierName(l)+" "+l.path)
 		}
 	}
-	why := fmt.Sprintf("Inside, all %d lines read /: the agent sits at the root of its cgroup namespace, which is the cgroup nslab was in when it cloned it.", len(inside))
+	why := fmt.Sprintf("Inside, all %d lines read /: the agent sits at the root of its cgroup namespace, which is the cgroup it was born in.", len(inside))
 	if len(deeper) > 0 {
 		why += " The host reads the same file as " + strings.Join(deeper, ", ") + "."
 	} else {
@@ -183,21 +187,21 @@ func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error
 	if err != nil {
 		return false, "", err
 	}
-	host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
-	count := func(ms []sandbox.Mount) int {
-		n := 0
-		for _, m := range ms {
-			if m.Mountpoint == cgroupTarget && m.FSType == "cgroup2" {
-				n++
-			}
-		}
-		return n
-	}
 	top, ok := lessons.MountAt(sb.Mounts, cgroupTarget)
-	if !ok || top.FSType != "cgroup2" || count(sb.Mounts) <= count(host.Mounts) {
+	// In a child cgroup nslab made, the namespace's root differs from
+	// every existing mount's root, so the root test below tells a new
+	// mount from the sandbox's copy of the host's (which, on a v2-only
+	// machine, must be unmounted first: mount(2) refuses the same file
+	// system twice on one mount point). Without one, only a count can.
+	more := true
+	if r.Box.Cgroup() == "" {
+		host := r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewMount})
+		more = cgroup2At(sb.Mounts) > cgroup2At(host.Mounts)
+	}
+	if !ok || top.FSType != "cgroup2" || !more {
 		what := "nothing"
 		if ok {
-			what = top.FSType + " (" + strconv.Itoa(count(sb.Mounts)) + " cgroup2 mounts there, as many as the host has)"
+			what = top.FSType + " (" + strconv.Itoa(cgroup2At(sb.Mounts)) + " cgroup2 mounts there, as many as the host has)"
 		}
 		return false, fmt.Sprintf("no new cgroup2 mount on %s in the sandbox: the top mount there is %s", cgroupTarget, what), nil
 	}
@@ -217,9 +221,20 @@ func cgroupCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error
 		return false, fmt.Sprintf("the cgroup2 mount on top of %s (id %d) shows the host's cgroup tree from %s, not the namespace's own: a bind of an existing mount keeps its root, only a new mount of cgroup2 made inside starts at the namespace's root",
 			cgroupTarget, top.ID, root), nil
 	}
-	detail := fmt.Sprintf("a cgroup2 mount (id %d) is on top of %s in the sandbox; the host's mounts there are unchanged; read from the host its root is %s, from inside /",
+	detail := fmt.Sprintf("a new cgroup2 mount (id %d) is on top of %s in the sandbox; read from the host its root is %s, from inside /",
 		top.ID, cgroupTarget, root)
 	return true, detail, nil
+}
+
+// cgroup2At counts the cgroup2 mounts on /sys/fs/cgroup.
+func cgroup2At(ms []sandbox.Mount) int {
+	n := 0
+	for _, m := range ms {
+		if m.Mountpoint == cgroupTarget && m.FSType == "cgroup2" {
+			n++
+		}
+	}
+	return n
 }
 
 // cgroupMountRoot is the root field of mount id in pid's mountinfo, read
@@ -253,4 +268,34 @@ func cgroupV2Path(pid int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the agent has no cgroup v2 line: %w", sandbox.ErrParse)
+}
+
+// childFacts: the agent's roots are the cgroups it was born in. In v2
+// that is the child nslab made and cloned it into; in any v1 hierarchy
+// (and in v2 where nslab could not make a child) it is nslab's own.
+func childFacts(o lessons.Observation, host map[string]string, hls []cgLine, creator map[string]string) []lessons.Fact {
+	child := o.Extra[cgroupChild]
+	v2 := "0:"
+	sameAsCreator := len(hls) > 0 && len(hls) == len(creator)
+	for k, v := range host {
+		if k == v2 && child != "" && v == child {
+			continue // the one line the child changes, checked below
+		}
+		if creator[k] != v {
+			sameAsCreator = false
+		}
+	}
+	var fs []lessons.Fact
+	if child == "" {
+		fs = append(fs, lessons.NewFact("nslab could not make a cgroup for the agent (the failed mkdirat is in the trace), so it was born in nslab's own cgroups: read from the host, the file shows them", sameAsCreator,
+			"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+		return fs
+	}
+	fs = append(fs, lessons.NewFact("nslab made a cgroup v2 child of its own cgroup and cloned the agent into it (clone3 CLONE_INTO_CGROUP): read from the host, its v2 line is that child", host[v2] == child && creator[v2] != "" && path.Dir(child) == creator[v2],
+		"agent %q, nslab %q, made %s", host[v2], creator[v2], child))
+	if len(hls) > 1 {
+		fs = append(fs, lessons.NewFact("a clone can only be placed in a v2 cgroup: in the v1 hierarchies the agent is in nslab's own cgroups", sameAsCreator,
+			"%s", strings.ReplaceAll(o.Extra[cgroupHostReads], "\n", "  ")))
+	}
+	return fs
 }

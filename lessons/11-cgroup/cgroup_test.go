@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 
 	"github.com/nslab/nslab/lessons/lessontest"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) { lessontest.Main(m) }
@@ -19,10 +19,10 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 func TestLesson(t *testing.T) {
 	lessontest.NeedRoot(t)
 	ownCgroup(t)
-	before := cgroupTree(t)
+	before := sandboxtest.CgroupTree(t)
 	t.Cleanup(func() {
 		// The lesson must create or remove no cgroup on the host.
-		if after := cgroupTree(t); !slices.Equal(before, after) {
+		if after := sandboxtest.CgroupTree(t); !slices.Equal(before, after) {
 			t.Errorf("the host's cgroup tree changed:\nbefore %v\nafter  %v", before, after)
 		}
 	})
@@ -32,55 +32,6 @@ func TestLesson(t *testing.T) {
 		{Cmd: "mount -t cgroup2 cgroup2 /mnt", Says: "no new cgroup2 mount on /sys/fs/cgroup", Undo: "umount /mnt"},
 		{Cmd: `mount --bind "$(findmnt -n -o TARGET -t cgroup2 | head -n 1)" /sys/fs/cgroup`, Says: "the host's cgroup tree", Undo: "umount /sys/fs/cgroup"},
 	}})
-}
-
-// cgroupTree lists every cgroup directory of every cgroup mount on the
-// host (v1 hierarchies and the unified one).
-func cgroupTree(t *testing.T) []string {
-	t.Helper()
-	ms, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
-		return i.FSType != "cgroup" && i.FSType != "cgroup2", false
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) == 0 {
-		t.Log("no cgroup file system is mounted on the host")
-	}
-	var out []string
-	for _, m := range ms {
-		err := filepath.WalkDir(m.Mountpoint, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if os.IsNotExist(err) {
-					return nil // a cgroup someone else removed meanwhile
-				}
-				return err
-			}
-			if d.IsDir() && !engineCgroup(p) {
-				out = append(out, strings.TrimPrefix(p, "/sys/fs/cgroup"))
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("walk %s: %v", m.Mountpoint, err)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// engineCgroup reports whether a cgroup belongs to a container engine that
-// may be building or running something on this machine at the same time
-// (other engineers' docker builds): their cgroups come and go on their own.
-func engineCgroup(p string) bool {
-	for _, part := range strings.Split(p, "/") {
-		for _, pre := range []string{"docker", "containerd", "buildkit", "libpod", "crio"} {
-			if strings.HasPrefix(part, pre) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // ownCgroup moves the test process into a new child of its cgroup v2

@@ -49,6 +49,7 @@ func Logic() lessons.Logic {
 		Perform: propagationPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewPeers, sandbox.ViewMount},
 		Extra:   propagationExtra,
+		Peers:   propagationPeers,
 		Facts:   propagationFacts,
 		Answer:  propagationAnswer,
 		Check:   propagationCheck,
@@ -98,6 +99,29 @@ func propagationPerform(ctx context.Context, r *lessons.Sandboxes) error {
 		}
 	}
 	return nil
+}
+
+// propagationPeers reads the three mount tables the diagram shows: the
+// host's (nslab's own), the sandbox's and the second namespace's, each
+// from a process in it.
+func propagationPeers(_ context.Context, r *lessons.Sandboxes) (*sandbox.PeerDiagram, error) {
+	other, err := strconv.Atoi(r.Get(propagationOther))
+	if err != nil || other <= 0 || r.Box == nil {
+		return nil, lessons.ErrNotPerformed
+	}
+	var tables []sandbox.MountTable
+	for _, w := range []struct {
+		name string
+		pid  int
+	}{{"host", os.Getpid()}, {"sandbox", r.Box.PID()}, {"second", other}} {
+		t, err := sandbox.ReadMountTable(w.name, w.pid, w.name == "host")
+		if err != nil {
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	d := sandbox.NewPeerDiagram(tables, propagationWork)
+	return &d, nil
 }
 
 // otherMount is one line of the second namespace's mountinfo.

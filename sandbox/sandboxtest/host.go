@@ -41,6 +41,9 @@ type HostPrint struct {
 	// with the test process, for processes that count as ours (see
 	// ourProc).
 	Foreign map[string]string
+	// Cgroups are the cgroups named like nslab's ("nslab-…") under every
+	// cgroup hierarchy mounted here, v1 and v2 (CgroupTree).
+	Cgroups []string
 }
 
 // nsNames are the /proc/PID/ns entries compared for foreign processes.
@@ -84,6 +87,7 @@ func TakeHostPrint(tb testing.TB) HostPrint {
 		p.SysVIPC[f] = ipcKeysAndIDs(string(b))
 	}
 	p.Foreign = foreignProcs(tb)
+	p.Cgroups = nslabCgroups(CgroupTree(tb))
 	return p
 }
 
@@ -171,6 +175,7 @@ func (p HostPrint) Diff(q HostPrint) string {
 	cmp("routes", strings.Join(p.Routes, "; "), strings.Join(q.Routes, "; "))
 	cmp("/run/netns", strings.Join(p.NetNS, " "), strings.Join(q.NetNS, " "))
 	cmp("/dev/mqueue", strings.Join(p.MQueue, " "), strings.Join(q.MQueue, " "))
+	cmp("nslab's cgroups", strings.Join(p.Cgroups, " "), strings.Join(q.Cgroups, " "))
 	for _, f := range []string{"msg", "shm", "sem"} {
 		cmp("/proc/sysvipc/"+f, p.SysVIPC[f], q.SysVIPC[f])
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	xansi "github.com/charmbracelet/x/ansi"
@@ -21,25 +20,11 @@ import (
 )
 
 // KeyMap is the log's keys: Focus opens it whole; while focused the
-// viewport's keys scroll it (↑/↓/k/j, pgup/pgdn, home/end, the wheel).
-type KeyMap struct {
-	Focus  key.Binding
-	Scroll key.Binding // for the help only: the viewport has the keys
-}
+// viewport's keys scroll it.
+type KeyMap = common.WholeKeyMap
 
 // DefaultKeyMap is the log's default keys.
-func DefaultKeyMap() KeyMap {
-	return KeyMap{
-		Focus:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "syscall log")),
-		Scroll: key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑↓/pgup/pgdn", "scroll")),
-	}
-}
-
-// ShortHelp implements help.KeyMap.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Focus} }
-
-// FullHelp implements help.KeyMap.
-func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Focus, k.Scroll}} }
+func DefaultKeyMap() KeyMap { return common.NewWholeKeyMap("l", "syscall log") }
 
 // Model is the log.
 type Model struct {

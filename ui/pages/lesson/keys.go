@@ -151,18 +151,31 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	m = m.SetStatus("", false)
 	k, views, text := m.Keys, m.views.KeyMap, m.text.KeyMap
+	if m.peers.Focused() {
+		switch m.wholeKey(msg, m.peers.KeyMap.Focus) {
+		case wholeClose:
+			m.peers = m.peers.SetFocus(false)
+			return m.layout(), nil
+		case wholeOwn:
+			m.peers, _ = m.peers.Update(msg)
+			return m, nil
+		}
+	}
 	if m.log.Focused() {
-		switch {
-		case key.Matches(msg, m.log.KeyMap.Focus), key.Matches(msg, k.Back):
+		switch m.wholeKey(msg, m.log.KeyMap.Focus) {
+		case wholeClose:
 			m.log = m.log.SetFocus(false)
 			return m.layout(), nil
-		case key.Matches(msg, k.Quit), key.Matches(msg, m.status.KeyMap.Help):
-		default:
+		case wholeOwn:
 			m.log, _ = m.log.Update(msg)
 			return m, nil
 		}
 	}
 	switch {
+	case m.lesson.Logic.Peers != nil && key.Matches(msg, m.peers.KeyMap.Focus):
+		m.peers = m.peers.SetFocus(true)
+		m = m.SetStatus("the mount peer groups whole: ↑↓ pgup pgdn scroll, m or esc goes back", false)
+		return m.layout(), nil
 	case key.Matches(msg, m.log.KeyMap.Focus):
 		m.log = m.log.SetFocus(true)
 		m = m.SetStatus("the whole syscall log: ↑↓ pgup pgdn home end scroll, l or esc goes back", false)
@@ -387,4 +400,22 @@ func (m Model) enter() (Model, tea.Cmd) {
 		return m, nil
 	}
 	return m.move(true)
+}
+
+// What a key does while a component is open whole.
+const (
+	wholeClose = iota // its focus key or back: close it
+	wholeOwn          // the component's: it scrolls
+	wholePage         // quit and help: the page's
+)
+
+// wholeKey routes a key while a component opened with focus is whole.
+func (m Model) wholeKey(msg tea.KeyPressMsg, focus key.Binding) int {
+	switch {
+	case key.Matches(msg, focus), key.Matches(msg, m.Keys.Back):
+		return wholeClose
+	case key.Matches(msg, m.Keys.Quit), key.Matches(msg, m.status.KeyMap.Help):
+		return wholePage
+	}
+	return wholeOwn
 }

@@ -89,6 +89,15 @@ func (m Model) paneSize() (int, int, bool) {
 	return g.textW, g.textH, note
 }
 
+// peersNeed is the lines the peer diagram wants at width w, 0 for a
+// lesson without one.
+func (m Model) peersNeed(w int) int {
+	if m.lesson.Logic.Peers == nil {
+		return 0
+	}
+	return m.peers.Need(w)
+}
+
 // shellNote is the pane's one line about tracing ("" when nothing to say).
 func (m Model) shellNote() string { return "" }
 
@@ -105,8 +114,12 @@ func (m Model) layout() Model {
 		liveW = w - textWidth(w, m.shell.Open()) - 3
 	}
 	m.views = m.views.SetWaiting(m.waiting()).SetWide(w >= wideMin)
-	g := m.geometry(m.views.NeedAt(liveW))
-	m.views = m.views.SetSize(g.liveW, g.liveH+1).SetFocusSize(w, g.bodyH).Draw()
+	g := m.geometry(m.views.NeedAt(liveW) + m.peersNeed(liveW))
+	// The peer diagram, for lessons that have one, takes the top of the
+	// live area, at most half of it.
+	peersH := min(m.peersNeed(g.liveW), max((g.liveH+1)/2, 3))
+	m.peers = m.peers.SetSize(g.liveW, peersH).SetFocusSize(w, g.bodyH)
+	m.views = m.views.SetSize(g.liveW, g.liveH+1-peersH).SetFocusSize(w, g.bodyH).Draw()
 	m.log = m.log.SetSize(g.liveW, g.traceH+1).SetFocusSize(w, g.bodyH)
 	m.text = m.text.SetSize(g.textW, g.textH)
 	if m.shell.Open() {
@@ -264,6 +277,8 @@ func (m Model) View() string {
 	switch {
 	case m.log.Focused():
 		body = m.log.FocusedLines()
+	case m.peers.Focused():
+		body = m.peers.FocusedLines()
 	case m.shell.Zoomed():
 		body = m.shell.Lines()
 	case m.views.Focus() > 0:
@@ -273,7 +288,7 @@ func (m Model) View() string {
 		if m.shell.Open() {
 			text = m.shell.Lines()
 		}
-		live := append(append([]string(nil), m.views.Lines()...), m.log.Lines()...)
+		live := append(append(append([]string(nil), m.peers.Lines()...), m.views.Lines()...), m.log.Lines()...)
 		if g.wide {
 			sep := st.Rule.Render("│")
 			for i := 0; i < g.bodyH; i++ {

@@ -25,6 +25,7 @@ import (
 	"github.com/nslab/nslab/ui/components/liveviews"
 	"github.com/nslab/nslab/ui/components/partbar"
 	"github.com/nslab/nslab/ui/components/prediction"
+	"github.com/nslab/nslab/ui/components/propagation"
 	"github.com/nslab/nslab/ui/components/shellpane"
 	"github.com/nslab/nslab/ui/components/statusbar"
 	"github.com/nslab/nslab/ui/components/syscalllog"
@@ -52,6 +53,7 @@ type Model struct {
 	log        syscalllog.Model
 	shell      shellpane.Model
 	status     statusbar.Model
+	peers      propagation.Model // drawn for lessons with Logic.Peers
 
 	facts      []lessons.Fact
 	obs        *lessons.Observation // the last observation (for the verdict)
@@ -93,6 +95,7 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		log:        syscalllog.New(c),
 		shell:      shellpane.New(c),
 		status:     statusbar.New(c),
+		peers:      propagation.New(c),
 	}
 	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
 	m.performed = sess.Performed()
@@ -146,6 +149,7 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	m.log = m.log.SetStyles(st)
 	m.shell = m.shell.SetStyles(st)
 	m.status = m.status.SetStyles(st)
+	m.peers = m.peers.SetStyles(st)
 	m.textBodyKey = ""
 	return m.layout()
 }
@@ -268,6 +272,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			m.shell, _ = m.shell.Update(msg)
 			return m, nil
 		}
+		if m.peers.Focused() {
+			m.peers, _ = m.peers.Update(msg)
+			return m, nil
+		}
 		if m.views.Focus() > 0 {
 			m.views, _ = m.views.Update(msg)
 		} else {
@@ -372,6 +380,7 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 	o := msg.Obs
 	m.obs, m.facts = &o, msg.Facts
 	m.views = m.views.SetObservation(o)
+	m.peers = m.peers.SetDiagram(o.Peers)
 	var cmd tea.Cmd
 	if c := m.prediction.Choice(); c >= 0 && m.prediction.Open() && !m.answering {
 		m.answering = true
