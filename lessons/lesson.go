@@ -62,6 +62,12 @@ type Section struct {
 type Prediction struct {
 	Question string   `toml:"question"`
 	Choices  []string `toml:"choices"`
+	// Right is the choice (1-based, in the order above) that the kernel's
+	// rules make right. Shuffled anchors the order on it, so that every
+	// seed spreads the right answers over the positions; the answer a
+	// learner is judged by is still the kernel's (Logic.Answer), and
+	// TestPlainEveryLesson holds Right to what this kernel answers.
+	Right int `toml:"right"`
 	// Order is set by Shuffled: the shown position i holds the choice
 	// lesson.toml lists at Order[i] (nil: lesson.toml's order).
 	Order []int `toml:"-"`

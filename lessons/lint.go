@@ -128,6 +128,9 @@ func Lint(l Lesson) []string {
 		bad("prediction needs a question and at least two choices")
 	}
 	blank("choice", l.Prediction.Choices)
+	if r := l.Prediction.Right; r < 1 || r > len(l.Prediction.Choices) {
+		bad("prediction's right = %d: name the choice the kernel makes right, 1 to %d (the seeded order is anchored on it)", r, len(l.Prediction.Choices))
+	}
 	ch := l.Challenge
 	if strings.TrimSpace(ch.Task) == "" {
 		bad("challenge has no task")

@@ -1,21 +1,27 @@
 package lessons
 
 // ChoiceOrder is the order in which a learner with seed sees the n
-// choices of lesson number's prediction: position i shows the choice
-// written at index order[i] in lesson.toml.
+// choices of lesson number's prediction, whose right choice is written at
+// index right: position i shows the choice written at index order[i] in
+// lesson.toml.
 //
-// It is a rotation by (seed + number) mod n rather than a random
-// permutation: stepping with the lesson number spreads any one written
-// position evenly over the catalog for every seed (with three choices, a
-// third of the lessons each), where random permutations only do so on
-// average and some seeds would still put most right answers first.
-// Different seeds give different rotations, so neighbours in a class do
-// not share an answer position.
-func ChoiceOrder(seed uint32, number, n int) []int {
+// It is a rotation that puts the right choice at (seed + number) mod n,
+// rather than a random permutation: stepping with the lesson number
+// spreads the right answers evenly over the positions for every seed
+// (with three choices, a third of the lessons each), where random
+// permutations only do so on average and some seeds would still put most
+// right answers at one position. The rotation is anchored on the right
+// choice: a rotation by (seed + number) alone spreads only right answers
+// written at one index, and lessons whose answers were written at indexes
+// that step with the lesson number cancelled it out (seed 7 showed 60% at
+// one position). Different seeds give different rotations, so neighbours
+// in a class do not share an answer position.
+func ChoiceOrder(seed uint32, number, n, right int) []int {
 	if n <= 0 {
 		return nil
 	}
-	k := int((uint64(seed) + uint64(max(number, 0))) % uint64(n))
+	right = ((right % n) + n) % n
+	k := int((uint64(seed) + uint64(max(number, 0)) + uint64(n-right)) % uint64(n))
 	order := make([]int, n)
 	for i := range order {
 		order[i] = (i + n - k) % n
@@ -30,7 +36,7 @@ func ChoiceOrder(seed uint32, number, n int) []int {
 // all show the same order.
 func (l Lesson) Shuffled(seed uint32) Lesson {
 	choices := l.Prediction.Choices
-	order := ChoiceOrder(seed, l.Number, len(choices))
+	order := ChoiceOrder(seed, l.Number, len(choices), max(l.Prediction.Right-1, 0))
 	shown := make([]string, len(choices))
 	pos := make([]int, len(choices))
 	for i, c := range order {

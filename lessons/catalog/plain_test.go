@@ -50,6 +50,9 @@ func TestPlainEveryLesson(t *testing.T) {
 			}
 			shown = append(shown, res.PredictionRight)
 			written = append(written, l.Prediction.Order[res.PredictionRight])
+			if w := l.Prediction.Order[res.PredictionRight] + 1; w != l.Prediction.Right {
+				t.Errorf("the kernel made choice %d right, lesson.toml's right = %d: the seeded order is anchored on the wrong choice", w, l.Prediction.Right)
+			}
 			if _, err := headless.Play(ctx, eng, l, headless.Options{Solve: true, Answer: 1, JSON: true, Out: &js}); err != nil {
 				t.Fatalf("json: %v", err)
 			}
