@@ -124,6 +124,10 @@ type Logic struct {
 	// Peers, if set, reads the mount namespaces the lesson made at every
 	// observation (Observation.Peers): the ui draws their peer groups.
 	Peers func(ctx context.Context, r *Sandboxes) (*sandbox.PeerDiagram, error)
+	// Joiner, if set, names a third side (setns's joiner: the process the
+	// lesson moves into the sandbox's namespaces) and the views it is
+	// observed in, from the host like the others; nil before it exists.
+	Joiner func(r *Sandboxes) (*sandbox.Sandbox, []sandbox.View)
 	// Facts derives the lesson's statements from an observation.
 	Facts func(o Observation) []Fact
 	// Answer returns the index of the prediction's choice that is right
@@ -184,12 +188,32 @@ type Observation struct {
 	Host    sandbox.Snapshot
 	Sandbox sandbox.Snapshot
 	Diffs   map[sandbox.View][]sandbox.Delta
+	// Joiner is the third side of a lesson with a joiner (Logic.Joiner),
+	// nil otherwise: its views are shown beside HOST and the sandbox.
+	Joiner *sandbox.Snapshot `json:",omitempty"`
 	// Extra holds lesson-specific observations (e.g. a child's own view
 	// of its PID, the clocks in a time namespace), keyed by name.
 	Extra map[string]string
 	// Peers is the peer-group diagram of the lesson's mount namespaces,
 	// nil for lessons without Logic.Peers.
 	Peers *sandbox.PeerDiagram
+}
+
+// JoinerColumn is the joiner's value in each row of view v, by row key,
+// and whether the joiner was observed in v. The joiner is diffed against
+// the host exactly as the sandbox is, so its values read like the
+// sandbox's.
+func (o Observation) JoinerColumn(v sandbox.View) (map[string]string, bool) {
+	if o.Joiner == nil || !o.Joiner.Has(v) || !o.Host.Has(v) {
+		return nil, false
+	}
+	out := map[string]string{}
+	for _, d := range sandbox.Diff(o.Host, *o.Joiner, v) {
+		if d.Kind != sandbox.OnlyHost {
+			out[d.Key] = d.Sandbox
+		}
+	}
+	return out, true
 }
 
 // TaskLine is the challenge's task as a line of its own under the

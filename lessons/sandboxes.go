@@ -100,7 +100,24 @@ func (r *Sandboxes) Observe(ctx context.Context) (Observation, error) {
 		return Observation{}, fmt.Errorf("observe the sandbox: %w", err)
 	}
 	host := r.Engine.ObserveHost(ctx, views)
-	return Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}, nil
+	o := Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}
+	if f := r.Lesson.Logic.Joiner; f != nil {
+		if j, jviews := f(r); j != nil {
+			js, err := j.Observe(ctx, jviews)
+			if err != nil {
+				return Observation{}, fmt.Errorf("observe the joiner: %w", err)
+			}
+			// Its namespaces as the host sees them in /proc/PID/ns, like
+			// setns's facts read them.
+			if js.Has(sandbox.ViewIDs) {
+				if js.IDs, err = j.IDs(); err != nil {
+					return Observation{}, fmt.Errorf("the joiner's namespaces: %w", err)
+				}
+			}
+			o.Joiner = &js
+		}
+	}
+	return o, nil
 }
 
 // AtClose registers f to run first when the sandboxes close: it ends

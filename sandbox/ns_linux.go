@@ -28,6 +28,37 @@ func ReadIDs(pid int) (IDs, error) {
 	if pid != 0 {
 		dir = "/proc/" + strconv.Itoa(pid) + "/ns/"
 	}
+	return readIDsIn(dir, pid)
+}
+
+// ReadThreadIDs returns the namespace identities of each thread of a
+// process, by tid: uts, net, ipc and cgroup belong to a thread, and
+// unshare(2) or setns(2) on one thread leaves the others where they were.
+func ReadThreadIDs(pid int) (map[int]IDs, error) {
+	task := "/proc/" + strconv.Itoa(pid) + "/task/"
+	ents, err := os.ReadDir(task)
+	if err != nil {
+		return nil, fmt.Errorf("threads of pid %d: %w", pid, err)
+	}
+	out := make(map[int]IDs, len(ents))
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ids, err := readIDsIn(task+e.Name()+"/ns/", pid)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+			continue // the thread ended meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[tid] = ids
+	}
+	return out, nil
+}
+
+func readIDsIn(dir string, pid int) (IDs, error) {
 	ids := IDs{}
 	for _, k := range Kinds() {
 		for _, name := range []string{k.ProcName, k.ChildrenProcName} {

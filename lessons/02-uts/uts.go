@@ -39,6 +39,11 @@ const (
 	utsUnshareFrom  = "trace.unshare.before"
 	utsUnshareTo    = "trace.unshare.after"
 	utsSethostTrace = "trace.sethostname" // the sethostname event, and its identity change
+	utsMainBefore   = "threads.before"    // the agent's uts before unshare (PutIDs form)
+	utsMainAfter    = "threads.main"      // its main thread's uts after sethostname
+	utsThreadsOld   = "threads.old"       // how many other threads are still in the uts it had before
+	utsThreadsNew   = "threads.new"       // how many other threads are in the main thread's new one
+	utsThreadsElse  = "threads.else"      // how many other threads are in yet another
 )
 
 // Logic is the lesson's Go side, for the registry in package catalog.
@@ -62,6 +67,10 @@ func Logic() lessons.Logic {
 					r.Set(k, v)
 				}
 			}
+			before, err := r.Box.IDs()
+			if err != nil {
+				return err
+			}
 			if err := r.Box.Unshare(ctx, sandbox.CloneNewUTS); err != nil {
 				return err
 			}
@@ -74,6 +83,30 @@ func Logic() lessons.Logic {
 				return err
 			}
 			r.Set(utsSet, utsName)
+			// The prediction: where the agent's other threads are now,
+			// each read from the host's /proc/PID/task/TID/ns/uts.
+			threads, err := sandbox.ReadThreadIDs(r.Box.PID())
+			if err != nil {
+				return err
+			}
+			main := threads[r.Box.PID()]["uts"]
+			old, moved, other := 0, 0, 0
+			for tid, ids := range threads {
+				switch {
+				case tid == r.Box.PID():
+				case ids["uts"] == before["uts"]:
+					old++
+				case ids["uts"] == main:
+					moved++
+				default:
+					other++
+				}
+			}
+			r.Set(utsMainBefore, idText(before["uts"]))
+			r.Set(utsMainAfter, idText(main))
+			r.Set(utsThreadsOld, strconv.Itoa(old))
+			r.Set(utsThreadsNew, strconv.Itoa(moved))
+			r.Set(utsThreadsElse, strconv.Itoa(other))
 			return nil
 		},
 		Extra: func(_ context.Context, r *lessons.Sandboxes) (map[string]string, error) {
@@ -90,18 +123,9 @@ func Logic() lessons.Logic {
 			}
 			return ex, nil
 		},
-		Views: []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
-		Facts: utsFacts,
-		Answer: func(o lessons.Observation) (int, string) {
-			before, set := o.Extra[utsHostBefore], o.Extra[utsSet]
-			switch o.Host.Hostname {
-			case set:
-				return 1, fmt.Sprintf("the host reads %q, the name set inside", o.Host.Hostname)
-			case before:
-				return 0, fmt.Sprintf("the host still reads %q while the sandbox reads %q: sethostname changed only the sandbox's UTS namespace", o.Host.Hostname, o.Sandbox.Hostname)
-			}
-			return 2, fmt.Sprintf("the host reads %q, neither its old name %q nor %q", o.Host.Hostname, before, set)
-		},
+		Views:  []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS},
+		Facts:  utsFacts,
+		Answer: utsAnswer,
 		Check: func(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 			sb, err := lessons.ObserveBox(ctx, r, sandbox.ViewUTS)
 			if err != nil {
@@ -166,6 +190,10 @@ func utsFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("The uts identity changed at unshare(2), not at sethostname(2)",
 		okFrom && okTo && ok && okSet && strings.HasPrefix(sethost, "sethostname(") && from == h && to == s && from != to && !strings.ContainsRune(sethost, '→'),
 		"unshare: %s → %s; %s", from.Label("uts"), to.Label("uts"), sethost))
+	old, moved, other, tok := utsThreads(o)
+	fs = append(fs, lessons.NewFact("unshare(2) moved only the calling thread: the agent's other threads stayed in its old UTS namespace",
+		tok && old > 0 && moved == 0 && other == 0,
+		"other threads: %d old, %d new, %d elsewhere", old, moved, other))
 	return fs
 }
 
@@ -229,4 +257,40 @@ func utsConfinedKinds(o lessons.Observation) ([]string, bool) {
 		}
 	}
 	return names, true
+}
+
+// idText renders one identity the way PutIDs stores it.
+func idText(id sandbox.NSID) string {
+	m := map[string]string{}
+	lessons.PutIDs(m, "", sandbox.IDs{"x": id})
+	return m["x"]
+}
+
+// utsThreads is what Perform saw of the agent's threads: how many other
+// threads stayed in the UTS namespace the agent had before unshare, went
+// with the main thread, or are elsewhere; ok when it was seen and the
+// main thread did move.
+func utsThreads(o lessons.Observation) (old, moved, other int, ok bool) {
+	old, e1 := strconv.Atoi(o.Extra[utsThreadsOld])
+	moved, e2 := strconv.Atoi(o.Extra[utsThreadsNew])
+	other, e3 := strconv.Atoi(o.Extra[utsThreadsElse])
+	b, bok := lessons.ExtraID(o, utsMainBefore)
+	m, mok := lessons.ExtraID(o, utsMainAfter)
+	return old, moved, other, e1 == nil && e2 == nil && e3 == nil && bok && mok && b != m && old+moved+other > 0
+}
+
+func utsAnswer(o lessons.Observation) (int, string) {
+	old, moved, other, ok := utsThreads(o)
+	if !ok {
+		return -1, "the agent's threads were not seen, or its main thread did not move"
+	}
+	why := fmt.Sprintf("after unshare and sethostname on its main thread, %d of the agent's other threads were still in its old UTS namespace, %d in the new one, %d elsewhere (/proc/%d/task/*/ns/uts)",
+		old, moved, other, o.Sandbox.PID)
+	switch {
+	case moved == 0 && other == 0:
+		return 1, why + ": unshare(2) moves the calling thread only, and Go runs a program on several threads; this is why nslab locks the thread that unshares and does everything there"
+	case old == 0 && other == 0:
+		return 0, why
+	}
+	return 2, why
 }

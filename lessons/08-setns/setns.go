@@ -61,9 +61,17 @@ func Logic() lessons.Logic {
 		Perform: setnsPerform,
 		Views:   []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs},
 		Extra:   setnsExtra,
-		Facts:   setnsFacts,
-		Answer:  setnsAnswer,
-		Check:   setnsCheck,
+		// The joiner's column: its namespaces and the hostname it reads.
+		Joiner: func(r *lessons.Sandboxes) (*sandbox.Sandbox, []sandbox.View) {
+			j, err := setnsJoiner(r)
+			if err != nil {
+				return nil, nil
+			}
+			return j, []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS}
+		},
+		Facts:  setnsFacts,
+		Answer: setnsAnswer,
+		Check:  setnsCheck,
 	}
 }
 

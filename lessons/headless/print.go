@@ -85,12 +85,17 @@ func (p *printer) observation(l lessons.Lesson, o lessons.Observation) {
 		same, onlyHost, onlySB, changed := sandbox.Summarize(ds)
 		// The words are those of the plain table, whose only-host rows
 		// collapse past maxOnlyHostRows.
-		p.obj("observation", map[string]any{"view": v, "rows": ds, "words": inWords(v, ds, onlyHost > maxOnlyHostRows),
-			"same": same, "only_host": onlyHost, "only_sandbox": onlySB, "changed": changed})
+		obj := map[string]any{"view": v, "rows": ds, "words": inWords(v, ds, onlyHost > maxOnlyHostRows),
+			"same": same, "only_host": onlyHost, "only_sandbox": onlySB, "changed": changed}
+		joiner, _ := o.JoinerColumn(v)
+		if joiner != nil {
+			obj["joiner"] = joiner // row key → the joiner's value
+		}
+		p.obj("observation", obj)
 		if p.json {
 			continue
 		}
-		p.text("\n%s", renderView(v, ds, p.width))
+		p.text("\n%s", renderView(v, ds, p.width, joiner))
 	}
 	if len(o.Extra) > 0 {
 		p.obj("extra", map[string]any{"extra": o.Extra})
@@ -98,8 +103,9 @@ func (p *printer) observation(l lessons.Lesson, o lessons.Observation) {
 }
 
 // renderView renders one view as a HOST | SANDBOX table with markers, and
-// the differences in words below it.
-func renderView(v sandbox.View, ds []sandbox.Delta, width int) string {
+// the differences in words below it. With a joiner column (joiner not nil,
+// by row key) it is HOST | TARGET | JOINER.
+func renderView(v sandbox.View, ds []sandbox.Delta, width int, joiner map[string]string) string {
 	var b strings.Builder
 	same, onlyHost, onlySB, changed := sandbox.Summarize(ds)
 	fmt.Fprintf(&b, "[%s]  %d same, %d changed, %d only in the sandbox, %d only on the host\n", v, same, changed, onlySB, onlyHost)
@@ -107,15 +113,24 @@ func renderView(v sandbox.View, ds []sandbox.Delta, width int) string {
 	for _, d := range ds {
 		keyW = max(keyW, min(30, utf8.RuneCountInString(rowKey(d))))
 	}
-	colW := max(12, (width-keyW-7)/2)
-	fmt.Fprintf(&b, "  %s %s | %s\n", pad("", keyW), pad("HOST", colW), "SANDBOX")
 	collapseHost := onlyHost > maxOnlyHostRows
 	collapseSame := same > maxSameRows
+	colW := max(12, (width-keyW-7)/2)
+	head := pad("HOST", colW) + " | SANDBOX"
+	cells := func(d sandbox.Delta) string { return pad(d.Host, colW) + " | " + cut(d.Sandbox, colW) }
+	if joiner != nil {
+		colW = max(12, (width-keyW-10)/3)
+		head = pad("HOST", colW) + " | " + pad("TARGET", colW) + " | JOINER"
+		cells = func(d sandbox.Delta) string {
+			return pad(d.Host, colW) + " | " + pad(d.Sandbox, colW) + " | " + cut(joiner[d.Key], colW)
+		}
+	}
+	fmt.Fprintf(&b, "  %s %s\n", pad("", keyW), head)
 	for _, d := range ds {
 		if (collapseHost && d.Kind == sandbox.OnlyHost) || (collapseSame && d.Kind == sandbox.Same) {
 			continue
 		}
-		fmt.Fprintf(&b, "%s %s %s | %s\n", marker(d.Kind), pad(rowKey(d), keyW), pad(d.Host, colW), cut(d.Sandbox, colW))
+		fmt.Fprintf(&b, "%s %s %s\n", marker(d.Kind), pad(rowKey(d), keyW), cells(d))
 	}
 	if collapseSame {
 		fmt.Fprintf(&b, "  … %d rows the same on both sides\n", same)

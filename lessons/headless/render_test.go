@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/exp/golden"
+
 	"github.com/nslab/nslab/sandbox"
 )
 
@@ -18,7 +20,7 @@ func TestRenderView(t *testing.T) {
 		ds = append(ds, sandbox.Delta{Key: fmt.Sprint(100 + i), Host: fmt.Sprint(100 + i), Kind: sandbox.OnlyHost, Label: "sh"})
 	}
 	ds = append(ds, sandbox.Delta{Key: "/usr", Host: "ext4", Sandbox: "ext4", Kind: sandbox.Same})
-	got := renderView(sandbox.ViewPIDs, ds, 80)
+	got := renderView(sandbox.ViewPIDs, ds, 80, nil)
 	for _, want := range []string{"HOST", "SANDBOX", "≠ hostname", "+ /mnt", "- … 20 processes only the host sees", "  /usr", "hostname differs (host vm, sandbox lab)", "/mnt only in the sandbox"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
@@ -33,7 +35,7 @@ func TestRenderView(t *testing.T) {
 		}
 	}
 	// Few only-host rows are listed.
-	small := renderView(sandbox.ViewMount, ds[:5], 80)
+	small := renderView(sandbox.ViewMount, ds[:5], 80, nil)
 	if !strings.Contains(small, "- 100") {
 		t.Errorf("a short only-host list was collapsed:\n%s", small)
 	}
@@ -76,7 +78,7 @@ func TestWordsAgreeWithRows(t *testing.T) {
 			if err := CheckWords(words, ds); err != nil {
 				t.Errorf("%s (%s): %v", name, v, err)
 			}
-			if out := renderView(v, ds, 80); !strings.Contains(out, "In words: "+words+"\n") {
+			if out := renderView(v, ds, 80, nil); !strings.Contains(out, "In words: "+words+"\n") {
 				t.Errorf("%s (%s): the table does not print its words %q:\n%s", name, v, words, out)
 			}
 		}
@@ -99,4 +101,36 @@ func TestWordsAgreeWithRows(t *testing.T) {
 			t.Errorf("%s: CheckWords(%q) = %v, want ErrWords", w.name, w.words, err)
 		}
 	}
+}
+
+// TestRenderViewJoiner: a view with a joiner is HOST | TARGET | JOINER,
+// the joiner's value in each row by key (none where it has no row).
+func TestRenderViewJoiner(t *testing.T) {
+	ds := []sandbox.Delta{
+		{Key: "uts", Host: "[4026531838]", Sandbox: "[4026532201]", Kind: sandbox.Changed},
+		{Key: "pid", Host: "[4026531836]", Sandbox: "[4026532203]", Kind: sandbox.Changed},
+		{Key: "ipc", Host: "[4026531839]", Sandbox: "[4026531839]", Kind: sandbox.Same},
+	}
+	joiner := map[string]string{"uts": "[4026532201]", "pid": "[4026531836]", "ipc": "[4026531839]"}
+	got := renderView(sandbox.ViewIDs, ds, 80, joiner)
+	// Each row's last two cells: the target's value, then the joiner's.
+	cells := map[string][2]string{}
+	for _, line := range strings.Split(got, "\n") {
+		if f := strings.Split(line, "|"); len(f) == 3 {
+			if key := strings.Fields(f[0]); len(key) >= 2 {
+				cells[key[len(key)-2]] = [2]string{strings.TrimSpace(f[1]), strings.TrimSpace(f[2])}
+			}
+		}
+		if strings.Contains(line, "|") && len([]rune(line)) > 80 {
+			t.Errorf("line wider than 80: %q", line)
+		}
+	}
+	if !strings.Contains(got, "| TARGET ") || !strings.Contains(got, "| JOINER") ||
+		cells["uts"] != [2]string{"[4026532201]", "[4026532201]"} || cells["pid"] != [2]string{"[4026532203]", "[4026531836]"} {
+		t.Errorf("target and joiner cells %q in:\n%s", cells, got)
+	}
+	if two := renderView(sandbox.ViewIDs, ds, 80, nil); strings.Contains(two, "JOINER") || !strings.Contains(two, "| SANDBOX") {
+		t.Errorf("without a joiner the view has a third column:\n%s", two)
+	}
+	golden.RequireEqual(t, []byte(got))
 }

@@ -211,14 +211,11 @@ func (m Model) NeedAt(w int) int {
 		return 2 // the waiting message and the list of views
 	}
 	n := 0
-	stacked := w < sideBySideMin
+	t := tableLayout{stacked: w < sideBySideMin}
 	for _, rows := range m.compact.rows {
 		n++
 		for _, r := range rows {
-			n++
-			if stacked && r.summary == "" && r.d.Kind == sandbox.Changed {
-				n++
-			}
+			n += t.lines(r)
 		}
 	}
 	if m.wide {
@@ -259,6 +256,8 @@ func (m Model) allLines() []string {
 	switch {
 	case m.obs == nil:
 		out = append(out, common.Rule(st, "live: HOST vs SANDBOX · "+every, w))
+	case m.wide && m.compact.joiner:
+		out = append(out, common.Rule(st, "live: HOST vs TARGET vs JOINER · "+every, w), common.Truncate(table.header(st, ""), w))
 	case m.wide:
 		out = append(out, common.Rule(st, "live: HOST vs SANDBOX · "+every, w), common.Truncate(table.header(st, ""), w))
 	default:

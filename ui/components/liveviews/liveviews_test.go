@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/internal/uitest"
@@ -110,4 +111,67 @@ func TestTreeFocused(t *testing.T) {
 	if !strings.HasPrefix(f, "view 2/2: namespace tree") || !strings.Contains(f, "└─ user:[2] (sandbox)  owner uid 65534") {
 		t.Errorf("focused tree:\n%s", f)
 	}
+}
+
+// joinerObservation is uitest's observation with a joiner that has joined
+// the sandbox's UTS namespace and no other.
+func joinerObservation() lessons.Observation {
+	o := uitest.Observation(5, 6)
+	j := o.Host
+	j.Side, j.PID, j.Procs, j.Mounts, j.Links = "sandbox", 4300, nil, nil, nil
+	j.IDs = sandbox.IDs{}
+	for k, id := range o.Host.IDs {
+		j.IDs[k] = id
+	}
+	j.IDs["uts"] = o.Sandbox.IDs["uts"]
+	j.Hostname = o.Sandbox.Hostname
+	j.Views = []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS}
+	o.Joiner = &j
+	return o
+}
+
+// TestGoldenJoiner: a lesson with a joiner gets a third column, HOST |
+// TARGET | JOINER, wide, stacked and focused; the joiner's values sit in
+// the rows of the views it was observed in.
+func TestGoldenJoiner(t *testing.T) {
+	m := newModel().SetWide(true).SetObservation(joinerObservation()).SetSize(90, 4)
+	m = m.SetSize(90, m.Need()+1)
+	wide := plain(m.Lines())
+	if !strings.Contains(wide, "HOST vs TARGET vs JOINER") || !strings.Contains(wide, "│ JOINER") {
+		t.Errorf("no JOINER column:\n%s", wide)
+	}
+	// The joiner's uts row shows the sandbox's id, its hostname the
+	// sandbox's: the third column is the joiner's, not a copy of a side.
+	var uts, host string
+	for _, l := range strings.Split(wide, "\n") {
+		f := strings.Split(l, "│")
+		if len(f) != 4 {
+			continue
+		}
+		switch strings.TrimSpace(strings.TrimLeft(f[0], "≠=+-· ")) {
+		case "uts":
+			uts = strings.TrimSpace(f[3])
+		case "hostname":
+			host = strings.TrimSpace(f[3])
+		}
+	}
+	if uts != "[4026532201]" || host != "lab" {
+		t.Errorf("joiner column: uts %q hostname %q, want the sandbox's 4026532201 and lab:\n%s", uts, host, wide)
+	}
+	narrow := newModel().SetObservation(joinerObservation())
+	narrow = narrow.SetSize(50, narrow.NeedAt(50)+1)
+	stacked := plain(narrow.Lines())
+	if !strings.Contains(stacked, "JOIN lab") || strings.Contains(stacked, "(+") {
+		t.Errorf("narrow: the joiner is not stacked, or Need does not count its lines:\n%s", stacked)
+	}
+	focused := plain(m.SetFocusSize(80, 14).FocusOn(1).FocusedLines())
+	if !strings.Contains(focused, "TARGET") {
+		t.Errorf("focused:\n%s", focused)
+	}
+	for _, l := range strings.Split(wide+"\n"+stacked, "\n") {
+		if ansi.StringWidth(l) > 90 {
+			t.Errorf("line overruns: %q", l)
+		}
+	}
+	golden.RequireEqual(t, []byte(strings.Join([]string{wide, stacked, focused}, "\n---\n")))
 }

@@ -76,6 +76,7 @@ func lessonViews(views []sandbox.View) []sandbox.View {
 type vrow struct {
 	d       sandbox.Delta
 	summary string // when set, the row is this text (with d.Kind's symbol)
+	joiner  string // the joiner's value, in a lesson with a joiner
 }
 
 // compactRows picks the rows of a view shown when every view shares the
@@ -120,18 +121,35 @@ func compactRows(ds []sandbox.Delta) []vrow {
 // compacted is an observation's compact rows, view by view, computed once
 // per observation.
 type compacted struct {
-	views []sandbox.View
-	rows  [][]vrow
+	views  []sandbox.View
+	rows   [][]vrow
+	joiner bool // a third column: the lesson's joiner
 }
 
 func compactAll(o *lessons.Observation) compacted {
 	var c compacted
 	c.views = observedViews(o)
 	c.rows = make([][]vrow, len(c.views))
+	c.joiner = o != nil && o.Joiner != nil
 	for i, v := range c.views {
-		c.rows[i] = compactRows(o.Diffs[v])
+		c.rows[i] = withJoiner(o, v, compactRows(o.Diffs[v]))
 	}
 	return c
+}
+
+// withJoiner fills in the joiner's column of a view's rows, where the
+// joiner was observed in that view.
+func withJoiner(o *lessons.Observation, v sandbox.View, rows []vrow) []vrow {
+	col, ok := o.JoinerColumn(v)
+	if !ok {
+		return rows
+	}
+	for i := range rows {
+		if rows[i].summary == "" {
+			rows[i].joiner = col[rows[i].d.Key]
+		}
+	}
+	return rows
 }
 
 // fullRows is every row of a view, for the focused view.
@@ -189,10 +207,11 @@ func viewCounts(ds []sandbox.Delta) string {
 type tableLayout struct {
 	width, key, val int
 	stacked         bool
+	joiner          bool // three sides: HOST, TARGET and JOINER
 }
 
-func newTableLayout(width int, rows []vrow) tableLayout {
-	t := tableLayout{width: width, stacked: width < sideBySideMin}
+func newTableLayout(width int, rows []vrow, joiner bool) tableLayout {
+	t := tableLayout{width: width, stacked: width < sideBySideMin, joiner: joiner}
 	longest := 3
 	for _, r := range rows {
 		if r.summary == "" {
@@ -202,9 +221,13 @@ func newTableLayout(width int, rows []vrow) tableLayout {
 		}
 	}
 	t.key = min(longest, max(width/5, 10))
-	if t.stacked {
+	switch {
+	case t.stacked:
 		t.val = width - 2 - t.key - 1
-	} else {
+	case joiner:
+		// "m key │ host │ target │ joiner"
+		t.val = (width - 2 - t.key - 9) / 3
+	default:
 		// "m key │ host │ sandbox"
 		t.val = (width - 2 - t.key - 6) / 2
 	}
@@ -214,6 +237,12 @@ func newTableLayout(width int, rows []vrow) tableLayout {
 // header is the HOST / SANDBOX column header line.
 // label goes in the key column's place.
 func (t tableLayout) header(st *common.Styles, label string) string {
+	if t.joiner {
+		if t.stacked {
+			return st.Subtle.Render(label+" ") + st.ColHeader.Render("HOST") + st.Subtle.Render(", ") + st.ColHeader.Render("TARGET") + st.Subtle.Render(", ") + st.ColHeader.Render("JOINER")
+		}
+		return st.Subtle.Render(common.Pad(common.Truncate(label, 2+t.key), 2+t.key)) + st.Rule.Render(" │ ") + common.Pad(st.ColHeader.Render("HOST"), t.val) + st.Rule.Render(" │ ") + common.Pad(st.ColHeader.Render("TARGET"), t.val) + st.Rule.Render(" │ ") + st.ColHeader.Render("JOINER")
+	}
 	if t.stacked {
 		return st.Subtle.Render(label+" ") + st.ColHeader.Render("HOST") + st.Subtle.Render(" then ") + st.ColHeader.Render("SANDBOX")
 	}
@@ -222,10 +251,14 @@ func (t tableLayout) header(st *common.Styles, label string) string {
 
 // lines is how many lines render draws for r.
 func (t tableLayout) lines(r vrow) int {
+	n := 1
 	if t.stacked && r.summary == "" && r.d.Kind == sandbox.Changed {
-		return 2
+		n = 2
 	}
-	return 1
+	if t.stacked && r.joiner != "" {
+		n++
+	}
+	return n
 }
 
 // render draws one row; stacked rows may take two lines.
@@ -236,6 +269,11 @@ func (t tableLayout) render(st *common.Styles, r vrow) []string {
 	}
 	key := common.Pad(common.Truncate(rowKey(r.d), t.key), t.key)
 	h, s := r.d.Host, r.d.Sandbox
+	if t.stacked && r.joiner != "" {
+		j := r.joiner
+		r.joiner = ""
+		return append(t.render(st, r), strings.Repeat(" ", 2+t.key)+" "+st.Subtle.Render("JOIN ")+common.Truncate(j, t.val-5))
+	}
 	if t.stacked {
 		switch r.d.Kind {
 		case sandbox.OnlyHost:
@@ -259,6 +297,9 @@ func (t tableLayout) render(st *common.Styles, r vrow) []string {
 		sv = st.Delta(r.d.Kind, sv)
 	case sandbox.OnlyHost:
 		hv = st.Delta(r.d.Kind, hv)
+	}
+	if t.joiner {
+		return []string{sym + " " + key + st.Rule.Render(" │ ") + common.Pad(hv, t.val) + st.Rule.Render(" │ ") + common.Pad(sv, t.val) + st.Rule.Render(" │ ") + common.Truncate(r.joiner, t.val)}
 	}
 	return []string{sym + " " + key + st.Rule.Render(" │ ") + common.Pad(hv, t.val) + st.Rule.Render(" │ ") + sv}
 }
@@ -346,7 +387,7 @@ func viewsTable(c compacted, width int) tableLayout {
 	for _, rs := range c.rows {
 		all = append(all, rs...)
 	}
-	return newTableLayout(width, all)
+	return newTableLayout(width, all, c.joiner)
 }
 
 // focusedRows draws every row of one view, for the scrollable full
@@ -361,8 +402,8 @@ func focusedRows(st *common.Styles, o *lessons.Observation, v sandbox.View, widt
 		return nstree.Lines(st, o.Sandbox.Tree, width)
 	}
 	ds := o.Diffs[v]
-	rows := fullRows(ds)
-	t := newTableLayout(width, rows)
+	rows := withJoiner(o, v, fullRows(ds))
+	t := newTableLayout(width, rows, o.Joiner != nil)
 	out := []string{common.Truncate(t.header(st, ""), width)}
 	same, h, s, c := sandbox.Summarize(ds)
 	out = append(out, st.Subtle.Render(common.Truncate(fmt.Sprintf("%d rows: %d differ (%s), %d only sandbox (%s), %d only host (%s), %d same (%s)", len(ds), c, common.SymChanged, s, common.SymOnlySB, h, common.SymOnlyHost, same, common.SymSame), width)))

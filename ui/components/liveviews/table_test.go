@@ -35,7 +35,7 @@ func TestCompactRows(t *testing.T) {
 	if last.summary == "" || !strings.HasPrefix(last.summary, "300 only on HOST") {
 		t.Errorf("only-host list not counted: %+v", last)
 	}
-	tl := newTableLayout(80, rows)
+	tl := newTableLayout(80, rows, false)
 	st := common.NewStyles(true, true)
 	for _, r := range rows {
 		line := ansi.Strip(strings.Join(tl.render(st, r), "\n"))
@@ -43,7 +43,7 @@ func TestCompactRows(t *testing.T) {
 			t.Errorf("row %q does not start with its symbol %q", line, lessons.DeltaSymbol(r.d.Kind))
 		}
 	}
-	stacked := newTableLayout(50, rows)
+	stacked := newTableLayout(50, rows, false)
 	if !stacked.stacked {
 		t.Fatal("50 cells should stack")
 	}
