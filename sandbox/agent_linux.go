@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,9 @@ const (
 	envNoPdeath  = "_NSLAB_IDLE_NOPDEATH"
 	envParent    = "_NSLAB_IDLE_PARENT" // the parent's PID as the child sees it
 	envAgentMaps = "_NSLAB_AGENT_MAPS"  // wait on fd 5 for the engine's id maps
+	// envAgentConfined: a learner's agent (NewConfinedEngine): drop the
+	// host's groups, mount a fresh /proc and tmpfs on shared directories.
+	envAgentConfined = "_NSLAB_AGENT_CONFINED"
 )
 
 // agent is the state of one agent process. It lives only in the agent.
@@ -78,9 +82,11 @@ func runAgent(_ []string) int {
 		return 2
 	}
 	os.Unsetenv(envAgentHost)
+	confined := os.Getenv(envAgentConfined) != ""
+	os.Unsetenv(envAgentConfined)
 	if os.Getenv(envAgentMaps) != "" {
 		os.Unsetenv(envAgentMaps)
-		if err := agentBecomeRoot(); err != nil {
+		if err := agentBecomeRoot(confined); err != nil {
 			_ = a.send(reply{ID: 0, Err: toWire("become root of the user namespace", err)})
 			return 1
 		}
@@ -97,6 +103,12 @@ func runAgent(_ []string) int {
 	if cur, err := ReadIDs(0); err == nil && cur["mnt"] != a.host["mnt"] {
 		if err := a.makePrivate(); err != nil {
 			_ = a.send(reply{ID: 0, Err: toWire("mount / private", err)})
+			return 1
+		}
+	}
+	if confined {
+		if err := a.confineAgent(); err != nil {
+			_ = a.send(reply{ID: 0, Err: toWire("confine the learner's mounts", err)})
 			return 1
 		}
 	}
@@ -331,7 +343,7 @@ func (a *agent) requireOwnChildren(entry, kind string) error {
 // gid_map, then makes it uid and gid 0 of its user namespace. It runs on
 // ambient capabilities (see Engine.Start), which it drops afterwards, so
 // the capability sets end as an execve by root inside would leave them.
-func agentBecomeRoot() error {
+func agentBecomeRoot(confined bool) error {
 	f := os.NewFile(5, "agent-maps")
 	if f == nil {
 		return fmt.Errorf("%w: started without its id-map pipe (fd 5)", ErrAgent)
@@ -347,6 +359,14 @@ func agentBecomeRoot() error {
 	if os.Getgid() != 0 {
 		if err := unix.Setresgid(0, 0, 0); err != nil {
 			return syscallErr("setresgid(0, 0, 0)", err)
+		}
+	}
+	if confined {
+		// The agent was started by root, with root's supplementary groups:
+		// unmapped inside, they still grant host group 0's file access.
+		// syscall.Setgroups changes every thread, as credentials must.
+		if err := syscall.Setgroups(nil); err != nil {
+			return syscallErr("setgroups(0, NULL)", err)
 		}
 	}
 	if os.Getuid() != 0 {

@@ -83,12 +83,16 @@ func cloneNote(flags uintptr) string {
 // engine, and traces each openat and write as made.
 type idMaps struct {
 	uid, gid int
-	caps     []uintptr // the ambient capabilities the child raises
-	r, w     *os.File  // the agent waits on r until w is written
+	count    int // ids mapped from 0 (and from uid, gid): 1 unless a learner's range
+	// allowSetgroups leaves /proc/PID/setgroups as it is; only a
+	// privileged writer may write gid_map without denying it.
+	allowSetgroups bool
+	caps           []uintptr // the ambient capabilities the child raises
+	r, w           *os.File  // the agent waits on r until w is written
 }
 
 func newIDMaps(rootToNobody bool) (*idMaps, error) {
-	m := &idMaps{uid: os.Geteuid(), gid: os.Getegid()}
+	m := &idMaps{uid: os.Geteuid(), gid: os.Getegid(), count: 1}
 	if rootToNobody {
 		m.uid, m.gid = nobodyID, nobodyID
 	}
@@ -120,11 +124,18 @@ func (m *idMaps) close() {
 func (m *idMaps) write(pid int) ([]Event, error) {
 	var evs []Event
 	files := []struct{ name, line, note string }{
-		{"uid_map", fmt.Sprintf("0 %d 1\n", m.uid), "uid 0 inside is uid " + strconv.Itoa(m.uid) + " outside"},
+		{"uid_map", fmt.Sprintf("0 %d %d\n", m.uid, m.count), "uid 0 inside is uid " + strconv.Itoa(m.uid) + " outside"},
 		{"setgroups", "deny\n", "an unprivileged writer must deny setgroups(2) before it may write gid_map"},
-		{"gid_map", fmt.Sprintf("0 %d 1\n", m.gid), "gid 0 inside is gid " + strconv.Itoa(m.gid) + " outside"},
+		{"gid_map", fmt.Sprintf("0 %d %d\n", m.gid, m.count), "gid 0 inside is gid " + strconv.Itoa(m.gid) + " outside"},
+	}
+	if m.count > 1 {
+		files[0].note = fmt.Sprintf("uids 0-%d inside are %d-%d outside: this learner's own range", m.count-1, m.uid, m.uid+m.count-1)
+		files[2].note = fmt.Sprintf("gids 0-%d inside are %d-%d outside", m.count-1, m.gid, m.gid+m.count-1)
 	}
 	for _, f := range files {
+		if f.name == "setgroups" && m.allowSetgroups {
+			continue
+		}
 		path := fmt.Sprintf("/proc/%d/%s", pid, f.name)
 		const oflags = unix.O_WRONLY | unix.O_CLOEXEC
 		fd, err := unix.Open(path, oflags, 0)

@@ -23,6 +23,7 @@ type Engine struct {
 	agent agentExe // what agents start from; exe is its path
 	exe   string
 	spawn chan func()
+	conf  *confinement // nil unless NewConfinedEngine made the engine
 
 	mu     sync.Mutex
 	boxes  map[*Sandbox]struct{}
@@ -95,7 +96,16 @@ func (e *Engine) HostIDs() IDs {
 // sees.
 func (e *Engine) ObserveHost(ctx context.Context, views []View) Snapshot {
 	_ = ctx
-	return ObserveHost(views)
+	views, withheld := e.confinedHostViews(views)
+	snap := ObserveHost(views)
+	for v, why := range withheld {
+		if snap.Errs == nil {
+			snap.Errs = ViewErrs{}
+		}
+		snap.Errs[v] = why
+		snap.Views = append(snap.Views, v)
+	}
+	return snap
 }
 
 // Close closes every sandbox still open and stops the spawner. It is
@@ -117,6 +127,11 @@ func (e *Engine) Close() error {
 		errs = append(errs, b.Close())
 	}
 	close(e.done)
+	if e.conf != nil {
+		// After every agent: the cgroup is empty by now, or what is
+		// left in it (an entered shell's outer process) is killed.
+		errs = append(errs, e.conf.cg.remove())
+	}
 	return errors.Join(errs...)
 }
 
@@ -132,6 +147,8 @@ type Sandbox struct {
 	spec     Spec
 	flags    uintptr // as given to clone, including an added CLONE_NEWUSER
 	rootless bool
+	confined uintptr // the CLONE_NEW* flags a confined engine added
+	startIDs IDs     // the agent's namespaces when it said it was ready
 	cmd      *exec.Cmd
 	pid      int
 	innerPID int
@@ -178,6 +195,13 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		s.rootless = true
 		s.flags |= CloneNewUser
 	}
+	if e.conf != nil {
+		// A confined learner's sandbox never shares a namespace with the
+		// host, and never maps to root's or nobody's ids.
+		s.rootless = false
+		s.confined = e.conf.flags &^ s.flags
+		s.flags |= e.conf.cloneFlags
+	}
 
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
@@ -202,8 +226,14 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	var maps *idMaps
-	if s.rootless && s.flags&CloneNewUser != 0 {
-		if maps, err = newIDMaps(spec.MapRootToNobody); err != nil {
+	if (s.rootless || e.conf != nil) && s.flags&CloneNewUser != 0 {
+		if e.conf != nil {
+			maps, err = newRangeMaps(e.conf.c.IDs)
+			cmd.Env = append(cmd.Env, envAgentConfined+"=1")
+		} else {
+			maps, err = newIDMaps(spec.MapRootToNobody)
+		}
+		if err != nil {
 			closeAll(reqR, reqW, repR, repW)
 			return nil, err
 		}
@@ -230,6 +260,9 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	case e.spawn <- func() {
 		// On the spawner thread: the clone and the map writes are its calls.
 		st := started{tid: unix.Gettid(), err: cmd.Start()}
+		if st.err == nil && e.conf != nil {
+			st.err = e.conf.started(cmd.Process.Pid)
+		}
 		if st.err == nil && maps != nil {
 			st.events, st.err = maps.write(cmd.Process.Pid)
 		}
@@ -289,5 +322,6 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		return nil, fmt.Errorf("start sandbox agent: %w", err)
 	}
 	s.innerPID = r.PID
+	s.startIDs = r.IDs
 	return s, nil
 }

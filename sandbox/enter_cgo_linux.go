@@ -17,6 +17,7 @@ package sandbox
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -189,10 +190,38 @@ static void nslab_trace_sync(int fd) {
 	close(fd);
 }
 
+// nslab_enter_confine puts a confined learner's shell into the learner's
+// cgroup and under its RLIMIT_NPROC while it is still nslab's own process
+// on the host (writing "0" to cgroup.procs moves the writer), so nothing
+// the learner runs is ever outside them.
+static void nslab_enter_confine(void) {
+	const char *cg = getenv("_NSLAB_ENTER_CGROUPS");
+	if (cg != NULL && *cg != '\0') {
+		char *list = strdup(cg), *save = NULL;
+		if (list == NULL)
+			nslab_enter_fail("cgroup", ENOMEM);
+		for (char *p = strtok_r(list, ":", &save); p != NULL; p = strtok_r(NULL, ":", &save)) {
+			int fd = open(p, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1)
+				nslab_enter_fail("cgroup", errno);
+			close(fd);
+		}
+		free(list);
+	}
+	const char *np = getenv("_NSLAB_ENTER_NPROC");
+	if (np != NULL && *np != '\0') {
+		struct rlimit rl = {.rlim_cur = strtoul(np, NULL, 10), .rlim_max = strtoul(np, NULL, 10)};
+		if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+			nslab_enter_fail("user", errno);
+	}
+}
+
 __attribute__((constructor)) static void nslab_enter_init(void) {
 	const char *pid = getenv("_NSLAB_ENTER_PID");
 	if (pid == NULL || *pid == '\0')
 		return;
+	nslab_enter_confine();
+	const char *confined = getenv("_NSLAB_ENTER_CONFINED");
 	int n = sizeof(nslab_kinds) / sizeof(nslab_kinds[0]);
 	int fds[8];
 	char path[64];
@@ -236,7 +265,10 @@ __attribute__((constructor)) static void nslab_enter_init(void) {
 			// Otherwise a caller whose uid is not mapped there (root
 			// entering a root-to-nobody sandbox) would run the shell as the
 			// overflow uid and lose every capability at execve.
-			setgroups(0, NULL); // EPERM where setgroups is denied: fine
+			// EPERM where setgroups is denied: fine, except for a confined
+			// learner, whose shell must not keep root's groups.
+			if (setgroups(0, NULL) != 0 && confined != NULL && *confined == '1')
+				nslab_enter_fail("user", errno);
 			if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 				nslab_enter_fail("user", errno);
 		}

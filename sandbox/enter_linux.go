@@ -20,6 +20,13 @@ const (
 	// envEnterCtty asks the constructor to make the shell's process the
 	// leader of a session whose controlling tty is its stdin (StartOnPTY).
 	envEnterCtty = "_NSLAB_ENTER_CTTY"
+	// A confined learner's shell (NewConfinedEngine): the cgroup.procs
+	// files (":"-separated) it joins and its RLIMIT_NPROC, set before it
+	// joins anything; with envEnterConfined, dropping the host's groups
+	// must succeed.
+	envEnterCgroups  = "_NSLAB_ENTER_CGROUPS"
+	envEnterNProc    = "_NSLAB_ENTER_NPROC"
+	envEnterConfined = "_NSLAB_ENTER_CONFINED"
 )
 
 // ErrNoEnter is returned where this nslab was built without cgo and so
@@ -55,6 +62,9 @@ func (s *Sandbox) ShellCommand(argv ...string) (*exec.Cmd, error) {
 	if bnd, err := capBound(s.pid); err == nil {
 		cmd.Env = append(cmd.Env, envEnterBound+"="+strconv.FormatUint(bnd, 16))
 	}
+	if s.eng.conf != nil {
+		cmd.Env = append(cmd.Env, s.eng.conf.enterEnv()...)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd, nil
 }
@@ -86,6 +96,9 @@ func runEnter(args []string) int {
 	os.Unsetenv(envTraceFD) // the constructor already did the handshake
 	os.Unsetenv(envEnterBound)
 	os.Unsetenv(envEnterCtty)
+	os.Unsetenv(envEnterCgroups)
+	os.Unsetenv(envEnterNProc)
+	os.Unsetenv(envEnterConfined)
 	if !enterJoined() {
 		fmt.Fprintln(os.Stderr, "nslab: no sandbox to enter (internal command used without a target)")
 		return 2

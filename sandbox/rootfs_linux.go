@@ -182,6 +182,12 @@ func (a *agent) ownTmpfs(target string) error {
 	if err != nil {
 		return syscallErr("mount tmpfs on "+target, err)
 	}
+	return a.markOwn(target)
+}
+
+// markOwn records the tmpfs just mounted at target as the agent's own: the
+// only kind of place it creates files in.
+func (a *agent) markOwn(target string) error {
 	dev, err := devOf(target)
 	if err != nil {
 		return err

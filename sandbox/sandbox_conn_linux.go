@@ -53,6 +53,21 @@ func (s *Sandbox) Flags() uintptr { return s.flags }
 // caller.
 func (s *Sandbox) Rootless() bool { return s.rootless }
 
+// Confined returns the CLONE_NEW* flags a confined engine added to the
+// sandbox's own (0 for an ordinary engine): the namespaces it is in that
+// the lesson did not ask for.
+func (s *Sandbox) Confined() uintptr { return s.confined }
+
+// StartIDs are the agent's namespaces as it reported them when it was
+// ready, before any request: those clone (and a confined engine) made.
+func (s *Sandbox) StartIDs() IDs {
+	out := IDs{}
+	for k, v := range s.startIDs {
+		out[k] = v
+	}
+	return out
+}
+
 // Label is the sandbox's name in prompts.
 func (s *Sandbox) Label() string { return s.spec.Label }
 

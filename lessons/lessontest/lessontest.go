@@ -18,6 +18,7 @@ import (
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/headless"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/idrange"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
@@ -73,6 +74,45 @@ func Engine(t testing.TB) *sandbox.Engine {
 		}
 	})
 	return eng
+}
+
+// ConfinedEngine starts an engine that confines a class learner called
+// name as nslab serve does (sandbox.NewConfinedEngine), with an id range
+// above the host's from a fresh state directory; closed when the test ends.
+func ConfinedEngine(t testing.TB, name string) *sandbox.Engine {
+	t.Helper()
+	alloc, err := idrange.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := alloc.For(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := sandbox.NewConfinedEngine(sandbox.Confinement{Name: name, IDs: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := eng.Close(); err != nil {
+			t.Errorf("confined engine close: %v", err)
+		}
+	})
+	return eng
+}
+
+// PlayConfined is Play for a class learner: the lesson walked and played
+// headless on a confined engine (ConfinedEngine).
+func PlayConfined(t testing.TB, l lessons.Lesson, want Want) (*lessons.Session, lessons.Observation) {
+	t.Helper()
+	NeedRoot(t)
+	t.Cleanup(HostUnchanged(t))
+	eng := ConfinedEngine(t, "learner")
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	defer cancel()
+	s, o := Walk(t, ctx, eng, l, want)
+	Headless(t, ctx, eng, l, want)
+	return s, o
 }
 
 // Performed is the start of a lesson's own privileged checks beyond Play:

@@ -1,0 +1,39 @@
+package lessons
+
+// confinedReady are the lessons shown to play fully in a class sandbox
+// (a confined engine: every namespace new from the start, root inside a
+// uid of the learner's own outside) by a test on a confined engine
+// (lessontest.PlayConfined). The others are locked for class learners
+// until such a test holds: their facts compare with the host's
+// namespaces, which a class sandbox never shares, or they need what the
+// class server withholds.
+func confinedReady(id string) bool { return id == "uts" }
+
+// confinedWhy says why a lesson is locked in a class, where there is more
+// to say than "not yet shown".
+func confinedWhy(id string) string {
+	switch id {
+	case "user":
+		return "it maps root to nobody and writes id maps itself; in a class your ids are the server's range for you"
+	case "cgroup":
+		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
+	case "net":
+		return "its veth is made by the server on your behalf, and that part is not yet shown to work in a class sandbox"
+	case "pid", "setns", "unshare", "container", "time", "mnt", "ipc", "rootfs", "propagation", "overview":
+		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
+	}
+	return "it is not yet shown to work in a class sandbox"
+}
+
+// ConfinedLocks are the lesson locks for a class learner (nslab serve,
+// ui.Options.Locks): every lesson of ls not shown to run confined, with
+// the reason.
+func ConfinedLocks(ls []Lesson) map[string]string {
+	locks := map[string]string{}
+	for _, l := range ls {
+		if !confinedReady(l.ID) {
+			locks[l.ID] = "not in a class: " + confinedWhy(l.ID)
+		}
+	}
+	return locks
+}

@@ -1,0 +1,25 @@
+package lessons
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConfinedLocks(t *testing.T) {
+	var ls []Lesson
+	for _, id := range []string{"overview", "uts", "pid", "user", "net", "someday"} {
+		ls = append(ls, Lesson{Meta: Meta{ID: id}})
+	}
+	locks := ConfinedLocks(ls)
+	if _, locked := locks["uts"]; locked {
+		t.Errorf("uts, which plays confined (TestLessonConfined), is locked: %q", locks["uts"])
+	}
+	for _, id := range []string{"overview", "pid", "user", "net", "someday"} {
+		if why := locks[id]; !strings.HasPrefix(why, "not in a class: ") || len(why) < 40 {
+			t.Errorf("lock of %s in a class: %q, want a reason", id, why)
+		}
+	}
+	if len(locks) != 5 {
+		t.Errorf("%d locks: %v", len(locks), locks)
+	}
+}
