@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"path/filepath"
 	"sync"
@@ -194,8 +193,13 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.NewEngine = newLearnerEngine(ids, cfg.Limits)
 		locks := lessons.ConfinedLocks(cfg.Lessons)
-		// The machine's own reasons win: they say what the host lacks.
-		maps.Copy(locks, cfg.Locks)
+		// The machine's own reasons win: they say what the host lacks. ("":
+		// not locked, which must not unlock a confined lock.)
+		for id, why := range cfg.Locks {
+			if why != "" {
+				locks[id] = why
+			}
+		}
 		cfg.Locks = locks
 	}
 	if cfg.OnEvent == nil {
