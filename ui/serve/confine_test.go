@@ -255,7 +255,7 @@ func TestLearnersConfined(t *testing.T) {
 	// namespace), nor mount it. (sandbox's TestConfinedIsolation also
 	// hands her the node and shows mount(2) refused.)
 	dev, fstype := hostRootDev(t)
-	if got := a.Say("blk", "find / -xdev -type b 2>/dev/null | wc -l"); got != "0" {
+	if got := a.Say("blk", "find / /dev -xdev -type b 2>/dev/null | wc -l"); got != "0" {
 		t.Errorf("alice sees %s block devices", got)
 	}
 	got := a.Say("dev", fmt.Sprintf("mknod /tmp/hostdisk b %d %d; echo mknod=$?; mkdir -p /tmp/d; mount -t %s /tmp/hostdisk /tmp/d; echo mount=$?", unix.Major(dev), unix.Minor(dev), fstype))
