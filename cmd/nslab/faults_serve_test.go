@@ -86,9 +86,9 @@ func TestFaultMatrixServe(t *testing.T) {
 		fiServeReach(tm, part)
 		killed := time.Now()
 		c.Close()
-		for left := sandboxProcs(t); len(left) > len(base); left = sandboxProcs(t) {
+		for left := sandboxProcs(t); len(left) > len(base) || len(servetest.LearnerCgroups(name)) > 0; left = sandboxProcs(t) {
 			if time.Since(killed) > 2*time.Second {
-				t.Fatalf("%s at %s: 2 s after the client was killed these remain: %v", name, part, left)
+				t.Fatalf("%s at %s: 2 s after the client was killed these remain: %v, cgroups %v", name, part, left, servetest.LearnerCgroups(name))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -123,6 +123,9 @@ func TestFaultMatrixServe(t *testing.T) {
 		}
 		if len(d) != 0 {
 			t.Fatalf("%s at %s: the host changed:\n%s", fiServeTERM, part, strings.Join(d, "\n"))
+		}
+		if cg := servetest.LearnerCgroups("alice"); len(cg) != 0 {
+			t.Fatalf("%s at %s: alice's cgroups remain: %v", fiServeTERM, part, cg)
 		}
 	}
 }

@@ -18,8 +18,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nslab/nslab/lessons/class"
+	"github.com/nslab/nslab/lessons/class/control"
 	"github.com/nslab/nslab/lessons/doctor"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/ui/dashboard"
 	"github.com/nslab/nslab/ui/serve"
 )
 
@@ -179,34 +182,91 @@ func (a *app) runServe(ctx context.Context, f serveFlags) error {
 		return withCode(exitMachine, fmt.Errorf("listen on %s: %w (another server there? choose another with --listen)", f.listen, err))
 	}
 	defer ln.Close()
+	cls, err := class.Open(f.stateDir, class.Options{})
+	if err != nil {
+		return withCode(exitMachine, err)
+	}
+	defer func() {
+		if err := cls.Close(); err != nil {
+			a.warn("saving the class's state: %v", err)
+		}
+	}()
+	// The control socket first: a second server for the same state
+	// directory is refused before it takes any learner.
+	ctl, err := control.Listen(control.Path(f.stateDir))
+	if err != nil {
+		return withCode(exitMachine, err)
+	}
+	ctlCtx, stopCtl := context.WithCancel(context.WithoutCancel(ctx))
+	ctlDone := make(chan error, 1)
+	go func() { ctlDone <- control.ServeListener(ctlCtx, ctl, cls) }()
+	defer func() {
+		stopCtl()
+		<-ctlDone
+	}()
 	// One probe for the whole class (a second of throwaway clones).
 	locks := doctor.Locks(sandbox.ProbeMachine(ctx), ls)
 
+	join := joinText(ln.Addr(), code, f.authKeys)
+	board := "join: " + joinCmd(ln.Addr())
+	if code != "" {
+		board += "   class code: " + code
+	}
+	view, err := a.classView(f.stateDir)
+	if err != nil {
+		return withCode(exitMachine, err)
+	}
+	defer view.close()
 	srv, err := serve.New(serve.Config{
 		StateDir: f.stateDir, HostKey: key, Code: code, AuthorizedKeys: f.authKeys,
 		MaxLearners: f.maxLearners, IdleTimeout: idle,
-		Lessons: ls, Locks: locks,
-		OnEvent: a.classView(),
+		Lessons: ls, Locks: locks, Class: cls,
+		OnEvent: view.event,
 	})
 	if err != nil {
 		return withCode(exitInternal, err)
 	}
-	a.printJoin(ln.Addr(), code, f.authKeys)
+	fmt.Fprint(a.out, join)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return withCode(exitInternal, fmt.Errorf("the class server stopped: %w", err))
-	case s := <-sigs:
+	dashCtx, stopDash := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDash()
+	dashDone := make(chan error, 1)
+	if view.dashboard {
+		go func() {
+			dashDone <- dashboard.RunWith(dashCtx, cls, ls, a.in, a.out, nil, dashboard.Options{Join: board})
+		}()
+	}
+	stop := func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), serveStopGrace)
 		defer cancel()
 		serr := srv.Shutdown(sctx, "the instructor stopped the class server")
 		<-served
-		if serr != nil {
+		stopDash()
+		if view.dashboard {
+			<-dashDone
+		}
+		return serr
+	}
+	select {
+	case err := <-served:
+		return withCode(exitInternal, fmt.Errorf("the class server stopped: %w", err))
+	case err := <-dashDone:
+		// ctrl+c on the dashboard stops the class.
+		view.dashboard = false
+		if serr := stop(); serr != nil {
+			a.warn("%v", serr)
+		}
+		if err != nil {
+			return withCode(exitInternal, fmt.Errorf("the dashboard: %w", err))
+		}
+		return nil
+	case s := <-sigs:
+		if serr := stop(); serr != nil {
 			a.warn("%v", serr)
 		}
 		sig, _ := s.(syscall.Signal)
@@ -214,29 +274,36 @@ func (a *app) runServe(ctx context.Context, f serveFlags) error {
 	}
 }
 
-// printJoin prints what the instructor writes on the board: the join line
-// and the class code.
-func (a *app) printJoin(addr net.Addr, code, authKeys string) {
+// joinText is what the instructor writes on the board: the join line and
+// the class code.
+func joinText(addr net.Addr, code, authKeys string) string {
+	var b strings.Builder
+	join := joinCmd(addr)
+	fmt.Fprintf(&b, "nslab class server listening on %s\n", addr)
+	fmt.Fprintf(&b, "Join:       %s   (NAME: your name, %s)\n", join, serve.NameRule)
+	switch {
+	case code != "" && authKeys != "":
+		fmt.Fprintf(&b, "Class code: %s   (or a key in %s)\n", code, authKeys)
+	case code != "":
+		fmt.Fprintf(&b, "Class code: %s\n", code)
+	default:
+		fmt.Fprintf(&b, "Class code: none: only the keys in %s log in\n", authKeys)
+	}
+	return b.String()
+}
+
+// joinCmd is the ssh line a learner types to join at addr.
+func joinCmd(addr net.Addr) string {
 	host, port, _ := net.SplitHostPort(addr.String())
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = publicHost()
 	} else if ip.To4() == nil {
 		host = "[" + host + "]"
 	}
-	join := "ssh -p " + port + " NAME@" + host
 	if port == "22" {
-		join = "ssh NAME@" + host
+		return "ssh NAME@" + host
 	}
-	fmt.Fprintf(a.out, "nslab class server listening on %s\n", addr)
-	fmt.Fprintf(a.out, "Join:       %s   (NAME: your name, %s)\n", join, serve.NameRule)
-	switch {
-	case code != "" && authKeys != "":
-		fmt.Fprintf(a.out, "Class code: %s   (or a key in %s)\n", code, authKeys)
-	case code != "":
-		fmt.Fprintf(a.out, "Class code: %s\n", code)
-	default:
-		fmt.Fprintf(a.out, "Class code: none: only the keys in %s log in\n", authKeys)
-	}
+	return "ssh -p " + port + " NAME@" + host
 }
 
 // publicHost is the address learners most likely reach this machine at:
@@ -255,12 +322,25 @@ func publicHost() string {
 	return "HOST"
 }
 
-// classView is how the instructor sees the class: one line per event.
-// When stdout is a terminal the instructor's dashboard (ui/dashboard)
-// takes this place.
-func (a *app) classView() func(serve.Event) {
+// serveView is how the instructor sees the class: on a terminal the
+// dashboard (ui/dashboard), with the server's events written to
+// STATE/serve.log; otherwise one line per event on stdout.
+type serveView struct {
+	dashboard bool
+	event     func(serve.Event)
+	close     func()
+}
+
+func (a *app) classView(stateDir string) (serveView, error) {
 	var mu sync.Mutex
-	return lineLog(a.out, &mu)
+	if !a.interactive() {
+		return serveView{event: lineLog(a.out, &mu), close: func() {}}, nil
+	}
+	f, err := os.OpenFile(filepath.Join(stateDir, "serve.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return serveView{}, fmt.Errorf("the server's log: %w", err)
+	}
+	return serveView{dashboard: true, event: lineLog(f, &mu), close: func() { _ = f.Close() }}, nil
 }
 
 // lineLog writes each event as one line; it never blocks on a learner.

@@ -199,31 +199,11 @@ func TestServeSIGTERM(t *testing.T) {
 // finds the progress; q says goodbye.
 func TestServeOpenSSHInTmux(t *testing.T) {
 	needRoot(t)
-	for _, tool := range []string{"tmux", "ssh", "bash"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (.ci/run installs it)", tool)
-		}
-	}
+	needSSHTools(t)
 	before := readHost(t)
 	dir := t.TempDir()
 	p := startServe(t, filepath.Join(dir, "class"))
-	askpass := filepath.Join(dir, "askpass")
-	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho "+serveTestCode+"\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-serve-e2e-%d", os.Getpid())}
-	shell := fmt.Sprintf("env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=xterm-256color LANG=C.UTF-8 HOME=%s PS1='e2e$ ' bash --norc --noprofile -i", dir)
-	s.tmux("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
-	t.Cleanup(func() {
-		if s.alive() {
-			_ = exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		}
-	})
-	s.waitFor("bash's prompt", regexp.MustCompile(`(?m)^e2e\$\s*$`))
-	s.keys("set -m; echo jobs:$-", "Enter")
-	s.waitFor("job control on", regexp.MustCompile(`jobs:\w*m`))
-	sshLine := fmt.Sprintf("SSH_ASKPASS=%s SSH_ASKPASS_REQUIRE=force ssh -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=%s/known_hosts -p %s alice@127.0.0.1", askpass, dir, p.port)
-	s.keys(sshLine, "Enter")
+	s, sshLine := sshLearner(t, p, dir, "alice")
 	s.performUTS()
 	if len(sandboxProcs(t)) == 0 {
 		t.Fatal("no sandbox process seen after Perform")

@@ -75,6 +75,10 @@ const (
 type Options struct {
 	// Refresh is the table's period (default 1s).
 	Refresh time.Duration
+	// Join, if set, is shown under the title: how learners join (the
+	// ssh line and the class code), which the dashboard's full screen
+	// would otherwise hide.
+	Join string
 }
 
 // Model is the dashboard.
@@ -85,6 +89,7 @@ type Model struct {
 	cls     *class.Class
 	lessons []lessons.Lesson
 	refresh time.Duration
+	join    string
 
 	rows      []class.Row
 	following *class.Follow
@@ -113,7 +118,7 @@ func New(ctx context.Context, st *common.Styles, cls *class.Class, ls []lessons.
 	in.Placeholder = "type, enter sends, esc cancels"
 	in.CharLimit = 200
 	m := Model{
-		Keys: DefaultKeyMap(), common: c, cls: cls, lessons: ls, refresh: opts.Refresh,
+		Keys: DefaultKeyMap(), common: c, cls: cls, lessons: ls, refresh: opts.Refresh, join: opts.Join,
 		input: in, confirm: confirm.New(c),
 	}
 	if f, ok := cls.Following(); ok {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
@@ -331,5 +332,20 @@ func TestManyLearnersScroll(t *testing.T) {
 	uitest.CheckScreen(t, screen, 60, 16)
 	if !strings.Contains(screen, "▸ lbn") || strings.Contains(screen, "laa") {
 		t.Errorf("the last learner is not in view:\n%s", screen)
+	}
+}
+
+// TestJoinLine: the join line and the code stay on the dashboard (its full
+// screen hides what nslab serve printed before it), and do not without
+// Options.Join.
+func TestJoinLine(t *testing.T) {
+	c := newClassroom(t)
+	const join = "join: ssh -p 2222 NAME@192.0.2.10   class code: abcd-efgh-jkmn"
+	for _, j := range []string{join, ""} {
+		m := dashboard.New(context.Background(), common.NewStyles(true, true), c.cls, uitest.Lessons(), dashboard.Options{Refresh: time.Hour, Join: j})
+		mm, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
+		if got := strings.Contains(mm.View().Content, join); got != (j != "") {
+			t.Errorf("Join %q: the join line shown = %v:\n%s", j, got, mm.View().Content)
+		}
 	}
 }

@@ -99,6 +99,9 @@ func (m Model) screen() string {
 		right = fmt.Sprintf("follow: %s, %s", f.Lesson, f.Part)
 	}
 	lines := []string{st.Title.Render(common.JoinEnds(left, right, w)), ""}
+	if m.join != "" {
+		lines = append(lines, common.Truncate("  "+m.join, w), "")
+	}
 	var head []string
 	for _, c := range columns {
 		head = append(head, common.Pad(c.title, c.width))
@@ -257,6 +260,12 @@ func (m Model) projector() string {
 // Run runs the dashboard on a terminal until ctrl+c or ctx ends. environ
 // is the terminal's environment (nil: this process's).
 func Run(ctx context.Context, cls *class.Class, ls []lessons.Lesson, in io.Reader, out io.Writer, environ []string) error {
+	return RunWith(ctx, cls, ls, in, out, environ, Options{})
+}
+
+// RunWith is Run with options. Signals are left to the caller (the
+// server stops the class on SIGTERM; in raw mode ctrl+c is a key).
+func RunWith(ctx context.Context, cls *class.Class, ls []lessons.Lesson, in io.Reader, out io.Writer, environ []string, opts Options) error {
 	if environ == nil {
 		environ = os.Environ()
 	}
@@ -266,8 +275,8 @@ func Run(ctx context.Context, cls *class.Class, ls []lessons.Lesson, in io.Reade
 			noColor = true
 		}
 	}
-	m := New(ctx, common.NewStyles(true, noColor), cls, ls, Options{})
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithEnvironment(environ))
+	m := New(ctx, common.NewStyles(true, noColor), cls, ls, opts)
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithEnvironment(environ), tea.WithoutSignalHandler())
 	_, err := p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil

@@ -72,6 +72,11 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	if cfg.Refresh == 0 {
 		cfg.Refresh = 200 * time.Millisecond
 	}
+	if cfg.NewEngine == nil && os.Geteuid() != 0 {
+		// Confining a learner needs root; the tests that run without it
+		// test the SSH side, not the sandboxes.
+		cfg.NewEngine = func(string) (*sandbox.Engine, error) { return sandbox.NewEngine() }
+	}
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/sandbox/sandboxtest"
 	"github.com/nslab/nslab/ui/serve/servetest"
 )
@@ -95,7 +97,8 @@ func TestShutdownTellsEveryLearner(t *testing.T) {
 	needRoot(t)
 	before := sandboxtest.TakeHostPrint(t)
 	var ev events
-	s := startServer(t, Config{OnEvent: ev.add})
+	cls := openClass(t)
+	s := startServer(t, Config{OnEvent: ev.add, Class: cls})
 	a := servetest.Open(t, s.dial(t, "alice"))
 	b := servetest.Open(t, s.dial(t, "bob"))
 	a.PerformUTS()
@@ -103,6 +106,9 @@ func TestShutdownTellsEveryLearner(t *testing.T) {
 	if len(newForeign(before, sandboxtest.TakeHostPrint(t))) == 0 {
 		t.Fatal("no sandbox process seen")
 	}
+	waitRows(t, cls, "alice and bob at uts, perform", func(r class.Row) bool {
+		return r.Connected && r.Lesson == "uts" && r.Part == lessons.PartPerform
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -125,5 +131,68 @@ func TestShutdownTellsEveryLearner(t *testing.T) {
 		c.Close()
 		t.Error("a learner connected after Shutdown")
 	}
+	waitRows(t, cls, "alice and bob disconnected", func(r class.Row) bool { return !r.Connected })
+	sandboxtest.UnchangedSince(t, before)
+}
+
+// openClass opens a class in a temporary state directory, closed when the
+// test ends.
+func openClass(t *testing.T) *class.Class {
+	t.Helper()
+	cls, err := class.Open(t.TempDir(), class.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cls.Close() })
+	return cls
+}
+
+// waitRows waits (bounded) until the class has alice and bob and every
+// row satisfies ok.
+func waitRows(t *testing.T, cls *class.Class, what string, ok func(class.Row) bool) {
+	t.Helper()
+	var rows []class.Row
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		rows = cls.Rows()
+		if len(rows) == 2 && !slices.ContainsFunc(rows, func(r class.Row) bool { return !ok(r) }) {
+			return
+		}
+	}
+	t.Fatalf("the class does not show %s: %+v", what, rows)
+}
+
+// The instructor ends alice's session while she is in the full-screen
+// shell, where her program reads no notice: the server cuts it short
+// after the grace, closes her sandboxes and tells her; bob goes on.
+func TestClassEndCutsShort(t *testing.T) {
+	needRoot(t)
+	before := sandboxtest.TakeHostPrint(t)
+	cls := openClass(t)
+	s := startServer(t, Config{Class: cls, EndGrace: time.Second})
+	_, a := learnerIn(t, s, "alice")
+	b := servetest.Open(t, s.dial(t, "bob"))
+	b.PerformUTS()
+	start := time.Now()
+	if err := cls.End("alice", "the instructor ended it from the dashboard"); err != nil {
+		t.Fatal(err)
+	}
+	out := a.WaitEnd()
+	t.Logf("alice's session ended %v after the instructor ended it", time.Since(start).Round(time.Millisecond))
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("cut short after %v, before the grace of 1 s", d)
+	}
+	if !strings.Contains(out, "the instructor ended your session") {
+		t.Errorf("alice was not told: %q", out[max(0, len(out)-300):])
+	}
+	for _, r := range cls.Rows() {
+		if r.Name == "bob" && !r.Connected {
+			t.Error("bob's session ended with alice's")
+		}
+	}
+	if n := len(uidProcs(recordedRange(t, s.state, "alice"))); n != 0 {
+		t.Errorf("%d processes of alice's ids remain after her session was ended", n)
+	}
+	b.Keys("\x03")
+	b.WaitEnd()
 	sandboxtest.UnchangedSince(t, before)
 }

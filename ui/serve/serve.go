@@ -9,7 +9,10 @@
 // are refused, each with a message saying so. Learners authenticate with
 // the class code (password or keyboard-interactive) or a key listed in an
 // authorized_keys file; failed logins are rate-limited per source
-// address. Every learner's sandboxes are closed when their connection
+// address. Every learner's sandboxes are confined: a user namespace
+// mapped to the learner's own unprivileged host id range, new namespaces
+// of every kind, and a cgroup with pids, memory and CPU limits
+// (sandbox.NewConfinedEngine). Every learner's sandboxes are closed when their connection
 // ends, however it ends, and Shutdown tells every learner and closes them
 // all.
 package serve
@@ -28,7 +31,9 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/idrange"
 	"github.com/nslab/nslab/ui"
 )
 
@@ -36,6 +41,9 @@ import (
 const (
 	DefaultMaxLearners = 60
 	DefaultIdleTimeout = 30 * time.Minute
+	// DefaultEndGrace: the learner's program shows the reason for 5 s
+	// before it quits on its own.
+	DefaultEndGrace = 8 * time.Second
 )
 
 // Config configures a class server.
@@ -64,12 +72,28 @@ type Config struct {
 	// a failed or blocked login). It must not block: it is called from the
 	// sessions' goroutines. nil drops them.
 	OnEvent func(Event)
-	// NewEngine makes a learner's sandbox engine; nil is newLearnerEngine.
+	// NewEngine makes a learner's sandbox engine; nil is the confined
+	// engine (sandbox.NewConfinedEngine): the learner's own host id range
+	// from sandbox/idrange, recorded in StateDir, and a cgroup with
+	// Limits. With the confined engine, the lessons not shown to play
+	// confined are locked (lessons.ConfinedLocks) besides Locks.
 	NewEngine func(name string) (*sandbox.Engine, error)
+	// Limits bound each learner's processes under the confined engine
+	// (zero fields: sandbox's defaults).
+	Limits sandbox.Limits
+	// Class, if set, is the class every learner joins: their program
+	// reports to their seat and takes the instructor's notices; the seat
+	// is left when the session ends, and Shutdown ends every seat first.
+	Class *class.Class
+	// EndGrace is how long a learner whose session the class ended (the
+	// instructor's end key) has to quit on their own before the server
+	// cuts the session short (0: DefaultEndGrace). A program busy with a
+	// full-screen shell reads no notice until the shell ends.
+	EndGrace time.Duration
 	// Attach, if set, is called for every learner before their program
-	// starts, with the options it will run with: the seam where the class
-	// state joins a seat and sets Events, Notices and Locks. leave is
-	// called when the session ends.
+	// starts, with the options it will run with (Class's Events and
+	// Notices set already), and may change them. leave is called when
+	// the session ends.
 	Attach func(ctx context.Context, name string, opts *ui.Options) (leave func(), err error)
 	// Refresh is the live views' period (0: ui's default).
 	Refresh time.Duration
@@ -156,8 +180,27 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
+	if cfg.EndGrace <= 0 {
+		cfg.EndGrace = DefaultEndGrace
+	}
 	if cfg.NewEngine == nil {
-		cfg.NewEngine = newLearnerEngine
+		if cfg.StateDir == "" {
+			return nil, errors.New("serve: no state directory for the learners' id ranges")
+		}
+		ids, err := idrange.Open(cfg.StateDir)
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		cfg.NewEngine = newLearnerEngine(ids, cfg.Limits)
+		locks := lessons.ConfinedLocks(cfg.Lessons)
+		// The machine's own reasons win: they say what the host lacks. ("":
+		// not locked, which must not unlock a confined lock.)
+		for id, why := range cfg.Locks {
+			if why != "" {
+				locks[id] = why
+			}
+		}
+		cfg.Locks = locks
 	}
 	if cfg.OnEvent == nil {
 		cfg.OnEvent = func(Event) {}
@@ -185,12 +228,18 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// newLearnerEngine makes the sandbox engine of one learner. The confined
-// engine (a user namespace mapped to the learner's own host id range, a
-// cgroup with limits: sandbox.NewConfinedEngine) replaces it once the
-// confine branch is merged.
-func newLearnerEngine(string) (*sandbox.Engine, error) {
-	return sandbox.NewEngine()
+// newLearnerEngine makes the sandbox engines of learners: each confined
+// to their own host id range (the same one on every reconnect and
+// restart: ids records it in the state directory) and their own cgroup
+// with lim.
+func newLearnerEngine(ids *idrange.Allocator, lim sandbox.Limits) func(string) (*sandbox.Engine, error) {
+	return func(name string) (*sandbox.Engine, error) {
+		r, err := ids.For(name)
+		if err != nil {
+			return nil, err
+		}
+		return sandbox.NewConfinedEngine(sandbox.Confinement{Name: name, IDs: r, Limits: lim})
+	}
 }
 
 // Serve accepts learners on ln until Shutdown; it then returns
@@ -217,6 +266,11 @@ func (s *Server) Shutdown(ctx context.Context, why string) error {
 	}
 	s.mu.Unlock()
 	s.cfg.OnEvent(Event{Kind: EventShutdown, Detail: why})
+	if s.cfg.Class != nil {
+		// Every seat ended first: the records say so, and a program
+		// that sees the notice before its context ends shows it.
+		s.cfg.Class.EndAll(why)
+	}
 	// Stop the listeners first: no new learner while the others leave.
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.ssh.Shutdown(ctx) }()

@@ -118,6 +118,16 @@ func (s *Server) serveLearner(sess ssh.Session) {
 		ProgramOptions: append(bubbletea.MakeOptions(sess), tea.WithInput(in)),
 		Resize:         resize,
 	}
+	if s.cfg.Class != nil {
+		seat, err := s.cfg.Class.Join(name)
+		if err != nil {
+			s.refuseSession(sess, "class: "+err.Error(), "nslab class server: "+err.Error())
+			return
+		}
+		defer seat.Leave()
+		opts.Events, opts.Notices = seat.Report, seat.Notices()
+		go cutShort(ctx, l, seat.Ended(), s.cfg.EndGrace)
+	}
 	if s.cfg.Attach != nil {
 		leave, err := s.cfg.Attach(ctx, name, &opts)
 		if err != nil {
@@ -196,6 +206,23 @@ func watchIdle(ctx context.Context, l *learner, in *activeInput, idle time.Durat
 				return
 			}
 		}
+	}
+}
+
+// cutShort ends l's program grace after the class ended the session, if
+// it has not quit on its own by then.
+func cutShort(ctx context.Context, l *learner, ended <-chan struct{}, grace time.Duration) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-ended:
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+		l.endWith("the instructor ended your session")
 	}
 }
 

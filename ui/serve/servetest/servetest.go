@@ -10,7 +10,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +88,20 @@ func (l *Buffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// Len is how many bytes were written.
+func (l *Buffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
+// From is what was written from byte i on.
+func (l *Buffer) From(i int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b.Bytes()[min(i, l.b.Len()):])
+}
+
 func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,7 +117,8 @@ type Terminal struct {
 	stdin  io.WriteCloser
 	mu     sync.Mutex // guards screen's cells: x/vt's SafeEmulator has no locked String
 	screen *vt.Emulator
-	raw    Buffer // everything received, for the messages after the TUI
+	raw    Buffer        // everything received, for the messages after the TUI
+	got    chan struct{} // a receive after Echo armed it
 	stderr Buffer
 	ended  chan struct{}
 	err    error // Wait's, once ended
@@ -126,7 +143,8 @@ func Open(t testing.TB, c *gossh.Client) *Terminal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess.Stdout = io.MultiWriter(lockedWriter{&tm.mu, tm.screen}, &tm.raw)
+	tm.got = make(chan struct{}, 1)
+	sess.Stdout = io.MultiWriter(lockedWriter{&tm.mu, tm.screen}, &tm.raw, notifier(tm.got))
 	sess.Stderr = &tm.stderr
 	// The emulator's answers to queries go back as the terminal's input.
 	go func() { _, _ = io.Copy(tm.stdin, tm.screen) }()
@@ -166,6 +184,17 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// notifier tells ch of every write without blocking.
+type notifier chan struct{}
+
+func (n notifier) Write(p []byte) (int, error) {
+	select {
+	case n <- struct{}{}:
+	default:
+	}
+	return len(p), nil
 }
 
 // Ended is closed when the session has ended.
@@ -210,6 +239,46 @@ func (tm *Terminal) Keys(keys ...string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Echo types c (a printable byte the shell echoes) and returns how long
+// its echo took to come back over SSH (at most limit; a later echo
+// counts as limit).
+func (tm *Terminal) Echo(c byte, limit time.Duration) time.Duration {
+	tm.t.Helper()
+	mark := tm.raw.Len()
+	select { // a notice left from earlier output
+	case <-tm.got:
+	default:
+	}
+	start := time.Now()
+	if _, err := tm.stdin.Write([]byte{c}); err != nil {
+		tm.t.Fatalf("type %q: %v", c, err)
+	}
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		if strings.IndexByte(tm.raw.From(mark), c) >= 0 {
+			return time.Since(start)
+		}
+		select {
+		case <-tm.got:
+		case <-deadline.C:
+			return limit
+		}
+	}
+}
+
+// Say runs cmd in the shell the terminal shows, as
+// `echo R:key=$(cmd)`, and returns what it printed (newlines as spaces),
+// waiting at most 15 s. The line read starts with R:, which the typed
+// command line (after a prompt) never does.
+func (tm *Terminal) Say(key, cmd string) string {
+	tm.t.Helper()
+	tm.Keys(`echo "R:`+key+`=$({ `+cmd+`; } 2>&1 | tr '\n' ' ')"`, "Enter")
+	s := tm.WaitScreen("the answer to "+cmd, `(?m)^R:`+regexp.QuoteMeta(key)+`=`)
+	m := regexp.MustCompile(`(?m)^R:`+regexp.QuoteMeta(key)+`=(.*)$`).FindAllStringSubmatch(s, -1)
+	return strings.TrimSpace(m[len(m)-1][1])
 }
 
 // PerformUTS drives the TUI from the lesson list to the uts lesson
@@ -268,4 +337,16 @@ func Request(t testing.TB, c *gossh.Client, typ string, payload []byte) (int, st
 	case <-time.After(5 * time.Second):
 	}
 	return status, errb.String()
+}
+
+// LearnerCgroups are the cgroups a confined engine made for the learner
+// name and has not removed (v2: right below the root; v1: below each
+// controller's root).
+func LearnerCgroups(name string) []string {
+	var out []string
+	for _, g := range []string{"/sys/fs/cgroup/nslab-learner-" + name + "-*", "/sys/fs/cgroup/*/nslab-learner-" + name + "-*"} {
+		m, _ := filepath.Glob(g)
+		out = append(out, m...)
+	}
+	return out
 }
