@@ -19,29 +19,11 @@ import (
 	"github.com/nslab/nslab/ui/common"
 )
 
-// KeyMap is the keys that scroll the tree.
-type KeyMap struct {
-	Up, Down         key.Binding
-	PageUp, PageDown key.Binding
-}
+// KeyMap is the scroll keys (one map for every scrollable pane).
+type KeyMap = common.ScrollKeyMap
 
-// DefaultKeyMap is the default tree keys.
-func DefaultKeyMap() KeyMap {
-	return KeyMap{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "space", "f"), key.WithHelp("pgdn", "page down")),
-	}
-}
-
-// ShortHelp implements help.KeyMap.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Up, k.Down} }
-
-// FullHelp implements help.KeyMap.
-func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown}}
-}
+// DefaultKeyMap is the default scroll keys.
+func DefaultKeyMap() KeyMap { return common.DefaultScrollKeyMap() }
 
 // Model is the tree, alone and scrollable.
 type Model struct {
