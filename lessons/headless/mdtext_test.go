@@ -36,6 +36,15 @@ A heading
 	if err := RawMarkdown(got); err != nil {
 		t.Errorf("clean text flagged: %v", err)
 	}
+	// A syscall record keeps the kernel's bytes, a backtick among them;
+	// prose after it is still checked.
+	rec := " [pid 23148] sendto(7, \"\\b\\x00`\\xbdZl\", 13, 0) = 13\n"
+	if err := RawMarkdown(rec); err != nil {
+		t.Errorf("a syscall record's bytes were taken for Markdown: %v", err)
+	}
+	if RawMarkdown(rec+"then a `code` word") == nil {
+		t.Error("prose after a syscall record was not checked")
+	}
 	// The check sees every marker it is for.
 	for _, bad := range []string{"a **bold** word", "a `code` word", "```\ncode\n```", "| a | b |\n|---|---|", "## Heading", "press `s`", "a shell (s)", "Press s for a shell"} {
 		if RawMarkdown(bad) == nil {
