@@ -22,7 +22,10 @@ const (
 	timeMono = 86400  // CLOCK_MONOTONIC offset: one day
 	timeBoot = 604800 // CLOCK_BOOTTIME offset: one week
 
-	timeTimeBefore   = "time.agent_time_before"
+	timeTimeBefore = "time.agent_time_before"
+	// timeStart is the time namespace a class server's confined engine
+	// started the agent in (PutIDs form); absent outside a class.
+	timeStart        = "time.start"
 	timeForChildren  = "time.time_for_children"     // the agent's time_for_children after unshare
 	timeChildNS      = "time.child_time"            // the observer child's own time namespace
 	timeChildMono    = "time.child_monotonic_ns"    // what the child read
@@ -79,6 +82,11 @@ func timePerform(ctx context.Context, r *lessons.Sandboxes) error {
 		return fmt.Errorf("this kernel has no time namespaces (/proc/PID/ns/time): Linux 5.6 or newer is needed")
 	}
 	r.Set(timeTimeBefore, ids["time"].Label("time"))
+	if r.Box.Confined()&sandbox.CloneNewTime != 0 {
+		start := map[string]string{}
+		lessons.PutIDs(start, "", sandbox.IDs{timeStart: r.Box.StartIDs()["time"]})
+		r.Set(timeStart, start[timeStart])
+	}
 	if err := sb.Unshare(ctx, sandbox.CloneNewTime); err != nil {
 		return err
 	}
@@ -258,9 +266,14 @@ func offsetFact(o lessons.Observation, clock string, childKey, loKey, hiKey stri
 func timeFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
 	var fs []lessons.Fact
-	fs = append(fs, lessons.NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
+	if _, confined := ex[timeStart]; confined {
+		fs = append(fs, timeConfinedFact(o))
+	} else {
+		fs = append(fs, lessons.NSFact(o, "time", true, "unshare(CLONE_NEWTIME) left the agent in the host's time namespace"))
+	}
 	fs = append(fs, lessons.NewFact("…its time_for_children is a new one, the namespace its next children get",
-		ex[timeForChildren] != "" && ex[timeForChildren] != o.Host.IDs["time"].Label("time") && ex[timeForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
+		ex[timeForChildren] != "" && ex[timeForChildren] != o.Host.IDs["time"].Label("time") && ex[timeForChildren] != o.Sandbox.IDs["time"].Label("time") &&
+			ex[timeForChildren] == o.Sandbox.IDs["time_for_children"].Label("time"),
 		"host %s, agent's time_for_children %s (now %s)", o.Host.IDs["time"].Label("time"), ex[timeForChildren], o.Sandbox.IDs["time_for_children"].Label("time")))
 	fs = append(fs, lessons.NewFact("the child the agent started afterwards is in that new namespace", ex[timeChildNS] != "" && ex[timeChildNS] == ex[timeForChildren],
 		"child %s", ex[timeChildNS]))
@@ -301,6 +314,18 @@ func timeFacts(o lessons.Observation) []lessons.Fact {
 	return fs
 }
 
+// timeConfinedFact replaces "left the agent in the host's time namespace"
+// for a learner of a class (nslab serve): the server started the agent in
+// a time namespace of its own (with no offsets), and unshare left it
+// there.
+func timeConfinedFact(o lessons.Observation) lessons.Fact {
+	start, ok := lessons.ExtraID(o, timeStart)
+	h, s, both := lessons.NSPair(o, "time")
+	return lessons.NewFact("unshare(CLONE_NEWTIME) left the agent in the time namespace it started in: the class server's new one, not the host's",
+		ok && both && s == start && start != h,
+		"started in %s, now %s; host %s", start.Label("time"), s.Label("time"), h.Label("time"))
+}
+
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
@@ -339,7 +364,13 @@ func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	target, hostTime := ids["time_for_children"], ids["time"]
+	target, agentTime := ids["time_for_children"], ids["time"]
+	// Where the shell is: the host's time namespace, or in a class the
+	// one the server started the sandbox in.
+	shellNS := "the host's time namespace"
+	if r.Box.Confined()&sandbox.CloneNewTime != 0 {
+		shellNS = "the time namespace the class server started the sandbox in (not the host's)"
+	}
 	var own, inHost []string
 	for _, p := range snap.Procs {
 		if p.HostPID == r.Box.PID() {
@@ -354,7 +385,7 @@ func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
 			offs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/timens_offsets", p.HostPID))
 			return fmt.Sprintf("PID %d (%s) lives in %s, with offsets %s", p.PID, p.Comm, target.Label("time"),
 				strings.Join(strings.Fields(string(offs)), " ")), true
-		case hostTime:
+		case agentTime:
 			if p.Comm != "sh" && p.Comm != "bash" && p.Comm != "zsh" && p.Comm != "dash" {
 				inHost = append(inHost, fmt.Sprintf("PID %d (%s)", p.PID, p.Comm))
 			}
@@ -367,8 +398,8 @@ func timeMember(ctx context.Context, r *lessons.Sandboxes) (string, bool) {
 		return fmt.Sprintf("%s: that is a time namespace of its own, made afresh (with no offsets set), not the agent's time_for_children %s",
 			strings.Join(own, ", "), target.Label("time")), false
 	case len(inHost) > 0:
-		return fmt.Sprintf("%s: in the host's time namespace, where your shell is too, not in the agent's time_for_children %s",
-			strings.Join(inHost, ", "), target.Label("time")), false
+		return fmt.Sprintf("%s: in %s, where your shell is too, not in the agent's time_for_children %s",
+			strings.Join(inHost, ", "), shellNS, target.Label("time")), false
 	}
 	return fmt.Sprintf("no process of the sandbox is in %s (the agent's time_for_children) right now; %d processes looked at",
 		target.Label("time"), len(snap.Procs)), false
