@@ -266,7 +266,9 @@ func (a *agent) confineRoot() error {
 	for _, d := range []struct {
 		dir  string
 		mode uint32
-	}{{"/dev", 0o755}, {"/proc", 0o555}, {"/sys", 0o555}, {"/tmp", 0o1777}, {"/var/tmp", 0o1777}, {"/run/lock", 0o1777}, {"/root", 0o700}, {"/" + confineOldRoot, 0o700}} {
+	}{{"/dev", 0o755}, {"/proc", 0o555}, {"/sys", 0o555}, {"/tmp", 0o1777}, {"/var/tmp", 0o1777}, {"/run/lock", 0o1777}, {"/root", 0o700}, {"/" + confineOldRoot, 0o700},
+		// Empty mount points the lessons mount on, as on the host (FHS).
+		{"/mnt", 0o755}, {"/srv", 0o755}, {"/media", 0o755}} {
 		if err := a.mkdirOwn(root + d.dir); err != nil {
 			return err
 		}

@@ -7,9 +7,12 @@ package mnt
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
@@ -29,6 +32,12 @@ const (
 	mntBoxTmp     = "box.tmp.mounts" // mounts at /tmp in the sandbox before the challenge
 	mntViaRoot    = "host.via_root"  // what the host reached at /proc/AGENT/root/media: "tmpfs dev N" or an errno
 	mntHostDev    = "host.media_dev" // the device of the host's own /media
+	// mntBoxCounts+point: the sandbox's mounts there before the lesson
+	// mounted anything (a class server's sandbox has its read-only /opt).
+	mntBoxCounts = "box.mounts."
+	// mntConfined is "true" on a class server's confined engine, whose
+	// sandbox gets a root of its own before the lesson starts.
+	mntConfined = "confined"
 )
 
 func mntPoints() []string {
@@ -48,6 +57,16 @@ func Logic() lessons.Logic {
 				r.Set(mntHostCounts+p, strconv.Itoa(lessons.MountCount(host.Mounts, p)))
 			}
 			b := r.Box
+			if r.Engine.Confined() {
+				r.Set(mntConfined, "true")
+			}
+			start, err := b.Observe(ctx, []sandbox.View{sandbox.ViewMount})
+			if err != nil {
+				return err
+			}
+			for _, p := range mntPoints() {
+				r.Set(mntBoxCounts+p, strconv.Itoa(lessons.MountCount(start.Mounts, p)))
+			}
 			steps := []func() error{
 				// 1. A tmpfs only the sandbox sees.
 				func() error { return b.Mount(ctx, "tmpfs", mntDemo) },
@@ -161,6 +180,13 @@ func mntCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
 	} else if where != "" {
 		return false, fmt.Sprintf("the tmpfs on %s inside is the host's %s, bound there: the same file system, so the host sees every file in it; a tmpfs of its own is a new one", mntChallenge, where), nil
 	}
+	// Nor a bind of one the sandbox already had (in a class, its root is
+	// a tmpfs: /dev/shm there is a directory of it).
+	if where, err := mntTwin(r.Box.PID(), top.ID); err != nil {
+		return false, "", err
+	} else if where != "" {
+		return false, fmt.Sprintf("the tmpfs on %s inside is the one already mounted at %s inside, bound there: not a new file system", mntChallenge, where), nil
+	}
 	return true, fmt.Sprintf("the sandbox's %s is a tmpfs of its own (mount %d); the host still has %s mount(s) there", mntChallenge, top.ID, hostNow), nil
 }
 
@@ -173,9 +199,13 @@ func mntFacts(o lessons.Observation) []lessons.Fact {
 	// A host mount that was shared shows as "changed" inside: the copy is
 	// there, only its propagation became private. So both count as copied.
 	same, onlyHost, onlySB, changed := sandbox.Summarize(o.Diffs[sandbox.ViewMount])
-	fs = append(fs, lessons.NewFact("Its mount table started as a copy of the host's: every host mount is there too",
-		same+changed > 0 && onlyHost == 0, "%d mounts on both sides (%d with another propagation), %d only on the host, %d only in the sandbox",
-		same+changed, changed, onlyHost, onlySB))
+	if o.Extra[mntConfined] == "true" {
+		fs = append(fs, mntConfinedRoot(o, onlyHost))
+	} else {
+		fs = append(fs, lessons.NewFact("Its mount table started as a copy of the host's: every host mount is there too",
+			same+changed > 0 && onlyHost == 0, "%d mounts on both sides (%d with another propagation), %d only on the host, %d only in the sandbox",
+			same+changed, changed, onlyHost, onlySB))
+	}
 
 	root, ok := lessons.MountAt(o.Sandbox.Mounts, "/")
 	fs = append(fs, lessons.NewFact("nslab made the copy private (mount --make-rprivate /) before anything else, so nothing propagates back to the host",
@@ -189,6 +219,13 @@ func mntFacts(o lessons.Observation) []lessons.Fact {
 		}
 	}
 	demo := lessons.MountCount(o.Sandbox.Mounts, mntDemo)
+	// What each point had inside before the lesson mounted there.
+	had := map[string]int{}
+	hadOK := true
+	for _, p := range mntPoints() {
+		n, err := strconv.Atoi(o.Extra[mntBoxCounts+p])
+		had[p], hadOK = n, hadOK && err == nil && n >= 0
+	}
 	fs = append(fs, lessons.NewFact("A tmpfs mounted inside is invisible on the host",
 		demo > lessons.MountCount(o.Host.Mounts, mntDemo) && len(hostSame) == 0,
 		"%s: %d mount(s) inside, %d on the host", mntDemo, demo, lessons.MountCount(o.Host.Mounts, mntDemo)))
@@ -199,19 +236,56 @@ func mntFacts(o lessons.Observation) []lessons.Fact {
 	peerTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPeer)
 	peerGroup := mntPeerGroup(demoTop.Propagation)
 	fs = append(fs, lessons.NewFact("On a shared mount, a mount event propagates to its peers: the tmpfs mounted on "+mntDemo+" appeared at "+mntPeer+" (its bind) too",
-		lessons.MountCount(o.Sandbox.Mounts, mntPeer) == 2 && peerGroup != "" && mntPeerGroup(peerTop.Propagation) == peerGroup,
+		hadOK && lessons.MountCount(o.Sandbox.Mounts, mntPeer) == had[mntPeer]+2 && peerGroup != "" && mntPeerGroup(peerTop.Propagation) == peerGroup,
 		"%s: %d mounts, top %q; %s: %d mounts, top %q", mntDemo, demo, demoTop.Propagation, mntPeer, lessons.MountCount(o.Sandbox.Mounts, mntPeer), peerTop.Propagation))
 
 	// Private: the second tmpfs on /media stayed there.
 	privTop, _ := lessons.MountAt(o.Sandbox.Mounts, mntPrivate)
 	fs = append(fs, lessons.NewFact("On a private mount, nothing propagates: the tmpfs mounted on "+mntPrivate+" did not appear at "+mntPrivCopy+" (its bind)",
-		lessons.MountCount(o.Sandbox.Mounts, mntPrivate) == 2 && lessons.MountCount(o.Sandbox.Mounts, mntPrivCopy) == 1 && mntPeerGroup(privTop.Propagation) == "",
+		hadOK && lessons.MountCount(o.Sandbox.Mounts, mntPrivate) == had[mntPrivate]+2 && lessons.MountCount(o.Sandbox.Mounts, mntPrivCopy) == had[mntPrivCopy]+1 &&
+			mntPeerGroup(privTop.Propagation) == "",
 		"%s: %d mounts (%s); %s: %d", mntPrivate, lessons.MountCount(o.Sandbox.Mounts, mntPrivate), privTop.Propagation, mntPrivCopy, lessons.MountCount(o.Sandbox.Mounts, mntPrivCopy)))
 
 	fs = append(fs, lessons.NewFact("The host's mount table did not change at any of the lesson's mount points",
 		len(hostSame) == 0, "changed: %s", strings.Join(append(hostSame, "none")[:max(1, len(hostSame))], " ")))
 	fs = append(fs, rootFact)
 	return fs
+}
+
+// mntConfinedRoot replaces "its mount table started as a copy of the
+// host's" for a learner of a class (nslab serve): the copy was made, but
+// the server then gave the sandbox a root of its own (a tmpfs, then
+// pivot_root) and detached the host's tree, before the lesson began.
+func mntConfinedRoot(o lessons.Observation, onlyHost int) lessons.Fact {
+	box, bok := lessons.MountAt(o.Sandbox.Mounts, "/")
+	host, hok := lessons.MountAt(o.Host.Mounts, "/")
+	return lessons.NewFact("In a class its table started as a copy of the host's too, but the server then gave the sandbox a root of its own: / inside is a tmpfs, and the host's mounts are gone from it",
+		bok && hok && box.FSType == "tmpfs" && (box.FSType != host.FSType || box.Source != host.Source) && onlyHost > 0,
+		"/ inside: %s %s; / on the host: %s %s; %d host mounts not inside", box.FSType, box.Source, host.FSType, host.Source, onlyHost)
+}
+
+// mntTwin returns another mount point in process pid's mount table with
+// the file system (device number) of its mount id, "" when there is none.
+func mntTwin(pid, id int) (string, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	defer f.Close()
+	all, err := mountinfo.GetMountsFromReader(f, nil)
+	if err != nil {
+		return "", fmt.Errorf("read the sandbox's mounts: %w", err)
+	}
+	i := slices.IndexFunc(all, func(in *mountinfo.Info) bool { return in.ID == id })
+	if i < 0 {
+		return "", fmt.Errorf("mount %d of the sandbox: %w", id, sandbox.ErrParse)
+	}
+	for _, in := range all {
+		if in.ID != id && in.Major == all[i].Major && in.Minor == all[i].Minor {
+			return in.Mountpoint, nil
+		}
+	}
+	return "", nil
 }
 
 // mntPeerGroup returns the "shared:N" field of a propagation string, "" if
