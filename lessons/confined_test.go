@@ -7,11 +7,11 @@ import (
 
 func TestConfinedLocks(t *testing.T) {
 	var ls []Lesson
-	for _, id := range []string{"overview", "uts", "pid", "user", "net", "someday", "time", "mnt"} {
+	for _, id := range []string{"overview", "uts", "pid", "user", "net", "someday", "time", "mnt", "ipc"} {
 		ls = append(ls, Lesson{Meta: Meta{ID: id}})
 	}
 	locks := ConfinedLocks(ls)
-	for _, id := range []string{"uts", "time", "mnt"} {
+	for _, id := range []string{"uts", "time", "mnt", "ipc"} {
 		if _, locked := locks[id]; locked {
 			t.Errorf("%s, which plays confined (TestLessonConfined), is locked: %q", id, locks[id])
 		}

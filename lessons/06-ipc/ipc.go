@@ -31,6 +31,10 @@ const (
 	ipcProbeInside  = "ipc.probe_inside"     // was it in the sandbox's table?
 	ipcProbeHostN   = "ipc.probe_host_shm"   // the host's segments while it existed
 	ipcProbeInN     = "ipc.probe_inside_shm" // the sandbox's segments at the same time
+	// ipcStart is, in a class, the IPC namespace the server started the
+	// agent in, which its /dev/mqueue belongs to (PutIDs form); absent
+	// outside a class.
+	ipcStart = "ipc.start"
 	// ipcKey is the System V key sandbox.CreateIPC uses ("nslb"), as the
 	// snapshots render keys.
 	ipcKey    = "0x6e736c62"
@@ -58,6 +62,19 @@ func Logic() lessons.Logic {
 
 func ipcPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
+	if r.Engine.Confined() {
+		// A class server's sandbox starts with an mqueue mount of its own
+		// IPC namespace at /dev/mqueue, which would list /nslab at once.
+		// A second IPC namespace puts the agent where the host's
+		// /dev/mqueue puts it outside a class: that mount shows another
+		// namespace's queues.
+		start := map[string]string{}
+		lessons.PutIDs(start, "", sandbox.IDs{ipcStart: sb.StartIDs()["ipc"]})
+		r.Set(ipcStart, start[ipcStart])
+		if err := sb.Unshare(ctx, sandbox.CloneNewIPC); err != nil {
+			return err
+		}
+	}
 	text, err := sb.CreateIPC(ctx, ipcMQName)
 	if err != nil {
 		return fmt.Errorf("create IPC objects inside: %w", err)
@@ -173,7 +190,7 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 	insideID, insideIDOK := ipcInsideMsgID(o)
 	hostSegs, hostOK := parseIPCObjects(ex[ipcProbeHostN])
 	inSegs, inOK := parseIPCObjects(ex[ipcProbeInN])
-	return []lessons.Fact{
+	fs := []lessons.Fact{
 		lessons.NSFact(o, "ipc", false, "The sandbox has an IPC namespace of its own"),
 		lessons.NSFact(o, "mnt", false, "…and a mount namespace of its own, so a mount made inside stays inside"),
 		lessons.NewFact("Inside, the System V message queue with key "+ipcKey+" exists",
@@ -196,6 +213,14 @@ func ipcFacts(o lessons.Observation) []lessons.Fact {
 		lessons.NewFact("…and not in the sandbox's",
 			ex[ipcProbeInside] == "false" && probeOK && inOK && !slices.Contains(inSegs, probeSeg), "sandbox shm segments then: %s", lessons.OrNone(ex[ipcProbeInN])),
 	}
+	if _, confined := ex[ipcStart]; confined {
+		start, ok := lessons.ExtraID(o, ipcStart)
+		h, sb, both := lessons.NSPair(o, "ipc")
+		fs = append(fs, lessons.NewFact("In a class the agent left the IPC namespace the server started it in (unshare(CLONE_NEWIPC)), which is not the host's either: /dev/mqueue, mounted by the server, belongs to that one",
+			ok && both && sb != start && start != h && sb != h,
+			"started in %s, now %s; host %s", start.Label("ipc"), sb.Label("ipc"), h.Label("ipc")))
+	}
+	return fs
 }
 
 // parseIPCObjects reads back a list ipcObjects rendered; ok is false for

@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nslab/nslab/lessons"
@@ -48,5 +49,46 @@ func TestMqueueListing(t *testing.T) {
 		if got, view := mqueueListing(sandbox.Snapshot{IPC: c.ipc}); got != c.want || view == "" {
 			t.Errorf("%+v: %v %q", c.ipc, got, view)
 		}
+	}
+}
+
+// TestConfinedFacts shows the fact a class learner's sandbox adds failing
+// on wrong states: the agent still in the IPC namespace the server
+// started it in (whose mqueue mount lists its queues), a start in the
+// host's, or no start recorded.
+func TestConfinedFacts(t *testing.T) {
+	host := sandbox.NSID{Dev: 4, Ino: 100}
+	start := sandbox.NSID{Dev: 4, Ino: 200}
+	agent := sandbox.NSID{Dev: 4, Ino: 300}
+	fact := func(startID, now sandbox.NSID) lessons.Fact {
+		t.Helper()
+		ex := map[string]string{}
+		lessons.PutIDs(ex, "", sandbox.IDs{ipcStart: startID})
+		fs := ipcFacts(lessons.Observation{
+			Host:    sandbox.Snapshot{IDs: sandbox.IDs{"ipc": host}},
+			Sandbox: sandbox.Snapshot{IDs: sandbox.IDs{"ipc": now}},
+			Extra:   ex,
+		})
+		f := fs[len(fs)-1]
+		if !strings.HasPrefix(f.Text, "In a class") {
+			t.Fatalf("the last fact is not the class one: %s", f.Text)
+		}
+		return f
+	}
+	if f := fact(start, agent); !f.OK {
+		t.Errorf("right state: %s (%s)", f.Text, f.Got)
+	}
+	for name, f := range map[string]lessons.Fact{
+		"still where it started": fact(start, start),
+		"started in the host's":  fact(host, agent),
+		"back in the host's":     fact(start, host),
+		"no start recorded":      fact(sandbox.NSID{}, agent),
+	} {
+		if f.OK {
+			t.Errorf("%s: %s holds (%s)", name, f.Text, f.Got)
+		}
+	}
+	if fs := ipcFacts(lessons.Observation{Extra: map[string]string{}}); strings.HasPrefix(fs[len(fs)-1].Text, "In a class") {
+		t.Error("outside a class the class fact is stated")
 	}
 }
