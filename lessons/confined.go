@@ -31,7 +31,9 @@ func confinedWhy(id string) string {
 		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
 	case "net":
 		return "its veth is made by the server on your behalf, and that part is not yet shown to work in a class sandbox"
-	case "pid", "setns", "unshare", "container", "rootfs", "propagation", "overview":
+	case "pid": // lessons/03-pid TestConfinedChallengeDoneBeforehand
+		return "a class sandbox gets a /proc of its own PID namespace from the start (the host's would list every host process), so its challenge, mounting one, is done before it begins; it needs the sandbox's PID namespace nested below the one its /proc shows"
+	case "setns", "unshare", "container", "rootfs", "propagation", "overview":
 		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
 	}
 	return "it is not yet shown to work in a class sandbox"

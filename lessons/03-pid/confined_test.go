@@ -1,17 +1,52 @@
 package pid
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/lessontest"
 )
 
-// TestLessonConfined plays the lesson as a class learner (nslab serve):
-// every namespace new from the start, the facts say so, and perform, the
-// learner's shell and the challenge work.
-func TestLessonConfined(t *testing.T) {
-	lessontest.PlayConfined(t, lessontest.Lesson(t, "pid", Logic), lessontest.Want{Right: 1, Facts: 0, Wrong: []lessontest.Attempt{
-		{Cmd: "mount --bind /proc /proc", Says: "still the host's PID namespace"},
-		{Cmd: "unshare --pid --fork mount -t proc proc /proc", Says: "PID 1 is not the agent"},
-	}})
+// TestConfinedChallengeDoneBeforehand is why the lesson stays locked in a
+// class (lessons.confinedWhy): a class server's sandbox gets a fresh /proc
+// of its own PID namespace from the start (the host's would list every
+// host process, other learners' among them), so on a confined engine the
+// challenge's check passes before the learner did anything, and the fact
+// that /proc inside still lists another PID namespace fails. Should the
+// engine ever nest a class sandbox's PID namespace below the one its
+// /proc belongs to, this fails: then try lessontest.PlayConfined.
+func TestConfinedChallengeDoneBeforehand(t *testing.T) {
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
+	l := lessontest.Lesson(t, "pid", Logic)
+	s := lessons.NewSession(lessontest.ConfinedEngine(t, "learner"), l, nil)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("session close: %v", err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := s.Perform(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range s.Facts(o) {
+		if strings.HasPrefix(f.Text, "Until a fresh proc is mounted") && f.OK {
+			t.Errorf("in a class, /proc inside lists another PID namespace before the challenge: %s (%s)", f.Text, f.Got)
+		}
+	}
+	ok, detail, err := s.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Errorf("in a class the challenge is no longer done beforehand (%s): the lesson may now play confined", detail)
+	}
 }
