@@ -1,12 +1,9 @@
 package pid
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/lessontest"
 )
 
@@ -19,20 +16,7 @@ import (
 // engine ever nest a class sandbox's PID namespace below the one its
 // /proc belongs to, this fails: then try lessontest.PlayConfined.
 func TestConfinedChallengeDoneBeforehand(t *testing.T) {
-	lessontest.NeedRoot(t)
-	t.Cleanup(lessontest.HostUnchanged(t))
-	l := lessontest.Lesson(t, "pid", Logic)
-	s := lessons.NewSession(lessontest.ConfinedEngine(t, "learner"), l, nil)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("session close: %v", err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	if err := s.Perform(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := lessontest.PerformedConfined(t, lessontest.Lesson(t, "pid", Logic))
 	o, err := s.Observe(ctx)
 	if err != nil {
 		t.Fatal(err)

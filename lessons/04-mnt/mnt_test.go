@@ -12,12 +12,30 @@ import (
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
-	lessontest.Play(t, lessontest.Lesson(t, "mnt", Logic), lessontest.Want{Right: 1, Facts: 8, Wrong: []lessontest.Attempt{
+	lessontest.Play(t, lessontest.Lesson(t, "mnt", Logic), lessontest.Want{Right: 1, Facts: 8, Wrong: mntWrong(
+		// A tmpfs, but the host's: the host sees whatever is written there.
+		lessontest.Attempt{Cmd: "mount --bind /dev/shm /tmp", Says: "is the host's /dev/shm, bound there", Undo: "umount /tmp"},
+	)})
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// every namespace new from the start, the facts say so, and perform, the
+// learner's shell and the challenge work.
+func TestLessonConfined(t *testing.T) {
+	lessontest.PlayConfined(t, lessontest.Lesson(t, "mnt", Logic), lessontest.Want{Right: 1, Facts: 8, Wrong: mntWrong(
+		// In a class /dev/shm is a directory of the sandbox's own root
+		// tmpfs: bound on /tmp it is that tmpfs again, not a new one.
+		lessontest.Attempt{Cmd: "mount --bind /dev/shm /tmp", Says: "already mounted at / inside", Undo: "umount /tmp"},
+	)})
+}
+
+// mntWrong are plausible wrong answers to the challenge: two on any
+// engine, then more.
+func mntWrong(more ...lessontest.Attempt) []lessontest.Attempt {
+	return append([]lessontest.Attempt{
 		{Cmd: "mount -t tmpfs tmpfs /mnt", Says: "no new mount at /tmp"},
 		{Cmd: "unshare --mount mount -t tmpfs tmpfs /tmp", Says: "no new mount at /tmp"},
-		// A tmpfs, but the host's: the host sees whatever is written there.
-		{Cmd: "mount --bind /dev/shm /tmp", Says: "is the host's /dev/shm, bound there", Undo: "umount /tmp"},
-	}})
+	}, more...)
 }
 
 // TestConfinedFacts shows the facts a class learner's sandbox changes

@@ -13,10 +13,7 @@ func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
 	// The kernel's answer to the prediction is 1: separate tables.
-	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1, Wrong: []lessontest.Attempt{
-		{Cmd: "mount -t tmpfs mqueue /mnt && ls -l /mnt", Says: "is not listed inside"},
-		{Cmd: "unshare --ipc mount -t mqueue mqueue /mnt && ls -l /mnt", Says: "is not listed inside"},
-	}})
+	sess, _ := lessontest.Play(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1, Wrong: ipcWrong})
 	// The queue made inside must not be on the host, before or after the
 	// challenge's mount.
 	if on, err := sandbox.MQueueExists(ipcMQName); err != nil || on {
@@ -25,6 +22,19 @@ func TestLesson(t *testing.T) {
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ipcWrong are plausible wrong answers to the challenge, on any engine.
+var ipcWrong = []lessontest.Attempt{
+	{Cmd: "mount -t tmpfs mqueue /mnt && ls -l /mnt", Says: "is not listed inside"},
+	{Cmd: "unshare --ipc mount -t mqueue mqueue /mnt && ls -l /mnt", Says: "is not listed inside"},
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// every namespace new from the start, the facts say so, and perform, the
+// learner's shell and the challenge work.
+func TestLessonConfined(t *testing.T) {
+	lessontest.PlayConfined(t, lessontest.Lesson(t, "ipc", Logic), lessontest.Want{Right: 1, Wrong: ipcWrong})
 }
 
 func TestIPCFactsEmptyObservation(t *testing.T) {

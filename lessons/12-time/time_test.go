@@ -11,15 +11,30 @@ import (
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
 func TestLesson(t *testing.T) {
-	lessontest.Play(t, lessontest.Lesson(t, "time", Logic), lessontest.Want{Right: 1, Facts: 0, Wrong: []lessontest.Attempt{
-		// Finding 20: the shell is in the host's time namespace, and so is
-		// a plain sleep; unshare --time puts the sleep in a third one.
-		{Cmd: "sleep 1000 >/dev/null 2>&1 &", Says: "the host's time namespace"},
+	// Finding 20: the shell is in the host's time namespace, and so is
+	// a plain sleep; unshare --time puts the sleep in a third one.
+	lessontest.Play(t, lessontest.Lesson(t, "time", Logic), lessontest.Want{Right: 1, Wrong: timeWrong("the host's time namespace")})
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// every namespace new from the start, the facts say so, and perform, the
+// learner's shell and the challenge work.
+func TestLessonConfined(t *testing.T) {
+	lessontest.PlayConfined(t, lessontest.Lesson(t, "time", Logic), lessontest.Want{Right: 1,
+		Wrong: timeWrong("the time namespace the class server started the sandbox in")})
+}
+
+// timeWrong are plausible wrong answers to the challenge: a plain sleep,
+// which stays where the shell is (shellNS, as the check names it), and
+// one in a time namespace of its own.
+func timeWrong(shellNS string) []lessontest.Attempt {
+	return []lessontest.Attempt{
+		{Cmd: "sleep 1000 >/dev/null 2>&1 &", Says: shellNS},
 		// The shell returns once unshare is started; until its child is
 		// forked there is nothing in a namespace of its own to see, so the
 		// attempt waits (bounded) for a sleep outside the shell's.
 		{Cmd: "unshare --time --fork sleep 1000 >/dev/null 2>&1 & " + waitOwnSleep, Says: "a time namespace of its own"},
-	}})
+	}
 }
 
 // waitOwnSleep waits (at most 5 s) until the newest sleep is in another

@@ -123,7 +123,21 @@ func Performed(t testing.TB, l lessons.Lesson) (*lessons.Session, context.Contex
 	t.Helper()
 	NeedRoot(t)
 	t.Cleanup(HostUnchanged(t))
-	s := lessons.NewSession(Engine(t), l, nil)
+	return performedOn(t, Engine(t), l)
+}
+
+// PerformedConfined is Performed for a class learner: on a confined
+// engine (ConfinedEngine).
+func PerformedConfined(t testing.TB, l lessons.Lesson) (*lessons.Session, context.Context) {
+	t.Helper()
+	NeedRoot(t)
+	t.Cleanup(HostUnchanged(t))
+	return performedOn(t, ConfinedEngine(t, "learner"), l)
+}
+
+func performedOn(t testing.TB, eng *sandbox.Engine, l lessons.Lesson) (*lessons.Session, context.Context) {
+	t.Helper()
+	s := lessons.NewSession(eng, l, nil)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("session close: %v", err)
