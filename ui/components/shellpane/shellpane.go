@@ -12,6 +12,7 @@ package shellpane
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -55,8 +56,10 @@ type Model struct {
 	scroll  int  // scrollback lines shown above the screen
 	sbLen   int
 	alt     bool
-	note    string   // one line under the title (tracing refused, the exit)
-	lines   []string // the screen, drawn in Update, not in View
+	note    string // one line under the title (tracing refused, the exit)
+	// lines is the pane as Lines returns it, drawn by Update and the
+	// setters, not in View: a frame with nothing new draws nothing.
+	lines []string
 }
 
 // New is a closed pane.
@@ -145,14 +148,17 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.Term != m.term {
 			return m, nil
 		}
-		m.term, m.focused, m.zoomed, m.lines = nil, false, false, nil
-		return m, nil
+		m.term, m.focused, m.zoomed = nil, false, false
+		return m.draw(), nil
 	case tea.KeyPressMsg:
 		if !m.Focused() {
 			return m, nil
 		}
-		m.scroll = 0
 		m.term.send(uv.KeyPressEvent(uv.Key(msg)))
+		if m.scroll != 0 { // typing goes back to the screen
+			m.scroll = 0
+			m = m.draw()
+		}
 		return m, nil
 	case tea.PasteMsg:
 		if !m.Focused() {
@@ -179,28 +185,25 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 // Close ends the shell, from a Cmd; the pane is closed at once.
 func (m Model) Close() (Model, tea.Cmd) {
 	t := m.term
-	m.term, m.focused, m.zoomed, m.lines = nil, false, false, nil
+	m.term, m.focused, m.zoomed = nil, false, false
+	m = m.draw()
 	if t == nil {
 		return m, nil
 	}
 	return m, CloseCmd(t)
 }
 
+// draw draws the pane: a title line, the note (if any), then the shell's
+// screen, padded or cut to the pane's size.
 func (m Model) draw() Model {
-	if m.term == nil {
+	st, w, h := m.common.Styles, m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
 		m.lines = nil
 		return m
 	}
-	m.lines, m.sbLen, m.alt = m.term.lines(m.scroll, m.focused)
-	return m
-}
-
-// Lines is the pane: a title line, the note (if any), then the shell's
-// screen, padded or cut to the pane's size.
-func (m Model) Lines() []string {
-	st, w, h := m.common.Styles, m.common.Width, m.common.Height
-	if w <= 0 || h <= 0 {
-		return nil
+	var screen []string
+	if m.term != nil {
+		screen, m.sbLen, m.alt = m.term.lines(m.scroll, m.focused, w)
 	}
 	title := "shell in the sandbox"
 	switch {
@@ -220,17 +223,22 @@ func (m Model) Lines() []string {
 	if m.note != "" {
 		out = append(out, st.Warn.Render(common.Truncate(m.note, w)))
 	}
-	for _, l := range m.lines {
+	for _, l := range screen {
 		if len(out) == h {
 			break
 		}
-		out = append(out, common.Pad(common.Truncate(l, w), w))
+		out = append(out, l) // fitted to w by Term.lines
 	}
 	for len(out) < h {
 		out = append(out, "")
 	}
-	return out
+	m.lines = out
+	return m
 }
+
+// Lines is the pane, exactly its height. The caller may append to it, not
+// change it.
+func (m Model) Lines() []string { return slices.Clip(m.lines) }
 
 // View is Lines joined.
 func (m Model) View() string { return strings.Join(m.Lines(), "\n") }

@@ -9,6 +9,7 @@ package syscalllog
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
@@ -96,8 +97,13 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	return m.draw().fill()
 }
 
-// SetEvents replaces the trace.
+// SetEvents replaces the trace. The same trace again (every live refresh
+// brings the whole trace) draws nothing.
 func (m Model) SetEvents(ev []sandbox.Event) Model {
+	if m.lines != nil && reflect.DeepEqual(ev, m.events) {
+		m.events = ev
+		return m
+	}
 	m.events = ev
 	return m.draw().fill()
 }

@@ -82,3 +82,23 @@ func TestLearnerMarked(t *testing.T) {
 		t.Error("nslab's own calls are marked as the learner's")
 	}
 }
+
+// TestSameTraceNotRedrawn: every live refresh hands the whole trace
+// again; the same trace keeps its lines, a longer or changed one is drawn.
+func TestSameTraceNotRedrawn(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	ev := events()
+	m := New(c).SetSize(100, 12).SetEvents(ev[:3])
+	first := m.Lines()
+	if again := m.SetEvents(events()[:3]).Lines(); &again[0] != &first[0] {
+		t.Error("the same trace was drawn again")
+	}
+	if got := strings.Join(strip(m.SetEvents(ev).Lines()), "\n"); !strings.Contains(got, "EPERM") {
+		t.Errorf("a new call is not drawn:\n%s", got)
+	}
+	changed := events()[:3]
+	changed[2].Args = []string{`"renamed"`, "7"}
+	if got := strings.Join(strip(m.SetEvents(changed).Lines()), "\n"); !strings.Contains(got, "renamed") {
+		t.Errorf("a changed call is not drawn:\n%s", got)
+	}
+}

@@ -74,6 +74,8 @@ type Model struct {
 	textBody, textBodyKey string // the rendered Markdown of the part, and what it was rendered for
 	textContent           string // what the text pane holds
 
+	frame *frameCache // what View drew last (layout.go)
+
 	report func(class.Event) // where the learner's doings go (a class); nil: nowhere
 	limit  lessons.Part      // follow mode: the last part the learner may go to ("" none)
 }
@@ -96,6 +98,7 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		shell:      shellpane.New(c),
 		status:     statusbar.New(c),
 		peers:      propagation.New(c),
+		frame:      &frameCache{},
 	}
 	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
 	m.performed = sess.Performed()
