@@ -440,9 +440,13 @@ func (a App) screen() string {
 	if a.cls.ended != "" {
 		return a.endedScreen()
 	}
-	body := a.home.View()
+	// Only the screen shown is drawn: the home page under an open lesson
+	// cost a third of a served class's CPU, drawn and thrown away.
+	var body string
 	if a.open {
 		body = a.lesson.View()
+	} else {
+		body = a.home.View()
 	}
 	if b := a.bannerLines(); b != nil {
 		return strings.Join(b, "\n") + "\n" + body

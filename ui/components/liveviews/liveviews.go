@@ -130,7 +130,7 @@ func (m Model) SetStyles(st *common.Styles) Model {
 // showed (a live refresh where nothing changed, the common case) is kept
 // without drawing anything again.
 func (m Model) SetObservation(o lessons.Observation) Model {
-	if m.obs != nil && m.err == "" && sameShown(m.obs, &o) {
+	if m.Shows(&o) {
 		m.obs = &o
 		return m
 	}
@@ -138,6 +138,12 @@ func (m Model) SetObservation(o lessons.Observation) Model {
 	m.compact = compactAll(m.obs)
 	m.drawn = false
 	return m
+}
+
+// Shows reports whether the views show what o would: an observation
+// like the last one shown, and no error over it.
+func (m Model) Shows(o *lessons.Observation) bool {
+	return m.obs != nil && m.err == "" && sameShown(m.obs, o)
 }
 
 // SetError shows why the last observation failed (the last good one

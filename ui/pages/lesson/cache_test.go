@@ -1,6 +1,7 @@
 package lesson
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -72,5 +73,53 @@ func TestFrameFollowsItsInputs(t *testing.T) {
 		if lines := strings.Split(screen(), "\n"); len(lines) != sz.h-2 {
 			t.Errorf("%dx%d: resized to %dx%d, the frame has %d lines", sz.w, sz.h, sz.w-10, sz.h-2, len(lines))
 		}
+	}
+}
+
+// TestRefreshShowsWhatChanged: on the Observe part, a live refresh with
+// nothing new changes nothing; one with a new fact, a new call in the
+// trace, or after a failed observation is shown.
+func TestRefreshShowsWhatChanged(t *testing.T) {
+	m, msg := benchLesson(t, 120, 40)
+	if m.Part() != lessons.PartObserve {
+		t.Fatalf("at %s", m.Part())
+	}
+	screen := func() string { return ansi.Strip(m.View()) }
+	msg.Live, msg.Gen = true, m.tickGen
+	m, _ = m.Update(msg)
+	before := m.View()
+	m, _ = m.Update(msg)
+	if m.View() != before {
+		t.Error("a refresh with nothing new changed the frame")
+	}
+	fresh := msg
+	fresh.Facts = append(slices.Clone(msg.Facts), lessons.Fact{Text: "a fact seen at last", OK: true})
+	m, _ = m.Update(fresh)
+	if !strings.Contains(screen(), "a fact seen at last") {
+		t.Errorf("a new fact is not shown:\n%s", screen())
+	}
+	traced := fresh
+	traced.Events = append(slices.Clone(msg.Events), sandbox.Event{Seq: 9, Syscall: "sethostname", Args: []string{`"traced-now"`, "10"}, PID: 4242, TID: 4242})
+	m, _ = m.Update(traced)
+	if !strings.Contains(screen(), "traced-now") {
+		t.Errorf("a new call in the trace is not shown:\n%s", screen())
+	}
+	// A row more in a view: the views' area grows to show it.
+	grown := traced
+	grown.Obs.Diffs = maps.Clone(grown.Obs.Diffs)
+	grown.Obs.Diffs[sandbox.ViewUTS] = append(slices.Clone(grown.Obs.Diffs[sandbox.ViewUTS]), sandbox.Delta{Key: "newrow", Host: "a", Sandbox: "b", Kind: sandbox.Changed})
+	m, _ = m.Update(grown)
+	if s := screen(); !strings.Contains(s, "newrow") || strings.Contains(s, "more: key") {
+		t.Errorf("a new row is not shown:\n%s", s)
+	}
+	failed := traced
+	failed.Err = errors.New("the agent did not answer")
+	m, _ = m.Update(failed)
+	if !strings.Contains(screen(), "the agent did not answer") {
+		t.Fatalf("the failure is not shown:\n%s", screen())
+	}
+	m, _ = m.Update(traced)
+	if strings.Contains(screen(), "the agent did not answer") {
+		t.Errorf("the failure stays after a good observation like the one before it:\n%s", screen())
 	}
 }

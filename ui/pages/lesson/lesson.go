@@ -11,6 +11,7 @@ package lesson
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"time"
 
@@ -370,6 +371,14 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 	} else {
 		m.observing = false
 	}
+	if msg.Err == nil && m.unchanged(msg) {
+		// A live refresh that saw what the last one saw (most of them):
+		// nothing on the page changes, so nothing is drawn or laid out.
+		o := msg.Obs
+		m.obs = &o
+		m.views = m.views.SetObservation(o)
+		return m, next
+	}
 	if msg.Events != nil {
 		m = m.setEvents(msg.Events)
 	}
@@ -390,6 +399,21 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 		cmd = AnswerCmd(m.id, m.sess, c, o)
 	}
 	return m.layout(), tea.Batch(cmd, next)
+}
+
+// unchanged reports whether an observation changes nothing the page
+// shows: the views show it already, and its facts, peer diagram and trace
+// are the ones shown. A prediction waiting for an observation to be
+// checked against is a change.
+func (m Model) unchanged(msg ObservedMsg) bool {
+	if m.obs == nil || !m.views.Shows(&msg.Obs) {
+		return false
+	}
+	if c := m.prediction.Choice(); c >= 0 && m.prediction.Open() && !m.answering {
+		return false
+	}
+	return reflect.DeepEqual(m.facts, msg.Facts) && reflect.DeepEqual(m.obs.Peers, msg.Obs.Peers) &&
+		(msg.Events == nil || reflect.DeepEqual(msg.Events, m.sessEvents))
 }
 
 func (m Model) answeredMsg(msg AnsweredMsg) (Model, tea.Cmd) {
