@@ -31,8 +31,8 @@ func fresh(t *Term, off int, cursor bool, fit int) []string {
 // exactly the rows drawn anew: no row kept from the last draw is stale.
 func TestCachedRowsFollowTheScreen(t *testing.T) {
 	c := common.New(context.Background(), common.NewStyles(true, false))
-	term := Fake(20, 5, "$ ")
-	m := New(c).SetSize(20, 6)
+	term := Fake(60, 5, "$ ")
+	m := New(c).SetSize(60, 6)
 	m, _ = m.Update(StartedMsg{Term: term})
 	steps := []string{
 		"Q", "\b \b", "ls", "\r\n", "\x1b[31mred\x1b[0m plain", "\r\n$ ",
@@ -59,6 +59,9 @@ func TestCachedRowsFollowTheScreen(t *testing.T) {
 	// The focus moves the cursor's mark; a resize re-fits every row.
 	m = m.SetFocus(false)
 	check("unfocused")
+	if title := m.Lines()[0]; !strings.Contains(title, "^] to type here") {
+		t.Errorf("unfocused, the title is %q", title)
+	}
 	m = m.SetFocus(true)
 	check("focused")
 	// The pane narrower than the shell's screen (its resize is on the
@@ -73,11 +76,16 @@ func TestCachedRowsFollowTheScreen(t *testing.T) {
 		t.Fatalf("the resized pane has %d lines", w)
 	}
 	// Scrolled back, the scrollback's rows are shown, then the screen again.
+	m = m.SetSize(60, 6)
+	check("resized to 60")
 	m, _ = m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
 	if m.scroll == 0 {
 		t.Fatal("no scrollback to scroll to")
 	}
 	check("scrolled back")
+	if title := m.Lines()[0]; !strings.Contains(title, "↑3 of") {
+		t.Errorf("scrolled back, the title is %q", title)
+	}
 	m, _ = m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	check("scrolled to the end")
 }

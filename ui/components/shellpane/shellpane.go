@@ -60,6 +60,19 @@ type Model struct {
 	// lines is the pane as Lines returns it, drawn by Update and the
 	// setters, not in View: a frame with nothing new draws nothing.
 	lines []string
+	rule  drawnRule // the title line as last drawn
+}
+
+// drawnRule is the title line and what it was drawn from.
+type drawnRule struct {
+	key  ruleKey
+	line string
+}
+
+type ruleKey struct {
+	title string
+	w     int
+	st    *common.Styles
 }
 
 // New is a closed pane.
@@ -219,7 +232,12 @@ func (m Model) draw() Model {
 	} else if m.sbLen > 0 && !m.alt {
 		title += fmt.Sprintf(" (%d more above: wheel)", m.sbLen)
 	}
-	out := []string{common.Rule(st, title, w)}
+	// The title is the same at almost every draw (each keystroke's echo):
+	// its rule is measured once.
+	if k := (ruleKey{title, w, st}); k != m.rule.key {
+		m.rule = drawnRule{key: k, line: common.Rule(st, title, w)}
+	}
+	out := []string{m.rule.line}
 	if m.note != "" {
 		out = append(out, st.Warn.Render(common.Truncate(m.note, w)))
 	}

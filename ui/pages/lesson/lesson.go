@@ -412,8 +412,8 @@ func (m Model) unchanged(msg ObservedMsg) bool {
 	if c := m.prediction.Choice(); c >= 0 && m.prediction.Open() && !m.answering {
 		return false
 	}
-	return reflect.DeepEqual(m.facts, msg.Facts) && reflect.DeepEqual(m.obs.Peers, msg.Obs.Peers) &&
-		(msg.Events == nil || reflect.DeepEqual(msg.Events, m.sessEvents))
+	return slices.Equal(m.facts, msg.Facts) && reflect.DeepEqual(m.obs.Peers, msg.Obs.Peers) &&
+		(msg.Events == nil || syscalllog.Same(msg.Events, m.sessEvents))
 }
 
 func (m Model) answeredMsg(msg AnsweredMsg) (Model, tea.Cmd) {
