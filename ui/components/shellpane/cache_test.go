@@ -89,3 +89,30 @@ func TestCachedRowsFollowTheScreen(t *testing.T) {
 	m, _ = m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	check("scrolled to the end")
 }
+
+// TestActs: the keys after which the shell's output may mean the sandbox
+// changed (the page then looks at once), and those that only edit the
+// command line.
+func TestActs(t *testing.T) {
+	for _, c := range []struct {
+		k    tea.KeyPressMsg
+		alt  bool
+		want bool
+	}{
+		{tea.KeyPressMsg{Code: 'Q', Text: "Q"}, false, false},
+		{tea.KeyPressMsg{Code: 'Q', Text: "Q", Mod: tea.ModShift}, false, false},
+		{tea.KeyPressMsg{Code: tea.KeyBackspace}, false, false},
+		{tea.KeyPressMsg{Code: tea.KeyTab}, false, false},
+		{tea.KeyPressMsg{Code: tea.KeyUp}, false, false},
+		{tea.KeyPressMsg{Code: tea.KeyEnter}, false, true},
+		{tea.KeyPressMsg{Code: tea.KeyKpEnter}, false, true},
+		{tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, false, true},
+		{tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, false, true},
+		{tea.KeyPressMsg{Code: '.', Mod: tea.ModAlt}, false, true},
+		{tea.KeyPressMsg{Code: 'q', Text: "q"}, true, true}, // less, top: q quits
+	} {
+		if got := acts(c.k, c.alt); got != c.want {
+			t.Errorf("acts(%v, alt %v) = %v, want %v", c.k, c.alt, got, c.want)
+		}
+	}
+}

@@ -53,10 +53,13 @@ type Model struct {
 	focused bool
 	zoomed  bool
 	dirty   bool // output since the last SettledMsg
-	scroll  int  // scrollback lines shown above the screen
-	sbLen   int
-	alt     bool
-	note    string // one line under the title (tracing refused, the exit)
+	// acted: the last key typed may have made the shell act (see acts),
+	// so its output settling may mean the sandbox changed.
+	acted  bool
+	scroll int // scrollback lines shown above the screen
+	sbLen  int
+	alt    bool
+	note   string // one line under the title (tracing refused, the exit)
 	// lines is the pane as Lines returns it, drawn by Update and the
 	// setters, not in View: a frame with nothing new draws nothing.
 	lines []string
@@ -142,7 +145,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if m.term != nil && m.term != msg.Term {
 			return m, CloseCmd(msg.Term) // a second start raced the first
 		}
-		m.term, m.focused, m.scroll, m.dirty, m.note = msg.Term, true, 0, false, msg.Note
+		m.term, m.focused, m.scroll, m.dirty, m.note, m.acted = msg.Term, true, 0, false, msg.Note, false
 		m.term.Resize(ScreenSize(m.common.Width, m.common.Height, m.note != ""))
 		return m.draw(), m.term.Wait(false)
 	case OutputMsg:
@@ -168,6 +171,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.term.send(uv.KeyPressEvent(uv.Key(msg)))
+		m.acted = acts(msg, m.alt)
 		if m.scroll != 0 { // typing goes back to the screen
 			m.scroll = 0
 			m = m.draw()
@@ -178,6 +182,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.term.paste(msg.Content)
+		m.acted = m.alt || strings.ContainsAny(msg.Content, "\r\n")
 		return m, nil
 	case tea.MouseWheelMsg:
 		if m.term == nil {
@@ -193,6 +198,22 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m.draw(), nil
 	}
 	return m, nil
+}
+
+// Acted reports whether the last key typed may have made the shell act:
+// Enter (a command line), a key with ctrl or alt (^C, ^D, ^Z), a paste
+// of lines, any key of a full-screen program. Typing a command line's
+// characters only echoes them: when its output settles the sandbox has
+// not changed, and the page need not look (its live refresh still does).
+func (m Model) Acted() bool { return m.term != nil && m.acted }
+
+// acts reports whether key k may make the shell act (see Acted); alt: a
+// full-screen program has the screen, and any key may.
+func acts(k tea.KeyPressMsg, alt bool) bool {
+	if alt || k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
+		return true
+	}
+	return k.Mod&^(tea.ModShift|tea.ModCapsLock|tea.ModNumLock) != 0
 }
 
 // Close ends the shell, from a Cmd; the pane is closed at once.

@@ -1,12 +1,15 @@
 package lesson
 
 import (
+	"context"
 	"errors"
 	"maps"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/lessons"
@@ -121,5 +124,34 @@ func TestRefreshShowsWhatChanged(t *testing.T) {
 	m, _ = m.Update(traced)
 	if strings.Contains(screen(), "the agent did not answer") {
 		t.Errorf("the failure stays after a good observation like the one before it:\n%s", screen())
+	}
+}
+
+// TestSettleLooksAfterCommands: the shell's output settling makes the
+// page observe the sandbox when the learner ran something (Enter), not
+// when the output only echoed a command line's characters.
+func TestSettleLooksAfterCommands(t *testing.T) {
+	m, _ := benchLesson(t, 120, 40)
+	m, _ = m.move(true)
+	pw, ph := shellpane.ScreenSize(m.paneSize())
+	started := shellpane.Start(context.Background(), exec.Command("cat"), pw, ph, false)().(shellpane.StartedMsg)
+	if started.Err != nil {
+		t.Fatal(started.Err)
+	}
+	t.Cleanup(func() { _ = started.Term.Close() })
+	m, _ = m.Update(started)
+	if !m.ShellFocused() || m.observing {
+		t.Fatalf("focused %v, observing %v", m.ShellFocused(), m.observing)
+	}
+	settled := shellpane.SettledMsg{Term: started.Term}
+	m, _ = m.Update(tea.KeyPressMsg{Code: 'Q', Text: "Q"})
+	m, _ = m.Update(settled)
+	if m.observing {
+		t.Error("an echoed character made the page observe")
+	}
+	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	m, _ = m.Update(settled)
+	if !m.observing {
+		t.Error("the output after Enter did not make the page observe")
 	}
 }

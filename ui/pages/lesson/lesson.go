@@ -245,9 +245,15 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, cmd
 	case shellpane.SettledMsg:
 		// The command that wrote is probably done: look at the sandbox
-		// now rather than at the next tick.
+		// now rather than at the next tick. Output that only echoed the
+		// characters of a command line changed nothing there: a class
+		// typing would double its observations for nothing.
 		var cmd tea.Cmd
+		acted := m.shell.Acted()
 		m.shell, cmd = m.shell.Update(msg)
+		if !acted {
+			return m, cmd
+		}
 		return m, tea.Batch(cmd, m.observe())
 	case shellpane.ExitedMsg:
 		if msg.Term == m.shell.Term() && msg.Term != nil {
