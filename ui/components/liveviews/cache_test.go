@@ -1,29 +1,11 @@
 package liveviews
 
 import (
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/nslab/nslab/lessons"
-	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/internal/uitest"
 )
-
-// renamed is o with the sandbox's hostname row saying name: a refresh
-// that observed the learner's hostname command.
-func renamed(o lessons.Observation, name string) lessons.Observation {
-	o.Diffs = maps.Clone(o.Diffs)
-	ds := slices.Clone(o.Diffs[sandbox.ViewUTS])
-	for i := range ds {
-		if ds[i].Key == "hostname" {
-			ds[i].Sandbox = name
-		}
-	}
-	o.Diffs[sandbox.ViewUTS] = ds
-	return o
-}
 
 // TestRefreshKeepsOrRedraws: a refresh that observed what the last one
 // did draws nothing (the same lines), and one that observed a change is
@@ -40,13 +22,13 @@ func TestRefreshKeepsOrRedraws(t *testing.T) {
 	if got := same.Lines(); &got[0] != &before[0] {
 		t.Error("an observation like the last one drew the views again")
 	}
-	changed := same.SetObservation(renamed(o, "renamed-host")).Draw()
+	changed := same.SetObservation(uitest.WithHostname(o, "renamed-host")).Draw()
 	if got := plain(changed.Lines()); !strings.Contains(got, "renamed-host") {
 		t.Errorf("a changed hostname is not shown after the refresh:\n%s", got)
 	}
 	// Focused on the hostname view (2), the same.
 	f := m.FocusOn(2)
-	f = f.SetObservation(renamed(o, "renamed-host")).Draw()
+	f = f.SetObservation(uitest.WithHostname(o, "renamed-host")).Draw()
 	if got := plain(f.FocusedLines()); !strings.Contains(got, "renamed-host") {
 		t.Errorf("a changed hostname is not shown in the focused view:\n%s", got)
 	}

@@ -15,20 +15,8 @@ import (
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/components/shellpane"
+	"github.com/nslab/nslab/ui/internal/uitest"
 )
-
-// withHostname is o with the sandbox's hostname row saying name.
-func withHostname(o lessons.Observation, name string) lessons.Observation {
-	o.Diffs = maps.Clone(o.Diffs)
-	ds := slices.Clone(o.Diffs[sandbox.ViewUTS])
-	for i := range ds {
-		if ds[i].Key == "hostname" {
-			ds[i].Sandbox = name
-		}
-	}
-	o.Diffs[sandbox.ViewUTS] = ds
-	return o
-}
 
 // TestFrameFollowsItsInputs: the page's frame is drawn from what it drew
 // last wherever its inputs are the same, so every input that changes must
@@ -59,7 +47,7 @@ func TestFrameFollowsItsInputs(t *testing.T) {
 		if m.View() != before {
 			t.Errorf("%dx%d: a refresh that observed nothing new changed the frame", sz.w, sz.h)
 		}
-		msg.Obs = withHostname(msg.Obs, "newname")
+		msg.Obs = uitest.WithHostname(msg.Obs, "newname")
 		m, _ = m.Update(msg)
 		if !strings.Contains(screen(), "newname") {
 			t.Errorf("%dx%d: the refreshed hostname is not in the frame:\n%s", sz.w, sz.h, screen())
