@@ -178,7 +178,12 @@ func (a App) Init() tea.Cmd {
 }
 
 // Update routes messages to the screen they belong to.
-func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) { return a.update(msg) }
+
+// update is Update with the App as a value: RunProgram's model keeps it
+// in place (runningApp), where an App in a tea.Model would be copied to
+// the heap at every message (25 kB).
+func (a App) update(msg tea.Msg) (App, tea.Cmd) {
 	var done bool
 	var classCmd tea.Cmd
 	if a, classCmd, done = a.classUpdate(msg); done {
@@ -340,21 +345,33 @@ func splitRunes(msg tea.KeyPressMsg) []tea.KeyPressMsg {
 }
 
 // replay handles keys one after the other, as if typed one by one.
-func (a App) replay(keys []tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+func (a App) replay(keys []tea.KeyPressMsg) (App, tea.Cmd) {
 	var cmds []tea.Cmd
-	var m tea.Model = a
 	for _, k := range keys {
 		var cmd tea.Cmd
-		m, cmd = m.Update(k)
+		a, cmd = a.update(k)
 		cmds = append(cmds, cmd)
 	}
-	return m, tea.Sequence(cmds...)
+	return a, tea.Sequence(cmds...)
 }
+
+// runningApp is the model RunProgram runs: the App, updated in place.
+type runningApp struct{ app App }
+
+func (r *runningApp) Init() tea.Cmd { return r.app.Init() }
+
+func (r *runningApp) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	r.app, cmd = r.app.update(msg)
+	return r, cmd
+}
+
+func (r *runningApp) View() tea.View { return r.app.View() }
 
 // Lesson is the open lesson's page, if one is open.
 func (a App) Lesson() (lesson.Model, bool) { return a.lesson, a.open }
 
-func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
+func (a App) openLesson(id string) (App, tea.Cmd) {
 	if a.open {
 		return a, nil
 	}
@@ -402,7 +419,7 @@ func (a App) openLesson(id string) (tea.Model, tea.Cmd) {
 
 // save writes the progress, one save at a time so that an older copy
 // never lands after a newer one.
-func (a App) save() (tea.Model, tea.Cmd) {
+func (a App) save() (App, tea.Cmd) {
 	if a.store == nil {
 		return a, nil
 	}
@@ -440,9 +457,13 @@ func (a App) screen() string {
 	if a.cls.ended != "" {
 		return a.endedScreen()
 	}
-	body := a.home.View()
+	// Only the screen shown is drawn: the home page under an open lesson
+	// cost a third of a served class's CPU, drawn and thrown away.
+	var body string
 	if a.open {
 		body = a.lesson.View()
+	} else {
+		body = a.home.View()
 	}
 	if b := a.bannerLines(); b != nil {
 		return strings.Join(b, "\n") + "\n" + body

@@ -166,8 +166,8 @@ func (a App) followTo(f class.Follow) (App, tea.Cmd) {
 		cmds = append(cmds, c, c2)
 	}
 	if !a.open {
-		m, c := a.openLesson(f.Lesson)
-		a = m.(App)
+		var c tea.Cmd
+		a, c = a.openLesson(f.Lesson)
 		cmds = append(cmds, c)
 		if !a.open {
 			return a, tea.Batch(cmds...)

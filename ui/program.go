@@ -185,7 +185,7 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		// environment; no colour overrides that, for this program only.
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	p = tea.NewProgram(app, append(popts, opts.ProgramOptions...)...)
+	p = tea.NewProgram(&runningApp{app: app}, append(popts, opts.ProgramOptions...)...)
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes
@@ -229,11 +229,11 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 	}
 
 	final, err := p.Run()
-	if a, ok := final.(App); ok && a.hungUp {
+	if r, ok := final.(*runningApp); ok && r.app.hungUp {
 		return ErrHangup
 	}
-	if a, ok := final.(App); ok && a.cls.ended != "" {
-		return fmt.Errorf("%w: %s", ErrSessionEnded, a.cls.ended)
+	if r, ok := final.(*runningApp); ok && r.app.cls.ended != "" {
+		return fmt.Errorf("%w: %s", ErrSessionEnded, r.app.cls.ended)
 	}
 	select {
 	case <-hung:

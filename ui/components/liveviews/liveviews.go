@@ -8,6 +8,9 @@ package liveviews
 
 import (
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +87,9 @@ func New(c common.Common, views []sandbox.View, refresh time.Duration) Model {
 // SetSize sets the all-views area: its title line(s) and the views under
 // them.
 func (m Model) SetSize(w, h int) Model {
+	if w == m.common.Width && h == m.common.Height {
+		return m
+	}
 	m.common = m.common.SetSize(w, h)
 	m.drawn = false
 	return m
@@ -92,6 +98,9 @@ func (m Model) SetSize(w, h int) Model {
 // SetWide says whether the area sits beside the text (a titled rule on
 // top) or under it (the column header alone).
 func (m Model) SetWide(wide bool) Model {
+	if wide == m.wide {
+		return m
+	}
 	m.wide = wide
 	m.drawn = false
 	return m
@@ -100,6 +109,9 @@ func (m Model) SetWide(wide bool) Model {
 // SetFocusSize sets the area a focused view takes: the title line and the
 // view under it.
 func (m Model) SetFocusSize(w, h int) Model {
+	if w == m.fullW && h == m.fullH {
+		return m
+	}
 	m.fullW, m.fullH = w, h
 	m.full.SetWidth(w)
 	m.full.SetHeight(max(h-1, 1))
@@ -114,12 +126,24 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	return m
 }
 
-// SetObservation shows o.
+// SetObservation shows o. An observation that shows what the last one
+// showed (a live refresh where nothing changed, the common case) is kept
+// without drawing anything again.
 func (m Model) SetObservation(o lessons.Observation) Model {
+	if m.Shows(&o) {
+		m.obs = &o
+		return m
+	}
 	m.obs, m.err = &o, ""
 	m.compact = compactAll(m.obs)
 	m.drawn = false
 	return m
+}
+
+// Shows reports whether the views show what o would: an observation
+// like the last one shown, and no error over it.
+func (m Model) Shows(o *lessons.Observation) bool {
+	return m.obs != nil && m.err == "" && sameShown(m.obs, o)
 }
 
 // SetError shows why the last observation failed (the last good one
@@ -163,6 +187,7 @@ func (m Model) FocusOn(n int) Model {
 	}
 	m.focus = n
 	m.full.GotoTop()
+	m.drawn = false
 	return m.Draw()
 }
 
@@ -201,6 +226,18 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
+// sameShown reports whether b draws what a drew: the same rows in every
+// view (the all-views area and a focused view are drawn from the diffs),
+// the same namespace tree. With a joiner the third column is diffed from
+// the snapshots, so a lesson with one always draws anew. Comparing costs
+// a small part of drawing.
+func sameShown(a, b *lessons.Observation) bool {
+	if a.Joiner != nil || b.Joiner != nil {
+		return false
+	}
+	return maps.EqualFunc(a.Diffs, b.Diffs, slices.Equal) && reflect.DeepEqual(a.Sandbox.Tree, b.Sandbox.Tree)
+}
+
 // Need is how many lines the views want in the shared area at its width
 // (the title line not counted).
 func (m Model) Need() int { return m.NeedAt(m.common.Width) }
@@ -225,8 +262,12 @@ func (m Model) NeedAt(w int) int {
 }
 
 // Draw draws what the setters changed: the focused view's content, or the
-// shared area's lines (once per change, not in every View).
+// shared area's lines (once per change, not in every View). With nothing
+// changed it draws nothing.
 func (m Model) Draw() Model {
+	if m.drawn {
+		return m
+	}
 	m.drawn = true
 	if m.focus > len(m.Views()) {
 		m.focus = 0

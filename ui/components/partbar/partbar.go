@@ -40,29 +40,33 @@ type Model struct {
 	KeyMap KeyMap
 	common common.Common
 	index  int
+	drawn  string // View, drawn by the setters
 }
 
 // New is a step bar at the first part.
 func New(c common.Common) Model {
-	return Model{KeyMap: DefaultKeyMap(), common: c}
+	return Model{KeyMap: DefaultKeyMap(), common: c}.draw()
 }
 
 // SetSize sets the width the bar draws in (it is one line high).
 func (m Model) SetSize(w, h int) Model {
+	if w == m.common.Width && h == m.common.Height {
+		return m
+	}
 	m.common = m.common.SetSize(w, h)
-	return m
+	return m.draw()
 }
 
 // SetStyles redraws the bar with st.
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
-	return m
+	return m.draw()
 }
 
 // SetIndex marks part i (in lessons.Parts order) as current.
 func (m Model) SetIndex(i int) Model {
 	m.index = i
-	return m
+	return m.draw()
 }
 
 // Index is the current part's index.
@@ -80,7 +84,14 @@ func (m Model) Update(tea.Msg) (Model, tea.Cmd) { return m, nil }
 
 // View is the bar: every part, done ones and the current one marked; when
 // they do not fit, "part i/7: NAME".
-func (m Model) View() string {
+func (m Model) View() string { return m.drawn }
+
+func (m Model) draw() Model {
+	m.drawn = m.render()
+	return m
+}
+
+func (m Model) render() string {
 	st, w := m.common.Styles, m.common.Width
 	parts := lessons.Parts()
 	var b strings.Builder

@@ -12,6 +12,7 @@ package shellpane
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -52,11 +53,29 @@ type Model struct {
 	focused bool
 	zoomed  bool
 	dirty   bool // output since the last SettledMsg
-	scroll  int  // scrollback lines shown above the screen
-	sbLen   int
-	alt     bool
-	note    string   // one line under the title (tracing refused, the exit)
-	lines   []string // the screen, drawn in Update, not in View
+	// acted: the last key typed may have made the shell act (see acts),
+	// so its output settling may mean the sandbox changed.
+	acted  bool
+	scroll int // scrollback lines shown above the screen
+	sbLen  int
+	alt    bool
+	note   string // one line under the title (tracing refused, the exit)
+	// lines is the pane as Lines returns it, drawn by Update and the
+	// setters, not in View: a frame with nothing new draws nothing.
+	lines []string
+	rule  drawnRule // the title line as last drawn
+}
+
+// drawnRule is the title line and what it was drawn from.
+type drawnRule struct {
+	key  ruleKey
+	line string
+}
+
+type ruleKey struct {
+	title string
+	w     int
+	st    *common.Styles
 }
 
 // New is a closed pane.
@@ -126,7 +145,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if m.term != nil && m.term != msg.Term {
 			return m, CloseCmd(msg.Term) // a second start raced the first
 		}
-		m.term, m.focused, m.scroll, m.dirty, m.note = msg.Term, true, 0, false, msg.Note
+		m.term, m.focused, m.scroll, m.dirty, m.note, m.acted = msg.Term, true, 0, false, msg.Note, false
 		m.term.Resize(ScreenSize(m.common.Width, m.common.Height, m.note != ""))
 		return m.draw(), m.term.Wait(false)
 	case OutputMsg:
@@ -145,20 +164,25 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.Term != m.term {
 			return m, nil
 		}
-		m.term, m.focused, m.zoomed, m.lines = nil, false, false, nil
-		return m, nil
+		m.term, m.focused, m.zoomed = nil, false, false
+		return m.draw(), nil
 	case tea.KeyPressMsg:
 		if !m.Focused() {
 			return m, nil
 		}
-		m.scroll = 0
 		m.term.send(uv.KeyPressEvent(uv.Key(msg)))
+		m.acted = acts(msg, m.alt)
+		if m.scroll != 0 { // typing goes back to the screen
+			m.scroll = 0
+			m = m.draw()
+		}
 		return m, nil
 	case tea.PasteMsg:
 		if !m.Focused() {
 			return m, nil
 		}
 		m.term.paste(msg.Content)
+		m.acted = m.alt || strings.ContainsAny(msg.Content, "\r\n")
 		return m, nil
 	case tea.MouseWheelMsg:
 		if m.term == nil {
@@ -176,31 +200,44 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
+// Acted reports whether the last key typed may have made the shell act:
+// Enter (a command line), a key with ctrl or alt (^C, ^D, ^Z), a paste
+// of lines, any key of a full-screen program. Typing a command line's
+// characters only echoes them: when its output settles the sandbox has
+// not changed, and the page need not look (its live refresh still does).
+func (m Model) Acted() bool { return m.term != nil && m.acted }
+
+// acts reports whether key k may make the shell act (see Acted); alt: a
+// full-screen program has the screen, and any key may.
+func acts(k tea.KeyPressMsg, alt bool) bool {
+	if alt || k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
+		return true
+	}
+	return k.Mod&^(tea.ModShift|tea.ModCapsLock|tea.ModNumLock) != 0
+}
+
 // Close ends the shell, from a Cmd; the pane is closed at once.
 func (m Model) Close() (Model, tea.Cmd) {
 	t := m.term
-	m.term, m.focused, m.zoomed, m.lines = nil, false, false, nil
+	m.term, m.focused, m.zoomed = nil, false, false
+	m = m.draw()
 	if t == nil {
 		return m, nil
 	}
 	return m, CloseCmd(t)
 }
 
+// draw draws the pane: a title line, the note (if any), then the shell's
+// screen, padded or cut to the pane's size.
 func (m Model) draw() Model {
-	if m.term == nil {
+	st, w, h := m.common.Styles, m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
 		m.lines = nil
 		return m
 	}
-	m.lines, m.sbLen, m.alt = m.term.lines(m.scroll, m.focused)
-	return m
-}
-
-// Lines is the pane: a title line, the note (if any), then the shell's
-// screen, padded or cut to the pane's size.
-func (m Model) Lines() []string {
-	st, w, h := m.common.Styles, m.common.Width, m.common.Height
-	if w <= 0 || h <= 0 {
-		return nil
+	var screen []string
+	if m.term != nil {
+		screen, m.sbLen, m.alt = m.term.lines(m.scroll, m.focused, w)
 	}
 	title := "shell in the sandbox"
 	switch {
@@ -216,21 +253,31 @@ func (m Model) Lines() []string {
 	} else if m.sbLen > 0 && !m.alt {
 		title += fmt.Sprintf(" (%d more above: wheel)", m.sbLen)
 	}
-	out := []string{common.Rule(st, title, w)}
+	// The title is the same at almost every draw (each keystroke's echo):
+	// its rule is measured once.
+	if k := (ruleKey{title, w, st}); k != m.rule.key {
+		m.rule = drawnRule{key: k, line: common.Rule(st, title, w)}
+	}
+	out := []string{m.rule.line}
 	if m.note != "" {
 		out = append(out, st.Warn.Render(common.Truncate(m.note, w)))
 	}
-	for _, l := range m.lines {
+	for _, l := range screen {
 		if len(out) == h {
 			break
 		}
-		out = append(out, common.Pad(common.Truncate(l, w), w))
+		out = append(out, l) // fitted to w by Term.lines
 	}
 	for len(out) < h {
 		out = append(out, "")
 	}
-	return out
+	m.lines = out
+	return m
 }
+
+// Lines is the pane, exactly its height. The caller may append to it, not
+// change it.
+func (m Model) Lines() []string { return slices.Clip(m.lines) }
 
 // View is Lines joined.
 func (m Model) View() string { return strings.Join(m.Lines(), "\n") }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/sandbox/shelltrace"
+	"github.com/nslab/nslab/ui/common"
 )
 
 // settle is how long the shell's output must pause before the page is
@@ -45,6 +46,8 @@ type Term struct {
 	// ptyClosed: readLoop closed the pty (under mu); no more ioctls.
 	ptyClosed bool
 	tracer    *shelltrace.Tracer // nil: untraced
+
+	rows rowCache // under mu: the rows last drawn (lines)
 
 	evMu   sync.Mutex
 	events []sandbox.Event // the learner's traced calls
@@ -386,9 +389,14 @@ func CloseCmd(t *Term) tea.Cmd {
 	}
 }
 
-// lines draws the screen, with off lines of scrollback above it, w×h,
-// the cursor shown when cursor is set.
-func (t *Term) lines(off int, cursor bool) (out []string, sbLen int, alt bool) {
+// lines draws the screen, with off lines of scrollback above it, each
+// line fitted to fit cells (cut, then padded), the cursor shown when
+// cursor is set.
+//
+// A row whose cells (cursor included) are those of the last draw at the
+// same fit is not drawn again: drawing and measuring a line is most of a
+// frame's cost, and a keystroke's echo changes one row.
+func (t *Term) lines(off int, cursor bool, fit int) (out []string, sbLen int, alt bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.emu
@@ -404,31 +412,99 @@ func (t *Term) lines(off int, cursor bool) (out []string, sbLen int, alt bool) {
 	off = min(max(off, 0), sbLen)
 	cur := e.CursorPosition()
 	showCur := cursor && off == 0 && !e.CursorHidden()
+	if t.rows.fit != fit || len(t.rows.cells) != h {
+		t.rows = rowCache{fit: fit, cells: make([]uv.Line, h), out: make([]string, h)}
+	}
 	out = make([]string, 0, h)
 	for i := range h {
 		row := i - off // < 0: a scrollback line
 		if row < 0 {
-			out = append(out, sb[sbLen+row].Render())
+			out = append(out, fitLine(sb[sbLen+row].Render(), fit))
 			continue
 		}
-		line := make(uv.Line, w)
-		for x := range w {
-			if c := e.CellAt(x, row); c != nil {
-				line[x] = *c
-			} else {
-				line[x] = uv.EmptyCell
-			}
-		}
+		curX := -1
 		if showCur && row == cur.Y && cur.X >= 0 && cur.X < w {
-			c := &line[cur.X]
-			if c.IsZero() || c.Content == "" {
-				*c = uv.EmptyCell
-			}
-			c.Style.Attrs ^= uv.AttrReverse
+			curX = cur.X
 		}
-		out = append(out, line.Render())
+		if !t.rows.same(i, e, row, w, curX) {
+			line := make(uv.Line, w)
+			for x := range w {
+				line[x] = cellAt(e, x, row, curX)
+			}
+			t.rows.cells[i] = line
+			t.rows.out[i] = fitLine(line.Render(), fit)
+		}
+		out = append(out, t.rows.out[i])
 	}
 	return out, sbLen, alt
+}
+
+// rowCache is the pane's rows as last drawn: each row's cells, and its
+// line fitted to fit cells. A row is reused only when its cells are equal,
+// whatever row of the screen they came from.
+type rowCache struct {
+	fit   int
+	cells []uv.Line
+	out   []string
+}
+
+// same reports whether output row i was drawn from the cells the
+// emulator has now on its row row (the cursor, if on it, at curX). It
+// compares in place: most rows of a frame are unchanged.
+func (rc *rowCache) same(i int, e *vt.Emulator, row, w, curX int) bool {
+	cached := rc.cells[i]
+	if len(cached) != w {
+		return false
+	}
+	for x := range w {
+		if x == curX {
+			if cached[x] != cellAt(e, x, row, curX) {
+				return false
+			}
+			continue
+		}
+		c := e.CellAt(x, row)
+		if c == nil {
+			if cached[x] != uv.EmptyCell {
+				return false
+			}
+		} else if cached[x] != *c {
+			return false
+		}
+	}
+	return true
+}
+
+// cellAt is the cell shown at x on the emulator's row row: reversed where
+// the cursor is (curX; -1 when not on this row).
+func cellAt(e *vt.Emulator, x, row, curX int) uv.Cell {
+	c := uv.EmptyCell
+	if p := e.CellAt(x, row); p != nil {
+		c = *p
+	}
+	if x == curX {
+		if c.IsZero() || c.Content == "" {
+			c = uv.EmptyCell
+		}
+		c.Style.Attrs ^= uv.AttrReverse
+	}
+	return c
+}
+
+// fitLine cuts a drawn line to w cells and pads it to them.
+func fitLine(l string, w int) string { return common.Pad(common.Truncate(l, w), w) }
+
+// Feed writes s to the emulator as if the shell had written it, and
+// says so (OutputMsg) as readLoop does: a Fake's screen changes (tests and
+// benchmarks of a keystroke's echo).
+func (t *Term) Feed(s string) {
+	t.mu.Lock()
+	_, _ = t.emu.WriteString(s)
+	t.mu.Unlock()
+	select {
+	case t.out <- struct{}{}:
+	default:
+	}
 }
 
 // Fake is a Term with no shell: an emulator of w×h that has drawn screen

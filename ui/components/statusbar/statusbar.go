@@ -40,6 +40,19 @@ type Model struct {
 	text   string
 	isErr  bool
 	drawn  string // the help, drawn when the keys, width or styles change
+	// drawnFor is what drawn was drawn for: the keys shown, the width, the
+	// styles. Every layout hands the keys again; the same ones are not
+	// drawn again.
+	drawnFor helpInputs
+	view     string // the status line and the help, drawn by the setters
+}
+
+// helpInputs is everything the help's drawing depends on.
+type helpInputs struct {
+	keys   string // helpKeys
+	width  int
+	styles *common.Styles
+	all    bool
 }
 
 // New is an empty status bar.
@@ -58,6 +71,7 @@ func (m Model) SetSize(w, h int) Model {
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
 	m.help.Styles = st.Help
+	m.view = "" // the status line too
 	return m.draw()
 }
 
@@ -69,8 +83,11 @@ func (m Model) SetKeys(k help.KeyMap) Model {
 
 // SetStatus shows a line of information, or an error.
 func (m Model) SetStatus(text string, isErr bool) Model {
+	if text == m.text && isErr == m.isErr && m.view != "" {
+		return m
+	}
 	m.text, m.isErr = text, isErr
-	return m
+	return m.drawView()
 }
 
 // Status is the line shown and whether it is an error.
@@ -88,11 +105,45 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) draw() Model {
+	in := helpInputs{width: m.common.Width, styles: m.common.Styles, all: m.help.ShowAll}
+	if m.keys != nil {
+		in.keys = helpKeys(m.keys, m.help.ShowAll)
+	}
+	if in == m.drawnFor && m.view != "" {
+		return m
+	}
+	m.drawnFor = in
 	m.drawn = ""
 	if m.keys != nil {
 		m.drawn = common.FitLines(m.help.View(m.keys), m.common.Width)
 	}
-	return m
+	return m.drawView()
+}
+
+// helpKeys is what the help shows of k: every enabled binding's key and
+// description, in order (bubbles/help draws the enabled ones alone).
+func helpKeys(k help.KeyMap, all bool) string {
+	var b strings.Builder
+	add := func(bs []key.Binding) {
+		for _, x := range bs {
+			if x.Enabled() {
+				h := x.Help()
+				b.WriteString(h.Key)
+				b.WriteByte(0)
+				b.WriteString(h.Desc)
+				b.WriteByte(1)
+			}
+		}
+		b.WriteByte(2)
+	}
+	if all {
+		for _, g := range k.FullHelp() {
+			add(g)
+		}
+	} else {
+		add(k.ShortHelp())
+	}
+	return b.String()
 }
 
 // HelpView is the help alone, cut to the width.
@@ -103,6 +154,13 @@ func (m Model) Height() int { return 1 + strings.Count(m.HelpView(), "\n") + 1 }
 
 // View is the status line, then the help.
 func (m Model) View() string {
+	if m.view == "" {
+		return m.drawView().view
+	}
+	return m.view
+}
+
+func (m Model) drawView() Model {
 	st, w := m.common.Styles, m.common.Width
 	status := ""
 	switch {
@@ -112,5 +170,6 @@ func (m Model) View() string {
 	default:
 		status = st.Subtle.Render(common.Truncate(m.text, w))
 	}
-	return status + "\n" + m.HelpView()
+	m.view = status + "\n" + m.HelpView()
+	return m
 }

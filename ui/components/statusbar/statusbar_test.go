@@ -43,3 +43,28 @@ func TestGolden(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(short+"\n---\n"+full))
 }
+
+// TestHelpRedrawnForNewKeys: the help is drawn once for the keys it shows
+// and kept while the page hands the same keys again; other keys, a key
+// disabled, a new description or width draw it again.
+func TestHelpRedrawnForNewKeys(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	next := key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next part"))
+	quit := key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "home"))
+	m := New(c).SetSize(60, 2).SetKeys(keys{next, quit})
+	if got := ansi.Strip(m.HelpView()); got != "n next part • q home" {
+		t.Fatalf("help: %q", got)
+	}
+	renamed := key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "onwards"))
+	if got := ansi.Strip(m.SetKeys(keys{renamed, quit}).HelpView()); got != "n onwards • q home" {
+		t.Errorf("a new description is not drawn: %q", got)
+	}
+	off := quit
+	off.SetEnabled(false)
+	if got := ansi.Strip(m.SetKeys(keys{next, off}).HelpView()); got != "n next part" {
+		t.Errorf("a disabled key is still drawn: %q", got)
+	}
+	if got := ansi.Strip(m.SetSize(12, 2).HelpView()); ansi.StringWidth(got) > 12 {
+		t.Errorf("the help is not redrawn for a narrower bar: %q", got)
+	}
+}

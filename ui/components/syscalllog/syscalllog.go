@@ -9,6 +9,7 @@ package syscalllog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
@@ -96,10 +97,26 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	return m.draw().fill()
 }
 
-// SetEvents replaces the trace.
+// SetEvents replaces the trace. The same trace again (every live refresh
+// brings the whole trace) draws nothing.
 func (m Model) SetEvents(ev []sandbox.Event) Model {
+	if m.lines != nil && Same(ev, m.events) {
+		m.events = ev
+		return m
+	}
 	m.events = ev
 	return m.draw().fill()
+}
+
+// Same reports whether two traces are drawn alike: the same events, every
+// field equal. (reflect.DeepEqual over a whole trace at every refresh
+// cost more than drawing it.)
+func Same(a, b []sandbox.Event) bool { return slices.EqualFunc(a, b, sameEvent) }
+
+func sameEvent(a, b sandbox.Event) bool {
+	return a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Syscall == b.Syscall && slices.Equal(a.Args, b.Args) &&
+		a.Ret == b.Ret && a.Errno == b.Errno && a.PID == b.PID && a.TID == b.TID && a.NSPID == b.NSPID && a.NSTID == b.NSTID &&
+		a.Learner == b.Learner && a.Comm == b.Comm && a.Kind == b.Kind && a.Before == b.Before && a.After == b.After && a.Note == b.Note
 }
 
 // Len is how many events the log holds.

@@ -2,6 +2,7 @@ package syscalllog
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,67 @@ func TestLearnerMarked(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(strip(Render(st, events(), 100, 20)), "\n"), "[you") {
 		t.Error("nslab's own calls are marked as the learner's")
+	}
+}
+
+// TestSameTraceNotRedrawn: every live refresh hands the whole trace
+// again; the same trace keeps its lines, a longer or changed one is drawn.
+func TestSameTraceNotRedrawn(t *testing.T) {
+	c := common.New(context.Background(), common.NewStyles(true, true))
+	ev := events()
+	m := New(c).SetSize(100, 12).SetEvents(ev[:3])
+	first := m.Lines()
+	if again := m.SetEvents(events()[:3]).Lines(); &again[0] != &first[0] {
+		t.Error("the same trace was drawn again")
+	}
+	if got := strings.Join(strip(m.SetEvents(ev).Lines()), "\n"); !strings.Contains(got, "EPERM") {
+		t.Errorf("a new call is not drawn:\n%s", got)
+	}
+	changed := events()[:3]
+	changed[2].Args = []string{`"renamed"`, "7"}
+	if got := strings.Join(strip(m.SetEvents(changed).Lines()), "\n"); !strings.Contains(got, "renamed") {
+		t.Errorf("a changed call is not drawn:\n%s", got)
+	}
+}
+
+// TestSameSeesEveryField: two events that differ in any one field are
+// not the same (a field added to sandbox.Event and not compared fails
+// here).
+func TestSameSeesEveryField(t *testing.T) {
+	base := events()[1]
+	if !Same([]sandbox.Event{base}, []sandbox.Event{events()[1]}) {
+		t.Fatal("an event is not the same as its copy")
+	}
+	rt := reflect.TypeOf(base)
+	for i := range rt.NumField() {
+		ev := events()[1]
+		f := reflect.ValueOf(&ev).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Int, reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.Slice:
+			f.Set(reflect.Append(f, reflect.ValueOf("x")))
+		case reflect.Struct:
+			switch v := f.Addr().Interface().(type) {
+			case *time.Time:
+				*v = v.Add(time.Second)
+			case *sandbox.NSID:
+				v.Ino++
+			default:
+				t.Fatalf("field %s: no change for %T", rt.Field(i).Name, v)
+			}
+		default:
+			t.Fatalf("field %s: no change for kind %s", rt.Field(i).Name, f.Kind())
+		}
+		if Same([]sandbox.Event{base}, []sandbox.Event{ev}) {
+			t.Errorf("events that differ in %s are the same", rt.Field(i).Name)
+		}
+	}
+	if Same(events(), events()[:3]) {
+		t.Error("a longer trace is the same")
 	}
 }

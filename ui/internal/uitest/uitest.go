@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"os/exec"
+	"slices"
 	"sync"
 	"time"
 
@@ -217,6 +218,20 @@ func Observation(hostProcs, mounts int) lessons.Observation {
 	views := []sandbox.View{sandbox.ViewIDs, sandbox.ViewUTS, sandbox.ViewPIDs, sandbox.ViewMount, sandbox.ViewNet}
 	host.Views, sb.Views = views, views
 	return lessons.Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}
+}
+
+// WithHostname is o with the sandbox's hostname row saying name: a
+// refresh that observed the learner's hostname command. o is not changed.
+func WithHostname(o lessons.Observation, name string) lessons.Observation {
+	o.Diffs = maps.Clone(o.Diffs)
+	ds := slices.Clone(o.Diffs[sandbox.ViewUTS])
+	for i := range ds {
+		if ds[i].Key == "hostname" {
+			ds[i].Sandbox = name
+		}
+	}
+	o.Diffs[sandbox.ViewUTS] = ds
+	return o
 }
 
 func Events() []sandbox.Event {

@@ -2,6 +2,7 @@ package lesson
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nslab/nslab/lessons"
@@ -165,9 +166,13 @@ func (m *Model) textFor(w int) string {
 func (m Model) partExtra(w int) []string {
 	st := m.common.Styles
 	var b []string
-	add := func(s string) { b = append(b, common.Inline(st, s, w)...) }
+	fc := m.frame
+	if fc == nil {
+		fc = &frameCache{}
+	}
+	add := func(s string) { b = append(b, fc.wrapped(st, s, w, true)...) }
 	styled := func(s string, style func(...string) string) {
-		for _, l := range common.WrapPlain(s, w) {
+		for _, l := range fc.wrapped(st, s, w, false) {
 			b = append(b, style(l))
 		}
 	}
@@ -254,12 +259,17 @@ func (m Model) waiting() string {
 	return "Nothing to see yet: go to Perform and press enter."
 }
 
-// View draws the page.
+// View draws the page. It is called after every message, most of which
+// change nothing on the screen: what it measures and joins is kept in the
+// frame cache and reused while its inputs are the same strings.
 func (m Model) View() string {
 	st, w := m.common.Styles, m.common.Width
+	fc := m.frame
+	if fc == nil {
+		fc = &frameCache{}
+	}
 	g := m.geometry(m.views.Need())
 	// Header: the lesson and the part bar.
-	title := st.Title.Render("nslab") + st.Subtle.Render(" › ") + st.Bold.Render(fmt.Sprintf("%02d %s", m.lesson.Number, m.lesson.Title))
 	state := ""
 	switch {
 	case m.lock != "":
@@ -271,7 +281,11 @@ func (m Model) View() string {
 	case m.performed:
 		state = st.Done.Render("● sandbox live")
 	}
-	out := []string{common.JoinEnds(common.Truncate(title, w-16), state, w), m.parts.View()}
+	if fc.headState != state || fc.headW != w || fc.headStyles != st || fc.head == "" {
+		title := st.Title.Render("nslab") + st.Subtle.Render(" › ") + st.Bold.Render(fmt.Sprintf("%02d %s", m.lesson.Number, m.lesson.Title))
+		fc.head, fc.headState, fc.headW, fc.headStyles = common.JoinEnds(common.Truncate(title, w-16), state, w), state, w, st
+	}
+	out := []string{fc.head, m.parts.View()}
 
 	var body []string
 	switch {
@@ -299,7 +313,7 @@ func (m Model) View() string {
 				if i < len(live) {
 					r = live[i]
 				}
-				body = append(body, common.Pad(common.Truncate(l, g.textW), g.textW)+" "+sep+" "+r)
+				body = append(body, fc.row(i, l, r, sep, g.textW))
 			}
 		} else {
 			body = append(body, text...)
@@ -314,5 +328,84 @@ func (m Model) View() string {
 	}
 	out = append(out, body[:g.bodyH]...)
 	out = append(out, m.status.View())
-	return strings.Join(out, "\n")
+	return fc.join(out)
+}
+
+// frameCache is what View drew last: the header, each row of the wide
+// body, and the whole frame. It is shared by the copies of a page (a
+// value that bubbletea copies on every message): every entry is keyed by
+// all the inputs it was drawn from, so a copy with other inputs draws
+// anew rather than reusing another's.
+type frameCache struct {
+	head, headState string
+	headW           int
+	headStyles      *common.Styles
+	rows            []fitRow
+	lines           []string // the frame's lines
+	joined          string   // and joined
+	// wraps is the part's sentences as wrapped (common.Inline or
+	// WrapPlain): a live refresh lays the text out again, and most of it
+	// is the same sentences at the same width.
+	wraps map[wrapKey][]string
+}
+
+type wrapKey struct {
+	s      string
+	w      int
+	inline bool // common.Inline (Markdown), else WrapPlain
+	st     *common.Styles
+}
+
+// maxWraps bounds wraps: a fact's observed value can differ at every
+// refresh, and a page stays open for hours.
+const maxWraps = 256
+
+// wrapped is s wrapped to w, as Inline (inline set) or WrapPlain would.
+// The caller may append to the result, not change it.
+func (fc *frameCache) wrapped(st *common.Styles, s string, w int, inline bool) []string {
+	k := wrapKey{s: s, w: w, inline: inline, st: st}
+	if l, ok := fc.wraps[k]; ok {
+		return l
+	}
+	var l []string
+	if inline {
+		l = common.Inline(st, s, w)
+	} else {
+		l = common.WrapPlain(s, w)
+	}
+	l = slices.Clip(l)
+	if fc.wraps == nil || len(fc.wraps) >= maxWraps {
+		fc.wraps = map[wrapKey][]string{}
+	}
+	fc.wraps[k] = l
+	return l
+}
+
+// fitRow is one row of the wide body: the text column's line l cut and
+// padded to w, the separator, the live column's line r.
+type fitRow struct {
+	l, r, sep string
+	w         int
+	out       string
+}
+
+// row is a row of the wide body, measured only when its lines changed.
+func (fc *frameCache) row(i int, l, r, sep string, w int) string {
+	if i >= len(fc.rows) {
+		fc.rows = append(fc.rows, make([]fitRow, i+1-len(fc.rows))...)
+	}
+	c := &fc.rows[i]
+	if c.out == "" || c.l != l || c.r != r || c.sep != sep || c.w != w {
+		*c = fitRow{l: l, r: r, sep: sep, w: w, out: common.Pad(common.Truncate(l, w), w) + " " + sep + " " + r}
+	}
+	return c.out
+}
+
+// join is the frame's lines joined: the same string as the last frame's
+// when no line changed, which the renderer compares at once.
+func (fc *frameCache) join(lines []string) string {
+	if !slices.Equal(lines, fc.lines) || fc.joined == "" {
+		fc.lines, fc.joined = lines, strings.Join(lines, "\n")
+	}
+	return fc.joined
 }

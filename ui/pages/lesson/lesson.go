@@ -11,6 +11,7 @@ package lesson
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"time"
 
@@ -74,6 +75,8 @@ type Model struct {
 	textBody, textBodyKey string // the rendered Markdown of the part, and what it was rendered for
 	textContent           string // what the text pane holds
 
+	frame *frameCache // what View drew last (layout.go)
+
 	report func(class.Event) // where the learner's doings go (a class); nil: nowhere
 	limit  lessons.Part      // follow mode: the last part the learner may go to ("" none)
 }
@@ -96,6 +99,7 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		shell:      shellpane.New(c),
 		status:     statusbar.New(c),
 		peers:      propagation.New(c),
+		frame:      &frameCache{},
 	}
 	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
 	m.performed = sess.Performed()
@@ -241,9 +245,15 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, cmd
 	case shellpane.SettledMsg:
 		// The command that wrote is probably done: look at the sandbox
-		// now rather than at the next tick.
+		// now rather than at the next tick. Output that only echoed the
+		// characters of a command line changed nothing there: a class
+		// typing would double its observations for nothing.
 		var cmd tea.Cmd
+		acted := m.shell.Acted()
 		m.shell, cmd = m.shell.Update(msg)
+		if !acted {
+			return m, cmd
+		}
 		return m, tea.Batch(cmd, m.observe())
 	case shellpane.ExitedMsg:
 		if msg.Term == m.shell.Term() && msg.Term != nil {
@@ -367,6 +377,14 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 	} else {
 		m.observing = false
 	}
+	if msg.Err == nil && m.unchanged(msg) {
+		// A live refresh that saw what the last one saw (most of them):
+		// nothing on the page changes, so nothing is drawn or laid out.
+		o := msg.Obs
+		m.obs = &o
+		m.views = m.views.SetObservation(o)
+		return m, next
+	}
 	if msg.Events != nil {
 		m = m.setEvents(msg.Events)
 	}
@@ -387,6 +405,21 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 		cmd = AnswerCmd(m.id, m.sess, c, o)
 	}
 	return m.layout(), tea.Batch(cmd, next)
+}
+
+// unchanged reports whether an observation changes nothing the page
+// shows: the views show it already, and its facts, peer diagram and trace
+// are the ones shown. A prediction waiting for an observation to be
+// checked against is a change.
+func (m Model) unchanged(msg ObservedMsg) bool {
+	if m.obs == nil || !m.views.Shows(&msg.Obs) {
+		return false
+	}
+	if c := m.prediction.Choice(); c >= 0 && m.prediction.Open() && !m.answering {
+		return false
+	}
+	return slices.Equal(m.facts, msg.Facts) && reflect.DeepEqual(m.obs.Peers, msg.Obs.Peers) &&
+		(msg.Events == nil || syscalllog.Same(msg.Events, m.sessEvents))
 }
 
 func (m Model) answeredMsg(msg AnsweredMsg) (Model, tea.Cmd) {
