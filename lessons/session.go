@@ -269,6 +269,22 @@ func (s *Session) Events() []sandbox.Event {
 	return s.boxes.Events()
 }
 
+// ConfinementNote says how the class server confines the learner (the
+// engine's note), "" on an ordinary engine.
+func (s *Session) ConfinementNote() string { return s.boxes.Engine.ConfinementNote() }
+
+// HostOps are the privileged operations the engine did on the host for
+// the lesson's sandboxes so far (Sandboxes.HostOps); nil before Perform.
+func (s *Session) HostOps() []sandbox.HostOp {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return nil // run.Box is being set by Perform
+	}
+	return s.boxes.HostOps()
+}
+
 // Close closes every sandbox of the lesson. Idempotent.
 func (s *Session) Close() error {
 	s.mu.Lock()
