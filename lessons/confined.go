@@ -24,7 +24,7 @@ func confinedWhy(id string) string {
 	case "user":
 		return "it maps root to nobody and writes id maps itself; in a class your ids are the server's range for you"
 	case "cgroup":
-		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
+		return "nslab would clone your sandbox into a cgroup it makes beside its own, and read it from inside by its host PID; in a class your processes stay in the cgroup the server made for you, in a PID namespace of your own, and a child of that cgroup handed to you is not built yet"
 	case "pid", "setns", "unshare", "container", "time", "mnt", "ipc", "rootfs", "propagation", "overview":
 		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
 	}
