@@ -1,17 +1,11 @@
 package ui
 
 import (
-	"os"
 	"testing"
 
-	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/lessons/lessontest"
 )
 
 // TestMain runs the hidden agent entry first: the privileged tests start
 // real sandboxes, whose agents re-execute this test binary.
-func TestMain(m *testing.M) {
-	if sandbox.IsHidden(os.Args) {
-		os.Exit(sandbox.RunHidden(os.Args))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { lessontest.Main(m) }

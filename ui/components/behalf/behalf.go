@@ -10,14 +10,13 @@
 package behalf
 
 import (
-	"fmt"
 	"strings"
 
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/textpane"
 )
 
 // KeyMap is the account's keys: Focus opens it whole; while open the
@@ -35,13 +34,13 @@ type Model struct {
 	ops    []sandbox.HostOp // what it did on the host for this lesson so far
 
 	focused bool
-	vp      viewport.Model
-	fw, fh  int // the focused area, title included
+	pane    textpane.Model // the whole account, scrolled when open
+	fw, fh  int            // the focused area, title included
 }
 
 // New is an account with nothing to tell (outside a class).
 func New(c common.Common) Model {
-	return Model{KeyMap: DefaultKeyMap(), common: c, vp: viewport.New()}
+	return Model{KeyMap: DefaultKeyMap(), common: c, pane: textpane.New(c)}
 }
 
 // SetNote sets how the class server confines the learner ("": no class).
@@ -62,6 +61,7 @@ func (m Model) Active() bool { return m.note != "" }
 // SetStyles redraws with st.
 func (m Model) SetStyles(st *common.Styles) Model {
 	m.common.Styles = st
+	m.pane = m.pane.SetStyles(st)
 	return m.fill()
 }
 
@@ -79,7 +79,7 @@ func (m Model) SetFocus(f bool) Model {
 	m.focused = f && m.Active()
 	m = m.fill()
 	if m.focused {
-		m.vp.GotoTop()
+		m.pane = m.pane.GotoTop()
 	}
 	return m
 }
@@ -90,7 +90,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	var cmd tea.Cmd
-	m.vp, cmd = m.vp.Update(msg)
+	m.pane, cmd = m.pane.Update(msg)
 	return m, cmd
 }
 
@@ -146,16 +146,10 @@ func (m Model) Rows(w int) []string {
 	return out
 }
 
-// FocusedLines is the account whole: a title, then the viewport.
+// FocusedLines is the account whole: a title, then the pane.
 func (m Model) FocusedLines() []string {
-	st := m.common.Styles
-	total, h, top := m.vp.TotalLineCount(), m.vp.Height(), m.vp.YOffset()
-	title := "what the class server did for you"
-	if below := max(total-top-h, 0); below > 0 {
-		title += fmt.Sprintf(" ↓%d more", below)
-	}
-	out := []string{common.Rule(st, title+" — "+m.KeyMap.Focus.Help().Key+"/esc back", m.fw)}
-	out = append(out, strings.Split(m.vp.View(), "\n")...)
+	title := "what the class server did for you — " + m.KeyMap.Focus.Help().Key + "/esc back"
+	out := append([]string{common.Rule(m.common.Styles, title, m.fw)}, m.pane.Lines()...)
 	for len(out) < m.fh {
 		out = append(out, "")
 	}
@@ -174,8 +168,6 @@ func (m Model) fill() Model {
 	if !m.focused || m.fw <= 0 || m.fh <= 1 {
 		return m
 	}
-	m.vp.SetWidth(m.fw)
-	m.vp.SetHeight(m.fh - 1)
-	m.vp.SetContentLines(m.Rows(m.fw))
+	m.pane = m.pane.SetSize(m.fw, m.fh-1).SetContent(strings.Join(m.Rows(m.fw), "\n"))
 	return m
 }

@@ -23,13 +23,7 @@ func ops() []sandbox.HostOp {
 	}
 }
 
-func strip(lines []string) string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = ansi.Strip(l)
-	}
-	return strings.Join(out, "\n")
-}
+func strip(lines []string) string { return ansi.Strip(strings.Join(lines, "\n")) }
 
 // TestGolden: the short account in a 40-cell text column, before and
 // after the server acted, and the whole account opened in 70x14.
