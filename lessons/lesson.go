@@ -197,6 +197,13 @@ type Observation struct {
 	// Peers is the peer-group diagram of the lesson's mount namespaces,
 	// nil for lessons without Logic.Peers.
 	Peers *sandbox.PeerDiagram
+	// Confinement is how the class server confines the learner
+	// (sandbox.Engine.ConfinementNote), "" on an ordinary engine.
+	Confinement string `json:",omitempty"`
+	// OnBehalf are the privileged operations the engine did on the host
+	// for the lesson's sandboxes, as recorded when done (Sandboxes.HostOps):
+	// in a class, what the server did on the learner's behalf.
+	OnBehalf []sandbox.HostOp `json:",omitempty"`
 }
 
 // JoinerColumn is the joiner's value in each row of view v, by row key,

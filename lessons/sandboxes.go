@@ -100,7 +100,8 @@ func (r *Sandboxes) Observe(ctx context.Context) (Observation, error) {
 		return Observation{}, fmt.Errorf("observe the sandbox: %w", err)
 	}
 	host := r.Engine.ObserveHost(ctx, views)
-	o := Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{}}
+	o := Observation{Host: host, Sandbox: sb, Diffs: sandbox.DiffAll(host, sb), Extra: map[string]string{},
+		Confinement: r.Engine.ConfinementNote(), OnBehalf: r.HostOps()}
 	if f := r.Lesson.Logic.Joiner; f != nil {
 		if j, jviews := f(r); j != nil {
 			js, err := j.Observe(ctx, jviews)
@@ -176,6 +177,20 @@ func (r *Sandboxes) Events() []sandbox.Event {
 	}
 	for _, o := range r.Others() {
 		out = append(out, o.Events(0)...)
+	}
+	return out
+}
+
+// HostOps are the privileged operations the engine did on the host for
+// the sandboxes so far (sandbox.Sandbox.HostOps): the lesson's sandbox's
+// first, then the others' in the order they started.
+func (r *Sandboxes) HostOps() []sandbox.HostOp {
+	var out []sandbox.HostOp
+	if r.Box != nil {
+		out = append(out, r.Box.HostOps()...)
+	}
+	for _, o := range r.Others() {
+		out = append(out, o.HostOps()...)
 	}
 	return out
 }

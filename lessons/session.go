@@ -260,13 +260,30 @@ func (s *Session) ShellCommand() (*exec.Cmd, error) {
 // Events is the trace of the lesson's sandboxes so far: the main one first,
 // then the others in the order they started.
 func (s *Session) Events() []sandbox.Event {
-	s.mu.Lock()
-	started := s.started
-	s.mu.Unlock()
-	if !started {
+	if !s.isStarted() {
 		return nil // run.Box is being set by Perform
 	}
 	return s.boxes.Events()
+}
+
+// isStarted reports whether Perform has set the lesson's sandbox.
+func (s *Session) isStarted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
+// ConfinementNote says how the class server confines the learner (the
+// engine's note), "" on an ordinary engine.
+func (s *Session) ConfinementNote() string { return s.boxes.Engine.ConfinementNote() }
+
+// HostOps are the privileged operations the engine did on the host for
+// the lesson's sandboxes so far (Sandboxes.HostOps); nil before Perform.
+func (s *Session) HostOps() []sandbox.HostOp {
+	if !s.isStarted() {
+		return nil // run.Box is being set by Perform
+	}
+	return s.boxes.HostOps()
 }
 
 // Close closes every sandbox of the lesson. Idempotent.

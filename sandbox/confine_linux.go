@@ -120,18 +120,23 @@ func (e *Engine) ConfinementNote() string {
 	return note
 }
 
-// confineStarted is the engine's half of confining a new agent, done on
-// the spawner thread before the agent may run (it waits for its id maps):
-// into the learner's cgroup, under RLIMIT_NPROC.
-func (c *confinement) started(pid int) error {
+// started is the engine's half of confining a new agent, done on the
+// spawner thread before the agent may run (it waits for its id maps):
+// into the learner's cgroup, under RLIMIT_NPROC. It returns what it did.
+func (c *confinement) started(pid int) ([]HostOp, error) {
 	if err := c.cg.add(pid); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfine, err)
+		return nil, fmt.Errorf("%w: %w", ErrConfine, err)
 	}
+	ops := []HostOp{{Op: HostOpCgroup, Object: strings.Join(c.cg.dirs, ", "),
+		Text: fmt.Sprintf("moved your sandbox's first process (host PID %d) into your cgroup %s (at most %d processes, %d MiB)",
+			pid, strings.Join(c.cg.dirs, " and "), c.lim.Pids, c.lim.Memory>>20)}}
 	lim := unix.Rlimit{Cur: uint64(c.lim.NProc), Max: uint64(c.lim.NProc)}
 	if err := unix.Prlimit(pid, unix.RLIMIT_NPROC, &lim, nil); err != nil {
-		return fmt.Errorf("%w: set RLIMIT_NPROC of the agent: %w", ErrConfine, err)
+		return ops, fmt.Errorf("%w: set RLIMIT_NPROC of the agent: %w", ErrConfine, err)
 	}
-	return nil
+	ops = append(ops, HostOp{Op: HostOpNProc, Object: fmt.Sprintf("/proc/%d/limits", pid),
+		Text: fmt.Sprintf("set RLIMIT_NPROC %d on it (prlimit): your host uid %d may not have more processes", c.lim.NProc, c.c.IDs.Base)})
+	return ops, nil
 }
 
 // enterEnv is what a shell entering a confined sandbox needs before it

@@ -163,6 +163,7 @@ type Sandbox struct {
 	pending map[int]chan reply
 	events  []Event
 	veths   []string
+	hostOps []HostOp // what the engine did on the host for this sandbox (HostOps)
 	closed  bool
 	dead    error
 	emitMu  sync.Mutex
@@ -261,6 +262,7 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		tid    int
 		err    error
 		events []Event
+		ops    []HostOp
 	}
 	res := make(chan started, 1)
 	select {
@@ -268,10 +270,13 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 		// On the spawner thread: the clone and the map writes are its calls.
 		st := started{tid: unix.Gettid(), err: cmd.Start()}
 		if st.err == nil && e.conf != nil {
-			st.err = e.conf.started(cmd.Process.Pid)
+			st.ops, st.err = e.conf.started(cmd.Process.Pid)
 		}
 		if st.err == nil && maps != nil {
 			st.events, st.err = maps.write(cmd.Process.Pid)
+			if st.err == nil && e.conf != nil {
+				st.ops = append(st.ops, e.conf.mapsWritten(cmd.Process.Pid))
+			}
 		}
 		res <- st
 	}:
@@ -312,6 +317,9 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	}()
 	for _, ev := range st.events {
 		s.emit(ev)
+	}
+	for _, op := range st.ops {
+		s.addHostOp(op)
 	}
 	if err != nil {
 		s.Close()

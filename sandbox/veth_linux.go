@@ -48,6 +48,14 @@ func (s *Sandbox) AddVeth(ctx context.Context) (Veth, error) {
 	s.mu.Lock()
 	s.veths = append(s.veths, v.HostName)
 	s.mu.Unlock()
+	var noFwd HostOp
+	if s.eng.conf != nil {
+		// Before the host end has an address or is up: no packet of the
+		// learner's is ever forwarded.
+		if noFwd, err = noForward(v.HostName); err != nil {
+			return v, err
+		}
+	}
 
 	hl, err := netlink.LinkByName(v.HostName)
 	if err != nil {
@@ -69,6 +77,12 @@ func (s *Sandbox) AddVeth(ctx context.Context) (Veth, error) {
 		if err := s.LinkUp(ctx, l); err != nil {
 			return v, err
 		}
+	}
+	s.addHostOp(HostOp{Op: HostOpVeth, Object: v.HostName,
+		Text: fmt.Sprintf("created the veth pair %s and %s (one rtnetlink RTM_NEWLINK): %s on the host, with address %s and up; its peer %s made directly in your network namespace %s (IFLA_NET_NS_PID %d)",
+			v.HostName, v.SandboxName, v.HostName, v.HostAddr, v.SandboxName, ids["net"].Label("net"), s.pid)})
+	if noFwd.Op != "" {
+		s.addHostOp(noFwd)
 	}
 	// The carrier comes up asynchronously once both ends are up; a ping
 	// sent before that is lost. Wait (bounded) for the host end's UP.

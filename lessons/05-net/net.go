@@ -34,6 +34,7 @@ const (
 	netPingTarget  = "net.ping_target"     // outcome of a ping to it before the challenge
 	netHostDefault = "net.host_default"    // the host's default route, as RouteValue renders it
 	netHostGateway = "net.host_gateway"    // the host's default gateway ("" without one)
+	netConfined    = "net.confined"        // in a class: the kinds the class server made new ("uts,ipc,..."), /proc/PID/ns names
 	netLoopback    = "127.0.0.1"           // the address lo carries once up
 	netNoTarget    = "no-address-to-reach" // netTarget's value when the host has none
 )
@@ -56,6 +57,13 @@ func Logic() lessons.Logic {
 
 func netPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
+	if c := sb.Confined(); c != 0 {
+		var names []string
+		for _, k := range sandbox.KindsIn(c) {
+			names = append(names, k.ProcName)
+		}
+		r.Set(netConfined, strings.Join(names, ","))
+	}
 	first, err := sb.Observe(ctx, []sandbox.View{sandbox.ViewNet})
 	if err != nil {
 		return fmt.Errorf("look at the new network namespace: %w", err)
@@ -243,7 +251,13 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 	ex := o.Extra
 	fs := []lessons.Fact{
 		lessons.NSFact(o, "net", false, "The sandbox has a network namespace of its own: its net identity differs from the host's"),
-		lessons.SharedExcept(o, "Every other namespace is still the host's: CLONE_NEWNET changed only the network", "net"),
+	}
+	if _, confined := ex[netConfined]; confined {
+		fs = append(fs, netConfinedFact(o))
+	} else {
+		fs = append(fs, lessons.SharedExcept(o, "Every other namespace is still the host's: CLONE_NEWNET changed only the network", "net"))
+	}
+	fs = append(fs,
 		lessons.NewFact("Right after clone(CLONE_NEWNET) the new namespace had a single link, lo, and it was DOWN",
 			ex[netFirstLinks] == "lo DOWN", "links then: %s", lessons.OrNone(ex[netFirstLinks])),
 		lessons.NewFact("…and an empty routing table",
@@ -252,7 +266,7 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 			lessons.IsErrno(ex[netPingLoDown]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoDown])),
 		lessons.NewFact("Once lo was up, 127.0.0.1 answered",
 			lessons.OutcomeOK(ex[netPingLoUp]), "ping 127.0.0.1: %s", lessons.OrNone(ex[netPingLoUp])),
-	}
+	)
 
 	// The links each side has now.
 	hostEnd, boxEnd := ex[netHostEnd], ex[netBoxEnd]
@@ -271,6 +285,9 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("The other end, "+lessons.OrNone(hostEnd)+", is a link of the host's namespace, with address "+lessons.OrNone(ex[netHostAddr]),
 		outerOK && outer.Type == "veth" && slices.Contains(outer.Addrs, ex[netHostAddr]),
 		"host %s: %s %v", lessons.OrNone(hostEnd), outer.Type, outer.Addrs))
+	if _, confined := ex[netConfined]; confined {
+		fs = append(fs, netBehalfFact(o, outerOK && outer.Type == "veth", innerOK && inner.Type == "veth"))
+	}
 	fs = append(fs, lessons.NewFact(lessons.OrNone(boxEnd)+" inside has address "+lessons.OrNone(ex[netBoxAddr])+" and is UP",
 		innerOK && slices.Contains(inner.Addrs, ex[netBoxAddr]) && inner.State != "DOWN",
 		"sandbox %s: %s %v", lessons.OrNone(boxEnd), inner.State, inner.Addrs))
@@ -301,6 +318,73 @@ func netFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("The routing tables are separate: the host's default route ("+lessons.OrNone(ex[netHostDefault])+") is not in the sandbox's table",
 		strings.HasPrefix(ex[netHostDefault], "default ") && !leaked, "sandbox routes: %s", routesText(o.Sandbox.Routes)))
 	return fs
+}
+
+// netConfinedFact replaces "every other namespace is still the host's"
+// for a learner of a class (nslab serve): the server started the sandbox
+// in new namespaces of every kind, so none is the host's.
+func netConfinedFact(o lessons.Observation) lessons.Fact {
+	list, valid := o.Extra[netConfined], netInClass(o)
+	var own, shared []string
+	for _, k := range sandbox.Kinds() {
+		s, sok := o.Sandbox.IDs[k.ProcName]
+		h, hok := o.Host.IDs[k.ProcName]
+		switch {
+		case !sok || !hok:
+			continue // a kind this kernel lacks, or not observed
+		case s == h:
+			shared = append(shared, k.ProcName)
+		default:
+			own = append(own, k.ProcName)
+		}
+	}
+	return lessons.NewFact("In a class the server started your sandbox in new namespaces of every kind ("+strings.ReplaceAll(lessons.OrNone(list), ",", ", ")+" besides net): none of them is the host's",
+		valid && len(own) > 1 && len(shared) == 0,
+		"not the host's: %s; the host's: %s", lessons.OrNone(strings.Join(own, ", ")), lessons.OrNone(strings.Join(shared, ", ")))
+}
+
+// netInClass reports whether the observation is a class learner's: the
+// kinds the class server made new are recorded, and are kinds.
+func netInClass(o lessons.Observation) bool {
+	list := o.Extra[netConfined]
+	for _, n := range strings.Split(list, ",") {
+		if _, err := sandbox.KindByName(n); err != nil {
+			return false
+		}
+	}
+	return list != ""
+}
+
+// netBehalfFact says what the class server did on the host for the
+// learner, from what the engine recorded as it did it (Observation.
+// OnBehalf), held to the links both sides have now.
+func netBehalfFact(o lessons.Observation, outerOK, innerOK bool) lessons.Fact {
+	hostEnd, boxEnd := o.Extra[netHostEnd], o.Extra[netBoxEnd]
+	var made, noFwd bool
+	var did []string
+	for _, op := range o.OnBehalf {
+		if op.Object != hostEnd || hostEnd == "" {
+			continue
+		}
+		switch op.Op {
+		case sandbox.HostOpVeth:
+			made = strings.Contains(op.Text, " "+boxEnd+" ")
+			did = append(did, "veth")
+		case sandbox.HostOpNoForward:
+			noFwd = true
+			did = append(did, "no forwarding")
+		}
+	}
+	return lessons.NewFact("The class server, root on the host, made the veth pair on your behalf ("+lessons.OrNone(hostEnd)+" on the host, "+lessons.OrNone(boxEnd)+" in your namespace) and turned forwarding off on its end: the host answers you, and passes nothing on",
+		netInClass(o) && made && noFwd && outerOK && innerOK,
+		"recorded for %s: %s; host end %s, inside %s", lessons.OrNone(hostEnd), lessons.OrNone(strings.Join(did, ", ")), present(outerOK), present(innerOK))
+}
+
+func present(ok bool) string {
+	if ok {
+		return "a veth"
+	}
+	return "missing"
 }
 
 // sameMACOnHost reports whether a sandbox link's MAC address is also one of

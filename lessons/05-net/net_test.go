@@ -1,6 +1,7 @@
 package net
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/lessontest"
 	"github.com/nslab/nslab/sandbox"
+	"github.com/nslab/nslab/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) { lessontest.Main(m) }
@@ -69,4 +71,56 @@ func TestRouteCovering(t *testing.T) {
 	if _, ok := routeCovering(rs[:1], "8.8.8.8"); ok {
 		t.Error("a /24 covers 8.8.8.8")
 	}
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// every namespace new from the start, the veth made by the server on the
+// learner's behalf and said so, the challenge solved from the learner's
+// shell; the host end gone when the sandbox closes.
+func TestLessonConfined(t *testing.T) {
+	lessontest.NeedRoot(t)
+	hostBefore := sandboxtest.TakeHostPrint(t)
+	sess, o := lessontest.PlayConfined(t, lessontest.Lesson(t, "net", Logic), lessontest.Want{Right: 1, Facts: 14, Wrong: []lessontest.Attempt{
+		{Cmd: "ip link set eth0 down; ip link set eth0 up; sleep 1", Says: "no route to the host's address"},
+		{Cmd: "ip route add default dev lo", Says: "does not leave through eth0"},
+	}})
+	hostEnd := o.Extra[netHostEnd]
+	if _, err := netlink.LinkByName(hostEnd); err != nil {
+		t.Fatalf("the host end %s is not on the host while the lesson runs: %v", hostEnd, err)
+	}
+	// The host compared now (the veth's end among its links) differs
+	// from the host after the test: a leaked end would fail the test.
+	if d := hostBefore.Diff(sandboxtest.TakeHostPrint(t)); !strings.Contains(d, " "+hostEnd+" ") {
+		t.Errorf("the host print with the lesson's veth up does not show %s:\n%s", hostEnd, d)
+	}
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(hostEnd); err == nil {
+		t.Errorf("veth end %s left on the host after Close", hostEnd)
+	}
+	// What the server did on the learner's behalf is stated, and the
+	// statement fails without the records.
+	for _, drop := range []string{sandbox.HostOpVeth, sandbox.HostOpNoForward} {
+		bent := o
+		bent.OnBehalf = slices.DeleteFunc(slices.Clone(o.OnBehalf), func(op sandbox.HostOp) bool { return op.Op == drop })
+		if f := behalfFact(t, bent); f.OK {
+			t.Errorf("without the %q record the fact still holds: %s (%s)", drop, f.Text, f.Got)
+		}
+	}
+	if f := behalfFact(t, o); !f.OK {
+		t.Errorf("%s (got %s)", f.Text, f.Got)
+	}
+}
+
+// behalfFact is the confined lesson's fact about the server's half.
+func behalfFact(t *testing.T, o lessons.Observation) lessons.Fact {
+	t.Helper()
+	for _, f := range netFacts(o) {
+		if strings.HasPrefix(f.Text, "The class server, root on the host,") {
+			return f
+		}
+	}
+	t.Fatal("no fact says what the class server did")
+	return lessons.Fact{}
 }

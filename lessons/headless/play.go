@@ -123,6 +123,7 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 
 	p.text("%s\n%s\n%s\n", l.Title, strings.Repeat("=", utf8.RuneCountInString(l.Title)), l.Summary)
 	p.obj("lesson", map[string]any{"id": l.ID, "number": l.Number, "title": l.Title, "summary": l.Summary})
+	p.confinement(eng.ConfinementNote())
 
 	observed := false
 	for i, part := range lessons.Parts() {
@@ -158,6 +159,9 @@ func Play(ctx context.Context, eng *sandbox.Engine, l lessons.Lesson, opt Option
 				p.obj("error", map[string]any{"step": "perform", "error": err.Error()})
 				p.text("\nPerform failed: %v\n", err)
 				return res, err
+			}
+			if eng.Confined() {
+				p.onBehalf(sess.HostOps())
 			}
 
 		case lessons.PartObserve:

@@ -62,6 +62,29 @@ func (p *printer) obj(typ string, fields map[string]any) {
 	}
 }
 
+// confinement says how the class server confines the learner (nothing
+// on an ordinary engine: note is "").
+func (p *printer) confinement(note string) {
+	if note == "" {
+		return
+	}
+	p.text("\nIn this class: %s.\n", note)
+	p.obj("confinement", map[string]any{"note": note})
+}
+
+// onBehalf lists what the class server did on the host for the lesson,
+// as the engine recorded it.
+func (p *printer) onBehalf(ops []sandbox.HostOp) {
+	p.text("\nOn your behalf, the class server (root on this machine):\n")
+	if len(ops) == 0 {
+		p.text("  nothing outside your sandbox\n")
+	}
+	for _, op := range ops {
+		p.text("  • %s\n", op.Text)
+	}
+	p.obj("on_behalf", map[string]any{"ops": ops})
+}
+
 // event prints one trace event as it happens.
 func (p *printer) event(e sandbox.Event) {
 	if p.json {

@@ -52,7 +52,9 @@ func FactsCanFail(t testing.TB, l lessons.Lesson, o lessons.Observation) {
 //     the other way round, one of the sandbox's replaced by a new one, the sides swapped, a view that failed, every
 //     Extra value missing or wrong, and every value of either snapshot
 //     changed (a number moved by 1000, a text replaced or emptied, a flag
-//     flipped), every list entry missing and every list emptied;
+//     flipped), every list entry missing and every list emptied, and so
+//     every operation the engine recorded on the learner's behalf
+//     (OnBehalf);
 //   - one whose text or Got changes with an Extra value (it reads it) and that
 //     still holds when the value is missing, garbage, or of the wrong
 //     shape: a namespace id where a number was, a number where an id was.
@@ -76,6 +78,9 @@ func DoctoredFacts(facts func(lessons.Observation) []lessons.Fact, o lessons.Obs
 			}
 		}
 	}
+	// What the engine did on the host for the sandboxes (a class's
+	// server, on the learner's behalf): each record missing or changed.
+	d.leaves(reflect.ValueOf(&d.o.OnBehalf).Elem(), "OnBehalf")
 	var problems []string
 	problems = append(problems, d.extra()...)
 	for i, f := range base {

@@ -323,6 +323,13 @@ func Headless(t testing.TB, ctx context.Context, eng *sandbox.Engine, l lessons.
 		if js {
 			words = []string{`"type":`, `"passed":true`}
 		}
+		// A class learner reads how the server confines them and what it
+		// did on their behalf (the engine's own words).
+		if note := eng.ConfinementNote(); note != "" && js {
+			words = append(words, `"type":"confinement"`, `"type":"on_behalf"`)
+		} else if note != "" {
+			words = append(words, "In this class: "+note, "On your behalf, the class server")
+		}
 		for _, w := range words {
 			if !strings.Contains(out.String(), w) {
 				t.Errorf("headless (json %v) output lacks %q:\n%s", js, w, out.String())

@@ -25,6 +25,7 @@ type Session struct {
 	PerformErr     error           // Perform fails with it
 	PerformWait    chan struct{}   // if set, Perform waits for it
 	ExtraEvents    []sandbox.Event // Perform adds them after Events()
+	Confinement    string          // ConfinementNote: a class learner's session
 
 	mu        sync.Mutex
 	lesson    lessons.Lesson
@@ -169,6 +170,7 @@ func (f *Session) Events() []sandbox.Event {
 	defer f.mu.Unlock()
 	return append([]sandbox.Event(nil), f.events...)
 }
+func (f *Session) ConfinementNote() string { return f.Confinement }
 func (f *Session) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/behalf"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/confirm"
 	"github.com/nslab/nslab/ui/components/liveviews"
@@ -60,6 +61,8 @@ type help struct {
 	status     statusbar.KeyMap
 	shell      shellpane.KeyMap
 	log        syscalllog.KeyMap
+	behalf     behalf.KeyMap
+	class      bool // a class learner's page: behalf's key works
 	logFocus   bool
 	shellOpen  bool
 	shellFocus bool
@@ -71,7 +74,7 @@ func helpFor(m Model) help {
 		part: m.Part(), asking: m.challenge.Confirm.Asking(), keys: m.Keys,
 		parts: m.parts.KeyMap, text: m.text.KeyMap, views: m.views.KeyMap, prediction: m.prediction.KeyMap,
 		challenge: m.challenge.KeyMap, confirm: m.challenge.Confirm.KeyMap, status: m.status.KeyMap,
-		shell: m.shell.KeyMap, log: m.log.KeyMap, logFocus: m.log.Focused(), shellOpen: m.shell.Open(), shellFocus: m.shell.Focused(),
+		shell: m.shell.KeyMap, log: m.log.KeyMap, behalf: m.behalf.KeyMap, class: m.behalf.Active(), logFocus: m.log.Focused(), shellOpen: m.shell.Open(), shellFocus: m.shell.Focused(),
 	}
 }
 
@@ -100,6 +103,9 @@ func (h help) ShortHelp() []key.Binding {
 	case lessons.PartPerform:
 		e := k.Enter
 		e.SetHelp("enter", "perform")
+		if h.class {
+			return []key.Binding{e, h.behalf.Focus, parts.Next, parts.Prev, views.Focus, h.log.Focus, st.Help, k.Quit}
+		}
 		return []key.Binding{e, parts.Next, parts.Prev, views.Focus, h.log.Focus, st.Help, k.Quit}
 	case lessons.PartExperiment:
 		return []key.Binding{k.Shell, k.FullShell, k.Refresh, views.Focus, h.log.Focus, parts.Next, parts.Prev, st.Help, k.Quit}
@@ -115,11 +121,15 @@ func (h help) FullHelp() [][]key.Binding {
 		return h.confirm.FullHelp()
 	}
 	k, c := h.keys, h.challenge
+	last := []key.Binding{k.Back, h.status.Help, k.Quit, k.ForceQuit}
+	if h.class {
+		last = append([]key.Binding{h.behalf.Focus}, last...)
+	}
 	return [][]key.Binding{
 		{h.parts.Next, h.parts.Prev, k.Enter, h.text.Up, h.text.Down, h.text.PageDown},
 		{h.views.Choose, h.views.Focus, h.views.FocusBack, k.Refresh, k.Shell, k.FullShell, h.log.Focus},
 		{h.shell.Focus, h.shell.Zoom, c.Check, c.Hint, c.Solution},
-		{k.Back, h.status.Help, k.Quit, k.ForceQuit},
+		last,
 	}
 }
 
@@ -161,6 +171,16 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, nil
 		}
 	}
+	if m.behalf.Focused() {
+		switch m.wholeKey(msg, m.behalf.KeyMap.Focus) {
+		case wholeClose:
+			m.behalf = m.behalf.SetFocus(false)
+			return m.layout(), nil
+		case wholeOwn:
+			m.behalf, _ = m.behalf.Update(msg)
+			return m, nil
+		}
+	}
 	if m.log.Focused() {
 		switch m.wholeKey(msg, m.log.KeyMap.Focus) {
 		case wholeClose:
@@ -175,6 +195,10 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.lesson.Logic.Peers != nil && key.Matches(msg, m.peers.KeyMap.Focus):
 		m.peers = m.peers.SetFocus(true)
 		m = m.SetStatus("the mount peer groups whole: ↑↓ pgup pgdn scroll, m or esc goes back", false)
+		return m.layout(), nil
+	case m.behalf.Active() && key.Matches(msg, m.behalf.KeyMap.Focus):
+		m.behalf = m.behalf.SetFocus(true)
+		m = m.SetStatus("what the class server did for you: ↑↓ pgup pgdn scroll, i or esc goes back", false)
 		return m.layout(), nil
 	case key.Matches(msg, m.log.KeyMap.Focus):
 		m.log = m.log.SetFocus(true)

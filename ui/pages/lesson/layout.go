@@ -120,6 +120,7 @@ func (m Model) layout() Model {
 	// live area, at most half of it.
 	peersH := min(m.peersNeed(g.liveW), max((g.liveH+1)/2, 3))
 	m.peers = m.peers.SetSize(g.liveW, peersH).SetFocusSize(w, g.bodyH)
+	m.behalf = m.behalf.SetFocusSize(w, g.bodyH)
 	m.views = m.views.SetSize(g.liveW, g.liveH+1-peersH).SetFocusSize(w, g.bodyH).Draw()
 	m.log = m.log.SetSize(g.liveW, g.traceH+1).SetFocusSize(w, g.bodyH)
 	m.text = m.text.SetSize(g.textW, g.textH)
@@ -200,6 +201,9 @@ func (m Model) partExtra(w int) []string {
 			styled(common.SymOK+" Performed. The trace is in the syscall log; n goes on.", st.Done.Render)
 		default:
 			styled("Press enter to perform the syscalls for real.", st.Bold.Render)
+		}
+		if ls := m.behalf.Lines(w); len(ls) > 0 {
+			b = append(append(b, ""), ls...)
 		}
 		b = append(b, m.prediction.VerdictLines()...)
 	case lessons.PartObserve:
@@ -293,6 +297,8 @@ func (m Model) View() string {
 		body = m.log.FocusedLines()
 	case m.peers.Focused():
 		body = m.peers.FocusedLines()
+	case m.behalf.Focused():
+		body = m.behalf.FocusedLines()
 	case m.shell.Zoomed():
 		body = m.shell.Lines()
 	case m.views.Focus() > 0:

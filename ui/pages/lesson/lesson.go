@@ -22,6 +22,7 @@ import (
 	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/components/behalf"
 	"github.com/nslab/nslab/ui/components/challenge"
 	"github.com/nslab/nslab/ui/components/liveviews"
 	"github.com/nslab/nslab/ui/components/partbar"
@@ -55,6 +56,7 @@ type Model struct {
 	shell      shellpane.Model
 	status     statusbar.Model
 	peers      propagation.Model // drawn for lessons with Logic.Peers
+	behalf     behalf.Model      // in a class: what the server did for the learner
 
 	facts      []lessons.Fact
 	obs        *lessons.Observation // the last observation (for the verdict)
@@ -100,7 +102,9 @@ func New(c common.Common, id int, sess Session, refresh time.Duration) Model {
 		status:     statusbar.New(c),
 		peers:      propagation.New(c),
 		frame:      &frameCache{},
+		behalf:     behalf.New(c),
 	}
+	_ = common.Guard("confinement", func() error { m.behalf = m.behalf.SetNote(sess.ConfinementNote()); return nil })
 	_ = common.Guard("part", func() error { m.parts = m.parts.SetIndex(sess.Index()); return nil })
 	m.performed = sess.Performed()
 	return m.layout()
@@ -154,6 +158,7 @@ func (m Model) SetStyles(st *common.Styles) Model {
 	m.shell = m.shell.SetStyles(st)
 	m.status = m.status.SetStyles(st)
 	m.peers = m.peers.SetStyles(st)
+	m.behalf = m.behalf.SetStyles(st)
 	m.textBodyKey = ""
 	return m.layout()
 }
@@ -286,6 +291,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			m.peers, _ = m.peers.Update(msg)
 			return m, nil
 		}
+		if m.behalf.Focused() {
+			m.behalf, _ = m.behalf.Update(msg)
+			return m, nil
+		}
 		if m.views.Focus() > 0 {
 			m.views, _ = m.views.Update(msg)
 		} else {
@@ -399,6 +408,7 @@ func (m Model) observedMsg(msg ObservedMsg) (Model, tea.Cmd) {
 	m.obs, m.facts = &o, msg.Facts
 	m.views = m.views.SetObservation(o)
 	m.peers = m.peers.SetDiagram(o.Peers)
+	m.behalf = m.behalf.SetOps(o.OnBehalf)
 	var cmd tea.Cmd
 	if c := m.prediction.Choice(); c >= 0 && m.prediction.Open() && !m.answering {
 		m.answering = true

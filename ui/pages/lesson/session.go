@@ -28,6 +28,9 @@ type Session interface {
 	Solve(ctx context.Context) error
 	ShellCommand() (*exec.Cmd, error)
 	Events() []sandbox.Event
+	// ConfinementNote says how a class server confines the learner
+	// ("" outside a class); it makes no syscall.
+	ConfinementNote() string
 	Close() error
 }
 
