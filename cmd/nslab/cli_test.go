@@ -872,7 +872,9 @@ func TestTUIStartsAndQuits(t *testing.T) {
 	}
 	pts.Close()
 	var screen lockedBuffer
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		// Answer the terminal queries a real terminal answers (background
 		// colour, cursor position), or the TUI waits for them to time out.
 		buf := make([]byte, 4096)
@@ -917,6 +919,14 @@ func TestTUIStartsAndQuits(t *testing.T) {
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("q did not quit:\n%q", screen.String())
+	}
+	// nslab's last bytes (leaving the alternate screen) can still be in the
+	// pty when Wait returns: the reader has them all once the master reads
+	// EIO, the slave's last holder gone.
+	select {
+	case <-drained:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the terminal still open 10 s after nslab exited (a process of nslab holding it?):\n%q", screen.String())
 	}
 	if !strings.Contains(screen.String(), "\x1b[?1049l") {
 		t.Errorf("the alternate screen was not left")

@@ -30,14 +30,8 @@ func TestTUIShellPaneUTS(t *testing.T) {
 	before := readHost(t)
 	hostName, _ := os.Hostname()
 	home := t.TempDir()
-	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-pane-%d", os.Getpid())}
 	env := fmt.Sprintf("env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=xterm-256color LANG=C.UTF-8 HOME=%s SHELL=/bin/sh PS1='outer$ '", home)
-	s.tmux("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", env+" bash --norc --noprofile -i")
-	t.Cleanup(func() {
-		if s.alive() {
-			_ = exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		}
-	})
+	s := startTmux(t, fmt.Sprintf("nslab-pane-%d", os.Getpid()), env+" bash --norc --noprofile -i")
 	s.waitFor("the outer bash", regexp.MustCompile(`outer\$`))
 	s.keys(path+"; echo nslab-exit=$?", "Enter")
 

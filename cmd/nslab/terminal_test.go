@@ -30,14 +30,8 @@ func bashSession(t *testing.T, name, home, cmdline string) tmuxSession {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
-	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-term-%s-%d", name, os.Getpid())}
 	shell := fmt.Sprintf("env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=xterm-256color LANG=C.UTF-8 HOME=%s SHELL=/bin/sh PS1='test$ ' bash --norc --noprofile -i", home)
-	s.tmux("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
-	t.Cleanup(func() {
-		if s.alive() {
-			_ = exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		}
-	})
+	s := startTmux(t, fmt.Sprintf("nslab-term-%s-%d", name, os.Getpid()), shell)
 	s.waitFor("bash's prompt", regexp.MustCompile(`(?m)^test\$`))
 	// Job control is what makes bash report a stopped job: be sure it is on.
 	s.keys("set -o | grep -E '^monitor' | tr -s ' \\t' =", "Enter")

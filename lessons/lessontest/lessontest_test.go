@@ -186,6 +186,13 @@ func TestTriedFailsOnAWrongLesson(t *testing.T) {
 	if got := play(right(), Want{Right: 0, Wrong: wrong}); got != "" {
 		t.Fatalf("the right lesson fails: %s", got)
 	}
+	// A wrong attempt whose background job acts after the shell returned
+	// (as `unshare --time --fork sleep 1000 &` unshares after the fork) is
+	// judged once it has: a single check right away saw the state before.
+	late := []Attempt{{Cmd: "sh -c 'sleep 1; hostname other' >/dev/null 2>&1 &", Says: "is named other"}, wrong[1]}
+	if got := play(right(), Want{Right: 0, Wrong: late}); got != "" {
+		t.Fatalf("an attempt that takes effect after the shell returned fails: %s", got)
+	}
 	for _, c := range []struct {
 		name string
 		edit func(*lessons.Lesson, *Want)
@@ -201,6 +208,11 @@ func TestTriedFailsOnAWrongLesson(t *testing.T) {
 		{"wrong attempt accepted", func(_ *lessons.Lesson, w *Want) {
 			w.Wrong = append([]Attempt{{Cmd: "hostname solved", Says: "x"}}, wrong...)
 		}, `the check accepts the wrong attempt "hostname solved"`},
+		// While the walker waits for an attempt to take effect, the check
+		// must not accept it on the way.
+		{"wrong attempt accepted on the way", func(_ *lessons.Lesson, w *Want) {
+			w.Wrong = []Attempt{{Cmd: "sh -c 'hostname solved; sleep 2; hostname other' >/dev/null 2>&1 &", Says: "is named other"}, wrong[1]}
+		}, `the check accepts the wrong attempt "sh -c 'hostname solved;`},
 		{"check says something else", func(_ *lessons.Lesson, w *Want) {
 			w.Wrong = []Attempt{{Cmd: "hostname other", Says: "the domain"}, wrong[1]}
 		}, `does not say "the domain"`},

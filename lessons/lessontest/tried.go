@@ -31,6 +31,10 @@ type Attempt struct {
 // experimentTimeout bounds one experiment or attempt in the shell.
 const experimentTimeout = 20 * time.Second
 
+// attemptSettle bounds the wait for a wrong attempt's background jobs to
+// reach the state the check describes.
+const attemptSettle = 5 * time.Second
+
 // InShell types line into the shell nslab offers for box (ShellCommand
 // with no argument: the learner's shell, the one the TUI starts), as the
 // learner would, and returns what it printed on stdout and stderr. The
@@ -122,16 +126,34 @@ func WrongAttempts(t testing.TB, ctx context.Context, s *lessons.Session, wrong 
 			t.Errorf("wrong attempt %q did not even run: %v\n%s%s", a.Cmd, err, out, errOut)
 			continue
 		}
-		ok, detail, err := s.Check(ctx)
+		// The shell returns as soon as it has forked a background job, which
+		// then still has to exec, unshare or fork: until it has, the check
+		// rightly describes a state on the way. Poll (bounded) until it says
+		// what is wrong; it must not accept at any moment.
+		// The learner may see any of those details, so none may give a
+		// value away. WaitUntil's own error adds nothing: the last check's
+		// verdict is judged below.
+		var (
+			ok                     bool
+			detail, leak, leakedIn string
+			err                    error
+		)
+		_ = lessons.WaitUntil(ctx, attemptSettle, func() bool {
+			ok, detail, err = s.Check(ctx)
+			if v, found := GivesAway(detail, secrets); found && !ok && leak == "" {
+				leak, leakedIn = v, detail
+			}
+			return err != nil || ok || strings.Contains(detail, a.Says)
+		})
 		if err != nil {
 			t.Fatalf("check after wrong attempt %q: %v", a.Cmd, err)
 		}
 		if ok {
 			t.Errorf("the check accepts the wrong attempt %q: %s", a.Cmd, detail)
 		} else if !strings.Contains(detail, a.Says) {
-			t.Errorf("the check rejects %q but does not say %q: %s", a.Cmd, a.Says, detail)
-		} else if v, found := GivesAway(detail, secrets); found {
-			t.Errorf("the check rejects %q but gives the value %q away: %s", a.Cmd, v, detail)
+			t.Errorf("the check rejects %q but does not say %q within %v: %s", a.Cmd, a.Says, attemptSettle, detail)
+		} else if leak != "" {
+			t.Errorf("the check rejects %q but gives the value %q away: %s", a.Cmd, leak, leakedIn)
 		}
 		if a.Undo != "" {
 			if out, errOut, err := InShell(ctx, box, a.Undo); err != nil {

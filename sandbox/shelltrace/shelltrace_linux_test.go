@@ -522,6 +522,17 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // namespace, from the host's /proc.
 func jobState(t *testing.T, sb *sandbox.Sandbox) string {
 	t.Helper()
+	st, ok := sandboxSleep(t, sb)
+	if !ok {
+		t.Fatal("no sleep 30 in the sandbox")
+	}
+	return st.State
+}
+
+// sandboxSleep is the stat of the sandbox's `sleep 30`, once it has
+// exec'd.
+func sandboxSleep(t *testing.T, sb *sandbox.Sandbox) (procfs.ProcStat, bool) {
+	t.Helper()
 	ids, err := sb.IDs()
 	if err != nil {
 		t.Fatal(err)
@@ -545,12 +556,11 @@ func jobState(t *testing.T, sb *sandbox.Sandbox) string {
 		}
 		st, err := p.Stat()
 		if err != nil {
-			t.Fatal(err)
+			continue // exited meanwhile
 		}
-		return st.State
+		return st, true
 	}
-	t.Fatal("no sleep 30 in the sandbox")
-	return ""
+	return procfs.ProcStat{}, false
 }
 
 // TestInteractiveShellJobControl: the learner's interactive bash, traced
@@ -592,13 +602,15 @@ func TestInteractiveShellJobControl(t *testing.T) {
 			}
 		}
 	}()
+	seen := func(what string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(buf.String(), what)
+	}
 	waitFor := func(what string) {
 		t.Helper()
 		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-			mu.Lock()
-			ok := strings.Contains(buf.String(), what)
-			mu.Unlock()
-			if ok {
+			if seen(what) {
 				return
 			}
 		}
@@ -613,7 +625,21 @@ func TestInteractiveShellJobControl(t *testing.T) {
 	}
 	waitFor("[nslab:jc]")
 	send("sleep 30\n")
-	time.Sleep(300 * time.Millisecond)
+	// ^Z signals the terminal's foreground group: sent before bash has
+	// given the terminal to the job, it reaches bash, which ignores it.
+	// Wait (bounded) until the foreground group is the exec'd sleep's.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		fg, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPGRP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, ok := sandboxSleep(t, sb); ok && st.PGRP == fg {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("sleep 30 is not the terminal's foreground job within 5 s (foreground group %d)", fg)
+		}
+	}
 	send("\x1a") // ^Z
 	waitFor("Stopped")
 	// The kernel's view: the job is really stopped, not resumed behind
@@ -623,9 +649,13 @@ func TestInteractiveShellJobControl(t *testing.T) {
 	}
 	send("hostname lab; echo host-$(hostname)\n")
 	waitFor("host-lab")
-	// bash reports the end of the job when it has reaped it: ask with
-	// jobs, once the SIGCHLD had time to come.
-	send("kill -9 %1; sleep 0.3; jobs\n")
+	// bash reports the end of the job once it has reaped it, which the
+	// tracer's own wait for the dying tracee can hold up: ask with jobs
+	// until it does (bounded).
+	send("kill -9 %1\n")
+	for end := time.Now().Add(5 * time.Second); !seen("Killed") && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		send("jobs\n")
+	}
 	waitFor("Killed")
 	send("exit\n")
 	done := make(chan error, 1)
