@@ -85,8 +85,9 @@ type Options struct {
 	// the server ends it through ctx.
 	Served bool
 	// ProgramOptions are appended after RunProgram's own bubbletea
-	// options, so they win (an SSH server passes its session's input,
-	// output, environment, window size and colour profile).
+	// options, so they win (an SSH server passes its session's output,
+	// environment, window size and colour profile), except the input:
+	// that is always Input.
 	ProgramOptions []tea.ProgramOption
 	// Resize carries the remote terminal's new sizes (an SSH session's
 	// window-change requests: no SIGWINCH reaches the program for them).
@@ -158,15 +159,21 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		eng := opts.Engine
 		factory = func(l lessons.Lesson) lesson.Session { return lessons.NewSession(eng, l, nudge) }
 	}
+	inputGone := make(chan struct{})
+	var shared *common.Handoff
+	if f, ok := opts.Input.(*os.File); ok {
+		opts.Input = &hangupInput{File: f, gone: inputGone}
+	} else {
+		// Not a file, so bubbletea cannot cancel a read of it: the
+		// program and a full-screen shell share it through one reader.
+		shared = common.NewHandoff(opts.Input)
+		opts.Input = shared
+	}
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
-		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices,
+		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices, input: shared,
 	})
-	inputGone := make(chan struct{})
-	if f, ok := opts.Input.(*os.File); ok {
-		opts.Input = &hangupInput{File: f, gone: inputGone}
-	}
 	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
 		tea.WithInput(opts.Input),
@@ -185,7 +192,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		// environment; no colour overrides that, for this program only.
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	p = tea.NewProgram(app, append(popts, opts.ProgramOptions...)...)
+	// The input is always opts.Input (through the handoff), whatever
+	// ProgramOptions say: wish's options name the session's channel.
+	popts = append(append(popts, opts.ProgramOptions...), tea.WithInput(opts.Input))
+	p = tea.NewProgram(app, popts...)
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes

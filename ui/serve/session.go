@@ -113,9 +113,10 @@ func (s *Server) serveLearner(sess ssh.Session) {
 		Environ:  env,
 		Refresh:  s.cfg.Refresh,
 		Served:   true,
-		// The session's own options, then its input through activeInput
-		// (which sees every keystroke for the idle timeout).
-		ProgramOptions: append(bubbletea.MakeOptions(sess), tea.WithInput(in)),
+		// The session's own options; its input is Input, through
+		// activeInput (which sees every keystroke for the idle timeout),
+		// and RunProgram shares it with the full-screen shell.
+		ProgramOptions: bubbletea.MakeOptions(sess),
 		Resize:         resize,
 	}
 	if s.cfg.Class != nil {
