@@ -117,6 +117,7 @@ type App struct {
 type appConfig struct {
 	ctx         context.Context
 	input       *common.Handoff
+	shells      context.Context
 	styles      *common.Styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
@@ -142,7 +143,7 @@ func newApp(c appConfig) App {
 		c.sessions = &openSessions{}
 	}
 	cm := common.New(c.ctx, c.styles)
-	cm.Input = c.input
+	cm.Input, cm.Shells = c.input, c.shells
 	return App{
 		common: cm, lessons: c.lessons, locks: c.locks, store: c.store,
 		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,

@@ -26,6 +26,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/pages/lesson"
@@ -169,10 +170,19 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		shared = common.NewHandoff(opts.Input)
 		opts.Input = shared
 	}
+	// The class's end of the session also hangs up a full-screen shell:
+	// the program waits for the shell and reads no notice meanwhile.
+	shells, endShells := context.WithCancel(ctx)
+	defer endShells()
+	if in := opts.Notices; in != nil {
+		out := make(chan Notice)
+		opts.Notices = out
+		go forwardNotices(ctx, in, out, endShells)
+	}
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
-		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices, input: shared,
+		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices, input: shared, shells: shells,
 	})
 	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
@@ -257,6 +267,29 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		return ctx.Err()
 	}
 	return fmt.Errorf("ui: %w", err)
+}
+
+// forwardNotices passes the class's notices on to the program until ctx
+// ends, calling end first on the end of the session.
+func forwardNotices(ctx context.Context, in <-chan Notice, out chan<- Notice, end func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n, ok := <-in:
+			if !ok {
+				return
+			}
+			if _, ok := n.(class.EndSession); ok {
+				end()
+			}
+			select {
+			case out <- n:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 // noColorIn reports whether env asks for no colour (https://no-color.org:

@@ -21,6 +21,10 @@ type Common struct {
 	// shell through a Handoff (a terminal that is not a file: SSH); nil
 	// on a terminal file, whose reads bubbletea can cancel.
 	Input *Handoff
+	// Shells is the context the full-screen shell runs under (nil: Ctx):
+	// it also ends when the class ends the learner's session, which the
+	// program, waiting for the shell, cannot see.
+	Shells context.Context
 }
 
 // New is a Common over ctx and st, of no size yet.

@@ -324,7 +324,11 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		id := m.id
 		// On a pty of its own, relayed: the shell's job control must never
 		// take nslab's terminal (sandbox.FullScreenShell).
-		sh := sandbox.NewFullScreenShell(m.common.Ctx, msg.Cmd)
+		shells := m.common.Shells
+		if shells == nil {
+			shells = m.common.Ctx
+		}
+		sh := sandbox.NewFullScreenShell(shells, msg.Cmd)
 		exec := tea.Exec(sh, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
 		if m.common.Input == nil {
 			return m, exec
