@@ -176,7 +176,7 @@ func TestFaultMatrixServe(t *testing.T) {
 		fiServeProgress(t, state, name, c.part)
 		for end := time.Now().Add(2 * time.Second); len(servetest.LearnerCgroups(name)) > 0; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(end) {
-				t.Fatalf("%s at %s: %s's cgroups remain after the session ended: %v", fiServeEnded, where, name, servetest.LearnerCgroups(name))
+				t.Fatalf("%s at %s: %s's cgroups remain after the session ended: %v\nserver log:\n%s", fiServeEnded, where, name, servetest.LearnerCgroups(name), p.log.String())
 			}
 		}
 	}
