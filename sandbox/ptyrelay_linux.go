@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,6 +45,9 @@ type FullScreenShell struct {
 	cmd *exec.Cmd
 	in  io.Reader
 	out io.Writer
+	// own is an input of the shell's own (SetInput), closed as soon as
+	// the shell ends; SetStdin does not replace it.
+	own io.ReadCloser
 }
 
 // NewFullScreenShell relays cmd (from Sandbox.ShellCommand) until the
@@ -56,8 +60,20 @@ func NewFullScreenShell(ctx context.Context, cmd *exec.Cmd) *FullScreenShell {
 	return &FullScreenShell{ctx: ctx, cmd: cmd, in: os.Stdin, out: os.Stdout}
 }
 
-// SetStdin sets the terminal read from.
-func (f *FullScreenShell) SetStdin(r io.Reader) { f.in = r }
+// SetStdin sets the terminal read from, unless SetInput gave the shell
+// an input of its own.
+func (f *FullScreenShell) SetStdin(r io.Reader) {
+	if f.own == nil {
+		f.in = r
+	}
+}
+
+// SetInput gives the shell an input of its own, for a terminal whose
+// reads cannot be cancelled (an SSH channel shared through a handoff):
+// Run closes it as soon as the shell has ended, and its Close must end a
+// pending Read without consuming anything, so that the next key typed
+// goes to whoever reads after the shell.
+func (f *FullScreenShell) SetInput(r io.ReadCloser) { f.in, f.own = r, r }
 
 // SetStdout sets the terminal written to.
 func (f *FullScreenShell) SetStdout(w io.Writer) { f.out = w }
@@ -70,6 +86,9 @@ type fder interface{ Fd() uintptr }
 // Run starts the shell and relays until it ends. The shell's own exit
 // status is returned as cmd.Wait's error.
 func (f *FullScreenShell) Run() error {
+	if f.own != nil {
+		defer f.own.Close()
+	}
 	inFd := -1
 	if x, ok := f.in.(fder); ok && term.IsTerminal(x.Fd()) {
 		inFd = int(x.Fd())
@@ -138,6 +157,10 @@ func (f *FullScreenShell) Run() error {
 				_ = ResizePTY(master, w, h)
 			}
 		case err := <-waited:
+			// Nothing more is read for the shell once it has ended: what
+			// is typed now stays for nslab (in the terminal's queue, or
+			// in the handoff) instead of going to a pty nobody reads.
+			stop()
 			select {
 			case <-outDone:
 			case <-time.After(relayDrain):
@@ -172,13 +195,18 @@ func (f *FullScreenShell) hangUp(master *os.File, waited <-chan error) {
 func (f *FullScreenShell) pumpInput(inFd int, master *os.File, gone chan<- struct{}) (stop func(), done <-chan struct{}, err error) {
 	d := make(chan struct{})
 	if inFd < 0 {
-		// Not a terminal (a test's reader): a plain copy, which ends with
-		// the reader.
+		// Not a terminal: a plain copy, which ends with the reader. An
+		// input of the shell's own ends when stop closes it; any other
+		// (a test's reader) is left to end on its own.
 		go func() {
 			defer close(d)
 			_, _ = io.Copy(master, f.in)
 		}()
-		return func() {}, closedChan(), nil
+		if f.own == nil {
+			return func() {}, closedChan(), nil
+		}
+		var once sync.Once
+		return func() { once.Do(func() { _ = f.own.Close() }) }, d, nil
 	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
@@ -217,13 +245,12 @@ func (f *FullScreenShell) pumpInput(inFd int, master *os.File, gone chan<- struc
 			}
 		}
 	}()
-	var stopped bool
+	var once sync.Once
 	return func() {
-		if !stopped {
-			stopped = true
+		once.Do(func() {
 			_, _ = unix.Write(p[1], []byte{0})
 			unix.Close(p[1])
-		}
+		})
 	}, d, nil
 }
 

@@ -116,6 +116,8 @@ type App struct {
 // appConfig is what NewApp needs.
 type appConfig struct {
 	ctx         context.Context
+	input       *common.Handoff
+	shells      context.Context
 	styles      *common.Styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
@@ -140,8 +142,10 @@ func newApp(c appConfig) App {
 	if c.sessions == nil {
 		c.sessions = &openSessions{}
 	}
+	cm := common.New(c.ctx, c.styles)
+	cm.Input, cm.Shells = c.input, c.shells
 	return App{
-		common: common.New(c.ctx, c.styles), lessons: c.lessons, locks: c.locks, store: c.store,
+		common: cm, lessons: c.lessons, locks: c.locks, store: c.store,
 		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,
 		forceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
 		startLesson: c.startLesson,

@@ -146,7 +146,15 @@ func (a App) notice(n Notice) (App, tea.Cmd) {
 		if a.cls.ended == "" {
 			a.cls.ended = "the class is over"
 		}
-		return a, tea.Tick(a.cls.endDelay, func(time.Time) tea.Msg { return endNowMsg{} })
+		cmds := []tea.Cmd{tea.Tick(a.cls.endDelay, func(time.Time) tea.Msg { return endNowMsg{} })}
+		if a.open {
+			// The sandboxes close now, while the reason is read.
+			var c, c2 tea.Cmd
+			a.lesson, c = a.lesson.Leave()
+			a, c2 = a.closeLesson()
+			cmds = append(cmds, c, c2)
+		}
+		return a, tea.Batch(cmds...)
 	}
 	return a, nil
 }
@@ -274,6 +282,6 @@ func (a App) resize() App {
 
 // endedScreen is the end's reason, shown until the program quits.
 func (a App) endedScreen() string {
-	msg := "Your class session was ended: " + a.cls.ended + ".\nnslab closes your sandboxes as it quits. Your progress is kept: join again to continue.\nAny key quits."
+	msg := "Your class session was ended: " + a.cls.ended + ".\nnslab has closed your sandboxes. Your progress is kept: join again to continue.\nAny key quits."
 	return a.common.Styles.Warn.Render(strings.Join(common.WrapLines(msg, a.common.Width), "\n"))
 }

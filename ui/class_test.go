@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,8 +176,8 @@ func TestGoldenFollow(t *testing.T) {
 	golden.RequireEqual(t, []byte(screen))
 }
 
-// TestEndSession: the reason is shown, a key quits, RunProgram says why
-// and has closed the open lesson.
+// TestEndSession: the reason is shown and the open lesson is closed at
+// once (its sandboxes with it), a key quits, and RunProgram says why.
 func TestEndSession(t *testing.T) {
 	cls, err := class.Open(t.TempDir(), class.Options{})
 	if err != nil {
@@ -190,7 +191,7 @@ func TestEndSession(t *testing.T) {
 	pr, pw := io.Pipe()
 	out := &syncBuffer{}
 	var store uitest.Store
-	var sess *uitest.Session
+	var opened atomic.Pointer[uitest.Session]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -198,8 +199,9 @@ func TestEndSession(t *testing.T) {
 		done <- RunProgram(ctx, Options{
 			Lessons: uitest.Lessons(), Progress: &store, StartLesson: "uts", Input: pr, Output: out, NoColor: true,
 			NewSession: func(l lessons.Lesson) lesson.Session {
-				sess = uitest.NewSession(l)
-				return sess
+				s := uitest.NewSession(l)
+				opened.Store(s)
+				return s
 			},
 			Events: seat.Report, Notices: seat.Notices(),
 		})
@@ -210,12 +212,18 @@ func TestEndSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.waitOutput(t, "Your class session was ended: the workshop is over, thank you")
+	// Closed while the reason is read (shown for 5 s), before any key.
+	for end := time.Now().Add(2 * time.Second); opened.Load().ClosedCount() != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the lesson is still open while the reason is shown")
+		}
+	}
 	rc.type_(t, "x")
 	err = rc.result(t)
 	if !errors.Is(err, ErrSessionEnded) || !strings.Contains(err.Error(), "the workshop is over") {
 		t.Errorf("RunProgram: %v", err)
 	}
-	if sess == nil || sess.ClosedCount() != 1 {
+	if sess := opened.Load(); sess == nil || sess.ClosedCount() != 1 {
 		t.Error("the lesson was not closed")
 	}
 }

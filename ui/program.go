@@ -26,6 +26,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/nslab/nslab/lessons"
+	"github.com/nslab/nslab/lessons/class"
 	"github.com/nslab/nslab/sandbox"
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/pages/lesson"
@@ -85,8 +86,9 @@ type Options struct {
 	// the server ends it through ctx.
 	Served bool
 	// ProgramOptions are appended after RunProgram's own bubbletea
-	// options, so they win (an SSH server passes its session's input,
-	// output, environment, window size and colour profile).
+	// options, so they win (an SSH server passes its session's output,
+	// environment, window size and colour profile), except the input:
+	// that is always Input.
 	ProgramOptions []tea.ProgramOption
 	// Resize carries the remote terminal's new sizes (an SSH session's
 	// window-change requests: no SIGWINCH reaches the program for them).
@@ -158,15 +160,30 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		eng := opts.Engine
 		factory = func(l lessons.Lesson) lesson.Session { return lessons.NewSession(eng, l, nudge) }
 	}
+	inputGone := make(chan struct{})
+	var shared *common.Handoff
+	if f, ok := opts.Input.(*os.File); ok {
+		opts.Input = &hangupInput{File: f, gone: inputGone}
+	} else {
+		// Not a file, so bubbletea cannot cancel a read of it: the
+		// program and a full-screen shell share it through one reader.
+		shared = common.NewHandoff(opts.Input)
+		opts.Input = shared
+	}
+	// The class's end of the session also hangs up a full-screen shell:
+	// the program waits for the shell and reads no notice meanwhile.
+	shells, endShells := context.WithCancel(ctx)
+	defer endShells()
+	if in := opts.Notices; in != nil {
+		out := make(chan Notice)
+		opts.Notices = out
+		go forwardNotices(ctx, in, out, endShells)
+	}
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
-		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices,
+		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices, input: shared, shells: shells,
 	})
-	inputGone := make(chan struct{})
-	if f, ok := opts.Input.(*os.File); ok {
-		opts.Input = &hangupInput{File: f, gone: inputGone}
-	}
 	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
 		tea.WithInput(opts.Input),
@@ -185,7 +202,10 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		// environment; no colour overrides that, for this program only.
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	p = tea.NewProgram(&runningApp{app: app}, append(popts, opts.ProgramOptions...)...)
+	// The input is always opts.Input (through the handoff), whatever
+	// ProgramOptions say: wish's options name the session's channel.
+	popts = append(append(popts, opts.ProgramOptions...), tea.WithInput(opts.Input))
+	p = tea.NewProgram(&runningApp{app: app}, popts...)
 
 	// bubbletea handles SIGINT and SIGTERM; a closed terminal sends
 	// SIGHUP, which would otherwise kill the process before the sandboxes
@@ -247,6 +267,29 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		return ctx.Err()
 	}
 	return fmt.Errorf("ui: %w", err)
+}
+
+// forwardNotices passes the class's notices on to the program until ctx
+// ends, calling end first on the end of the session.
+func forwardNotices(ctx context.Context, in <-chan Notice, out chan<- Notice, end func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n, ok := <-in:
+			if !ok {
+				return
+			}
+			if _, ok := n.(class.EndSession); ok {
+				end()
+			}
+			select {
+			case out <- n:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 // noColorIn reports whether env asks for no colour (https://no-color.org:

@@ -25,11 +25,12 @@ func (a *app) classCmd() *cobra.Command {
 		Short: "The class `nslab serve` runs: its status, and its results",
 		Long: `class reads the class that ` + "`nslab serve`" + ` runs, or ran, from its state
 directory (default ` + class.DefaultDir + `): status asks the running server through its
-root-only control socket; export writes the results kept in the state
-directory, during the class or after it.`,
+root-only control socket; end ends one learner's session through it;
+export writes the results kept in the state directory, during the class
+or after it.`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(a.classStatusCmd(), a.classExportCmd(), a.classKubeCmd())
+	cmd.AddCommand(a.classStatusCmd(), a.classEndCmd(), a.classExportCmd(), a.classKubeCmd())
 	return cmd
 }
 
@@ -63,6 +64,45 @@ It fails (exit 3) when no server runs for the state directory.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&dir, "state-dir", class.DefaultDir, "the state directory `nslab serve` uses")
+	return cmd
+}
+
+func (a *app) classEndCmd() *cobra.Command {
+	var dir, why string
+	cmd := &cobra.Command{
+		Use:   "end NAME [--why TEXT]",
+		Short: "End one learner's session, telling them why",
+		Long: `end asks the running ` + "`nslab serve`" + `, through its root-only control socket,
+to end the session of the learner connected as NAME, as the dashboard's x key
+does: the learner reads the reason (--why, default "` + control.DefaultEndReason + `"),
+their sandboxes are closed, and their progress is kept, so they can join
+again with the same name. It fails with exit 2 when no learner NAME is
+connected, and exit 3 when no server runs for the state directory.`,
+		Example: `  sudo nslab class end alice
+  sudo nslab class end bob --why "the workshop is over for today"`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("%s takes one learner name (got %d arguments); `nslab class status` lists them", cmd.CommandPath(), len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			err := control.End(cmd.Context(), control.Path(dir), name, why)
+			switch {
+			case errors.Is(err, class.ErrNoLearner):
+				return usageErrorf("no learner %q is connected to this class; `nslab class status` lists who is", name)
+			case errors.Is(err, control.ErrBadReason):
+				return usageErrorf("--why: %v", err)
+			case err != nil:
+				return withCode(exitMachine, err)
+			}
+			_, err = fmt.Fprintf(a.out, "%s's session is ended: their sandboxes close and their progress is kept.\n", name)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&why, "why", "", "the reason the learner reads (default \""+control.DefaultEndReason+"\")")
 	cmd.Flags().StringVar(&dir, "state-dir", class.DefaultDir, "the state directory `nslab serve` uses")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/class"
+	"github.com/nslab/nslab/lessons/class/classtest"
 	"github.com/nslab/nslab/lessons/class/control"
 )
 
@@ -30,6 +31,14 @@ func twoLearners(t *testing.T) (dir string, cls *class.Class) {
 	ann.Report(class.Event{Kind: class.LessonOpened, Lesson: "uts", Part: lessons.PartChallenge})
 	ann.Report(class.Event{Kind: class.ChallengeSolved, Lesson: "uts"})
 	bob.Report(class.Event{Kind: class.LessonOpened, Lesson: "pid", Part: lessons.PartPredict})
+	serveControl(t, dir, cls)
+	return dir, cls
+}
+
+// serveControl serves cls (kept in dir) on its control socket until the
+// test ends, then closes it.
+func serveControl(t *testing.T, dir string, cls *class.Class) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ln, err := control.Listen(control.Path(dir))
@@ -42,7 +51,66 @@ func twoLearners(t *testing.T) (dir string, cls *class.Class) {
 		<-done
 		_ = cls.Close()
 	})
-	return dir, cls
+}
+
+// TestClassEnd: `nslab class end` tells the learner the reason given (or
+// the default), leaves the others, and fails clearly, non-zero, for an
+// unknown learner, a reason that cannot be shown, no server, and a
+// caller who is not root.
+func TestClassEnd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the control socket answers root only")
+	}
+	dir := t.TempDir()
+	cls, err := class.Open(dir, class.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, _ := cls.Join("ann")
+	bob, _ := cls.Join("bob")
+	serveControl(t, dir, cls)
+
+	r := nslab(t, invocation{args: []string{"class", "end", "zoe", "--state-dir", dir}})
+	if r.code != exitUsage || !strings.Contains(r.stderr, `no learner "zoe" is connected`) || !strings.Contains(r.stderr, "nslab class status") {
+		t.Errorf("an unknown learner: %v", r)
+	}
+	r = nslab(t, invocation{args: []string{"class", "end", "ann", "--why", "a\x1b[2J", "--state-dir", dir}})
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--why") {
+		t.Errorf("an escape in the reason: %v", r)
+	}
+	r = nslab(t, invocation{args: []string{"class", "end", "--state-dir", dir}})
+	if r.code != exitUsage || !strings.Contains(r.stderr, "one learner name") {
+		t.Errorf("no name: %v", r)
+	}
+	r = nslab(t, invocation{args: []string{"class", "end", "ann", "--state-dir", dir}, nobody: true})
+	if r.code != exitMachine || !strings.Contains(r.stderr, "root") {
+		t.Errorf("as nobody: %v", r)
+	}
+	if n := classtest.Notice(ann); n != nil {
+		t.Errorf("ann got %#v before her session was ended", n)
+	}
+
+	r = nslab(t, invocation{args: []string{"class", "end", "ann", "--why", "the room closes at six", "--state-dir", dir}})
+	if r.code != 0 || !strings.Contains(r.stdout, "ann's session is ended") {
+		t.Errorf("end ann: %v", r)
+	}
+	if n := classtest.Notice(ann); n != (class.EndSession{Why: "the room closes at six"}) {
+		t.Errorf("ann got %#v", n)
+	}
+	if n := classtest.Notice(bob); n != nil {
+		t.Errorf("bob got %#v", n)
+	}
+	r = nslab(t, invocation{args: []string{"class", "end", "bob", "--state-dir", dir}})
+	if n := classtest.Notice(bob); r.code != 0 || n != (class.EndSession{Why: control.DefaultEndReason}) {
+		t.Errorf("end bob: %v; bob got %#v", r, n)
+	}
+}
+
+func TestClassEndWithoutServer(t *testing.T) {
+	r := nslab(t, invocation{args: []string{"class", "end", "ann", "--state-dir", t.TempDir()}})
+	if r.code != exitMachine || !strings.Contains(r.stderr, "no nslab serve is running") {
+		t.Errorf("no server: %v", r)
+	}
 }
 
 func TestClassStatus(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 const (
 	exitOK       = 0 // success; doctor: every lesson can run here in some way
 	exitFailed   = 1 // a lesson ran, but a fact or the challenge check failed (or it was quit)
-	exitUsage    = 2 // unknown command, flag, lesson id or progress ID; missing confirmation
+	exitUsage    = 2 // unknown command, flag, lesson id, progress ID or learner; missing confirmation
 	exitMachine  = 3 // this machine or environment cannot do it: privilege, namespaces, no terminal, HOME, state dir
 	exitInternal = 4 // nslab or its agent failed (a bug: please report it)
 	// A run ended by a signal exits 128+signal, as a shell reports it:
@@ -34,7 +34,8 @@ const (
 const exitCodeHelp = `Exit codes:
   0    success (doctor: every lesson can run on this machine in some way)
   1    a lesson ran but a fact or its challenge check failed, or it was quit
-  2    usage error: unknown command, flag or lesson id; reset without --yes and no terminal
+  2    usage error: unknown command, flag, lesson id or learner (class end);
+       reset without --yes and no terminal
   3    this machine cannot do it: missing privilege or namespace support,
        no terminal for the TUI, HOME unset, progress directory not writable
        (by you: under sudo nslab uses your permissions) or reached through

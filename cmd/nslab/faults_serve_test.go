@@ -2,15 +2,20 @@ package main
 
 // The fault matrix's endings of a served learner (`nslab serve`): at every
 // part boundary of the uts lesson, reached over SSH in the learner's own
-// TUI, the learner's ssh client is killed, or the server gets SIGTERM.
-// After a killed client none of that learner's sandboxes is left after
-// 2 s and the server goes on; after SIGTERM the learner is told and the
-// host is exactly as before (fiHostPrint: the host, nslab's IPC names,
-// every process of the run). Each learner's progress file stays valid.
+// TUI, the learner's ssh client is killed, the server gets SIGTERM, or
+// the instructor ends the session (`nslab class end`, also once in the
+// full-screen shell). After a killed client none of that learner's
+// sandboxes is left after 2 s and the server goes on; after SIGTERM the
+// learner is told and the host is exactly as before (fiHostPrint: the
+// host, nslab's IPC names, every process of the run); an ended learner
+// is told why and has no sandbox left 2 s after the command. Each
+// learner's progress file stays valid.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,7 +31,13 @@ const (
 	fiSSHKilled fiEnding = "ssh-client-killed"
 	// fiServeTERM: SIGTERM to `nslab serve` while the learner is there.
 	fiServeTERM fiEnding = "server-SIGTERM"
+	// fiServeEnded: the instructor ends the learner's session with
+	// `nslab class end NAME --why TEXT`.
+	fiServeEnded fiEnding = "instructor-ends-session"
 )
+
+// fiEndWhy is the reason the instructor gives in the fault matrix.
+const fiEndWhy = "the fault matrix ends this session"
 
 // fiServeReach drives a learner's TUI from the lesson list to part of the
 // uts lesson, performing it on the way when part comes after Perform.
@@ -70,7 +81,7 @@ func fiServeProgress(t *testing.T, state, name string, part lessons.Part) {
 func TestFaultMatrixServe(t *testing.T) {
 	needRoot(t)
 	if testing.Short() {
-		t.Skip("-short: the served fault matrix starts the server eight times")
+		t.Skip("-short: the served fault matrix starts the server nine times")
 	}
 	before := fiTakeHostPrint(t, bin.path)
 	dir := t.TempDir()
@@ -115,17 +126,83 @@ func TestFaultMatrixServe(t *testing.T) {
 		}
 		t.Logf("%s at %-10s: the server exited %v after SIGTERM", fiServeTERM, part, time.Since(start).Round(time.Millisecond))
 		fiServeProgress(t, state, "alice", part)
-		var d []string
-		for end := time.Now().Add(fiSettle); ; time.Sleep(100 * time.Millisecond) {
-			if d = before.diff(fiTakeHostPrint(t, bin.path)); len(d) == 0 || time.Now().After(end) {
-				break
+		fiServeHostSame(t, before, "alice", fmt.Sprintf("%s at %s", fiServeTERM, part))
+	}
+
+	// The instructor ends the session at every boundary, and once in the
+	// full-screen shell (where the program waits for the shell and reads
+	// no notice), one server for them all.
+	state = filepath.Join(dir, "ended")
+	p = startServe(t, state)
+	base = sandboxProcs(t)
+	type endCase struct {
+		part  lessons.Part
+		shell bool
+	}
+	var cases []endCase
+	for _, part := range lessons.Parts() {
+		cases = append(cases, endCase{part, false})
+	}
+	cases = append(cases, endCase{lessons.PartExperiment, true})
+	for i, c := range cases {
+		name, where := "e"+string(rune('a'+i)), string(c.part)
+		tm := servetest.Open(t, p.learner(name, nil))
+		fiServeReach(tm, c.part)
+		if c.shell {
+			where += " in the full-screen shell"
+			tm.Keys("S")
+			tm.WaitScreen("the shell's prompt inside", `\[nslab:uts\]`)
+		}
+		r := nslab(t, invocation{args: []string{"class", "end", name, "--why", fiEndWhy, "--state-dir", state}})
+		ended := time.Now()
+		if r.code != 0 {
+			t.Fatalf("%s at %s: nslab class end: %v", fiServeEnded, where, r)
+		}
+		// Told why, on the screen, while the sandboxes close.
+		tm.WaitScreen("the reason", `Your class session was ended: `+regexp.QuoteMeta(fiEndWhy))
+		for left := sandboxProcs(t); len(left) > len(base); left = sandboxProcs(t) {
+			if time.Since(ended) > 2*time.Second {
+				t.Fatalf("%s at %s: 2 s after the instructor ended the session these remain: %v", fiServeEnded, where, left)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("%s at %-10s: sandboxes gone %v after nslab class end", fiServeEnded, where, time.Since(ended).Round(time.Millisecond))
+		// A key leaves; the goodbye says why again.
+		tm.Keys("x")
+		if out := tm.WaitEnd(); !strings.Contains(out, fiEndWhy) || !strings.Contains(out, "your progress is saved") {
+			t.Errorf("%s at %s: the learner's last words do not say why: %q", fiServeEnded, where, out[max(0, len(out)-300):])
+		}
+		p.waitLog(`left name=` + name + ` .*` + regexp.QuoteMeta(fiEndWhy))
+		fiServeProgress(t, state, name, c.part)
+		for end := time.Now().Add(2 * time.Second); len(servetest.LearnerCgroups(name)) > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s at %s: %s's cgroups remain after the session ended: %v\nserver log:\n%s", fiServeEnded, where, name, servetest.LearnerCgroups(name), p.log.String())
 			}
 		}
-		if len(d) != 0 {
-			t.Fatalf("%s at %s: the host changed:\n%s", fiServeTERM, part, strings.Join(d, "\n"))
+	}
+	if code := p.stop(syscall.SIGTERM); code != 143 {
+		t.Errorf("exit %d after SIGTERM, want 143", code)
+	}
+	fiServeHostSame(t, before, "", string(fiServeEnded))
+}
+
+// fiServeHostSame fails unless the host is as before (waiting, bounded,
+// for the kernel's async teardown), and name's cgroups ("" none) are gone.
+func fiServeHostSame(t *testing.T, before fiHostPrint, name, what string) {
+	t.Helper()
+	var d []string
+	for end := time.Now().Add(fiSettle); ; time.Sleep(100 * time.Millisecond) {
+		if d = before.diff(fiTakeHostPrint(t, bin.path)); len(d) == 0 || time.Now().After(end) {
+			break
 		}
-		if cg := servetest.LearnerCgroups("alice"); len(cg) != 0 {
-			t.Fatalf("%s at %s: alice's cgroups remain: %v", fiServeTERM, part, cg)
-		}
+	}
+	if len(d) != 0 {
+		t.Fatalf("%s: the host changed:\n%s", what, strings.Join(d, "\n"))
+	}
+	if name == "" {
+		return
+	}
+	if cg := servetest.LearnerCgroups(name); len(cg) != 0 {
+		t.Fatalf("%s: %s's cgroups remain: %v", what, name, cg)
 	}
 }

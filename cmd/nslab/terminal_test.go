@@ -275,3 +275,40 @@ func TestTUIShellKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestTUIShellKeysTypedAtOnce: on nslab's own terminal (typed into an
+// interactive bash with job control), the line typed the moment the
+// full-screen shell shows its prompt reaches the shell, and the key
+// typed the moment nslab is back reaches nslab, at every switch, each
+// typed once. (Over SSH these were lost: ui/serve's
+// TestShellHandoffKeysTypedAtOnce.)
+func TestTUIShellKeysTypedAtOnce(t *testing.T) {
+	needRoot(t)
+	path := needBinary(t)
+	before := readHost(t)
+	s := bashSession(t, "atonce", t.TempDir(), path+" --lesson uts")
+	toShell(s)
+	for i, back := range []struct{ key, part string }{{"n", "OBSERVE"}, {"p", "PERFORM"}} {
+		if i > 0 {
+			s.keys("S")
+			s.waitFor("the shell's prompt inside the sandbox", reShellPrompt)
+		}
+		word := []string{"first", "second"}[i]
+		// One send-keys: the line and its return reach the terminal at once.
+		s.tmux("send-keys", "-t", s.name, "echo typed-"+word+"-at-once", "Enter")
+		s.waitFor("the shell's answer to the first line typed", regexp.MustCompile(`(?m)^typed-`+word+`-at-once`))
+		s.tmux("send-keys", "-t", s.name, "exit", "Enter")
+		s.waitFor("nslab back from the shell", reBackFromSh)
+		s.tmux("send-keys", "-t", s.name, back.key)
+		s.waitFor("nslab's answer to the first key after the shell", regexp.MustCompile(`\[`+back.part+`\]`))
+	}
+	s.keys("q")
+	s.waitFor("the lesson list", regexp.MustCompile(`UTS namespaces: a hostname of your own`))
+	s.keys("q")
+	s.waitFor("bash's prompt again", regexp.MustCompile(`(?m)^test\$`))
+	s.keys(`echo "nslab-exit=$?"`, "Enter")
+	if scr := s.waitFor("nslab's exit status", regexp.MustCompile(`nslab-exit=\d+`)); !strings.Contains(scr, "nslab-exit=0") {
+		t.Fatalf("nslab exited non-zero:\n%s", scr)
+	}
+	checkHostUnchanged(t, before)
+}

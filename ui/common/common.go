@@ -17,6 +17,14 @@ type Common struct {
 	Ctx           context.Context
 	Width, Height int
 	Styles        *Styles
+	// Input is the program's input when it is shared with a full-screen
+	// shell through a Handoff (a terminal that is not a file: SSH); nil
+	// on a terminal file, whose reads bubbletea can cancel.
+	Input *Handoff
+	// Shells is the context the full-screen shell runs under (nil: Ctx):
+	// it also ends when the class ends the learner's session, which the
+	// program, waiting for the shell, cannot see.
+	Shells context.Context
 }
 
 // New is a Common over ctx and st, of no size yet.

@@ -113,9 +113,10 @@ func (s *Server) serveLearner(sess ssh.Session) {
 		Environ:  env,
 		Refresh:  s.cfg.Refresh,
 		Served:   true,
-		// The session's own options, then its input through activeInput
-		// (which sees every keystroke for the idle timeout).
-		ProgramOptions: append(bubbletea.MakeOptions(sess), tea.WithInput(in)),
+		// The session's own options; its input is Input, through
+		// activeInput (which sees every keystroke for the idle timeout),
+		// and RunProgram shares it with the full-screen shell.
+		ProgramOptions: bubbletea.MakeOptions(sess),
 		Resize:         resize,
 	}
 	if s.cfg.Class != nil {
@@ -147,6 +148,8 @@ func (s *Server) serveLearner(sess ssh.Session) {
 	case why != "":
 	case gone:
 		why = "connection closed"
+	case errors.Is(runErr, ui.ErrSessionEnded):
+		why = runErr.Error()
 	case runErr != nil && !errors.Is(runErr, context.Canceled):
 		why = "error: " + runErr.Error()
 	default:
@@ -167,6 +170,9 @@ func (s *Server) serveLearner(sess ssh.Session) {
 	case l.reason() != "":
 		code = 1
 		wish.Printf(sess, "\r\nnslab class server: %s.\r\nYour sandboxes are closed and your progress is saved; connect again with the same name to go on.\r\n", l.reason())
+	case errors.Is(runErr, ui.ErrSessionEnded):
+		code = 1
+		wish.Printf(sess, "\r\nnslab class server: %v.\r\nYour sandboxes are closed and your progress is saved; connect again with the same name to go on.\r\n", runErr)
 	case runErr != nil && !errors.Is(runErr, context.Canceled):
 		code = 1
 		wish.Printf(sess, "\r\nnslab: %v\r\nYour sandboxes are closed and your progress is saved.\r\n", runErr)

@@ -1,11 +1,25 @@
-// Package classtest holds what tests of a class share: a clock they set.
-// Only tests import it.
+// Package classtest holds what tests of a class share: a clock they set,
+// and a look at a seat's notices. Only tests import it.
 package classtest
 
 import (
 	"sync"
 	"time"
+
+	"github.com/nslab/nslab/lessons/class"
 )
+
+// Notice is the next notice s has, waiting at most 100 ms (nil: none).
+// A notice is sent as the class acts, so 100 ms only bounds a wait for
+// one that is not coming.
+func Notice(s *class.Seat) class.Notice {
+	select {
+	case n := <-s.Notices():
+		return n
+	case <-time.After(100 * time.Millisecond):
+		return nil
+	}
+}
 
 // Clock is a clock a test moves by hand (class.Options.Now = c.Now).
 type Clock struct {

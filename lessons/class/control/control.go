@@ -3,8 +3,10 @@
 // checked with SO_PEERCRED: uid 0 only), speaking one JSON object a line.
 // `nslab class status` reads the running class through it.
 //
-// A request is {"op":"status"}; the answer {"ok":true,"rows":[...]} or
-// {"ok":false,"error":"..."}. One connection may send several requests.
+// A request is {"op":"status"}, or {"op":"end","name":"alice","why":"..."}
+// to end one learner's session, telling them why (as the dashboard's x
+// key does); the answer {"ok":true,...} or {"ok":false,"error":"...",
+// "code":"..."}. One connection may send several requests.
 package control
 
 import (
@@ -21,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -41,7 +45,40 @@ var (
 	ErrRunning = errors.New("another nslab serve already runs for this state directory")
 	// ErrNotRoot: the peer is not root.
 	ErrNotRoot = errors.New("the control socket answers root only")
+	// ErrBadReason: an end request's reason is empty of text, too long,
+	// or holds control characters (it is printed on the learner's
+	// terminal).
+	ErrBadReason = errors.New("the reason must be printable text of at most 200 characters")
 )
+
+// Codes name an answer's error for the client (Response.Code), which
+// maps them back to its errors.Is targets.
+const (
+	codeNotRoot   = "not-root"
+	codeNoLearner = "no-learner"
+	codeBadReason = "bad-reason"
+)
+
+// DefaultEndReason is what a learner whose session `nslab class end`
+// ended reads when the instructor gave no reason.
+const DefaultEndReason = "the instructor ended it"
+
+// maxReason bounds an end request's reason, in characters.
+const maxReason = 200
+
+// CheckReason returns ErrBadReason unless why can be shown on a
+// learner's terminal as it is: printable, one line, short.
+func CheckReason(why string) error {
+	if strings.TrimSpace(why) == "" || utf8.RuneCountInString(why) > maxReason || !utf8.ValidString(why) {
+		return ErrBadReason
+	}
+	for _, r := range why {
+		if !unicode.IsPrint(r) {
+			return ErrBadReason
+		}
+	}
+	return nil
+}
 
 // maxLine bounds a request line: a status request is a few bytes.
 const maxLine = 4096
@@ -52,12 +89,16 @@ const ioTimeout = 5 * time.Second
 // Request is one line from a client.
 type Request struct {
 	Op string `json:"op"`
+	// Name and Why are an end request's learner and reason.
+	Name string `json:"name,omitempty"`
+	Why  string `json:"why,omitempty"`
 }
 
 // Response is one line to a client.
 type Response struct {
 	OK     bool          `json:"ok"`
 	Error  string        `json:"error,omitempty"`
+	Code   string        `json:"code,omitempty"`
 	Rows   []class.Row   `json:"rows,omitzero"`
 	Follow *class.Follow `json:"follow,omitempty"`
 }
@@ -159,7 +200,7 @@ func serveConn(ctx context.Context, conn *net.UnixConn, cls *class.Class) {
 	// second lock, should the socket or its directory be opened up.
 	uid, err := PeerUID(conn)
 	if err != nil || uid != 0 {
-		reply(Response{Error: ErrNotRoot.Error() + ": run nslab class status as root"})
+		reply(Response{Error: ErrNotRoot.Error() + ": run nslab class as root", Code: codeNotRoot})
 		return
 	}
 	sc := bufio.NewScanner(conn)
@@ -187,8 +228,10 @@ func serveConn(ctx context.Context, conn *net.UnixConn, cls *class.Class) {
 			if f, ok := cls.Following(); ok {
 				resp.Follow = &f
 			}
+		case "end":
+			resp = end(cls, req)
 		default:
-			resp.Error = fmt.Sprintf("unknown op %q (known: status)", req.Op)
+			resp.Error = fmt.Sprintf("unknown op %q (known: status, end)", req.Op)
 		}
 		if !reply(resp) {
 			return
@@ -196,8 +239,44 @@ func serveConn(ctx context.Context, conn *net.UnixConn, cls *class.Class) {
 	}
 }
 
+// end ends req.Name's session with req.Why (DefaultEndReason if none).
+func end(cls *class.Class, req Request) Response {
+	why := req.Why
+	if why == "" {
+		why = DefaultEndReason
+	}
+	if err := CheckReason(why); err != nil {
+		return Response{Error: err.Error(), Code: codeBadReason}
+	}
+	if err := cls.End(req.Name, why); err != nil {
+		if errors.Is(err, class.ErrNoLearner) {
+			return Response{Error: err.Error(), Code: codeNoLearner}
+		}
+		return Response{Error: err.Error()}
+	}
+	return Response{OK: true}
+}
+
 // Status asks the server listening on path for the class's rows.
 func Status(ctx context.Context, path string) (Response, error) {
+	return ask(ctx, path, Request{Op: "status"})
+}
+
+// End asks the server listening on path to end name's session, telling
+// them why ("" is DefaultEndReason). An unknown or disconnected learner
+// is class.ErrNoLearner; a reason that cannot be shown, ErrBadReason.
+func End(ctx context.Context, path, name, why string) error {
+	if why != "" {
+		if err := CheckReason(why); err != nil {
+			return err
+		}
+	}
+	_, err := ask(ctx, path, Request{Op: "end", Name: name, Why: why})
+	return err
+}
+
+// ask sends req to the server listening on path and reads its answer.
+func ask(ctx context.Context, path string, req Request) (Response, error) {
 	d := net.Dialer{Timeout: ioTimeout}
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
@@ -213,7 +292,7 @@ func Status(ctx context.Context, path string) (Response, error) {
 	_ = c.SetDeadline(time.Now().Add(ioTimeout))
 	// A server that refuses the peer answers at once and hangs up, and
 	// the request's write may then fail: the answer is still there to read.
-	werr := json.NewEncoder(c).Encode(Request{Op: "status"})
+	werr := json.NewEncoder(c).Encode(req)
 	var resp Response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
 		if werr != nil {
@@ -222,8 +301,13 @@ func Status(ctx context.Context, path string) (Response, error) {
 		return Response{}, fmt.Errorf("control socket: reading the answer: %w", err)
 	}
 	if !resp.OK {
-		if strings.HasPrefix(resp.Error, ErrNotRoot.Error()) {
+		switch {
+		case resp.Code == codeNotRoot, strings.HasPrefix(resp.Error, ErrNotRoot.Error()):
 			return Response{}, fmt.Errorf("%s: %w", path, ErrNotRoot)
+		case resp.Code == codeNoLearner:
+			return Response{}, fmt.Errorf("%q: %w (nslab class status lists who is)", req.Name, class.ErrNoLearner)
+		case resp.Code == codeBadReason:
+			return Response{}, ErrBadReason
 		}
 		return Response{}, fmt.Errorf("control socket: the server says: %s", resp.Error)
 	}

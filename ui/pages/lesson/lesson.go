@@ -343,8 +343,27 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		id := m.id
 		// On a pty of its own, relayed: the shell's job control must never
 		// take nslab's terminal (sandbox.FullScreenShell).
-		sh := sandbox.NewFullScreenShell(m.common.Ctx, msg.Cmd)
-		return m, tea.Exec(sh, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
+		shells := m.common.Shells
+		if shells == nil {
+			shells = m.common.Ctx
+		}
+		sh := sandbox.NewFullScreenShell(shells, msg.Cmd)
+		exec := tea.Exec(sh, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
+		if m.common.Input == nil {
+			return m, exec
+		}
+		// A shared input (SSH) is handed to the shell before bubbletea
+		// releases the terminal: its reader cannot be cancelled
+		// mid-read, so it must already have stopped reading.
+		in, ctx := m.common.Input, m.common.Ctx
+		return m, func() tea.Msg {
+			r, err := in.Take(ctx)
+			if err != nil {
+				return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err}
+			}
+			sh.SetInput(r)
+			return exec()
+		}
 	case ShellDoneMsg:
 		if msg.Err != nil {
 			m = m.SetStatus("shell: "+msg.Err.Error(), true)

@@ -241,6 +241,15 @@ func (tm *Terminal) Keys(keys ...string) {
 	}
 }
 
+// Type sends s as one write, at once: the keys a learner types without
+// waiting (Keys types them a moment apart).
+func (tm *Terminal) Type(s string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.stdin, s); err != nil {
+		tm.t.Fatalf("type %q: %v", s, err)
+	}
+}
+
 // Echo types c (a printable byte the shell echoes) and returns how long
 // its echo took to come back over SSH (at most limit; a later echo
 // counts as limit).
