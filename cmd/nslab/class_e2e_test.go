@@ -31,14 +31,10 @@ func sshLearner(t *testing.T, p *serveProc, dir, name string) (tmuxSession, stri
 	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho "+serveTestCode+"\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-class-e2e-%s-%d", name, os.Getpid())}
 	shell := fmt.Sprintf("env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=xterm-256color LANG=C.UTF-8 HOME=%s PS1='e2e$ ' bash --norc --noprofile -i", dir)
-	s.tmux("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
-	t.Cleanup(func() {
-		if s.alive() {
-			_ = exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		}
-	})
+	// startTmux's cleanup waits for bash to end: hung up, it writes its
+	// history into HOME, dir, which may be a TempDir being removed.
+	s := startTmux(t, fmt.Sprintf("nslab-class-e2e-%s-%d", name, os.Getpid()), shell)
 	s.waitFor("bash's prompt", regexp.MustCompile(`(?m)^e2e\$\s*$`))
 	s.keys("set -m; echo jobs:$-", "Enter")
 	s.waitFor("job control on", regexp.MustCompile(`jobs:\w*m`))
