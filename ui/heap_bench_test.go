@@ -82,7 +82,7 @@ func (l *heapLearner) until(tb testing.TB, what string, cond func(heapState) boo
 
 // startHeapLearner opens lesson uts, performs it, moves to its
 // Experiment part and opens the shell pane (a Fake term with a prompt,
-// sized by the pane as a real shell is), and types a key and erases it.
+// sized by the pane), and types a key and erases it.
 func startHeapLearner(tb testing.TB, ctx context.Context, obs lessons.Observation) *heapLearner {
 	tb.Helper()
 	p := lessons.NewProgress()
@@ -117,9 +117,13 @@ func startHeapLearner(tb testing.TB, ctx context.Context, obs lessons.Observatio
 	l.until(tb, "observed", func(s heapState) bool { return s.observed })
 	keys("n", "n")
 	l.until(tb, "experiment", func(s heapState) bool { return s.part == lessons.PartExperiment && s.observed })
-	l.term = shellpane.Fake(40, 10, fakeShell)
+	// 1×1, then resized by the pane: widening a line appends to it, so
+	// the emulator's screens end with about the cells a shell started at
+	// the pane's size has.
+	l.term = shellpane.Fake(1, 1, "")
 	l.p.Send(shellpane.StartedMsg{Term: l.term})
 	l.until(tb, "the shell pane", func(s heapState) bool { return s.shellOpen })
+	l.term.Feed(fakeShell)
 	l.term.Feed("Q")
 	l.term.Feed("\b \b")
 	return l
