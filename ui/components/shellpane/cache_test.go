@@ -1,12 +1,17 @@
 package shellpane
 
 import (
+	"bytes"
 	"context"
+	"image/color"
 	"slices"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/nslab/nslab/ui/common"
 )
@@ -41,6 +46,13 @@ func TestCachedRowsFollowTheScreen(t *testing.T) {
 		"\x1b[2J\x1b[H$ ",                             // cleared
 		"\x1b[?1049h\x1b[Hfull screen", "\x1b[?1049l", // alt screen and back
 		"a\x1b[1;7mB\x1b[0mc", "\x1b[3D", "\x1b[C", // attributes, the cursor on them
+		// The same cells but for one field each, written over each other:
+		// a colour of another kind with the same number, true colour,
+		// underline style and colour, a link, its parameters.
+		"\r\x1b[31mZ\x1b[0m", "\r\x1b[38;5;1mZ\x1b[0m", "\r\x1b[38;2;1;2;3mZ\x1b[0m", "\r\x1b[38;2;1;2;4mZ\x1b[0m",
+		"\r\x1b[4mZ\x1b[0m", "\r\x1b[4:3mZ\x1b[0m", "\r\x1b[4:3;58;5;2mZ\x1b[0m", "\r\x1b[4:3;58;5;3mZ\x1b[0m",
+		"\r\x1b]8;;https://a\x1b\\Z\x1b]8;;\x1b\\", "\r\x1b]8;;https://b\x1b\\Z\x1b]8;;\x1b\\",
+		"\r\x1b]8;id=1;https://b\x1b\\Z\x1b]8;;\x1b\\", "\r\x1b[44mZ\x1b[0m", "\r\x1b[104mZ\x1b[0m",
 	}
 	check := func(step string) {
 		t.Helper()
@@ -114,5 +126,52 @@ func TestActs(t *testing.T) {
 		if got := acts(c.k, c.alt); got != c.want {
 			t.Errorf("acts(%v, alt %v) = %v, want %v", c.k, c.alt, got, c.want)
 		}
+	}
+}
+
+// TestRowKey: two rows have the same key only when their cells are equal,
+// each field of a cell told apart; a row with a colour of a kind the key
+// does not know gets none (it is drawn at every frame).
+func TestRowKey(t *testing.T) {
+	base := uv.Cell{Content: "a", Width: 1}
+	cells := map[string]uv.Cell{"base": base}
+	set := func(name string, f func(*uv.Cell)) {
+		c := base
+		f(&c)
+		cells[name] = c
+	}
+	set("content", func(c *uv.Cell) { c.Content = "b" })
+	set("grapheme", func(c *uv.Cell) { c.Content = "ab" })
+	set("width", func(c *uv.Cell) { c.Width = 2 })
+	set("underline", func(c *uv.Cell) { c.Style.Underline = 1 })
+	set("attrs", func(c *uv.Cell) { c.Style.Attrs = 1 })
+	set("fg basic", func(c *uv.Cell) { c.Style.Fg = ansi.BasicColor(1) })
+	set("fg indexed", func(c *uv.Cell) { c.Style.Fg = ansi.IndexedColor(1) })
+	set("fg rgb", func(c *uv.Cell) { c.Style.Fg = color.RGBA{1, 2, 3, 255} })
+	set("bg basic", func(c *uv.Cell) { c.Style.Bg = ansi.BasicColor(1) })
+	set("underline colour", func(c *uv.Cell) { c.Style.UnderlineColor = ansi.BasicColor(1) })
+	set("link", func(c *uv.Cell) { c.Link.URL = "a" })
+	set("link params", func(c *uv.Cell) { c.Link.Params = "a" })
+	keyOf := func(c uv.Cell) ([]byte, bool) {
+		e := vt.NewEmulator(2, 1)
+		e.SetCell(0, 0, &c)
+		return rowKey(nil, e, 0, 2, -1)
+	}
+	seen := map[string]string{}
+	for name, c := range cells {
+		k, ok := keyOf(c)
+		if !ok {
+			t.Fatalf("%s: no key", name)
+		}
+		if again, _ := keyOf(c); !bytes.Equal(k, again) {
+			t.Errorf("%s: two keys for the same cells", name)
+		}
+		if other, dup := seen[string(k)]; dup {
+			t.Errorf("%s and %s have the same key", name, other)
+		}
+		seen[string(k)] = name
+	}
+	if _, ok := keyOf(uv.Cell{Content: "a", Width: 1, Style: uv.Style{Fg: color.CMYK{C: 1}}}); ok {
+		t.Error("a colour of an unknown kind got a key")
 	}
 }

@@ -1,9 +1,12 @@
 package shellpane
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +17,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 
 	"github.com/nslab/nslab/sandbox"
@@ -412,8 +416,8 @@ func (t *Term) lines(off int, cursor bool, fit int) (out []string, sbLen int, al
 	off = min(max(off, 0), sbLen)
 	cur := e.CursorPosition()
 	showCur := cursor && off == 0 && !e.CursorHidden()
-	if t.rows.fit != fit || len(t.rows.cells) != h {
-		t.rows = rowCache{fit: fit, cells: make([]uv.Line, h), out: make([]string, h)}
+	if t.rows.fit != fit || len(t.rows.keys) != h {
+		t.rows = rowCache{fit: fit, keys: make([][]byte, h), out: make([]string, h)}
 	}
 	out = make([]string, 0, h)
 	for i := range h {
@@ -427,11 +431,11 @@ func (t *Term) lines(off int, cursor bool, fit int) (out []string, sbLen int, al
 			curX = cur.X
 		}
 		if !t.rows.same(i, e, row, w, curX) {
-			line := make(uv.Line, w)
+			line := slices.Grow(t.rows.line[:0], w)[:w]
 			for x := range w {
 				line[x] = cellAt(e, x, row, curX)
 			}
-			t.rows.cells[i] = line
+			t.rows.line = line
 			t.rows.out[i] = fitLine(line.Render(), fit)
 		}
 		out = append(out, t.rows.out[i])
@@ -439,40 +443,88 @@ func (t *Term) lines(off int, cursor bool, fit int) (out []string, sbLen int, al
 	return out, sbLen, alt
 }
 
-// rowCache is the pane's rows as last drawn: each row's cells, and its
-// line fitted to fit cells. A row is reused only when its cells are equal,
-// whatever row of the screen they came from.
+// rowCache is the pane's rows as last drawn: each row's cells, encoded
+// (rowKey), and its line fitted to fit cells. A row is reused only when its
+// cells are equal, whatever row of the screen they came from.
+//
+// The cells are kept encoded, not as uv.Cells: a uv.Cell is 112 bytes
+// holding pointers (its content, three colours, a link), so a copy of the
+// screen's cells was about 0.2 MB a learner that every garbage
+// collection scanned; the encoding is a few bytes a cell and has none.
 type rowCache struct {
-	fit   int
-	cells []uv.Line
-	out   []string
+	fit  int
+	keys [][]byte // nil: not drawn yet, or cells rowKey cannot encode
+	out  []string
+	key  []byte  // scratch: the row being compared
+	line uv.Line // scratch: the row being drawn
 }
 
 // same reports whether output row i was drawn from the cells the
-// emulator has now on its row row (the cursor, if on it, at curX). It
-// compares in place: most rows of a frame are unchanged.
+// emulator has now on its row row (the cursor, if on it, at curX). When
+// they differ it keeps their encoding as the row's, for the next frame.
 func (rc *rowCache) same(i int, e *vt.Emulator, row, w, curX int) bool {
-	cached := rc.cells[i]
-	if len(cached) != w {
+	key, ok := rowKey(rc.key[:0], e, row, w, curX)
+	rc.key = key
+	if !ok {
+		rc.keys[i] = nil
 		return false
 	}
-	for x := range w {
-		if x == curX {
-			if cached[x] != cellAt(e, x, row, curX) {
-				return false
-			}
-			continue
-		}
-		c := e.CellAt(x, row)
-		if c == nil {
-			if cached[x] != uv.EmptyCell {
-				return false
-			}
-		} else if cached[x] != *c {
-			return false
-		}
+	if rc.keys[i] != nil && bytes.Equal(rc.keys[i], key) {
+		return true
 	}
-	return true
+	rc.keys[i] = append(rc.keys[i][:0], key...)
+	return false
+}
+
+// rowKey appends to b an encoding of the w cells shown on the emulator's
+// row row (cellAt): two rows have the same encoding only if their cells
+// are equal (==). ok is false for a colour of a type it does not know;
+// such a row is drawn at every frame.
+func rowKey(b []byte, e *vt.Emulator, row, w, curX int) (_ []byte, ok bool) {
+	for x := range w {
+		c := e.CellAt(x, row)
+		if x == curX {
+			cc := cellAt(e, x, row, curX)
+			c = &cc
+		} else if c == nil {
+			c = &uv.EmptyCell
+		}
+		b = appendString(b, c.Content)
+		b = binary.AppendVarint(b, int64(c.Width))
+		b = append(b, c.Style.Underline, c.Style.Attrs)
+		if b, ok = appendColor(b, c.Style.Fg); !ok {
+			return b, false
+		}
+		if b, ok = appendColor(b, c.Style.Bg); !ok {
+			return b, false
+		}
+		if b, ok = appendColor(b, c.Style.UnderlineColor); !ok {
+			return b, false
+		}
+		b = appendString(appendString(b, c.Link.URL), c.Link.Params)
+	}
+	return b, true
+}
+
+// appendString appends s, its length first.
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// appendColor appends c, its kind first: the kinds the emulator's
+// SGR parsing makes; ok is false for any other.
+func appendColor(b []byte, c color.Color) (_ []byte, ok bool) {
+	switch c := c.(type) {
+	case nil:
+		return append(b, 0), true
+	case ansi.BasicColor:
+		return append(b, 1, byte(c)), true
+	case ansi.IndexedColor:
+		return append(b, 2, byte(c)), true
+	case color.RGBA:
+		return append(b, 3, c.R, c.G, c.B, c.A), true
+	}
+	return b, false
 }
 
 // cellAt is the cell shown at x on the emulator's row row: reversed where

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"maps"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/lessons"
@@ -141,5 +144,31 @@ func TestSettleLooksAfterCommands(t *testing.T) {
 	m, _ = m.Update(settled)
 	if !m.observing {
 		t.Error("the output after Enter did not make the page observe")
+	}
+}
+
+// TestShellOpensAtPaneSize: a shell started at the pane's size is not
+// resized when its pane opens. A detour through another size (the pane's
+// stale one, from before it opened) widens every line of the emulator's
+// two screens, whose cells stay allocated after the layout cuts them back
+// (and the shell sees two SIGWINCHes): opening would allocate more than
+// those two screens' cells.
+func TestShellOpensAtPaneSize(t *testing.T) {
+	m, _ := benchLesson(t, 120, 40)
+	m, _ = m.move(true)
+	pw, ph := shellpane.ScreenSize(m.paneSize())
+	term := shellpane.Fake(pw, ph, benchPrompt)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m, _ = m.Update(shellpane.StartedMsg{Term: term})
+	runtime.ReadMemStats(&after)
+	if !m.ShellOpen() {
+		t.Fatal("the pane did not open")
+	}
+	screens := uint64(2 * pw * ph * int(unsafe.Sizeof(uv.Cell{})))
+	got := after.TotalAlloc - before.TotalAlloc
+	t.Logf("opening the pane allocated %d bytes", got)
+	if got > screens {
+		t.Errorf("opening the pane allocated %d bytes, more than the emulator's two %dx%d screens (%d): the shell was resized on the way", got, pw, ph, screens)
 	}
 }

@@ -234,6 +234,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.Err != nil {
 			return m.SetStatus("shell: "+msg.Err.Error(), true).layout(), nil
 		}
+		// The pane's size first, the one the shell was started at: the
+		// pane resizes the new shell to its own size, and a stale one
+		// (the window's, from before the pane opened) widened every
+		// line of the emulator's two screens, which the layout then cut
+		// back while the lines kept their cells (0.6 MB a learner), and
+		// sent the shell two SIGWINCHes.
+		pw, ph, _ := m.paneSize()
+		m.shell = m.shell.SetSize(pw, ph)
 		var cmd tea.Cmd
 		m.shell, cmd = m.shell.Update(msg)
 		m = m.SetStatus("", false)
