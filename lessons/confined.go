@@ -7,7 +7,14 @@ package lessons
 // until such a test holds: their facts compare with the host's
 // namespaces, which a class sandbox never shares, or they need what the
 // class server withholds.
-func confinedReady(id string) bool { return id == "uts" }
+func confinedReady(id string) bool {
+	switch id {
+	case "uts",
+		"container":
+		return true
+	}
+	return false
+}
 
 // confinedWhy says why a lesson is locked in a class, where there is more
 // to say than "not yet shown".
@@ -19,7 +26,7 @@ func confinedWhy(id string) string {
 		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
 	case "net":
 		return "its veth is made by the server on your behalf, and that part is not yet shown to work in a class sandbox"
-	case "pid", "setns", "unshare", "container", "time", "mnt", "ipc", "rootfs", "propagation", "overview":
+	case "pid", "setns", "unshare", "time", "mnt", "ipc", "rootfs", "propagation", "overview":
 		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
 	}
 	return "it is not yet shown to work in a class sandbox"

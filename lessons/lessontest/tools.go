@@ -70,6 +70,9 @@ func AgainstTools(t testing.TB, ctx context.Context, s *lessons.Session) {
 					userNS: os.Geteuid() != 0 && o.Sandbox.IDs["user"] != o.Host.IDs["user"]},
 			} {
 				if e := side.snap.Errs[v]; e != "" {
+					if side.name == "host" && r.Engine.Confined() && strings.HasPrefix(e, "withheld:") {
+						continue // a class learner is not shown this of the host: nothing to compare
+					}
 					problems = append(problems, fmt.Sprintf("%s: nslab could not observe it: %s", side.name, e))
 					continue
 				}
