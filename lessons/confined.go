@@ -10,7 +10,8 @@ package lessons
 func confinedReady(id string) bool {
 	switch id {
 	case "uts",
-		"container":
+		"container",
+		"rootfs":
 		return true
 	}
 	return false
@@ -26,7 +27,7 @@ func confinedWhy(id string) string {
 		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
 	case "net":
 		return "its veth is made by the server on your behalf, and that part is not yet shown to work in a class sandbox"
-	case "pid", "setns", "unshare", "time", "mnt", "ipc", "rootfs", "propagation", "overview":
+	case "pid", "setns", "unshare", "time", "mnt", "ipc", "propagation", "overview":
 		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
 	}
 	return "it is not yet shown to work in a class sandbox"
