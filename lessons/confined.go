@@ -11,7 +11,8 @@ func confinedReady(id string) bool {
 	switch id {
 	case "uts",
 		"container",
-		"rootfs":
+		"rootfs",
+		"propagation":
 		return true
 	}
 	return false
@@ -27,7 +28,7 @@ func confinedWhy(id string) string {
 		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
 	case "net":
 		return "its veth is made by the server on your behalf, and that part is not yet shown to work in a class sandbox"
-	case "pid", "setns", "unshare", "time", "mnt", "ipc", "propagation", "overview":
+	case "pid", "setns", "unshare", "time", "mnt", "ipc", "overview":
 		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
 	}
 	return "it is not yet shown to work in a class sandbox"

@@ -20,7 +20,7 @@ func TestConfinedLocks(t *testing.T) {
 		}
 	}
 	// Each shown to play confined by its own TestLessonConfined.
-	for _, id := range []string{"container", "rootfs"} {
+	for _, id := range []string{"container", "rootfs", "propagation"} {
 		if why, locked := ConfinedLocks([]Lesson{{Meta: Meta{ID: id}}})[id]; locked {
 			t.Errorf("%s, which plays confined (TestLessonConfined), is locked: %q", id, why)
 		}
