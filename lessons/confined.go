@@ -12,7 +12,8 @@ func confinedReady(id string) bool {
 	case "uts",
 		"container",
 		"rootfs",
-		"propagation":
+		"propagation",
+		"user":
 		return true
 	}
 	return false
@@ -22,8 +23,6 @@ func confinedReady(id string) bool {
 // to say than "not yet shown".
 func confinedWhy(id string) string {
 	switch id {
-	case "user":
-		return "it maps root to nobody and writes id maps itself; in a class your ids are the server's range for you"
 	case "cgroup":
 		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
 	case "net":
