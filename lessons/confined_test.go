@@ -3,6 +3,8 @@ package lessons
 import (
 	"strings"
 	"testing"
+
+	"github.com/nslab/nslab/sandbox"
 )
 
 func TestConfinedLocks(t *testing.T) {
@@ -27,5 +29,19 @@ func TestConfinedLocks(t *testing.T) {
 	}
 	if len(locks) != 4 {
 		t.Errorf("%d locks: %v", len(locks), locks)
+	}
+}
+
+// TestKindList: the class server's added kinds, as lessons keep them in
+// Extra, read back; an empty list or one naming no kind is refused.
+func TestKindList(t *testing.T) {
+	s := KindNames(sandbox.CloneNewTime | sandbox.CloneNewUTS)
+	if got, ok := KindList(s); !ok || strings.Join(got, ",") != "uts,time" {
+		t.Errorf("KindList(%q) = %v %v, want uts,time", s, got, ok)
+	}
+	for _, bad := range []string{"", "garbage", "uts,garbage", "uts,", "4:4026531836"} {
+		if got, ok := KindList(bad); ok {
+			t.Errorf("KindList(%q) = %v, accepted", bad, got)
+		}
 	}
 }

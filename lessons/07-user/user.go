@@ -136,11 +136,7 @@ func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 // namespace nested in the sandbox's, with every capability there, tries
 // to rename the sandbox's UTS namespace, which the parent owns.
 func userConfinedPerform(ctx context.Context, r *lessons.Sandboxes, added uintptr) error {
-	var names []string
-	for _, k := range sandbox.KindsIn(added) {
-		names = append(names, k.ProcName)
-	}
-	r.Set(userConfined, strings.Join(names, ","))
+	r.Set(userConfined, lessons.KindNames(added))
 	from := len(r.Box.Events(0))
 	if _, _, err := r.Box.Nested(ctx, userNestedTry); err != nil {
 		return fmt.Errorf("a user namespace nested in the class sandbox's: %w", err)
@@ -284,7 +280,7 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 // range map, and the host's namespaces are out of the sandbox's sight.
 func userConfinedFacts(o lessons.Observation, u *sandbox.User, outUID, outGID int, outOK bool) []lessons.Fact {
 	ex := o.Extra
-	_, valid := userConfinedKinds(o)
+	_, valid := lessons.KindList(ex[userConfined])
 	// rangeMap: one line from 0, longer than one id, whose first outside
 	// id is what the host reads for the agent, and not root.
 	rangeMap := func(m []sandbox.IDMap, outside int) bool {
@@ -330,22 +326,6 @@ func withoutConfined(ex map[string]string) map[string]string {
 		}
 	}
 	return out
-}
-
-// userConfinedKinds reads the kinds the class server added; false when the
-// list is empty or names no kind.
-func userConfinedKinds(o lessons.Observation) ([]string, bool) {
-	v := o.Extra[userConfined]
-	if v == "" {
-		return nil, false
-	}
-	names := strings.Split(v, ",")
-	for _, n := range names {
-		if _, err := sandbox.KindByName(n); err != nil {
-			return names, false
-		}
-	}
-	return names, true
 }
 
 func unprivilegedName(uid int) string {

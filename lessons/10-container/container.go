@@ -51,17 +51,10 @@ func Logic() lessons.Logic {
 
 func containerPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
-	var kinds, added []string
 	// The lesson's own kinds; in a class the server adds the rest.
-	for _, k := range sandbox.KindsIn(sb.Flags() &^ sb.Confined()) {
-		kinds = append(kinds, k.ProcName)
-	}
-	r.Set(containerKinds, strings.Join(kinds, ","))
+	r.Set(containerKinds, lessons.KindNames(sb.Flags()&^sb.Confined()))
 	if c := sb.Confined(); c != 0 {
-		for _, k := range sandbox.KindsIn(c) {
-			added = append(added, k.ProcName)
-		}
-		r.Set(containerConfined, strings.Join(added, ","))
+		r.Set(containerConfined, lessons.KindNames(c))
 	}
 	if err := sb.SetHostname(ctx, containerHostname); err != nil {
 		return err
@@ -156,7 +149,7 @@ func containerFacts(o lessons.Observation) []lessons.Fact {
 	oneLine := u != nil && hu != nil && u.EUID == 0 && len(u.UIDMap) == 1 && u.UIDMap[0].Inside == 0 &&
 		!(len(hu.UIDMap) == 1 && hu.UIDMap[0].Count == 1)
 	if _, confined := o.Extra[containerConfined]; confined {
-		_, valid := containerAdded(o)
+		_, valid := lessons.KindList(o.Extra[containerConfined])
 		// The class server maps a whole range (0 BASE 65536): root
 		// inside is BASE outside, an id no one else on the host has.
 		fs = append(fs, lessons.NewFact("it is root inside a user namespace whose uid_map has a single line: the class server mapped 0 and up inside to your own range outside, never to root",
@@ -182,7 +175,7 @@ func containerFacts(o lessons.Observation) []lessons.Fact {
 // sandbox in new namespaces of every kind, the ones the lesson left out
 // too, so none is the host's.
 func containerConfinedKinds(o lessons.Observation) lessons.Fact {
-	added, valid := containerAdded(o)
+	added, valid := lessons.KindList(o.Extra[containerConfined])
 	for _, k := range added {
 		if !lessons.DifferentNS(o, k) {
 			valid = false
@@ -202,22 +195,6 @@ func containerConfinedKinds(o lessons.Observation) lessons.Fact {
 	return lessons.NewFact(fmt.Sprintf("in a class no namespace is the host's: the class server added %s, which the lesson leaves out", strings.Join(added, ", ")),
 		valid && seen > 0 && len(same) == 0,
 		"added by the server: %s; still the host's: %s", o.Extra[containerConfined], lessons.OrNone(strings.Join(same, ", ")))
-}
-
-// containerAdded reads the kinds the class server added; false when the
-// list is empty or names no kind.
-func containerAdded(o lessons.Observation) ([]string, bool) {
-	v := o.Extra[containerConfined]
-	if v == "" {
-		return nil, false
-	}
-	names := strings.Split(v, ",")
-	for _, n := range names {
-		if _, err := sandbox.KindByName(n); err != nil {
-			return names, false
-		}
-	}
-	return names, true
 }
 
 func containerAnswer(o lessons.Observation) (int, string) {
