@@ -393,3 +393,28 @@ func HostMountOf(pid, id int) (string, error) {
 	}
 	return host[0].Mountpoint, nil
 }
+
+// KindNames joins the /proc names of the kinds in flags with commas, the
+// form KindList reads back (a class server's added kinds, kept in Extra).
+func KindNames(flags uintptr) string {
+	var names []string
+	for _, k := range sandbox.KindsIn(flags) {
+		names = append(names, k.ProcName)
+	}
+	return strings.Join(names, ",")
+}
+
+// KindList reads a list KindNames wrote; false when it is empty or names
+// something that is no kind, so a fact reading it cannot hold on garbage.
+func KindList(s string) ([]string, bool) {
+	if s == "" {
+		return nil, false
+	}
+	names := strings.Split(s, ",")
+	for _, n := range names {
+		if _, err := sandbox.KindByName(n); err != nil {
+			return names, false
+		}
+	}
+	return names, true
+}

@@ -40,6 +40,13 @@ const (
 	userStatusPrefix = "/proc/"         // where the host reads an agent's status
 	userNobody       = 65534            // the uid root is mapped to when nslab runs as root
 	userCapSysAdmin  = "CAP_SYS_ADMIN"
+	// In a class (nslab serve) only: the kinds of namespace the class
+	// server added (/proc names), and what sethostname(2) on the
+	// sandbox's UTS namespace by root of a user namespace nested in the
+	// sandbox's returned ("EPERM").
+	userConfined  = "user.confined"
+	userNestedSet = "user.nested_sethostname"
+	userNestedTry = "nested" // the name that nested root tries
 )
 
 // Logic: clone(CLONE_NEWUSER) with uid 0 inside mapped to nobody (as
@@ -86,6 +93,12 @@ func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 		}
 	}
 
+	if c := sb.Confined(); c != 0 {
+		if err := userConfinedPerform(ctx, r, c); err != nil {
+			return err
+		}
+	}
+
 	// The same capabilities suffice for a new UTS namespace: it is owned
 	// by the agent's user namespace.
 	err = sb.Unshare(ctx, sandbox.CloneNewUTS)
@@ -112,6 +125,26 @@ func userPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	r.Set(userBothUser, snap.IDs["user"].Label("user"))
 	if snap.User != nil {
 		r.Set(userBothUID, strconv.Itoa(snap.User.EUID))
+	}
+	return nil
+}
+
+// userConfinedPerform is a class learner's extra step (nslab serve). The
+// class server made the agent's user namespace, and the host's namespaces
+// are not even in the sandbox's /proc, so the refusal above is ENOENT,
+// not the capability rule. The rule shows one level down: root of a user
+// namespace nested in the sandbox's, with every capability there, tries
+// to rename the sandbox's UTS namespace, which the parent owns.
+func userConfinedPerform(ctx context.Context, r *lessons.Sandboxes, added uintptr) error {
+	r.Set(userConfined, lessons.KindNames(added))
+	from := len(r.Box.Events(0))
+	if _, _, err := r.Box.Nested(ctx, userNestedTry); err != nil {
+		return fmt.Errorf("a user namespace nested in the class sandbox's: %w", err)
+	}
+	for _, e := range r.Box.Events(from) {
+		if e.Syscall == "sethostname" {
+			r.Set(userNestedSet, lessons.OrNone(e.Errno))
+		}
 	}
 	return nil
 }
@@ -205,6 +238,9 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 		wantOutside = userNobody
 	}
 	joinErr, joinCall := ex[userJoinHost], ex[userJoinCall]
+	if _, confined := ex[userConfined]; confined {
+		return userConfinedFacts(o, u, outUID, outGID, uerr == nil && gerr == nil)
+	}
 	return []lessons.Fact{
 		lessons.NSFact(o, "user", false, "The agent has a user namespace of its own"),
 		lessons.NewFact("uid_map maps uid 0 inside to the agent's uid outside, and no other uid",
@@ -237,6 +273,59 @@ func userFacts(o lessons.Observation) []lessons.Fact {
 			o.Host.Hostname != "" && o.Host.Hostname == ex[userHostHostname] && o.Host.Hostname != userBothName,
 			"host hostname %q (during Perform %q)", o.Host.Hostname, ex[userHostHostname]),
 	}
+}
+
+// userConfinedFacts are the lesson's facts for a class learner (nslab
+// serve): the class server made the agent's user namespace and wrote a
+// range map, and the host's namespaces are out of the sandbox's sight.
+func userConfinedFacts(o lessons.Observation, u *sandbox.User, outUID, outGID int, outOK bool) []lessons.Fact {
+	ex := o.Extra
+	_, valid := lessons.KindList(ex[userConfined])
+	// rangeMap: one line from 0, longer than one id, whose first outside
+	// id is what the host reads for the agent, and not root.
+	rangeMap := func(m []sandbox.IDMap, outside int) bool {
+		return valid && outOK && len(m) == 1 && m[0].Inside == 0 && m[0].Count > 1 && m[0].Outside == int64(outside) && outside != 0
+	}
+	mapText := func(m []sandbox.IDMap) string {
+		if len(m) == 0 {
+			return "empty"
+		}
+		return sandbox.FormatIDMap(m)
+	}
+	joinErr, joinCall := ex[userJoinHost], ex[userJoinCall]
+	both := userFacts(lessons.Observation{Host: o.Host, Sandbox: o.Sandbox, Diffs: o.Diffs, Extra: withoutConfined(ex)})
+	return []lessons.Fact{
+		both[0],
+		lessons.NewFact("In a class the server made this user namespace for you: uid_map maps 0 and up inside to your own range outside, root inside being its first id",
+			rangeMap(u.UIDMap, outUID), "uid_map %s; outside uid %s", mapText(u.UIDMap), lessons.OrNone(ex[userOutsideUID])),
+		lessons.NewFact("gid_map does the same for gids; setgroups stays allow, because the server, root on the host, wrote the maps (only an unprivileged writer must deny it first)",
+			rangeMap(u.GIDMap, outGID) && u.Setgroups == "allow",
+			"gid_map %s; setgroups %s; outside gid %s", mapText(u.GIDMap), lessons.OrNone(u.Setgroups), lessons.OrNone(ex[userOutsideGID])),
+		both[3],
+		both[4],
+		lessons.NewFact("Seen from the host (/proc/PID/status), the same process is the first uid of your range: neither root nor nobody",
+			valid && outOK && outUID != 0 && outUID != userNobody && len(u.UIDMap) == 1 && int64(outUID) == u.UIDMap[0].Outside,
+			"Uid on the host %s", lessons.OrNone(ex[userOutsideUID])),
+		lessons.NewFact("The host's namespaces are out of its sight: nslab's process is not in the class sandbox's /proc, so opening its UTS namespace fails with ENOENT",
+			valid && joinErr == "ENOENT" && strings.HasPrefix(joinCall, "openat(") && strings.Contains(joinCall, ") = -1 ENOENT"),
+			"refused: %s", lessons.OrNone(joinCall)),
+		lessons.NewFact("One level down the rule shows: root of a user namespace nested in yours, with every capability there, may not rename this sandbox's UTS namespace, which your user namespace owns: EPERM",
+			valid && ex[userNestedSet] == "EPERM" && o.Sandbox.Hostname != "" && o.Sandbox.Hostname != userNestedTry,
+			"sethostname(%q) by the nested root: %s; the sandbox's hostname %q", userNestedTry, lessons.OrNone(ex[userNestedSet]), o.Sandbox.Hostname),
+		both[7], both[8], both[9],
+	}
+}
+
+// withoutConfined is ex without the class marker, for the facts both
+// paths share.
+func withoutConfined(ex map[string]string) map[string]string {
+	out := make(map[string]string, len(ex))
+	for k, v := range ex {
+		if k != userConfined {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func unprivilegedName(uid int) string {

@@ -26,6 +26,9 @@ const (
 	containerProcPIDs  = "container.proc_pids"  // PIDs listed by the container's /proc, live
 	containerHostProcs = "container.host_procs" // how many PIDs the host's /proc lists, live
 	containerFile      = "/tmp/hello-from-container"
+	// containerConfined names the kinds a class server's confined engine
+	// added to the lesson's (/proc names); set only in a class.
+	containerConfined = "container.confined"
 )
 
 // Logic clones one agent with every namespace kind but time (and
@@ -48,11 +51,11 @@ func Logic() lessons.Logic {
 
 func containerPerform(ctx context.Context, r *lessons.Sandboxes) error {
 	sb := r.Box
-	var kinds []string
-	for _, k := range sandbox.KindsIn(sb.Flags()) {
-		kinds = append(kinds, k.ProcName)
+	// The lesson's own kinds; in a class the server adds the rest.
+	r.Set(containerKinds, lessons.KindNames(sb.Flags()&^sb.Confined()))
+	if c := sb.Confined(); c != 0 {
+		r.Set(containerConfined, lessons.KindNames(c))
 	}
-	r.Set(containerKinds, strings.Join(kinds, ","))
 	if err := sb.SetHostname(ctx, containerHostname); err != nil {
 		return err
 	}
@@ -107,7 +110,11 @@ func containerFacts(o lessons.Observation) []lessons.Fact {
 	}
 	fs = append(fs, lessons.NewFact("the container has a new namespace of every kind it was cloned with", o.Extra[containerKinds] != "" && len(diff) == len(want),
 		"cloned with %s; different from the host: %s", o.Extra[containerKinds], strings.Join(lessons.DifferentKinds(o), ", ")))
-	fs = append(fs, lessons.SharedExcept(o, "only the time namespace is still the host's", want...))
+	if _, confined := o.Extra[containerConfined]; confined {
+		fs = append(fs, containerConfinedKinds(o))
+	} else {
+		fs = append(fs, lessons.SharedExcept(o, "only the time namespace is still the host's", want...))
+	}
 
 	fs = append(fs, lessons.NewFact("the container has its own hostname; the host keeps its own", o.Sandbox.Hostname == containerHostname && o.Host.Hostname != containerHostname,
 		"sandbox %q, host %q", o.Sandbox.Hostname, o.Host.Hostname))
@@ -135,13 +142,22 @@ func containerFacts(o lessons.Observation) []lessons.Fact {
 		"sandbox links %v; host has %d links", names, len(o.Host.Links)))
 
 	u, hu := o.Sandbox.User, o.Host.User
-	rootMapped := u != nil && hu != nil && u.EUID == 0 && len(u.UIDMap) == 1 && u.UIDMap[0].Inside == 0 && u.UIDMap[0].Count == 1 &&
-		!(len(hu.UIDMap) == 1 && hu.UIDMap[0].Count == 1)
 	got := "user view missing"
 	if u != nil && hu != nil {
 		got = fmt.Sprintf("inside euid %d, uid_map %v; host uid_map %v", u.EUID, u.UIDMap, hu.UIDMap)
 	}
-	fs = append(fs, lessons.NewFact("it is root inside a user namespace whose uid_map has a single line (root ↔ one outside uid)", rootMapped, "%s", got))
+	oneLine := u != nil && hu != nil && u.EUID == 0 && len(u.UIDMap) == 1 && u.UIDMap[0].Inside == 0 &&
+		!(len(hu.UIDMap) == 1 && hu.UIDMap[0].Count == 1)
+	if _, confined := o.Extra[containerConfined]; confined {
+		_, valid := lessons.KindList(o.Extra[containerConfined])
+		// The class server maps a whole range (0 BASE 65536): root
+		// inside is BASE outside, an id no one else on the host has.
+		fs = append(fs, lessons.NewFact("it is root inside a user namespace whose uid_map has a single line: the class server mapped 0 and up inside to your own range outside, never to root",
+			valid && oneLine && u.UIDMap[0].Outside > 0 && u.UIDMap[0].Count > 1, "%s", got))
+	} else {
+		fs = append(fs, lessons.NewFact("it is root inside a user namespace whose uid_map has a single line (root ↔ one outside uid)",
+			oneLine && u.UIDMap[0].Count == 1, "%s", got))
+	}
 
 	nIPC := -1
 	if o.Sandbox.IPC != nil {
@@ -152,6 +168,33 @@ func containerFacts(o lessons.Observation) []lessons.Fact {
 	fs = append(fs, lessons.NewFact("its cgroup namespace makes its own cgroup look like the root, /", lessons.DifferentNS(o, "cgroup") && o.Sandbox.Cgroup == "/",
 		"inside %q, host %q", o.Sandbox.Cgroup, o.Host.Cgroup))
 	return fs
+}
+
+// containerConfinedKinds replaces "only the time namespace is still the
+// host's" for a learner of a class (nslab serve): the server started the
+// sandbox in new namespaces of every kind, the ones the lesson left out
+// too, so none is the host's.
+func containerConfinedKinds(o lessons.Observation) lessons.Fact {
+	added, valid := lessons.KindList(o.Extra[containerConfined])
+	for _, k := range added {
+		if !lessons.DifferentNS(o, k) {
+			valid = false
+		}
+	}
+	var same []string
+	seen := 0
+	for _, k := range sandbox.Kinds() {
+		if _, _, ok := lessons.NSPair(o, k.ProcName); !ok {
+			continue // a kind this kernel lacks
+		}
+		seen++
+		if lessons.SameNS(o, k.ProcName) {
+			same = append(same, k.ProcName)
+		}
+	}
+	return lessons.NewFact(fmt.Sprintf("in a class no namespace is the host's: the class server added %s, which the lesson leaves out", strings.Join(added, ", ")),
+		valid && seen > 0 && len(same) == 0,
+		"added by the server: %s; still the host's: %s", o.Extra[containerConfined], lessons.OrNone(strings.Join(same, ", ")))
 }
 
 func containerAnswer(o lessons.Observation) (int, string) {

@@ -42,6 +42,9 @@ const (
 	rootfsHostProcs    = "rootfs.host_procs"    // how many PIDs the host's /proc lists, live
 	rootfsBoundSB      = "rootfs.capbnd"        // the agent's bounding set, hex, live
 	rootfsBoundHost    = "rootfs.capbnd_host"   // nslab's own bounding set, hex, live
+	// rootfsRootStart is the dev:ino of the agent's root before Perform
+	// built one; set only in a class (a confined engine).
+	rootfsRootStart = "rootfs.root_start"
 )
 
 // rootfsKeep are the capabilities the container keeps in its bounding set
@@ -88,6 +91,15 @@ func rootfsPerform(ctx context.Context, r *lessons.Sandboxes) error {
 		return err
 	}
 	r.Set(rootfsMountsBefore, strconv.Itoa(len(before.Mounts)))
+	if r.Engine.Confined() {
+		// In a class the server pivoted the agent into a root of its own
+		// before the lesson began: this lesson's pivot_root is the second.
+		start, err := devIno(fmt.Sprintf("/proc/%d/root", sb.PID()))
+		if err != nil {
+			return err
+		}
+		r.Set(rootfsRootStart, start)
+	}
 
 	// The new root: a tmpfs, then the host's /usr read-only, and /bin,
 	// /lib* as the host lays them out (merged-/usr symlinks or dirs).
@@ -280,7 +292,14 @@ func rootfsFacts(o lessons.Observation) []lessons.Fact {
 	}
 	n := len(o.Sandbox.Mounts)
 	fs = append(fs, lessons.NewFact("after the detach, none of the host's mounts is left in the container's table", errB == nil && errP == nil && n > 0 && n < nBefore && nPivot > n && !oldLeft,
-		"%d mounts before pivot_root (a copy of the host's), %d right after it (old root under /%s), %d after umount2(MNT_DETACH)", nBefore, nPivot, rootfsOld, n))
+		"%d mounts before pivot_root (a copy of the table the sandbox started with), %d right after it (old root under /%s), %d after umount2(MNT_DETACH)", nBefore, nPivot, rootfsOld, n))
+	if _, confined := o.Extra[rootfsRootStart]; confined {
+		start := o.Extra[rootfsRootStart]
+		fs = append(fs, lessons.NewFact("in a class the container did not start on the host's /: the class server had already pivoted it into a root of its own, so this pivot_root was the second",
+			isDevIno(start) && isDevIno(hostRoot) && isDevIno(sbRoot) && start != hostRoot && start != sbRoot && errB == nil && nBefore < len(o.Host.Mounts),
+			"/ before Perform was dev:ino %s with %d mounts; the host's / is %s with %d mounts; the container's / is now %s",
+			lessons.OrNone(start), nBefore, lessons.OrNone(hostRoot), len(o.Host.Mounts), lessons.OrNone(sbRoot)))
+	}
 
 	usr, ok := lessons.MountAt(o.Sandbox.Mounts, "/usr")
 	ro := ok && slices.Contains(strings.Split(usr.Options, ","), "ro")

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -94,5 +95,35 @@ func TestInside(t *testing.T) {
 	}
 	if ok, detail, err := s.Check(ctx); err != nil || !ok {
 		t.Errorf("the right numbers: %v %v %s", ok, err, detail)
+	}
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// the server pivoted the sandbox into a root of its own already, and the
+// lesson builds and pivots into a second one.
+func TestLessonConfined(t *testing.T) {
+	_, o := lessontest.PlayConfined(t, lessontest.Lesson(t, "rootfs", Logic), lessontest.Want{Right: 1, Facts: 10, Wrong: []lessontest.Attempt{
+		{Cmd: "stat -c %d:%i / > /root/proof", Says: "should hold two lines"},
+		{Cmd: "stat -c %d:%i /usr /usr/.. > /root/proof", Says: "the device:inode of / and of /.."},
+	}})
+	// The class fact fails where the container started on the host's /,
+	// or on the root it has now (no first pivot).
+	const second = "in a class the container did not start on the host's /"
+	for name, start := range map[string]string{"the host's /": o.Extra[rootfsRootHost], "the container's own /": o.Extra[rootfsRootSB]} {
+		bent := o
+		bent.Extra = maps.Clone(o.Extra)
+		bent.Extra[rootfsRootStart] = start
+		found := false
+		for _, f := range rootfsFacts(bent) {
+			if strings.HasPrefix(f.Text, second) {
+				found = true
+				if f.OK {
+					t.Errorf("holds when the container started on %s: %s", name, f.Got)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no fact %q in a class", second)
+		}
 	}
 }

@@ -35,6 +35,10 @@ const (
 	propagationOtherNS    = "propagation.other_mnt"    // its mount namespace, live
 	propagationOtherMnts  = "propagation.other_mounts" // its mounts under /mnt, live
 	propagationUnbindBind = "propagation.unbindable_bind"
+	// In a class only: the user namespaces owning the sandbox's mount
+	// namespace and the second one (NS_GET_USERNS), live.
+	propagationOwnerSB    = "propagation.owner.sandbox"
+	propagationOwnerOther = "propagation.owner.second"
 )
 
 // Logic makes a private mount namespace (the engine makes it private from
@@ -87,7 +91,11 @@ func propagationPerform(ctx context.Context, r *lessons.Sandboxes) error {
 		},
 		func() error {
 			pid, err := sb.SpawnMountNS(ctx)
-			r.Set(propagationOther, strconv.Itoa(pid))
+			if err != nil {
+				return err
+			}
+			host, err := hostPIDOf(ctx, sb, pid)
+			r.Set(propagationOther, strconv.Itoa(host))
 			return err
 		},
 		func() error { return sb.OwnTmpfs(ctx, propagationSrc+propagationEvent) },
@@ -99,6 +107,22 @@ func propagationPerform(ctx context.Context, r *lessons.Sandboxes) error {
 		}
 	}
 	return nil
+}
+
+// hostPIDOf is the host PID of the sandbox's process pid, as the sandbox
+// numbers it. The lesson asks for no PID namespace, so the two are the
+// same, except in a class: the server starts every sandbox in a PID
+// namespace of its own, and /proc/pid on the host is another process.
+func hostPIDOf(ctx context.Context, sb *sandbox.Sandbox, pid int) (int, error) {
+	snap, err := sb.Observe(ctx, []sandbox.View{sandbox.ViewPIDs})
+	if err != nil {
+		return 0, err
+	}
+	p, ok := lessons.ProcByPID(snap.Procs, pid)
+	if !ok || p.HostPID <= 0 {
+		return 0, fmt.Errorf("%w: the second mount namespace's process %d is not among the sandbox's processes", sandbox.ErrAgent, pid)
+	}
+	return p.HostPID, nil
 }
 
 // propagationPeers reads the three mount tables the diagram shows: the
@@ -151,7 +175,20 @@ func propagationExtra(_ context.Context, r *lessons.Sandboxes) (map[string]strin
 			lines = append(lines, fmt.Sprintf("%s|%s|%d:%d", m.Mountpoint, m.Optional, m.Major, m.Minor))
 		}
 	}
-	return map[string]string{propagationOtherNS: ns, propagationOtherMnts: strings.Join(lines, "\n")}, nil
+	out := map[string]string{propagationOtherNS: ns, propagationOtherMnts: strings.Join(lines, "\n")}
+	if r.Engine.Confined() && r.Box != nil {
+		// In a class the sandbox's user namespace is the learner's, not
+		// the host's: which one owns each mount namespace decides whether
+		// the copies stayed peers (mount_namespaces(7)).
+		for key, p := range map[string]int{propagationOwnerSB: r.Box.PID(), propagationOwnerOther: pid} {
+			id, err := sandbox.NSRelative(fmt.Sprintf("/proc/%d/ns/mnt", p), sandbox.NSGetUserNS)
+			if err != nil {
+				return nil, err
+			}
+			lessons.PutIDs(out, "", sandbox.IDs{key: id})
+		}
+	}
+	return out, nil
 }
 
 // otherMounts parses the second namespace's mounts kept by Extra.
@@ -231,10 +268,30 @@ func propagationFacts(o lessons.Observation) []lessons.Fact {
 		okBack && !okBackSrc && !okBackOther,
 		"%s at %s %v, at %s %v, in the other namespace %v", propagationBack, propagationSlave, okBack, propagationSrc, okBackSrc, okBackOther))
 
+	if _, confined := o.Extra[propagationOwnerSB]; confined {
+		fs = append(fs, propagationOwnerFact(o, okO && n > 0 && oSrc.Shared == n))
+	}
+
 	_, hostHas := lessons.MountAt(o.Host.Mounts, propagationSrc)
 	fs = append(fs, lessons.NewFact("the host's mount table got none of it", len(o.Host.Mounts) > 0 && !hostHas && lessons.DifferentNS(o, "mnt"),
 		"host has %s: %v", propagationSrc, hostHas))
 	return fs
+}
+
+// propagationOwnerFact is a class learner's (nslab serve) extra fact: the
+// sandbox's user namespace is the learner's, and the second mount
+// namespace was cloned in it, so the copies stayed peers (peer says so).
+// mount_namespaces(7): a copy owned by another user namespace is less
+// privileged, and its shared mounts are reduced to slaves.
+func propagationOwnerFact(o lessons.Observation, peer bool) lessons.Fact {
+	sb, okS := lessons.ExtraID(o, propagationOwnerSB)
+	other, okO := lessons.ExtraID(o, propagationOwnerOther)
+	user, okU := o.Sandbox.IDs["user"]
+	host, okH := o.Host.IDs["user"]
+	return lessons.NewFact("in a class both mount namespaces are owned by your user namespace, not the host's; so the second one is not less privileged, and its copy stayed a peer, not a slave",
+		okS && okO && okU && okH && sb == other && sb == user && sb != host && peer,
+		"owners: the sandbox's mount namespace %s, the second's %s; your user namespace %s, the host's %s; copy a peer: %v",
+		sb.Label("user"), other.Label("user"), user.Label("user"), host.Label("user"), peer)
 }
 
 func propagationAnswer(o lessons.Observation) (int, string) {

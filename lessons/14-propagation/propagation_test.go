@@ -3,6 +3,7 @@ package propagation
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os/exec"
 	"strings"
 	"testing"
@@ -98,4 +99,66 @@ type findmntFS struct {
 	Target      string      `json:"target"`
 	Propagation string      `json:"propagation"`
 	Children    []findmntFS `json:"children"`
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// the sandbox's mount namespace is owned by the learner's user namespace,
+// the second one by the same, so the copies stay peers; one more user
+// namespace below and the copy is a slave, as mount_namespaces(7) says.
+func TestLessonConfined(t *testing.T) {
+	s, o := lessontest.PlayConfined(t, lessontest.Lesson(t, "propagation", Logic), lessontest.Want{Right: 2, Facts: 9, Wrong: []lessontest.Attempt{
+		{Cmd: "mount --make-shared /mnt/private", Says: "making it shared starts a group of its own"},
+		{Cmd: "umount /mnt/private; mount --bind /mnt/src /mnt/private", Says: "nothing is mounted at"},
+	}})
+	const owners = "in a class both mount namespaces are owned by your user namespace"
+	holds := func(o lessons.Observation) bool {
+		t.Helper()
+		for _, f := range propagationFacts(o) {
+			if strings.HasPrefix(f.Text, owners) {
+				return f.OK
+			}
+		}
+		t.Fatalf("no fact %q in a class", owners)
+		return false
+	}
+	if !holds(o) {
+		t.Fatal("the owners fact does not hold")
+	}
+	host := map[string]string{}
+	lessons.PutIDs(host, "", sandbox.IDs{"user": o.Host.IDs["user"]})
+	for name, bend := range map[string]func(o *lessons.Observation){
+		"the second namespace owned by the host's user namespace": func(o *lessons.Observation) { o.Extra[propagationOwnerOther] = host["user"] },
+		"both owned by the host's user namespace": func(o *lessons.Observation) {
+			o.Extra[propagationOwnerOther] = host["user"]
+			o.Extra[propagationOwnerSB] = host["user"]
+		},
+		"the copy a slave": func(o *lessons.Observation) {
+			o.Extra[propagationOtherMnts] = strings.ReplaceAll(o.Extra[propagationOtherMnts], "shared:", "master:")
+		},
+	} {
+		bent := o
+		bent.Extra = maps.Clone(o.Extra)
+		bend(&bent)
+		if holds(bent) {
+			t.Errorf("the owners fact holds with %s", name)
+		}
+	}
+	// The last experiment, from the learner's shell: in one more user
+	// namespace the copy of the shared /mnt/src is reduced to a slave.
+	out, err := lessons.Shell(t.Context(), s.Sandboxes().Box, "unshare --user --map-root-user --mount --propagation unchanged findmnt -no PROPAGATION "+propagationSrc)
+	if err != nil {
+		t.Fatalf("unshare --user --mount in the class sandbox: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(out); !strings.Contains(got, "slave") || strings.Contains(got, "shared") {
+		t.Errorf("%s copied into a new user namespace: %q, want a slave only", propagationSrc, got)
+	}
+	// The control: copied in the same user namespace, it stays shared.
+	out, err = lessons.Shell(t.Context(), s.Sandboxes().Box, "unshare --mount --propagation unchanged findmnt -no PROPAGATION "+propagationSrc)
+	if err != nil {
+		t.Fatalf("unshare --mount in the class sandbox: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(out); !strings.Contains(got, "shared") {
+		t.Errorf("%s copied in the same user namespace: %q, want shared", propagationSrc, got)
+	}
+	t.Logf("copy of %s in the same user namespace: %s", propagationSrc, strings.TrimSpace(out))
 }
