@@ -8,7 +8,7 @@ import (
 func TestConfinedLocks(t *testing.T) {
 	var ls []Lesson
 	// Each of ready plays confined (its TestLessonConfined).
-	ready := []string{"uts", "nesting"}
+	ready := []string{"uts", "nesting", "unshare"}
 	for _, id := range append([]string{"overview", "pid", "user", "net", "someday"}, ready...) {
 		ls = append(ls, Lesson{Meta: Meta{ID: id}})
 	}
