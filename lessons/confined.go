@@ -31,7 +31,11 @@ func confinedWhy(id string) string {
 		return "it moves processes between the host's cgroups; in a class your processes stay in the cgroup the server made for you"
 	case "net":
 		return "its veth is made by the server on your behalf, and that part is not yet shown to work in a class sandbox"
-	case "pid", "setns", "container", "time", "mnt", "ipc", "rootfs", "propagation":
+	case "setns":
+		// lessons/08-setns TestLessonConfinedRefused shows the first
+		// refusal; the second is user_namespaces(7), "Capabilities".
+		return "its joiner and its target are two sandboxes, each in user, PID and mount namespaces of its own in a class: the joiner's /proc does not show the target (ENOENT), and root in one user namespace has no capability in a sibling's (user_namespaces(7)); the server would have to start the target inside the joiner's user namespace"
+	case "pid", "container", "time", "mnt", "ipc", "rootfs", "propagation":
 		return "its facts compare with the host's namespaces, which a class sandbox never shares; it is not yet shown to hold in one"
 	}
 	return "it is not yet shown to work in a class sandbox"
