@@ -33,6 +33,9 @@ const (
 	overviewHostName   = "host.hostname" // the host's hostname before the lesson
 	overviewPlainFlags = "plain.flags"   // the flags the flagless child was cloned with
 	overviewBoxPID     = "box.pid"       // the flagged child
+	// In a class: the flagless child is the agent's, numbered as the
+	// sandbox numbers processes, and so is the agent.
+	overviewAgentInner = "box.inner_pid" // the agent's PID in its own PID namespace
 )
 
 // Logic is the lesson's Go side, for the registry in package catalog.
@@ -41,6 +44,9 @@ func Logic() lessons.Logic {
 		Spec: sandbox.Spec{Flags: overviewFlags, Label: "overview"},
 		Perform: func(ctx context.Context, r *lessons.Sandboxes) error {
 			r.Set(overviewHostName, r.Engine.ObserveHost(ctx, []sandbox.View{sandbox.ViewUTS}).Hostname)
+			if lessons.KeepConfinedStart(r, r.Box) {
+				return overviewConfinedPlain(ctx, r)
+			}
 			plain, err := r.StartOther(ctx, sandbox.Spec{Flags: 0, Rootless: sandbox.RootlessNever, Label: "overview-plain"})
 			if err != nil {
 				return fmt.Errorf("start the flagless child: %w", err)
@@ -53,7 +59,18 @@ func Logic() lessons.Logic {
 			ex := map[string]string{
 				overviewNslabPID: strconv.Itoa(os.Getpid()),
 				overviewBoxPID:   strconv.Itoa(r.Box.PID()),
-				overviewBoxFlags: sandbox.FlagString(r.Box.Flags()),
+				// What the lesson asked for: in a class the server adds
+				// the rest (Confined), and a fact says so.
+				overviewBoxFlags: sandbox.FlagString(r.Box.Flags() &^ r.Box.Confined()),
+			}
+			if r.Engine.Confined() {
+				// The flagless child was kept by Perform: it has exited.
+				ppid, err := lessons.ParentPID(r.Box.PID())
+				if err != nil {
+					return nil, err
+				}
+				ex[overviewBoxPPID] = strconv.Itoa(ppid)
+				return ex, nil
 			}
 			others := r.Others()
 			if len(others) == 0 {
@@ -78,9 +95,13 @@ func Logic() lessons.Logic {
 		Facts: overviewFacts,
 		Answer: func(o lessons.Observation) (int, string) {
 			var diff, total []string
+			parent, whose := o.Host.IDs, "nslab's"
+			if lessons.IsConfined(o) {
+				parent, whose = o.Sandbox.IDs, "its parent's, the sandbox's agent (in a class the server starts every process of yours in new namespaces, so the agent made this clone)"
+			}
 			for _, k := range sandbox.Kinds() {
 				p, ok := lessons.ExtraID(o, overviewPlain+k.ProcName)
-				h, hok := o.Host.IDs[k.ProcName]
+				h, hok := parent[k.ProcName]
 				if !ok || !hok {
 					continue
 				}
@@ -91,7 +112,7 @@ func Logic() lessons.Logic {
 			}
 			switch {
 			case len(total) > 0 && len(diff) == 0:
-				return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal nslab's: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[overviewPlainPID])
+				return 0, fmt.Sprintf("all %d identities of the flagless child (PID %s) equal %s: clone() without CLONE_NEW* flags shares them all", len(total), o.Extra[overviewPlainPID], whose)
 			case len(diff) == len(total):
 				return 1, fmt.Sprintf("every identity differs (%s)", strings.Join(diff, ", "))
 			default:
@@ -120,8 +141,72 @@ func Logic() lessons.Logic {
 	}
 }
 
+// overviewConfinedPlain is the flagless clone in a class. The server
+// starts every process of a learner in new namespaces of every kind, so a
+// flagless child of nslab's would tell nothing: the sandbox's agent clones
+// it instead (a child that observes itself and exits), and the facts
+// compare it with the agent, its parent.
+func overviewConfinedPlain(ctx context.Context, r *lessons.Sandboxes) error {
+	mark := len(r.Box.Events(0))
+	child, err := r.Box.ObserveChild(ctx, []sandbox.View{sandbox.ViewIDs})
+	if err != nil {
+		return fmt.Errorf("the agent's flagless child: %w", err)
+	}
+	// Its flags and its parent, as the trace recorded the clone that
+	// returned its PID: the caller is the parent.
+	flags, parent := "", 0
+	for _, e := range r.Box.Events(mark) {
+		if strings.HasPrefix(e.Syscall, "clone") && e.Ret == int64(child.PID) {
+			f, err := newFlagsIn(e.Args)
+			if err != nil {
+				return err
+			}
+			flags, parent = sandbox.FlagString(f), e.PID
+			if e.NSPID != 0 {
+				parent = e.NSPID // numbered in the sandbox, as the child is
+			}
+		}
+	}
+	if flags == "" {
+		return fmt.Errorf("the clone of the agent's flagless child (PID %d) is not in the trace: %w", child.PID, sandbox.ErrAgent)
+	}
+	r.Set(overviewPlainPID, strconv.Itoa(child.PID))
+	r.Set(overviewPlainPPID, strconv.Itoa(parent))
+	r.Set(overviewPlainFlags, flags)
+	r.Set(overviewAgentInner, strconv.Itoa(r.Box.InnerPID()))
+	ids := map[string]string{}
+	lessons.PutIDs(ids, overviewPlain, child.IDs)
+	for k, v := range ids {
+		r.Set(k, v)
+	}
+	return nil
+}
+
+// newFlagsIn reads the CLONE_NEW* flags out of a traced clone's
+// arguments.
+func newFlagsIn(args []string) (uintptr, error) {
+	var names []string
+	for _, a := range args {
+		for _, w := range strings.FieldsFunc(a, func(c rune) bool { return c != '_' && (c < 'A' || c > 'Z') }) {
+			if strings.HasPrefix(w, "CLONE_NEW") {
+				names = append(names, w)
+			}
+		}
+	}
+	return sandbox.ParseFlags(strings.Join(names, "|"))
+}
+
 func overviewFacts(o lessons.Observation) []lessons.Fact {
 	var fs []lessons.Fact
+	// In a class the flagless child is the agent's (overviewConfinedPlain).
+	_, confined := lessons.ConfinedKinds(o)
+	parent, parentName := o.Host.IDs, "its parent"
+	if lessons.IsConfined(o) {
+		parent, parentName = o.Sandbox.IDs, "its parent, the sandbox's agent"
+		if !confined {
+			parent = nil // the class server's list is not what it kept
+		}
+	}
 
 	// /proc/self/ns has one entry per kind.
 	var have []string
@@ -148,13 +233,13 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 			diff = append(diff, k+" (unread)")
 			continue
 		}
-		if p == o.Host.IDs[k] {
+		if p == parent[k] {
 			same = append(same, k)
 		} else {
 			diff = append(diff, k)
 		}
 	}
-	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[overviewPlainFlags] + ") shares every namespace with its parent"
+	plainText := "A child cloned with no CLONE_NEW* flag (flags " + o.Extra[overviewPlainFlags] + ") shares every namespace with " + parentName
 	if o.Extra[overviewPlainFlags] != sandbox.FlagString(0) {
 		fs = append(fs, lessons.NewFact(plainText, false, "the child's flags are %q, not none", o.Extra[overviewPlainFlags]))
 	} else if len(diff) == 0 && len(same) > 0 {
@@ -184,7 +269,11 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 	} else {
 		fs = append(fs, lessons.NewFact(flagText, false, "still the parent's: %s", strings.Join(notNew, ", ")))
 	}
-	fs = append(fs, lessons.SharedExcept(o, "…and it stays in its parent's namespace of every kind it did not ask for", asked...))
+	if lessons.IsConfined(o) {
+		fs = append(fs, lessons.ConfinedFacts(o, "…and it is still in the namespaces it started in: those it asked for, and those the class server added")...)
+	} else {
+		fs = append(fs, lessons.SharedExcept(o, "…and it stays in its parent's namespace of every kind it did not ask for", asked...))
+	}
 
 	// An identity is device + inode: every namespace file is on the one
 	// nsfs device, the inode tells namespaces apart.
@@ -212,6 +301,9 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 		pids[k] = n
 	}
 	cloneText := "clone() creates a new process: both children have their own PID, and nslab is their parent"
+	if lessons.IsConfined(o) {
+		return append(fs, overviewConfinedClone(o, confined))
+	}
 	if len(bad) > 0 {
 		fs = append(fs, lessons.NewFact(cloneText, false, "not a PID: %s", strings.Join(bad, ", ")))
 		return fs
@@ -221,4 +313,19 @@ func overviewFacts(o lessons.Observation) []lessons.Fact {
 		pids[overviewBoxPPID] == nslab && pids[overviewPlainPPID] == nslab && box != nslab && plain != nslab && box != plain,
 		"nslab %d; children %d and %d, parents %d and %d", nslab, box, plain, pids[overviewBoxPPID], pids[overviewPlainPPID]))
 	return fs
+}
+
+// overviewConfinedClone is the clone fact in a class: the flagged child
+// is nslab's (the class server's), the flagless one the agent's, and each
+// has a PID of its own; valid is whether the class server's list was kept.
+func overviewConfinedClone(o lessons.Observation, valid bool) lessons.Fact {
+	num := func(k string) int {
+		n, _ := lessons.PositiveInt(o.Extra[k])
+		return n
+	}
+	nslab, box, boxParent := num(overviewNslabPID), num(overviewBoxPID), num(overviewBoxPPID)
+	agent, plain, plainParent := num(overviewAgentInner), num(overviewPlainPID), num(overviewPlainPPID)
+	return lessons.NewFact("clone() creates a new process: the flagged child is nslab's, the flagless one the sandbox's agent's, each with a PID of its own",
+		valid && nslab > 0 && box > 0 && agent > 0 && plain > 0 && boxParent == nslab && box != nslab && plainParent == agent && plain != agent,
+		"nslab %d: child %d (parent %d); in the sandbox, the agent %d: child %d (parent %d)", nslab, box, boxParent, agent, plain, plainParent)
 }

@@ -10,8 +10,9 @@ import (
 
 func TestMain(m *testing.M) { lessontest.Main(m) }
 
-func TestLesson(t *testing.T) {
-	lessontest.Play(t, lessontest.Lesson(t, "overview", Logic), lessontest.Want{Right: 0, Facts: 6, Wrong: []lessontest.Attempt{
+// want is the lesson's walk on an engine with facts facts.
+func want(t *testing.T, facts int) lessontest.Want {
+	return lessontest.Want{Right: 0, Facts: facts, Wrong: []lessontest.Attempt{
 		// The inode of another namespace, and the device number instead of the inode.
 		{Cmd: `hostname "$(readlink /proc/self/ns/net | tr -dc 0-9)"`, Says: "inode number of its uts namespace"},
 		{Cmd: `hostname "$(stat -L -c %d /proc/self/ns/uts)"`, Says: "inode number of its uts namespace"},
@@ -23,5 +24,18 @@ func TestLesson(t *testing.T) {
 			t.Fatal(err)
 		}
 		return []string{fmt.Sprint(ids["uts"].Ino)}
-	}})
+	}}
+}
+
+func TestLesson(t *testing.T) {
+	lessontest.Play(t, lessontest.Lesson(t, "overview", Logic), want(t, 6))
+}
+
+// TestLessonConfined plays the lesson as a class learner (nslab serve):
+// the server starts every process in new namespaces of every kind, so the
+// flagless child is the sandbox's agent's and is compared with the agent;
+// the flagged child is in new namespaces of the kinds it asked for and of
+// those the server added, none of them the host's.
+func TestLessonConfined(t *testing.T) {
+	lessontest.PlayConfined(t, lessontest.Lesson(t, "overview", Logic), want(t, 7))
 }

@@ -31,11 +31,6 @@ const (
 	utsCopy         = "copy.hostname"   // the sandbox's hostname right after unshare
 	utsSet          = "set.hostname"    // what Perform set
 	utsRootless     = "rootless"        // "true" when a user namespace was added
-	// utsConfined names the kinds of namespace a class server's confined
-	// engine added ("ipc,mnt,..."); utsStart+kind are the agent's
-	// identities when it started, before unshare.
-	utsConfined     = "confined"
-	utsStart        = "start."
 	utsUnshareFrom  = "trace.unshare.before"
 	utsUnshareTo    = "trace.unshare.after"
 	utsSethostTrace = "trace.sethostname" // the sethostname event, and its identity change
@@ -55,18 +50,8 @@ func Logic() lessons.Logic {
 			r.Set(utsHostBefore, host.Hostname)
 			r.Set(utsDomainBefore, host.Domainname)
 			r.Set(utsRootless, strconv.FormatBool(r.Box.Rootless()))
-			if c := r.Box.Confined(); c != 0 {
-				var names []string
-				for _, k := range sandbox.KindsIn(c) {
-					names = append(names, k.ProcName)
-				}
-				r.Set(utsConfined, strings.Join(names, ","))
-				start := map[string]string{}
-				lessons.PutIDs(start, utsStart, r.Box.StartIDs())
-				for k, v := range start {
-					r.Set(k, v)
-				}
-			}
+			// In a class: where the agent started, before unshare.
+			lessons.KeepConfinedStart(r, r.Box)
 			before, err := r.Box.IDs()
 			if err != nil {
 				return err
@@ -149,8 +134,10 @@ func Logic() lessons.Logic {
 func utsFacts(o lessons.Observation) []lessons.Fact {
 	var fs []lessons.Fact
 	fs = append(fs, lessons.NSFact(o, "uts", false, "After unshare(CLONE_NEWUTS) the agent is in a new UTS namespace"))
-	if _, confined := o.Extra[utsConfined]; confined {
-		fs = append(fs, utsConfinedFacts(o)...)
+	if lessons.IsConfined(o) {
+		// The server started the sandbox in new namespaces of every kind:
+		// the comparison is with where it started.
+		fs = append(fs, lessons.ConfinedFacts(o, "Every other namespace is still the one the sandbox started in", "uts")...)
 	} else {
 		except := []string{"uts"}
 		if o.Extra[utsRootless] == "true" {
@@ -178,13 +165,12 @@ func utsFacts(o lessons.Observation) []lessons.Fact {
 	from, okFrom := lessons.ExtraID(o, utsUnshareFrom)
 	to, okTo := lessons.ExtraID(o, utsUnshareTo)
 	h, s, ok := lessons.NSPair(o, "uts")
-	if _, confined := o.Extra[utsConfined]; confined {
+	if lessons.IsConfined(o) {
 		// A class learner's agent starts in a UTS namespace of its own,
 		// not the host's: unshare left that one.
-		h, ok = lessons.ExtraID(o, utsStart+"uts")
+		h, ok = lessons.StartID(o, "uts")
 		_, sok := o.Sandbox.IDs["uts"]
-		_, valid := utsConfinedKinds(o)
-		ok = ok && sok && valid
+		ok = ok && sok
 	}
 	sethost, okSet := o.Extra[utsSethostTrace]
 	fs = append(fs, lessons.NewFact("The uts identity changed at unshare(2), not at sethostname(2)",
@@ -195,68 +181,6 @@ func utsFacts(o lessons.Observation) []lessons.Fact {
 		tok && old > 0 && moved == 0 && other == 0,
 		"other threads: %d old, %d new, %d elsewhere", old, moved, other))
 	return fs
-}
-
-// utsConfinedFacts replace "every other namespace is still the host's" for
-// a learner of a class (nslab serve): the server started the sandbox in
-// new namespaces of every kind, so the comparison is with where the
-// sandbox started, and the host's are none of them.
-func utsConfinedFacts(o lessons.Observation) []lessons.Fact {
-	var moved, kept, notHost, host, unknown []string
-	for _, k := range sandbox.Kinds() {
-		s, sok := o.Sandbox.IDs[k.ProcName]
-		h, hok := o.Host.IDs[k.ProcName]
-		if !sok || !hok {
-			continue // a kind this kernel lacks
-		}
-		start, ok := lessons.ExtraID(o, utsStart+k.ProcName)
-		if !ok {
-			unknown = append(unknown, k.ProcName)
-			continue
-		}
-		if k.ProcName != "uts" {
-			if s == start {
-				kept = append(kept, k.ProcName)
-			} else {
-				moved = append(moved, k.ProcName)
-			}
-		}
-		if start == h {
-			host = append(host, k.ProcName)
-		} else {
-			notHost = append(notHost, k.ProcName)
-		}
-	}
-	added, valid := utsConfinedKinds(o)
-	if !valid {
-		unknown = append(unknown, "(the class server's list "+strconv.Quote(o.Extra[utsConfined])+")")
-	}
-	unk := ""
-	if len(unknown) > 0 {
-		unk = "; not recorded: " + strings.Join(unknown, ", ")
-	}
-	return []lessons.Fact{
-		lessons.NewFact("Every other namespace is still the one the sandbox started in",
-			len(kept) > 0 && len(moved) == 0 && len(unknown) == 0, "same: %s; moved: %s%s", strings.Join(kept, ", "), strings.Join(moved, ", "), unk),
-		lessons.NewFact(fmt.Sprintf("The class server started the sandbox in new namespaces (%s): none of them is the host's", strings.Join(added, ", ")),
-			len(notHost) > 0 && len(host) == 0 && len(unknown) == 0, "not the host's: %s; the host's: %s%s", strings.Join(notHost, ", "), strings.Join(host, ", "), unk),
-	}
-}
-
-// utsConfinedKinds reads the kinds the class server added; false when the
-// list is empty or names no kind.
-func utsConfinedKinds(o lessons.Observation) ([]string, bool) {
-	v := o.Extra[utsConfined]
-	if v == "" {
-		return nil, false
-	}
-	names := strings.Split(v, ",")
-	for _, n := range names {
-		if _, err := sandbox.KindByName(n); err != nil {
-			return names, false
-		}
-	}
-	return names, true
 }
 
 // idText renders one identity the way PutIDs stores it.

@@ -2,10 +2,13 @@ package setns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lessons"
 	"github.com/nslab/nslab/lessons/lessontest"
@@ -129,4 +132,27 @@ func TestJoinerColumn(t *testing.T) {
 	if col, _ := o.JoinerColumn(sandbox.ViewUTS); col["hostname"] != o.Sandbox.Hostname {
 		t.Errorf("JOINER hostname %q, target %q", col["hostname"], o.Sandbox.Hostname)
 	}
+}
+
+// TestLessonConfinedRefused shows why the lesson stays locked in a class
+// (lessons.ConfinedLocks): on a class learner's engine the joiner and the
+// target are sandboxes with user, PID and mount namespaces of their own,
+// so the joiner's /proc has no entry for the target, and Perform stops at
+// the first join it needs. The host is compared before and after.
+func TestLessonConfinedRefused(t *testing.T) {
+	lessontest.NeedRoot(t)
+	t.Cleanup(lessontest.HostUnchanged(t))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	s := lessons.NewSession(lessontest.ConfinedEngine(t, "learner"), lessontest.Lesson(t, "setns", Logic), nil)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("session close: %v", err)
+		}
+	})
+	err := s.Perform(ctx)
+	if err == nil || !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "join the target's UTS namespace") {
+		t.Fatalf("perform on a class learner's engine: %v; want the join refused with ENOENT (if the lesson now works confined, unlock it)", err)
+	}
+	t.Logf("refused as expected: %v", err)
 }

@@ -36,9 +36,10 @@ const (
 	unshareMntTrace    = "unshare.mnt_trace"                 // the trace lines of unshare(CLONE_NEWNS)
 	unshareUserErrno   = "unshare.user_errno"                // errno of unshare(CLONE_NEWUSER), "" when it succeeded
 	unshareThreads     = "unshare.agent_threads"             // the agent's thread count when it tried
-	unshareToolPID     = "unshare.tool_pid"                  // PID of the unshare(1) process the lesson started
+	unshareToolPID     = "unshare.tool_pid"                  // PID of the shell that exec'd unshare(1), as the sandbox numbers it
 	unshareToolSaw     = "unshare.tool_saw"                  // what the command under unshare(1) printed: "$$ uts:[...]"
 	unshareToolCmd     = "unshare.tool_cmd"                  // the unshare(1) command line run
+	unshareToolFrom    = "unshare.tool_from"                 // what that shell printed first: "$$ uts:[...]"
 	unshareSecondChild = "unshare.second_child"              // outcome of a second child after the first (PID 1) exited
 )
 
@@ -78,6 +79,9 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	r.Set(unshareMntBefore, ids["mnt"].Label("mnt"))
 	r.Set(unsharePIDNSBefore, ids["pid"].Label("pid"))
 	r.Set(unshareUserBefore, ids["user"].Label("user"))
+	// In a class the agent starts in new namespaces of every kind: the
+	// facts compare with those.
+	lessons.KeepConfinedStart(r, sb)
 
 	if err := sb.Unshare(ctx, sandbox.CloneNewUTS); err != nil {
 		return err
@@ -149,28 +153,35 @@ func unsharePerform(ctx context.Context, r *lessons.Sandboxes) error {
 	return unshareTool(ctx, r)
 }
 
-// unshareTool runs util-linux unshare(1) without --fork: it calls
-// unshare(2) and then execs the command in the same process, so the
-// command's $$ is the PID nslab started.
+// The command unshareTool runs in the sandbox: a shell prints its PID and
+// UTS namespace, then becomes unshare(1) with exec.
+const (
+	unshareToolInner = `sh -c 'echo "$$ $(readlink /proc/self/ns/uts)"'`
+	unshareToolLine  = `echo "$$ $(readlink /proc/self/ns/uts)"; exec unshare --uts ` + unshareToolInner
+)
+
+// unshareTool runs util-linux unshare(1) without --fork, the way the
+// learner would: from a shell in the sandbox, which execs it. unshare(1)
+// calls unshare(2) and then execs the command in the same process, so
+// the command's $$ is the shell's. It runs in the sandbox, never on the
+// host: a class learner gets no process in the host's namespaces.
 func unshareTool(ctx context.Context, r *lessons.Sandboxes) error {
-	path, err := exec.LookPath("unshare")
-	if err != nil {
+	if _, err := exec.LookPath("unshare"); err != nil {
 		return nil // not installed: the fact about it is left out
 	}
-	args := []string{"--uts"}
-	if os.Geteuid() != 0 {
-		args = append(args, "--user", "--map-root-user")
+	out, err := lessons.Shell(ctx, r.Box, unshareToolLine)
+	if err != nil {
+		return fmt.Errorf("run unshare(1) in the sandbox: %w", err)
 	}
-	args = append(args, "sh", "-c", `echo "$$ $(readlink /proc/self/ns/uts)"`)
-	cmd := exec.CommandContext(ctx, path, args...)
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("run unshare(1): %w", err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		return fmt.Errorf("unshare(1) in the sandbox printed %q, want two lines: %w", out, sandbox.ErrAgent)
 	}
-	r.Set(unshareToolCmd, "unshare "+strings.Join(args[:len(args)-1], " ")+" '"+args[len(args)-1]+"'")
-	r.Set(unshareToolPID, strconv.Itoa(cmd.Process.Pid))
-	r.Set(unshareToolSaw, strings.TrimSpace(out.String()))
+	from, _, _ := strings.Cut(lines[0], " ")
+	r.Set(unshareToolCmd, "unshare --uts "+unshareToolInner)
+	r.Set(unshareToolPID, from)
+	r.Set(unshareToolFrom, strings.TrimSpace(lines[0]))
+	r.Set(unshareToolSaw, strings.TrimSpace(lines[1]))
 	return nil
 }
 
@@ -190,10 +201,26 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 			lessons.IsNSLabel(ex[k.key], k.kind) && now != ex[k.key] && lessons.DifferentNS(o, k.kind), "%s → %s (host %s)", ex[k.key], now, o.Host.IDs[k.kind].Label(k.kind)))
 	}
 
-	fs = append(fs, lessons.NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
-	hpid, pfc := o.Host.IDs["pid"], sbIDs["pid_for_children"]
-	fs = append(fs, lessons.NewFact("…but pid_for_children, the namespace its next children get, is a new one", !pfc.IsZero() && pfc != hpid,
-		"host pid %s, agent pid_for_children %s", hpid.Label("pid"), pfc.Label("pid")))
+	confined := lessons.IsConfined(o)
+	// hpid is the PID namespace the agent started in: the host's, or in a
+	// class the one the server made (and a fact below says it is not the
+	// host's).
+	hpid, pfc, where := o.Host.IDs["pid"], sbIDs["pid_for_children"], "host"
+	if confined {
+		start, ok := lessons.StartID(o, "pid")
+		if !ok {
+			start = sandbox.NSID{} // not kept: nothing to compare with
+		}
+		hpid, where = start, "started in"
+		fs = append(fs, lessons.NewFact("unshare(CLONE_NEWPID) left the agent's own PID namespace alone: still the one it started in", ok && sbIDs["pid"] == start,
+			"started in %s, now %s", start.Label("pid"), sbIDs["pid"].Label("pid")))
+	} else {
+		fs = append(fs, lessons.NSFact(o, "pid", true, "unshare(CLONE_NEWPID) left the agent's own PID namespace alone"))
+	}
+	// New beside the agent's own PID namespace, which is still hpid.
+	fs = append(fs, lessons.NewFact("…but pid_for_children, the namespace its next children get, is a new one",
+		!pfc.IsZero() && !hpid.IsZero() && pfc != hpid && sbIDs["pid"] == hpid,
+		"%s pid %s, agent pid %s, pid_for_children %s", where, hpid.Label("pid"), sbIDs["pid"].Label("pid"), pfc.Label("pid")))
 
 	fs = append(fs, lessons.NewFact("the first child started afterwards is PID 1 of that new namespace", ex[unshareChildPID] == "1" &&
 		ex[unshareChildPIDNS] != "" && ex[unshareChildPIDNS] == ex[unshareChildrenNS] && ex[unshareChildPIDNS] != hpid.Label("pid"),
@@ -223,15 +250,30 @@ func unshareFacts(o lessons.Observation) []lessons.Fact {
 
 	// A user namespace the engine added at clone time for an unprivileged
 	// learner is not the lesson's doing: it is left out here.
-	fs = append(fs, lessons.SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
+	if confined {
+		fs = append(fs, lessons.ConfinedFacts(o, "every other namespace (net, ipc, cgroup, time) is still the one the sandbox started in", "uts", "mnt", "pid", "user")...)
+	} else {
+		fs = append(fs, lessons.SharedExcept(o, "every other namespace (net, ipc, cgroup, time) is still shared with the host", "uts", "mnt", "pid", "user"))
+	}
 
-	if ex[unshareToolCmd] != "" {
-		f := strings.Fields(ex[unshareToolSaw])
-		ok := strings.HasPrefix(ex[unshareToolCmd], "unshare ") && len(f) == 2 && f[0] == ex[unshareToolPID] && f[1] != o.Host.IDs["uts"].Label("uts") && strings.HasPrefix(f[1], "uts:[")
-		fs = append(fs, lessons.NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
-			"`%s` started as PID %s printed %q (host %s)", ex[unshareToolCmd], ex[unshareToolPID], ex[unshareToolSaw], o.Host.IDs["uts"].Label("uts")))
+	if o.Extra[unshareToolCmd] != "" {
+		fs = append(fs, unshareToolFact(o))
 	}
 	return fs
+}
+
+// unshareToolFact is the unshare(1) fact: the shell that exec'd
+// unshare(1) and the command unshare(1) exec'd printed the same PID, from
+// the sandbox's UTS namespace and from a new one.
+func unshareToolFact(o lessons.Observation) lessons.Fact {
+	ex := o.Extra
+	from, saw := strings.Fields(ex[unshareToolFrom]), strings.Fields(ex[unshareToolSaw])
+	uts := o.Sandbox.IDs["uts"].Label("uts")
+	ok := strings.HasPrefix(ex[unshareToolCmd], "unshare ") && len(from) == 2 && len(saw) == 2 &&
+		from[0] == ex[unshareToolPID] && saw[0] == from[0] && from[1] == uts && lessons.IsNSLabel(saw[1], "uts") && saw[1] != uts
+	return lessons.NewFact("unshare(1) is a wrapper: without --fork the command it runs keeps unshare's own PID, in a new uts namespace", ok,
+		"a shell in the sandbox, PID %s in %s, exec'd `%s`, which printed %q (the sandbox's %s)",
+		lessons.OrNone(ex[unshareToolPID]), lessons.OrNone(strings.TrimPrefix(ex[unshareToolFrom], ex[unshareToolPID]+" ")), ex[unshareToolCmd], ex[unshareToolSaw], uts)
 }
 
 func unshareAnswer(o lessons.Observation) (int, string) {
@@ -253,6 +295,7 @@ func unshareAnswer(o lessons.Observation) (int, string) {
 // namespace and still runs.
 type unshareTrap struct {
 	pid, members int
+	inner        int // its PID in its own PID namespace (the sandbox's, in a class)
 	comm         string
 	childless    bool // no child was ever born in its new namespace
 }
@@ -284,16 +327,24 @@ func unshareTraps(r *lessons.Sandboxes) ([]unshareTrap, error) {
 		case !ok:
 			// The link cannot be read while the new namespace has had no
 			// process yet: unshared, and no child born.
-			out = append(out, unshareTrap{pid: p.HostPID, comm: p.Comm, childless: true})
+			out = append(out, unshareTrap{pid: p.HostPID, inner: innerPID(p), comm: p.Comm, childless: true})
 		case pfc != ids["pid"]:
 			members, err := sandbox.ObserveProcs(pfc)
 			if err != nil {
 				continue
 			}
-			out = append(out, unshareTrap{pid: p.HostPID, comm: p.Comm, members: len(members)})
+			out = append(out, unshareTrap{pid: p.HostPID, inner: innerPID(p), comm: p.Comm, members: len(members)})
 		}
 	}
 	return out, nil
+}
+
+// innerPID is p's PID in the innermost PID namespace it is in.
+func innerPID(p sandbox.Proc) int {
+	if len(p.NSpid) == 0 {
+		return p.HostPID
+	}
+	return p.NSpid[len(p.NSpid)-1]
 }
 
 func unshareCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, error) {
@@ -307,6 +358,10 @@ func unshareCheck(ctx context.Context, r *lessons.Sandboxes) (bool, string, erro
 	var alive, childless []string
 	for _, t := range traps {
 		name := fmt.Sprintf("%s (host PID %d)", t.comm, t.pid)
+		if r.Engine.Confined() {
+			// A class learner's shell numbers processes as the sandbox does.
+			name = fmt.Sprintf("%s (PID %d in the sandbox)", t.comm, t.inner)
+		}
 		switch {
 		case t.childless:
 			childless = append(childless, name)
