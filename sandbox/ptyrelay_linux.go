@@ -32,7 +32,8 @@ const (
 // FullScreenShell runs a shell command full screen on nslab's terminal
 // without giving that terminal away: the shell runs on a pty of its own
 // (StartOnPTY), and nslab relays bytes between the two, with its own
-// terminal in raw mode and window-size changes forwarded (TIOCSWINSZ).
+// terminal in raw mode and window-size changes forwarded (TIOCSWINSZ):
+// its terminal's, or a Window's (SetWindow).
 // nslab stays the foreground process group of its terminal throughout,
 // so the shell's job control cannot stop it (SIGTTOU), and a hangup of
 // nslab's terminal is seen here (ErrTerminalGone) instead of by an
@@ -48,6 +49,17 @@ type FullScreenShell struct {
 	// own is an input of the shell's own (SetInput), closed as soon as
 	// the shell ends; SetStdin does not replace it.
 	own io.ReadCloser
+	win Window
+}
+
+// Window tells the size of a terminal that has no file descriptor here
+// to ask (an SSH session's: its sizes come as window-change requests,
+// and no SIGWINCH reaches nslab for them).
+type Window interface {
+	// Watch returns the terminal's size, [width, height]: the current
+	// one at once if it is known, then each change (a reader that falls
+	// behind gets only the latest), until stop is called.
+	Watch() (sizes <-chan [2]int, stop func())
 }
 
 // NewFullScreenShell relays cmd (from Sandbox.ShellCommand) until the
@@ -75,6 +87,10 @@ func (f *FullScreenShell) SetStdin(r io.Reader) {
 // goes to whoever reads after the shell.
 func (f *FullScreenShell) SetInput(r io.ReadCloser) { f.in, f.own = r, r }
 
+// SetWindow makes the shell's pty take w's size, and follow it, instead
+// of the size of the terminal file read or written.
+func (f *FullScreenShell) SetWindow(w Window) { f.win = w }
+
 // SetStdout sets the terminal written to.
 func (f *FullScreenShell) SetStdout(w io.Writer) { f.out = w }
 
@@ -93,17 +109,38 @@ func (f *FullScreenShell) Run() error {
 	if x, ok := f.in.(fder); ok && term.IsTerminal(x.Fd()) {
 		inFd = int(x.Fd())
 	}
-	size := func() (int, int) {
+	fdSize := func() (int, int, bool) {
 		for _, s := range []any{f.out, f.in} {
 			if x, ok := s.(fder); ok {
 				if w, h, err := term.GetSize(x.Fd()); err == nil && w > 0 && h > 0 {
-					return w, h
+					return w, h, true
 				}
 			}
 		}
-		return 80, 24
+		return 0, 0, false
 	}
-	w, h := size()
+	w, h := 80, 24 // no size known: the smallest supported
+	if fw, fh, ok := fdSize(); ok {
+		w, h = fw, fh
+	}
+	var sizes <-chan [2]int // nil, which never receives, without a Window
+	winch := make(chan os.Signal, 1)
+	if f.win != nil {
+		// The Window's sizes only: the process's own SIGWINCH is the
+		// server's terminal's (nslab serve in a terminal), not the
+		// learner's.
+		c, stop := f.win.Watch()
+		defer stop()
+		sizes = c
+		select {
+		case sz := <-c:
+			w, h = sz[0], sz[1]
+		default:
+		}
+	} else {
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+	}
 	master, err := StartOnPTY(f.cmd, w, h)
 	if err != nil {
 		return err
@@ -117,10 +154,6 @@ func (f *FullScreenShell) Run() error {
 			defer term.Restore(uintptr(inFd), st) //nolint:errcheck // nothing better to do on a terminal that is gone
 		}
 	}
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	defer signal.Stop(winch)
-
 	gone := make(chan struct{}, 2) // nslab's terminal: EOF/EIO read or write
 	outDone := make(chan struct{})
 	go func() {
@@ -153,9 +186,13 @@ func (f *FullScreenShell) Run() error {
 	for {
 		select {
 		case <-winch:
-			if w, h := size(); w > 0 {
+			if w, h, ok := fdSize(); ok {
 				_ = ResizePTY(master, w, h)
 			}
+		case sz := <-sizes:
+			// TIOCSWINSZ on the master: the kernel sends the shell's
+			// foreground process group SIGWINCH.
+			_ = ResizePTY(master, sz[0], sz[1])
 		case err := <-waited:
 			// Nothing more is read for the shell once it has ended: what
 			// is typed now stays for nslab (in the terminal's queue, or

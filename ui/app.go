@@ -118,6 +118,7 @@ type appConfig struct {
 	ctx         context.Context
 	input       *common.Handoff
 	shells      context.Context
+	window      *common.Window
 	styles      *common.Styles
 	lessons     []lessons.Lesson
 	locks       map[string]string
@@ -143,7 +144,7 @@ func newApp(c appConfig) App {
 		c.sessions = &openSessions{}
 	}
 	cm := common.New(c.ctx, c.styles)
-	cm.Input, cm.Shells = c.input, c.shells
+	cm.Input, cm.Shells, cm.Window = c.input, c.shells, c.window
 	return App{
 		common: cm, lessons: c.lessons, locks: c.locks, store: c.store,
 		newSession: c.newSession, sessions: c.sessions, refresh: c.refresh,

@@ -92,6 +92,7 @@ type Options struct {
 	ProgramOptions []tea.ProgramOption
 	// Resize carries the remote terminal's new sizes (an SSH session's
 	// window-change requests: no SIGWINCH reaches the program for them).
+	// The full-screen shell's pty follows them too (common.Window).
 	Resize <-chan tea.WindowSizeMsg
 }
 
@@ -179,10 +180,15 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 		opts.Notices = out
 		go forwardNotices(ctx, in, out, endShells)
 	}
+	var window *common.Window
+	if opts.Resize != nil {
+		window = &common.Window{}
+	}
 	app := newApp(appConfig{
 		ctx: ctx, styles: st, lessons: opts.Lessons, locks: opts.Locks, store: opts.Progress,
 		newSession: factory, sessions: sessions, refresh: opts.Refresh, startLesson: opts.StartLesson,
 		loadLocks: opts.LoadLocks, events: opts.Events, notices: opts.Notices, input: shared, shells: shells,
+		window: window,
 	})
 	popts := []tea.ProgramOption{
 		tea.WithContext(ctx),
@@ -241,6 +247,7 @@ func RunProgram(ctx context.Context, opts Options) (err error) {
 					if !ok {
 						return
 					}
+					window.Set(sz.Width, sz.Height)
 					// Send blocks until the loop takes it; done ends the wait.
 					go p.Send(sz)
 				}

@@ -25,6 +25,9 @@ type Common struct {
 	// it also ends when the class ends the learner's session, which the
 	// program, waiting for the shell, cannot see.
 	Shells context.Context
+	// Window is the terminal's size when no file descriptor tells it
+	// (SSH); nil on a terminal file.
+	Window *Window
 }
 
 // New is a Common over ctx and st, of no size yet.

@@ -356,6 +356,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			shells = m.common.Ctx
 		}
 		sh := sandbox.NewFullScreenShell(shells, msg.Cmd)
+		if m.common.Window != nil {
+			sh.SetWindow(m.common.Window)
+		}
 		exec := tea.Exec(sh, func(err error) tea.Msg { return ShellDoneMsg{Screen: common.Screen{ID: id}, Err: err} })
 		if m.common.Input == nil {
 			return m, exec

@@ -127,16 +127,22 @@ type Terminal struct {
 // Width and Height are the learners' terminal size.
 const Width, Height = 120, 40
 
-// Open opens an interactive session on c; it is closed when the test
-// ends.
+// Open opens an interactive session on c, Width×Height; it is closed
+// when the test ends.
 func Open(t testing.TB, c *gossh.Client) *Terminal {
+	t.Helper()
+	return OpenSize(t, c, Width, Height)
+}
+
+// OpenSize opens an interactive session on c whose terminal is w×h.
+func OpenSize(t testing.TB, c *gossh.Client, w, h int) *Terminal {
 	t.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
 		t.Fatalf("new session: %v", err)
 	}
-	tm := &Terminal{t: t, sess: sess, screen: vt.NewEmulator(Width, Height), ended: make(chan struct{})}
-	if err := sess.RequestPty("xterm-256color", Height, Width, gossh.TerminalModes{}); err != nil {
+	tm := &Terminal{t: t, sess: sess, screen: vt.NewEmulator(w, h), ended: make(chan struct{})}
+	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
 		t.Fatalf("pty-req: %v", err)
 	}
 	tm.stdin, err = sess.StdinPipe()
@@ -172,6 +178,18 @@ func (tm *Terminal) Screen() string {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	return tm.screen.String()
+}
+
+// Resize makes the terminal w×h, as a learner resizing their window: the
+// emulator first, then a window-change request to the server.
+func (tm *Terminal) Resize(w, h int) {
+	tm.t.Helper()
+	tm.mu.Lock()
+	tm.screen.Resize(w, h)
+	tm.mu.Unlock()
+	if err := tm.sess.WindowChange(h, w); err != nil {
+		tm.t.Fatalf("window-change to %d×%d: %v", w, h, err)
+	}
 }
 
 // lockedWriter writes under mu.
