@@ -649,13 +649,20 @@ func TestInteractiveShellJobControl(t *testing.T) {
 	}
 	send("hostname lab; echo host-$(hostname)\n")
 	waitFor("host-lab")
-	// bash reports the end of the job once it has reaped it, which the
-	// tracer's own wait for the dying tracee can hold up: ask with jobs
-	// until it does (bounded).
+	// Once the kernel has the job dead (bounded wait), a foreground
+	// command makes bash wait for children, which reaps it: bash then
+	// reports it. (Left to its SIGCHLD alone, bash under the tracer at
+	// times kept listing the dead job as Stopped: seen in CI, an open bug.)
 	send("kill -9 %1\n")
-	for end := time.Now().Add(5 * time.Second); !seen("Killed") && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		send("jobs\n")
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, alive := sandboxSleep(t, sb); !alive {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("sleep 30 still runs 5 s after kill -9")
+		}
 	}
+	send("/bin/true; jobs\n")
 	waitFor("Killed")
 	send("exit\n")
 	done := make(chan error, 1)
